@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Language mode: Swift 5 for every target (see docs/ARCHITECTURE.md, "Language mode").
+let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "journey",
+    products: [.executable(name: "journey", targets: ["journey"])],
+    targets: [
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        .target(name: "JourneyCore", swiftSettings: v5),
+        .target(name: "JourneyStore", dependencies: ["CSQLite", "JourneyCore"], swiftSettings: v5),
+        .target(name: "JourneyGenerator", dependencies: ["JourneyCore"], swiftSettings: v5),
+        .target(name: "JourneyLanguage", dependencies: ["JourneyCore"], swiftSettings: v5),
+        .target(name: "JourneyEngine", dependencies: ["JourneyCore", "JourneyLanguage"], swiftSettings: v5),
+        .target(name: "JourneyRender", dependencies: ["JourneyCore"], swiftSettings: v5),
+        .target(name: "JourneySession",
+                dependencies: ["JourneyCore", "JourneyStore", "JourneyLanguage", "JourneyEngine", "JourneyRender"],
+                swiftSettings: v5),
+        .target(name: "JourneyShell", dependencies: ["CEditLine", "JourneySession", "JourneyRender"], swiftSettings: v5),
+        .executableTarget(name: "journey",
+                          dependencies: ["JourneyShell", "JourneySession", "JourneyStore", "JourneyGenerator"],
+                          swiftSettings: v5),
+        .testTarget(name: "JourneyStoreTests", dependencies: ["JourneyStore", "JourneyGenerator"], swiftSettings: v5),
+        .testTarget(name: "JourneyLanguageTests", dependencies: ["JourneyLanguage"], swiftSettings: v5),
+        .testTarget(name: "JourneyEngineTests",
+                    dependencies: ["JourneyEngine", "JourneyStore", "JourneySession", "JourneyGenerator"],
+                    swiftSettings: v5),
+        .testTarget(name: "JourneyEndToEndTests", dependencies: ["JourneyStore"], swiftSettings: v5),
+    ]
+)

@@ -1,0 +1,54 @@
+/// Every customer's journey as time-ordered, dictionary-encoded columns — what the engine scans.
+///
+/// Customer `i` (a dense index, not the store's id) owns events `offsets[i] ..< offsets[i+1]`.
+/// Within a customer, events are ordered by time, ties in import order. Codes index the `Catalog`'s name
+/// lists; code 0 means "none" for channel, stage, kind and campaign.
+public struct PackedSequences: Sendable {
+    public var customerIDs: [Int64] = []      // store id of each customer index
+    public var offsets: [Int32] = [0]         // count + 1
+    public var times: [Int64] = []            // ms since the epoch, UTC
+    public var events: [UInt32] = []
+    public var channels: [UInt16] = []
+    public var stages: [UInt8] = []           // stage ordinal + 1 (0 = no stage)
+    public var kinds: [UInt8] = []            // 0 none, 1 paid, 2 owned, 3 earned
+    public var campaigns: [UInt32] = []
+    public var values: [Double] = []          // NaN = no value
+
+    public init() {}
+
+    public var customerCount: Int { customerIDs.count }
+    public var eventCount: Int { times.count }
+
+    public mutating func reserve(events n: Int, customers c: Int) {
+        times.reserveCapacity(n); events.reserveCapacity(n); channels.reserveCapacity(n)
+        stages.reserveCapacity(n); kinds.reserveCapacity(n); campaigns.reserveCapacity(n); values.reserveCapacity(n)
+        customerIDs.reserveCapacity(c); offsets.reserveCapacity(c + 1)
+    }
+
+    /// Bytes held by the columns (for `explain` and the memory figures in bench/).
+    public var byteSize: Int {
+        times.count * 8 + events.count * 4 + channels.count * 2 + stages.count + kinds.count
+            + campaigns.count * 4 + values.count * 8 + customerIDs.count * 8 + offsets.count * 4
+    }
+}
+
+/// Names behind the codes, and the per-customer attributes journey-level filters read.
+public struct Catalog: Sendable {
+    /// Stage names in their configured order (awareness first); a packed stage code is ordinal + 1.
+    public var stages: [String] = []
+    /// Indexed by code; index 0 is "" (none).
+    public var events: [String] = [""]
+    public var channels: [String] = [""]
+    public var campaigns: [String] = [""]
+    public static let kinds = ["", "paid", "owned", "earned"]
+    /// Customer attribute names (segment, status, industry, ...), for binding `customer.X`.
+    public var customerAttributes: [String] = []
+    /// Event property names seen on import.
+    public var properties: [String] = []
+
+    public init() {}
+
+    public func stageCode(_ name: String) -> UInt8? {
+        stages.firstIndex(of: name).map { UInt8($0 + 1) }
+    }
+}

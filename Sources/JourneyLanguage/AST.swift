@@ -1,0 +1,146 @@
+/// A name as written: `awareness`, `"W_Completeren aanvraag"`, or qualified `stage:conversion`.
+public struct Name: Equatable, Sendable {
+    public enum Qualifier: String, Sendable { case stage, event, channel, kind, campaign }
+    public var qualifier: Qualifier?
+    public var text: String
+    public var range: SourceRange
+}
+
+/// A literal value in a comparison.
+public enum Literal: Equatable, Sendable {
+    case text(String), number(Double), date(String), duration(String)
+    public var display: String {
+        switch self {
+        case .text(let s): return s
+        case .number(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .date(let s), .duration(let s): return s
+        }
+    }
+}
+
+public enum CompareOp: String, Sendable { case eq = "=", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">=", contains = "~" }
+
+/// A field reference: `channel`, `value`, `customer.segment`, `account.size`, `first_contact`, a property name.
+public struct FieldRef: Equatable, Sendable {
+    public var scope: String?     // nil, "customer", "account"
+    public var name: String
+    public var range: SourceRange
+    public var display: String { scope.map { "\($0).\(name)" } ?? name }
+}
+
+/// A predicate over events or journeys.
+public indirect enum Expr: Equatable, Sendable {
+    /// `awareness`, `event:webinar` — a step named by stage, event or channel.
+    case name(Name)
+    /// `any`
+    case any(SourceRange)
+    /// `channel = linkedin`, `value >= 100`, `customer.segment = 'enterprise'`
+    case compare(FieldRef, CompareOp, Literal, SourceRange)
+    /// `channel in (linkedin, email)`
+    case isIn(FieldRef, [Literal], negated: Bool, SourceRange)
+    /// `campaign is null`, `is not null`
+    case isNull(FieldRef, negated: Bool, SourceRange)
+    /// `touched linkedin` — journeys with at least one event matching the step.
+    case touched(Expr, SourceRange)
+    case and(Expr, Expr)
+    case or(Expr, Expr)
+    case not(Expr, SourceRange)
+
+    public var range: SourceRange {
+        switch self {
+        case .name(let n): return n.range
+        case .any(let r), .compare(_, _, _, let r), .isIn(_, _, _, let r), .isNull(_, _, let r), .touched(_, let r), .not(_, let r): return r
+        case .and(let a, let b), .or(let a, let b):
+            let ra = a.range, rb = b.range
+            return SourceRange(start: ra.start, end: rb.end, line: ra.line, column: ra.column)
+        }
+    }
+}
+
+/// One funnel step: a predicate, an optional per-step window (`within 1d` after it), optional (`b?`).
+public struct FunnelStep: Equatable, Sendable {
+    public var expr: Expr
+    public var within: Duration?
+    public var optional: Bool
+}
+
+/// A duration as written (`30d`) and its milliseconds.
+public struct Duration: Equatable, Sendable {
+    public var text: String
+    public var milliseconds: Int64
+    public var range: SourceRange
+}
+
+/// A breakdown: `by channel`, `by customer.segment`, `by month(first_contact)`, `at step 2`.
+public struct Dimension: Equatable, Sendable {
+    public var field: FieldRef
+    public var month: Bool
+    public var atStep: Int?
+}
+
+public enum FunnelOrder: String, Sendable { case sequential, strict, any }
+public enum FunnelEntry: String, Sendable { case first, best }
+public enum CountUnit: String, Sendable { case customers, accounts }
+public enum PathShow: String, Sendable { case event, channel, stage, kind }
+
+public struct FunnelQuery: Equatable, Sendable {
+    public var steps: [FunnelStep]
+    public var within: Duration?
+    public var filter: Expr?
+    public var by: Dimension?
+    public var order: FunnelOrder = .sequential
+    public var entry: FunnelEntry = .first
+    public var exclusions: [(Expr, Int?, Int?)] = []
+    public var same: FieldRef?
+    public var unit: CountUnit = .customers
+    public var top: Int?
+    public static func == (a: FunnelQuery, b: FunnelQuery) -> Bool {
+        a.steps == b.steps && a.within == b.within && a.filter == b.filter && a.by == b.by && a.order == b.order
+            && a.entry == b.entry && a.same == b.same && a.unit == b.unit && a.top == b.top && a.exclusions.count == b.exclusions.count
+    }
+}
+
+public struct PathsQuery: Equatable, Sendable {
+    public var from: Expr?
+    public var to: Expr?
+    public var within: Duration?
+    public var filter: Expr?
+    public var show: PathShow = .event
+    public var top: Int = 10
+    public var maxSteps: Int = 5
+    public var keepRepeats = false
+    public var next: Int?
+    public var previous: Int?
+}
+
+/// A parsed statement. Each case shows the syntax it stands for.
+public indirect enum Statement: Equatable, Sendable {
+    /// `stats [where ...]`
+    case stats(filter: Expr?)
+    /// `quality`
+    case quality
+    /// `funnel a > b > c [within 30d] [where ...] [by channel [at step N]] ...`
+    case funnel(FunnelQuery)
+    /// `paths [from A] [to B] [within D] [where ...] [show channel] [top N] [max K steps] [keep repeats]`
+    case paths(PathsQuery)
+    /// `time from A to B [by DIM] [where ...]`
+    case time(from: Expr, to: Expr, by: Dimension?, filter: Expr?)
+    /// `dropoff after S [where ...]`
+    case dropoff(after: Expr, next: Expr?, filter: Expr?)
+    /// `count customers|accounts|events [by DIM] [where ...]`
+    case count(unit: String, by: Dimension?, filter: Expr?)
+    /// `top channels|events|stages|kinds|campaigns [N] [where ...]`
+    case top(what: PathShow, n: Int, filter: Expr?, campaign: Bool)
+    /// `pauses longer than 30d [resumed|open]`
+    case pauses(longer: Duration, which: String?, filter: Expr?)
+    /// `customers who PATTERN` / `customers matching ...` — parsed; the engine comes with issue 4's match.
+    case customers(tokens: [Token])
+    /// `attribution ...` — parsed; the engine comes with issue 6.
+    case attribution(tokens: [Token])
+    /// `retention ...` — parsed; the engine comes with a later issue.
+    case retention(tokens: [Token])
+    /// `explain STATEMENT`
+    case explain(Statement)
+    /// `set NAME = VALUE`
+    case set(name: String, value: Literal)
+}

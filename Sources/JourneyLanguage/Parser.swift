@@ -1,0 +1,473 @@
+/// Recursive-descent parser: one function per node kind. Throws the first `Diagnostic`.
+public struct Parser {
+    public static let statementKeywords = ["funnel", "paths", "time", "dropoff", "stats", "quality", "count", "top",
+                                           "pauses", "customers", "attribution", "retention", "explain", "set"]
+    /// Words that end a step or filter expression inside a statement.
+    static let clauseWords: Set<String> = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top",
+                                          "show", "max", "keep", "to", "from", "next", "previous", "at", "limit", "then",
+                                          "resumed", "open"]
+
+    var tokens: [Token]
+    var pos = 0
+    let params: [String: Literal]
+
+    public init(_ source: String, params: [String: Literal] = [:]) {
+        tokens = Lexer.tokenize(source)
+        self.params = params
+    }
+
+    /// Parses one statement (a trailing `;` is allowed).
+    public static func parse(_ source: String, params: [String: Literal] = [:]) throws -> Statement {
+        var p = Parser(source, params: params)
+        return try p.parseScript().first ?? { throw Diagnostic("empty statement", at: p.peek.range) }()
+    }
+
+    /// True when `source` holds a whole statement (or a clear error), false when it stops mid-statement
+    /// — the shell's continuation rule.
+    public static func isComplete(_ source: String) -> Bool {
+        let toks = Lexer.tokenize(source)
+        if toks.count == 1 { return true }
+        if toks.count >= 2, toks[toks.count - 2].text == ";", toks[toks.count - 2].kind == .symbol { return true }
+        do { _ = try parse(source); return true } catch let d as Diagnostic {
+            return d.range.start < Array(source.utf8).count   // an error before the end is complete (show it)
+        } catch { return true }
+    }
+
+    /// Statements separated by `;`.
+    public mutating func parseScript() throws -> [Statement] {
+        var out: [Statement] = []
+        while true {
+            while peek.text == ";" && peek.kind == .symbol { pos += 1 }
+            if peek.kind == .end { return out }
+            out.append(try parseStatement())
+            if peek.kind != .end {
+                guard peek.text == ";" && peek.kind == .symbol else {
+                    throw Diagnostic("unexpected '\(peek.text)' after the end of the statement", at: peek.range,
+                                     help: clauseHelp(peek.text))
+                }
+            }
+        }
+    }
+
+    // MARK: Token helpers
+
+    var peek: Token { tokens[pos] }
+    func peek(_ k: Int) -> Token { tokens[min(pos + k, tokens.count - 1)] }
+
+    mutating func advance() -> Token {
+        let t = tokens[pos]
+        if pos < tokens.count - 1 { pos += 1 }
+        return t
+    }
+
+    func isWord(_ w: String) -> Bool { peek.kind == .word && peek.text.lowercased() == w }
+    func isSymbol(_ s: String) -> Bool { peek.kind == .symbol && peek.text == s }
+
+    mutating func accept(_ w: String) -> Bool {
+        if isWord(w) { pos += 1; return true }
+        return false
+    }
+
+    mutating func acceptSymbol(_ s: String) -> Bool {
+        if isSymbol(s) { pos += 1; return true }
+        return false
+    }
+
+    func error(_ expected: String) -> Diagnostic {
+        let t = peek
+        if t.kind == .illegal { return Diagnostic(t.text, at: t.range) }
+        if t.kind == .end { return Diagnostic("expected \(expected), but the statement ended", at: t.range) }
+        return Diagnostic("expected \(expected), found '\(t.text)'", at: t.range)
+    }
+
+    mutating func expectWord(_ w: String, after: String) throws {
+        if accept(w) { return }
+        if peek.kind == .word, let s = suggestion(for: peek.text, among: [w]) {
+            throw Diagnostic("expected '\(w)' after \(after), found '\(peek.text)'", at: peek.range, help: "did you mean '\(s)'?")
+        }
+        throw error("'\(w)' after \(after)")
+    }
+
+    mutating func expectInt(_ what: String) throws -> Int {
+        if peek.kind == .param, case .number(let d)? = params[peek.text] { _ = advance(); return Int(d) }
+        guard peek.kind == .number, let v = Int(peek.text), v >= 0 else { throw error(what) }
+        _ = advance()
+        return v
+    }
+
+    func clauseHelp(_ word: String) -> String? {
+        let clauses = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "show", "max", "keep", "limit"]
+        return suggestion(for: word, among: clauses).map { "did you mean '\($0)'?" }
+    }
+
+    // MARK: Statements
+
+    mutating func parseStatement() throws -> Statement {
+        let t = peek
+        guard t.kind == .word else {
+            if t.kind == .illegal { throw Diagnostic(t.text, at: t.range) }
+            throw Diagnostic("expected a statement such as 'funnel', 'paths' or 'stats', found '\(t.text)'", at: t.range,
+                             help: "type .help for the list of statements")
+        }
+        switch t.text.lowercased() {
+        case "funnel": _ = advance(); return .funnel(try parseFunnel())
+        case "paths": _ = advance(); return .paths(try parsePaths())
+        case "stats": _ = advance(); return .stats(filter: try parseWhere())
+        case "quality": _ = advance(); return .quality
+        case "time":
+            _ = advance()
+            try expectWord("from", after: "'time'")
+            let from = try parseStepExpr()
+            try expectWord("to", after: "the first step")
+            let to = try parseStepExpr()
+            var by: Dimension?, filter: Expr?
+            while true {
+                if let w = try parseWhere() { filter = w; continue }
+                if isWord("by") { by = try parseBy(); continue }
+                break
+            }
+            return .time(from: from, to: to, by: by, filter: filter)
+        case "dropoff":
+            _ = advance()
+            try expectWord("after", after: "'dropoff'")
+            let after = try parseStepExpr()
+            var next: Expr?
+            if accept("to") { next = try parseStepExpr() }
+            return .dropoff(after: after, next: next, filter: try parseWhere())
+        case "count":
+            _ = advance()
+            var unit = "customers"
+            if peek.kind == .word, ["customers", "accounts", "events"].contains(peek.text.lowercased()) { unit = advance().text.lowercased() }
+            else if peek.kind == .word, let s = suggestion(for: peek.text, among: ["customers", "accounts", "events"]) {
+                throw Diagnostic("expected customers, accounts or events after 'count', found '\(peek.text)'", at: peek.range, help: "did you mean '\(s)'?")
+            }
+            var by: Dimension?, filter: Expr?
+            while true {
+                if let w = try parseWhere() { filter = w; continue }
+                if isWord("by") { by = try parseBy(); continue }
+                break
+            }
+            return .count(unit: unit, by: by, filter: filter)
+        case "top":
+            _ = advance()
+            var n = 10
+            if peek.kind == .number || peek.kind == .param { n = try expectInt("a number") }
+            let kinds: [String: PathShow] = ["channels": .channel, "events": .event, "stages": .stage, "kinds": .kind,
+                                             "touchpoints": .event, "campaigns": .event]
+            guard peek.kind == .word, let what = kinds[peek.text.lowercased()] else {
+                let s = peek.kind == .word ? suggestion(for: peek.text, among: Array(kinds.keys)) : nil
+                throw Diagnostic(peek.kind == .end ? "expected channels, events, stages, kinds or campaigns after 'top', but the statement ended"
+                                 : "expected channels, events, stages, kinds or campaigns after 'top', found '\(peek.text)'",
+                                 at: peek.range, help: s.map { "did you mean '\($0)'?" })
+            }
+            let campaign = advance().text.lowercased() == "campaigns"
+            if peek.kind == .number { n = try expectInt("a number") }
+            return .top(what: what, n: n, filter: try parseWhere(), campaign: campaign)
+        case "pauses":
+            _ = advance()
+            try expectWord("longer", after: "'pauses'")
+            try expectWord("than", after: "'longer'")
+            let d = try parseDuration()
+            var which: String?
+            if isWord("resumed") || isWord("open") { which = advance().text.lowercased() }
+            return .pauses(longer: d, which: which, filter: try parseWhere())
+        case "customers": _ = advance(); return .customers(tokens: restOfStatement())
+        case "attribution": _ = advance(); return .attribution(tokens: restOfStatement())
+        case "retention": _ = advance(); return .retention(tokens: restOfStatement())
+        case "explain":
+            _ = advance()
+            if peek.kind == .end { throw error("a statement to explain") }
+            return .explain(try parseStatement())
+        case "set":
+            _ = advance()
+            guard peek.kind == .word else { throw error("a parameter name after 'set'") }
+            let name = advance().text
+            guard acceptSymbol("=") else { throw error("'=' after the parameter name") }
+            return .set(name: name, value: try parseLiteral())
+        default:
+            let s = suggestion(for: t.text, among: Self.statementKeywords)
+            throw Diagnostic("unknown statement '\(t.text)'", at: t.range,
+                             help: s.map { "did you mean '\($0)'?" } ?? "statements: \(Self.statementKeywords.joined(separator: ", "))")
+        }
+    }
+
+    mutating func restOfStatement() -> [Token] {
+        var out: [Token] = []
+        while peek.kind != .end && !isSymbol(";") { out.append(advance()) }
+        return out
+    }
+
+    mutating func parseFunnel() throws -> FunnelQuery {
+        var steps: [FunnelStep] = []
+        repeat {
+            if peek.kind == .end || isSymbol(";") { throw error("a step after '>'") }
+            let e = try parseStepExpr(inFunnel: true)
+            var optional = false
+            if acceptSymbol("?") { optional = true }
+            var within: Duration?
+            if !steps.isEmpty && isWord("within") && peek(2).text == ">" {
+                _ = advance(); within = try parseDuration()
+            } else if !steps.isEmpty && isWord("within") && isLastStepWindow() {
+                _ = advance(); within = try parseDuration()
+            }
+            steps.append(FunnelStep(expr: e, within: within, optional: optional))
+        } while acceptSymbol(">")
+        if steps.count < 2 && steps.first?.within == nil {
+            // A one-step funnel is allowed (it counts who matched); say nothing.
+        }
+        var q = FunnelQuery(steps: steps)
+        // A `within` directly after the last step, when earlier steps had their own windows, is that step's.
+        while true {
+            if accept("within") { q.within = try parseDuration(); continue }
+            if let w = try parseWhere() { q.filter = w; continue }
+            if isWord("by") { q.by = try parseBy(); continue }
+            if accept("order") {
+                guard peek.kind == .word, let o = FunnelOrder(rawValue: peek.text.lowercased()) else { throw error("sequential, strict or any after 'order'") }
+                _ = advance(); q.order = o; continue
+            }
+            if accept("entry") {
+                guard peek.kind == .word, let e = FunnelEntry(rawValue: peek.text.lowercased()) else { throw error("first or best after 'entry'") }
+                _ = advance(); q.entry = e; continue
+            }
+            if accept("excluding") {
+                let x = try parseStepExpr()
+                var from: Int?, to: Int?
+                if accept("between") {
+                    from = try expectInt("a step number after 'between'")
+                    try expectWord("and", after: "the first step number")
+                    to = try expectInt("a step number after 'and'")
+                }
+                q.exclusions.append((x, from, to)); continue
+            }
+            if accept("same") { q.same = try parseField(); continue }
+            if accept("count") {
+                guard peek.kind == .word, let u = CountUnit(rawValue: peek.text.lowercased()) else { throw error("customers or accounts after 'count'") }
+                _ = advance(); q.unit = u; continue
+            }
+            if accept("top") { q.top = try expectInt("a number after 'top'"); continue }
+            break
+        }
+        return q
+    }
+
+    /// `a > b within 1d` where `within` belongs to step b (per-step window) rather than to the whole funnel:
+    /// decided by whether any earlier step already had a per-step window. Kept simple: a `within` directly
+    /// followed by another `>` is always per-step; otherwise it is the funnel's window.
+    func isLastStepWindow() -> Bool { false }
+
+    mutating func parsePaths() throws -> PathsQuery {
+        var q = PathsQuery()
+        while true {
+            if accept("from") { q.from = try parseStepExpr(); continue }
+            if accept("to") { q.to = try parseStepExpr(); continue }
+            if accept("within") { q.within = try parseDuration(); continue }
+            if let w = try parseWhere() { q.filter = w; continue }
+            if accept("show") {
+                guard peek.kind == .word, let s = PathShow(rawValue: peek.text.lowercased()) else { throw error("event, channel, stage or kind after 'show'") }
+                _ = advance(); q.show = s; continue
+            }
+            if accept("top") { q.top = max(1, try expectInt("a number after 'top'")); continue }
+            if accept("max") {
+                q.maxSteps = max(1, try expectInt("a number after 'max'"))
+                _ = accept("steps") || accept("step"); continue
+            }
+            if accept("keep") { try expectWord("repeats", after: "'keep'"); q.keepRepeats = true; continue }
+            if accept("next") { q.next = try expectInt("a number after 'next'"); continue }
+            if accept("previous") { q.previous = try expectInt("a number after 'previous'"); continue }
+            break
+        }
+        return q
+    }
+
+    mutating func parseWhere() throws -> Expr? {
+        guard accept("where") else { return nil }
+        if peek.kind == .end { throw error("a condition after 'where'") }
+        return try parseOr(inFunnel: false)
+    }
+
+    mutating func parseBy() throws -> Dimension {
+        _ = advance()  // by
+        var month = false
+        let field: FieldRef
+        if isWord("month") && peek(1).text == "(" {
+            _ = advance(); _ = advance()
+            field = try parseField()
+            guard acceptSymbol(")") else { throw error("')' after the field") }
+            month = true
+        } else {
+            field = try parseField()
+        }
+        var at: Int?
+        if accept("at") {
+            try expectWord("step", after: "'at'")
+            at = try expectInt("a step number after 'at step'")
+        }
+        return Dimension(field: field, month: month, atStep: at)
+    }
+
+    mutating func parseField() throws -> FieldRef {
+        guard peek.kind == .word else { throw error("a field name") }
+        let t = advance()
+        if isSymbol("."), peek(1).kind == .word {
+            _ = advance()
+            let n = advance()
+            let r = SourceRange(start: t.range.start, end: n.range.end, line: t.range.line, column: t.range.column)
+            return FieldRef(scope: t.text.lowercased(), name: n.text, range: r)
+        }
+        return FieldRef(scope: nil, name: t.text, range: t.range)
+    }
+
+    mutating func parseDuration() throws -> Duration {
+        if peek.kind == .param, case .duration(let s)? = params[peek.text] {
+            let t = advance()
+            return Duration(text: s, milliseconds: Self.milliseconds(s) ?? 0, range: t.range)
+        }
+        guard peek.kind == .duration else {
+            if peek.kind == .number { throw Diagnostic("a duration needs a unit: \(peek.text)d, \(peek.text)h, …", at: peek.range, help: "units: s, m, h, d, w, mo (30 days)") }
+            throw error("a duration such as 30d")
+        }
+        let t = advance()
+        return Duration(text: t.text, milliseconds: Self.milliseconds(t.text) ?? 0, range: t.range)
+    }
+
+    static func milliseconds(_ s: String) -> Int64? {
+        let digits = s.prefix { $0.isNumber || $0 == "." }
+        guard let v = Double(digits) else { return nil }
+        let unit = s.dropFirst(digits.count)
+        let scale: Double
+        switch unit {
+        case "s": scale = 1000
+        case "m": scale = 60_000
+        case "h": scale = 3_600_000
+        case "d": scale = 86_400_000
+        case "w": scale = 7 * 86_400_000
+        case "mo": scale = 30 * 86_400_000
+        default: return nil
+        }
+        return Int64(v * scale)
+    }
+
+    // MARK: Expressions
+
+    /// A step: a predicate, where `>` separates funnel steps (so comparisons with `>` need parentheses there).
+    mutating func parseStepExpr(inFunnel: Bool = false) throws -> Expr {
+        try parseOr(inFunnel: inFunnel)
+    }
+
+    mutating func parseOr(inFunnel: Bool) throws -> Expr {
+        var e = try parseAnd(inFunnel: inFunnel)
+        while accept("or") { e = .or(e, try parseAnd(inFunnel: inFunnel)) }
+        return e
+    }
+
+    mutating func parseAnd(inFunnel: Bool) throws -> Expr {
+        var e = try parseNot(inFunnel: inFunnel)
+        while accept("and") { e = .and(e, try parseNot(inFunnel: inFunnel)) }
+        return e
+    }
+
+    mutating func parseNot(inFunnel: Bool) throws -> Expr {
+        if isWord("not") {
+            let t = advance()
+            return .not(try parseNot(inFunnel: inFunnel), t.range)
+        }
+        return try parsePrimary(inFunnel: inFunnel)
+    }
+
+    mutating func parsePrimary(inFunnel: Bool) throws -> Expr {
+        let t = peek
+        if acceptSymbol("(") {
+            let e = try parseOr(inFunnel: false)
+            guard acceptSymbol(")") else { throw error("')' to close the '(' at \(t.range.line):\(t.range.column)") }
+            return e
+        }
+        if t.kind == .illegal { throw Diagnostic(t.text, at: t.range) }
+        if t.kind == .string {
+            _ = advance()
+            return .name(Name(qualifier: nil, text: t.text, range: t.range))
+        }
+        guard t.kind == .word else {
+            if t.kind == .end { throw error("a step (a stage, event or channel name)") }
+            throw error("a step (a stage, event or channel name)")
+        }
+        let lower = t.text.lowercased()
+        if Self.clauseWords.contains(lower) || lower == "and" || lower == "or" {
+            throw error("a step (a stage, event or channel name)")
+        }
+        if lower == "any" { _ = advance(); return .any(t.range) }
+        if lower == "touched" {
+            _ = advance()
+            let inner = try parsePrimary(inFunnel: inFunnel)
+            return .touched(inner, SourceRange(start: t.range.start, end: inner.range.end, line: t.range.line, column: t.range.column))
+        }
+        // Qualified name: stage:x
+        if peek(1).kind == .symbol && peek(1).text == ":" {
+            guard let q = Name.Qualifier(rawValue: lower) else {
+                throw Diagnostic("unknown qualifier '\(t.text):'", at: t.range, help: "use stage:, event:, channel:, kind: or campaign:")
+            }
+            _ = advance(); _ = advance()
+            let n = peek
+            guard n.kind == .word || n.kind == .string else { throw error("a name after '\(t.text):'") }
+            _ = advance()
+            let r = SourceRange(start: t.range.start, end: n.range.end, line: t.range.line, column: t.range.column)
+            return .name(Name(qualifier: q, text: n.text, range: r))
+        }
+        // A comparison starts with a field: word[.word] followed by an operator, `in`, or `is`.
+        let save = pos
+        let field = try parseField()
+        let op = peek
+        let comparisonOps = inFunnel ? ["=", "!=", "<", "<=", "~"] : ["=", "!=", "<", "<=", ">", ">=", "~"]
+        if op.kind == .symbol && comparisonOps.contains(op.text) {
+            _ = advance()
+            let lit = try parseLiteral()
+            let r = SourceRange(start: field.range.start, end: tokens[pos - 1].range.end, line: field.range.line, column: field.range.column)
+            return .compare(field, CompareOp(rawValue: op.text)!, lit, r)
+        }
+        if isWord("in") || (isWord("not") && peek(1).text.lowercased() == "in") {
+            let negated = accept("not")
+            _ = advance()
+            guard acceptSymbol("(") else { throw error("'(' after 'in'") }
+            var values = [try parseLiteral()]
+            while acceptSymbol(",") { values.append(try parseLiteral()) }
+            guard acceptSymbol(")") else { throw error("')' or ',' in the list") }
+            let r = SourceRange(start: field.range.start, end: tokens[pos - 1].range.end, line: field.range.line, column: field.range.column)
+            return .isIn(field, values, negated: negated, r)
+        }
+        if accept("is") {
+            let negated = accept("not")
+            try expectWord("null", after: "'is'")
+            let r = SourceRange(start: field.range.start, end: tokens[pos - 1].range.end, line: field.range.line, column: field.range.column)
+            return .isNull(field, negated: negated, r)
+        }
+        if field.scope != nil {
+            throw error("a comparison after '\(field.display)' (=, !=, <, <=, >, >=, ~, in, is null)")
+        }
+        pos = save
+        _ = advance()
+        return .name(Name(qualifier: nil, text: t.text, range: t.range))
+    }
+
+    mutating func parseLiteral() throws -> Literal {
+        let t = peek
+        switch t.kind {
+        case .string: _ = advance(); return .text(t.text)
+        case .word: _ = advance(); return .text(t.text)
+        case .number: _ = advance(); return .number(Double(t.text) ?? 0)
+        case .date: _ = advance(); return .date(t.text)
+        case .duration: _ = advance(); return .duration(t.text)
+        case .param:
+            _ = advance()
+            guard let v = params[t.text] else {
+                let s = suggestion(for: t.text, among: Array(params.keys))
+                throw Diagnostic("unknown parameter '$\(t.text)'", at: t.range,
+                                 help: s.map { "did you mean '$\($0)'?" } ?? "define it with: set \(t.text) = VALUE (or --param \(t.text)=VALUE)")
+            }
+            return v
+        case .symbol where t.text == "-":
+            _ = advance()
+            guard peek.kind == .number else { throw error("a number after '-'") }
+            return .number(-(Double(advance().text) ?? 0))
+        default: throw error("a value")
+        }
+    }
+}

@@ -1,0 +1,153 @@
+/// The fields an import understands, and the column names that mean them.
+public enum Field: String, CaseIterable, Sendable {
+    case customer = "customer_id", timestamp, event, channel, stage, kind, account = "account_id", value, source,
+         campaign, device, anonymous = "anonymous_id", online
+    // Customer and account master data.
+    case segment, status, industry, companySize = "company_size", country, firstContact = "first_contact",
+         name, size
+}
+
+/// What a file holds, by its header (or `--table`).
+public enum ImportTable: String, Sendable, CaseIterable {
+    case events, customers, accounts, identities, touchpoints
+}
+
+/// Maps header columns to fields: canonical names first, then common aliases, then `--map`.
+public struct ColumnMapping {
+    public private(set) var fieldColumn: [Field: Int] = [:]
+    /// Columns kept as free properties (events) or attributes (customers/accounts): index and name.
+    public private(set) var extraColumns: [(Int, String)] = []
+    public let header: [String]
+
+    static let aliases: [String: Field] = [
+        "customer_id": .customer, "customer": .customer, "user_id": .customer, "userid": .customer, "user": .customer,
+        "person_id": .customer, "distinct_id": .customer, "lead_id": .customer, "contact_id": .customer,
+        "client_id": .customer, "customerid": .customer,
+        "timestamp": .timestamp, "time": .timestamp, "ts": .timestamp, "event_time": .timestamp, "datetime": .timestamp,
+        "date": .timestamp, "created_at": .timestamp, "occurred_at": .timestamp, "event_timestamp": .timestamp,
+        "event": .event, "event_name": .event, "action": .event, "activity": .event, "touchpoint": .event,
+        "event_type": .event,
+        "channel": .channel, "utm_source": .channel, "medium": .channel, "channel_name": .channel,
+        "stage": .stage, "phase": .stage, "funnel_stage": .stage,
+        "kind": .kind, "touchpoint_kind": .kind, "media_type": .kind,
+        "account_id": .account, "account": .account, "company_id": .account, "group_id": .account,
+        "value": .value, "revenue": .value, "amount": .value, "price": .value,
+        "source": .source, "source_system": .source,
+        "campaign": .campaign, "utm_campaign": .campaign, "campaign_name": .campaign,
+        "device": .device, "device_type": .device, "platform": .device,
+        "anonymous_id": .anonymous, "anon_id": .anonymous, "cookie_id": .anonymous, "visitor_id": .anonymous,
+        "online": .online,
+        "segment": .segment, "status": .status, "industry": .industry, "company_size": .companySize,
+        "employees": .companySize, "country": .country, "first_contact": .firstContact, "name": .name, "size": .size,
+    ]
+
+    /// Fields each table reads; other columns become properties / attributes.
+    static func fields(for table: ImportTable) -> Set<Field> {
+        switch table {
+        case .events: return [.customer, .timestamp, .event, .channel, .stage, .kind, .account, .value, .source,
+                              .campaign, .device, .anonymous, .online]
+        case .customers: return [.customer, .account, .segment, .status, .industry, .companySize, .country, .firstContact]
+        case .accounts: return [.account, .name, .industry, .size, .country]
+        case .identities: return [.anonymous, .customer]
+        case .touchpoints: return [.event, .stage, .channel, .kind, .online]
+        }
+    }
+
+    static func normalize(_ column: String) -> String {
+        ValueNormalizer.key(column)
+    }
+
+    /// Guesses the table from the header's fields.
+    public static func detectTable(header: [String], overrides: [String: String]) -> ImportTable? {
+        var found = Set<Field>()
+        for h in header {
+            let n = normalize(h)
+            if let o = overrides[n] ?? overrides[h], let f = Field(rawValue: o) { found.insert(f) } else if let f = aliases[n] { found.insert(f) }
+        }
+        if found.contains(.timestamp) && found.contains(.event) { return .events }
+        if found == [.anonymous, .customer] { return .identities }
+        if found.contains(.event) && !found.contains(.customer) && !found.isDisjoint(with: [.stage, .channel, .kind]) { return .touchpoints }
+        if found.contains(.customer) { return .customers }
+        if found.contains(.account) { return .accounts }
+        return nil
+    }
+
+    /// Builds the mapping; `overrides` are `--map column=field` pairs (column as written or normalized).
+    public init(header: [String], table: ImportTable, overrides: [String: String]) throws {
+        self.header = header
+        let wanted = Self.fields(for: table)
+        for (col, f) in overrides {
+            guard let field = Field(rawValue: f), wanted.contains(field) else {
+                let names = wanted.map(\.rawValue).sorted().joined(separator: ", ")
+                throw StoreError("--map \(col)=\(f): '\(f)' is not a field of \(table.rawValue) (fields: \(names))")
+            }
+            guard header.contains(col) || header.map(Self.normalize).contains(Self.normalize(col)) else {
+                let hint = closest(col, among: header).map { " — did you mean '\($0)'?" } ?? ""
+                throw StoreError("--map \(col)=\(f): the file has no column '\(col)'\(hint) (columns: \(header.joined(separator: ", ")))")
+            }
+        }
+        // Pass 1: explicit maps; pass 2: exact canonical names; pass 3: aliases.
+        var taken = Set<Int>()
+        for (i, h) in header.enumerated() {
+            if let f = overrides[h] ?? overrides[Self.normalize(h)], let field = Field(rawValue: f) {
+                fieldColumn[field] = i; taken.insert(i)
+            }
+        }
+        for (i, h) in header.enumerated() where !taken.contains(i) {
+            if let field = Field(rawValue: Self.normalize(h)), wanted.contains(field), fieldColumn[field] == nil {
+                fieldColumn[field] = i; taken.insert(i)
+            }
+        }
+        for (i, h) in header.enumerated() where !taken.contains(i) {
+            if let field = Self.aliases[Self.normalize(h)], wanted.contains(field), fieldColumn[field] == nil {
+                fieldColumn[field] = i; taken.insert(i)
+            }
+        }
+        for (i, h) in header.enumerated() where !taken.contains(i) {
+            let name = Self.normalize(h)
+            extraColumns.append((i, name.isEmpty ? "column_\(i + 1)" : name))
+        }
+        let required: [Field]
+        switch table {
+        case .events: required = fieldColumn[.anonymous] != nil ? [.timestamp, .event] : [.customer, .timestamp, .event]
+        case .customers: required = [.customer]
+        case .accounts: required = [.account]
+        case .identities: required = [.anonymous, .customer]
+        case .touchpoints: required = [.event]
+        }
+        for f in required where fieldColumn[f] == nil {
+            let hint = closest(f.rawValue, among: header).map { " — did you mean '\($0)'? (use --map \($0)=\(f.rawValue))" }
+                ?? " (use --map COLUMN=\(f.rawValue))"
+            throw StoreError("no column for '\(f.rawValue)' in the header (\(header.joined(separator: ", ")))\(hint)")
+        }
+    }
+}
+
+/// Levenshtein distance, for did-you-mean hints.
+public func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a.lowercased()), b = Array(b.lowercased())
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var prev = Array(0...b.count)
+    var cur = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        cur[0] = i
+        for j in 1...b.count {
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&prev, &cur)
+    }
+    return prev[b.count]
+}
+
+/// The candidate nearest to `word` when it is close enough to be a plausible typo.
+public func closest(_ word: String, among candidates: [String]) -> String? {
+    var best: (String, Int)?
+    for c in candidates {
+        let d = editDistance(word, c)
+        if best == nil || d < best!.1 { best = (c, d) }
+    }
+    guard let (c, d) = best else { return nil }
+    let limit = max(1, min(3, word.count / 3))
+    return d <= limit ? c : nil
+}
