@@ -73,15 +73,17 @@ public struct Generator {
             summary.customers += people
 
             // Preferred channels shape which touchpoints this unit meets.
-            var preferred = Set<String>(["website"])
-            while preferred.count < (profile == .b2b ? 3 : 2) { preferred.insert(rng.pick(channels)) }
+            // b2b: website and sales plus one awareness channel; a few units also use a fourth channel.
+            var preferred = Set<String>(profile == .b2b ? ["website", "sales"] : ["website"])
+            preferred.insert(touchpoints[rng.pick(byStage[0])].channel)
+            if rng.chance(0.25) { preferred.insert(rng.pick(channels)) }
             func touch(_ stage: Int) -> Int {
-                let options = byStage[stage].map { ($0, preferred.contains(touchpoints[$0].channel) ? 10.0 : 1.0) }
+                let options = byStage[stage].map { ($0, preferred.contains(touchpoints[$0].channel) ? 150.0 : 1.0) }
                 return rng.weighted(options)
             }
             let b2b = profile == .b2b
-            let touchMean: [Double] = b2b ? [4.5, 5.5, 7.0, 6.0] : [1.6, 1.2, 1.6, 1.2]
-            let gapMeanDays: Double = b2b ? 5.2 : 1.2
+            let touchMean: [Double] = b2b ? [5.5, 7.0, 8.5, 7.0] : [1.6, 1.2, 1.6, 1.2]
+            let gapMeanDays: Double = b2b ? 5.6 : 1.2
             let dropAfter: [Double] = b2b ? [0.40, 0.30, 0.28, 0.30] : [0.45, 0.35, 0.35, 0.40]
             var t = Int64(startDay + rng.int(730)) * UTC.msPerDay + Int64(rng.int(86_400_000))
             var events: [Event] = []

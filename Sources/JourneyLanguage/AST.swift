@@ -60,19 +60,19 @@ public indirect enum Expr: Equatable, Sendable {
 /// One funnel step: a predicate, an optional per-step window (`within 1d` after it), optional (`b?`).
 public struct FunnelStep: Equatable, Sendable {
     public var expr: Expr
-    public var within: Duration?
+    public var within: TimeSpan?
     public var optional: Bool
 }
 
 /// A duration as written (`30d`) and its milliseconds.
-public struct Duration: Equatable, Sendable {
+public struct TimeSpan: Equatable, Sendable {
     public var text: String
     public var milliseconds: Int64
     public var range: SourceRange
 }
 
 /// A breakdown: `by channel`, `by customer.segment`, `by month(first_contact)`, `at step 2`.
-public struct Dimension: Equatable, Sendable {
+public struct Breakdown: Equatable, Sendable {
     public var field: FieldRef
     public var month: Bool
     public var atStep: Int?
@@ -85,9 +85,9 @@ public enum PathShow: String, Sendable { case event, channel, stage, kind }
 
 public struct FunnelQuery: Equatable, Sendable {
     public var steps: [FunnelStep]
-    public var within: Duration?
+    public var within: TimeSpan?
     public var filter: Expr?
-    public var by: Dimension?
+    public var by: Breakdown?
     public var order: FunnelOrder = .sequential
     public var entry: FunnelEntry = .first
     public var exclusions: [(Expr, Int?, Int?)] = []
@@ -103,7 +103,7 @@ public struct FunnelQuery: Equatable, Sendable {
 public struct PathsQuery: Equatable, Sendable {
     public var from: Expr?
     public var to: Expr?
-    public var within: Duration?
+    public var within: TimeSpan?
     public var filter: Expr?
     public var show: PathShow = .event
     public var top: Int = 10
@@ -124,15 +124,15 @@ public indirect enum Statement: Equatable, Sendable {
     /// `paths [from A] [to B] [within D] [where ...] [show channel] [top N] [max K steps] [keep repeats]`
     case paths(PathsQuery)
     /// `time from A to B [by DIM] [where ...]`
-    case time(from: Expr, to: Expr, by: Dimension?, filter: Expr?)
+    case time(from: Expr, to: Expr, by: Breakdown?, filter: Expr?)
     /// `dropoff after S [where ...]`
     case dropoff(after: Expr, next: Expr?, filter: Expr?)
     /// `count customers|accounts|events [by DIM] [where ...]`
-    case count(unit: String, by: Dimension?, filter: Expr?)
+    case count(unit: String, by: Breakdown?, filter: Expr?)
     /// `top channels|events|stages|kinds|campaigns [N] [where ...]`
     case top(what: PathShow, n: Int, filter: Expr?, campaign: Bool)
     /// `pauses longer than 30d [resumed|open]`
-    case pauses(longer: Duration, which: String?, filter: Expr?)
+    case pauses(longer: TimeSpan, which: String?, filter: Expr?)
     /// `customers who PATTERN` / `customers matching ...` — parsed; the engine comes with issue 4's match.
     case customers(tokens: [Token])
     /// `attribution ...` — parsed; the engine comes with issue 6.

@@ -120,7 +120,7 @@ public struct Parser {
             let from = try parseStepExpr()
             try expectWord("to", after: "the first step")
             let to = try parseStepExpr()
-            var by: Dimension?, filter: Expr?
+            var by: Breakdown?, filter: Expr?
             while true {
                 if let w = try parseWhere() { filter = w; continue }
                 if isWord("by") { by = try parseBy(); continue }
@@ -141,7 +141,7 @@ public struct Parser {
             else if peek.kind == .word, let s = suggestion(for: peek.text, among: ["customers", "accounts", "events"]) {
                 throw Diagnostic("expected customers, accounts or events after 'count', found '\(peek.text)'", at: peek.range, help: "did you mean '\(s)'?")
             }
-            var by: Dimension?, filter: Expr?
+            var by: Breakdown?, filter: Expr?
             while true {
                 if let w = try parseWhere() { filter = w; continue }
                 if isWord("by") { by = try parseBy(); continue }
@@ -204,7 +204,7 @@ public struct Parser {
             let e = try parseStepExpr(inFunnel: true)
             var optional = false
             if acceptSymbol("?") { optional = true }
-            var within: Duration?
+            var within: TimeSpan?
             if !steps.isEmpty && isWord("within") && peek(2).text == ">" {
                 _ = advance(); within = try parseDuration()
             } else if !steps.isEmpty && isWord("within") && isLastStepWindow() {
@@ -285,7 +285,7 @@ public struct Parser {
         return try parseOr(inFunnel: false)
     }
 
-    mutating func parseBy() throws -> Dimension {
+    mutating func parseBy() throws -> Breakdown {
         _ = advance()  // by
         var month = false
         let field: FieldRef
@@ -302,7 +302,7 @@ public struct Parser {
             try expectWord("step", after: "'at'")
             at = try expectInt("a step number after 'at step'")
         }
-        return Dimension(field: field, month: month, atStep: at)
+        return Breakdown(field: field, month: month, atStep: at)
     }
 
     mutating func parseField() throws -> FieldRef {
@@ -317,17 +317,17 @@ public struct Parser {
         return FieldRef(scope: nil, name: t.text, range: t.range)
     }
 
-    mutating func parseDuration() throws -> Duration {
+    mutating func parseDuration() throws -> TimeSpan {
         if peek.kind == .param, case .duration(let s)? = params[peek.text] {
             let t = advance()
-            return Duration(text: s, milliseconds: Self.milliseconds(s) ?? 0, range: t.range)
+            return TimeSpan(text: s, milliseconds: Self.milliseconds(s) ?? 0, range: t.range)
         }
         guard peek.kind == .duration else {
             if peek.kind == .number { throw Diagnostic("a duration needs a unit: \(peek.text)d, \(peek.text)h, …", at: peek.range, help: "units: s, m, h, d, w, mo (30 days)") }
             throw error("a duration such as 30d")
         }
         let t = advance()
-        return Duration(text: t.text, milliseconds: Self.milliseconds(t.text) ?? 0, range: t.range)
+        return TimeSpan(text: t.text, milliseconds: Self.milliseconds(t.text) ?? 0, range: t.range)
     }
 
     static func milliseconds(_ s: String) -> Int64? {

@@ -1,0 +1,48 @@
+/// A typed cell of a result.
+public enum Value: Equatable, Sendable {
+    case int(Int)
+    case double(Double)
+    case percent(Double)      // 0.253 = 25.3 %
+    case duration(Double)     // milliseconds
+    case money(Double)
+    case text(String)
+    case null
+
+    /// Plain text, for CSV and JSON.
+    public var plain: String {
+        switch self {
+        case .int(let v): return String(v)
+        case .double(let v), .money(let v): return v.isNaN ? "" : String(format: "%.2f", v)
+        case .percent(let v): return v.isNaN ? "" : String(format: "%.1f", v * 100)
+        case .duration(let v): return v.isNaN ? "" : String(format: "%.0f", v / 1000)
+        case .text(let s): return s
+        case .null: return ""
+        }
+    }
+}
+
+public enum ChartHint: Equatable, Sendable {
+    case funnel(label: Int, value: Int)            // column indices
+    case bars(label: Int, value: Int)
+    case histogram(label: Int, value: Int)
+}
+
+/// One table of a result: a title, typed columns, rows, notes printed under it, and how to chart it.
+public struct ResultTable: Equatable, Sendable {
+    public var title: String
+    public var columns: [String]
+    public var rows: [[Value]]
+    public var notes: [String]
+    public var chart: ChartHint?
+    public init(title: String, columns: [String], rows: [[Value]] = [], notes: [String] = [], chart: ChartHint? = nil) {
+        self.title = title; self.columns = columns; self.rows = rows; self.notes = notes; self.chart = chart
+    }
+}
+
+/// Linear-interpolated quantile of sorted values (q in 0...1), as numpy's default and DuckDB's quantile_cont.
+public func quantile(_ sorted: [Double], _ q: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    let pos = q * Double(sorted.count - 1)
+    let lo = Int(pos.rounded(.down)), hi = Int(pos.rounded(.up))
+    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - Double(lo))
+}

@@ -1,0 +1,134 @@
+import Foundation
+import JourneyCore
+import JourneyLanguage
+
+/// Runs bound statements over the packed journeys and returns tables.
+public struct Executor {
+    public let data: JourneyData
+    public var isCancelled: () -> Bool = { false }
+    public init(data: JourneyData) { self.data = data }
+
+    public struct Cancelled: Error {}
+
+    var seq: PackedSequences { data.sequences }
+    var catalog: Catalog { data.catalog }
+
+    func checkCancel(_ c: Int) throws { if c & 0xFFF == 0, isCancelled() { throw Cancelled() } }
+
+    func label(_ show: PathShow, _ v: UnsafePackedView, _ i: Int) -> String {
+        switch show {
+        case .event: return catalog.events[Int(v.events[i])]
+        case .channel: let c = Int(v.channels[i]); return c == 0 ? "(none)" : catalog.channels[c]
+        case .stage: let s = Int(v.stages[i]); return s == 0 ? "(none)" : catalog.stages[s - 1]
+        case .kind: return v.kinds[i] == 0 ? "(none)" : Catalog.kinds[Int(v.kinds[i])]
+        }
+    }
+
+    func attributeColumn(_ d: Breakdown) throws -> [String] {
+        let ids = seq.customerIDs
+        let raw: [String?]
+        if d.field.scope == "account" { raw = try data.attributes.accountAttribute(d.field.name, for: ids) }
+        else { raw = try data.attributes.customerAttribute(d.field.name, for: ids) }
+        return raw.map { v in
+            guard let v else { return "(none)" }
+            return d.month ? String(v.prefix(7)) : v
+        }
+    }
+
+    public static func eventDimension(_ d: Breakdown) -> PathShow? {
+        d.field.scope == nil && !d.month ? PathShow(rawValue: d.field.name.lowercased()) : nil
+    }
+
+    // MARK: funnel
+
+    public func funnel(_ q: FunnelQuery, binder: inout Binder) throws -> [ResultTable] {
+        if q.order == .any { throw Diagnostic("'order any' is not supported yet (sequential and strict are)", at: q.steps[0].expr.range) }
+        if !q.exclusions.isEmpty || q.same != nil || q.steps.contains(where: \.optional) {
+            throw Diagnostic("exclusions, 'same' and optional steps are not supported yet", at: q.steps[0].expr.range)
+        }
+        let filter = try binder.bindFilter(q.filter, data: data)
+        let plan = FunnelPlan(steps: try q.steps.map { try binder.bindEvent($0.expr) }, stepWithin: q.steps.map { $0.within?.milliseconds },
+                              within: q.within?.milliseconds, order: q.order, entry: q.entry, eventFilter: filter.events)
+        let n = plan.steps.count
+        let atStep = max(1, min(n, q.by?.atStep ?? 1)) - 1
+        var groupOf: [String] = []
+        let eventDim = q.by.flatMap(Self.eventDimension)
+        let attr = try q.by.flatMap { Self.eventDimension($0) == nil ? try attributeColumn($0) : nil }
+        let accounts = q.unit == .accounts ? try data.attributes.accounts(for: seq.customerIDs) : []
+        var levels = [Int](repeating: 0, count: seq.customerCount)
+        var gaps = [[Double]](repeating: [], count: n)
+        var gapsByGroup: [String: [[Double]]] = [:]
+        try seq.withView { v in
+            var scratch: [Int] = []
+            groupOf = [String](repeating: "", count: seq.customerCount)
+            for c in 0..<seq.customerCount {
+                try checkCancel(c)
+                if let j = filter.journeys, !j[c] { continue }
+                let m = FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: &scratch)
+                levels[c] = m.level
+                guard m.level > 0 else { continue }
+                if let d = eventDim { groupOf[c] = m.level > atStep ? label(d, v, m.eventIndex[atStep]) : "(not reached)" }
+                else if let attr { groupOf[c] = attr[c] }
+                for k in 1..<max(1, m.level) {
+                    let g = Double(v.times[m.eventIndex[k]] - v.times[m.eventIndex[k - 1]])
+                    gaps[k].append(g)
+                    if q.by != nil { gapsByGroup[groupOf[c], default: [[Double]](repeating: [], count: n)][k].append(g) }
+                }
+            }
+        }
+        // Counting unit: customers, or accounts (an account is at step k when any of its people is).
+        func counts(_ members: (Int) -> Bool) -> [Int] {
+            var out = [Int](repeating: 0, count: n)
+            if q.unit == .accounts {
+                var best: [Int64: Int] = [:]
+                for c in 0..<levels.count where levels[c] > 0 && members(c) {
+                    let a = accounts[c] != 0 ? accounts[c] : -seq.customerIDs[c]
+                    best[a] = max(best[a] ?? 0, levels[c])
+                }
+                for (_, l) in best { for k in 0..<l { out[k] += 1 } }
+            } else {
+                for c in 0..<levels.count where levels[c] > 0 && members(c) { for k in 0..<levels[c] { out[k] += 1 } }
+            }
+            return out
+        }
+        func rows(_ cnt: [Int], _ g: [[Double]], group: String?) -> [[Value]] {
+            (0..<n).map { k in
+                let sorted = g[k].sorted()
+                var r: [Value] = []
+                if let group { r.append(.text(group)) }
+                r += [.text("\(k + 1). \(describe(q.steps[k].expr))"), .int(cnt[k]),
+                      .percent(cnt[0] > 0 ? Double(cnt[k]) / Double(cnt[0]) : .nan),
+                      .percent(k == 0 ? (cnt[0] > 0 ? 1 : .nan) : (cnt[k - 1] > 0 ? Double(cnt[k]) / Double(cnt[k - 1]) : .nan)),
+                      .int(k + 1 < n ? cnt[k] - cnt[k + 1] : 0),
+                      k == 0 || sorted.isEmpty ? .null : .duration(quantile(sorted, 0.5)),
+                      k == 0 || sorted.isEmpty ? .null : .duration(quantile(sorted, 0.9))]
+                return r
+            }
+        }
+        let unitName = q.unit.rawValue
+        var notes: [String] = []
+        if let w = q.within { notes.append("window: \(w.text) from the entry (\(q.entry == .first ? "the first" : "the best") \(describe(q.steps[0].expr)))") }
+        notes += filter.description
+        if let by = q.by {
+            let cols = [by.field.display, "step", unitName, "% of first", "% of previous", "dropped", "median time", "p90 time"]
+            var groups: [String: Int] = [:]
+            for c in 0..<levels.count where levels[c] > 0 { groups[groupOf[c], default: 0] += 1 }
+            let topN = q.top ?? 10
+            let ranked = groups.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
+            let shown = Array(ranked.prefix(topN))
+            var out: [[Value]] = []
+            for g in shown { out += rows(counts { groupOf[$0] == g }, gapsByGroup[g] ?? [[Double]](repeating: [], count: n), group: g) }
+            if ranked.count > topN {
+                let rest = Set(ranked.dropFirst(topN))
+                var g = [[Double]](repeating: [], count: n)
+                for r in rest { for k in 0..<n { g[k] += gapsByGroup[r]?[k] ?? [] } }
+                out += rows(counts { rest.contains(groupOf[$0]) }, g, group: "other")
+            }
+            if eventDim != nil { notes.append("each \(unitName.dropLast()) is counted under the \(by.field.display) of the event that matched step \(atStep + 1)") }
+            return [ResultTable(title: "funnel by \(by.field.display)", columns: cols, rows: out, notes: notes, chart: nil)]
+        }
+        let cols = ["step", unitName, "% of first", "% of previous", "dropped", "median time", "p90 time"]
+        return [ResultTable(title: "funnel", columns: cols, rows: rows(counts { _ in true }, gaps, group: nil), notes: notes,
+                            chart: .funnel(label: 0, value: 1))]
+    }
+}

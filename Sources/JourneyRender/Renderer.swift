@@ -1,0 +1,164 @@
+import Foundation
+import JourneyCore
+
+/// How results are written: one settings value drives every format.
+public struct RenderSettings: Sendable {
+    public enum Mode: String, Sendable, CaseIterable { case table, csv, tsv, json, markdown, line }
+    public var mode: Mode = .table
+    public var width = 80
+    public var charts = true
+    public var nullText = "NULL"
+    public init() {}
+}
+
+/// Display width of a string in terminal columns: wide (CJK, emoji) count two, combining marks zero.
+public func displayWidth(_ s: String) -> Int {
+    var w = 0
+    for u in s.unicodeScalars {
+        let v = u.value
+        if (0x300...0x36F).contains(v) || (0x200B...0x200F).contains(v) || v == 0xFE0F { continue }
+        if (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
+            || (0xF900...0xFAFF).contains(v) || (0xFF00...0xFF60).contains(v) || (0x1F300...0x1FAFF).contains(v) { w += 2 } else { w += 1 }
+    }
+    return w
+}
+
+public enum Renderer {
+    public static func cell(_ v: Value, _ s: RenderSettings) -> String {
+        switch v {
+        case .int(let i): return group(i)
+        case .double(let d): return d.isNaN ? "–" : String(format: "%.1f", d)
+        case .money(let d): return d.isNaN ? "–" : String(format: "%.2f", d)
+        case .percent(let p): return p.isNaN ? "–" : String(format: "%.1f%%", p * 100)
+        case .duration(let ms): return formatDuration(ms: ms)
+        case .text(let t): return t
+        case .null: return s.nullText
+        }
+    }
+
+    static func group(_ i: Int) -> String {
+        let s = String(abs(i))
+        var out = ""
+        for (k, ch) in s.enumerated() { if k > 0 && (s.count - k) % 3 == 0 { out.append(",") }; out.append(ch) }
+        return (i < 0 ? "-" : "") + out
+    }
+
+    static func isNumeric(_ v: Value) -> Bool {
+        switch v { case .text, .null: return false; default: return true }
+    }
+
+    /// Cuts `s` to `w` display columns, ending with `…` when cut.
+    static func fit(_ s: String, _ w: Int) -> String {
+        if displayWidth(s) <= w { return s }
+        var out = "", used = 0
+        for ch in s { let cw = displayWidth(String(ch)); if used + cw > w - 1 { break }; out.append(ch); used += cw }
+        return out + "…"
+    }
+
+    static func pad(_ s: String, _ w: Int, right: Bool) -> String {
+        let p = String(repeating: " ", count: max(0, w - displayWidth(s)))
+        return right ? p + s : s + p
+    }
+
+    public static func render(_ t: ResultTable, _ s: RenderSettings) -> String {
+        switch s.mode {
+        case .table: return table(t, s)
+        case .csv, .tsv: return delimited(t, s.mode == .csv ? "," : "\t")
+        case .json: return json(t)
+        case .markdown: return markdown(t, s)
+        case .line: return t.rows.map { r in zip(t.columns, r).map { "\($0) = \(cell($1, s))" }.joined(separator: "\n") }.joined(separator: "\n\n")
+        }
+    }
+
+    static func table(_ t: ResultTable, _ s: RenderSettings) -> String {
+        let cells = t.rows.map { $0.map { cell($0, s) } }
+        var widths = t.columns.map(displayWidth)
+        for r in cells { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], displayWidth(c)) } }
+        let numeric = t.columns.indices.map { i in t.rows.contains { i < $0.count && isNumeric($0[i]) } }
+        // Shrink the widest column that can give until the table fits: numbers are never cut, text down to 6.
+        let floor = t.columns.indices.map { i in numeric[i] ? max(4, cells.map { i < $0.count ? displayWidth($0[i]) : 0 }.max() ?? 4) : 6 }
+        while widths.reduce(0, +) + 3 * widths.count + 1 > s.width,
+              let i = widths.indices.filter({ widths[$0] > floor[$0] }).max(by: { widths[$0] < widths[$1] }) {
+            widths[i] -= 1
+        }
+        func line(_ l: String, _ m: String, _ r: String) -> String { l + widths.map { String(repeating: "─", count: $0 + 2) }.joined(separator: m) + r }
+        var out = [t.title.isEmpty ? nil : fit(t.title, s.width), line("┌", "┬", "┐")].compactMap { $0 }
+        out.append("│" + t.columns.enumerated().map { " " + pad(fit($1, widths[$0]), widths[$0], right: numeric[$0]) + " " }.joined(separator: "│") + "│")
+        out.append(line("├", "┼", "┤"))
+        for r in cells {
+            out.append("│" + r.enumerated().map { " " + pad(fit($1, widths[$0]), widths[$0], right: numeric[$0]) + " " }.joined(separator: "│") + "│")
+        }
+        out.append(line("└", "┴", "┘"))
+        out.append("\(t.rows.count) row\(t.rows.count == 1 ? "" : "s")")
+        for n in t.notes { out.append(fit("note: " + n, s.width)) }
+        if s.charts, let c = t.chart, !t.rows.isEmpty { out.append(contentsOf: chart(t, c, s)) }
+        return out.joined(separator: "\n")
+    }
+
+    /// A horizontal bar per row, proportional to the value column.
+    static func chart(_ t: ResultTable, _ hint: ChartHint, _ s: RenderSettings) -> [String] {
+        let (li, vi): (Int, Int)
+        switch hint { case .funnel(let l, let v), .bars(let l, let v), .histogram(let l, let v): (li, vi) = (l, v) }
+        let vals: [Double] = t.rows.map { r in if case .int(let i) = r[vi] { return Double(i) }; if case .double(let d) = r[vi] { return d }; return 0 }
+        guard let maxV = vals.max(), maxV > 0 else { return [] }
+        let labelW = min(24, t.rows.map { displayWidth(cell($0[li], s)) }.max() ?? 0)
+        let barW = max(10, s.width - labelW - 14)
+        var out = [""]
+        for (r, v) in zip(t.rows, vals) {
+            let n = Int((v / maxV * Double(barW)).rounded())
+            out.append(pad(fit(cell(r[li], s), labelW), labelW, right: false) + " " + String(repeating: "█", count: n)
+                       + String(repeating: " ", count: max(0, barW - n)) + " " + group(Int(v)))
+        }
+        return out
+    }
+
+    static func csvField(_ s: String, _ d: String) -> String {
+        s.contains(d) || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    static func delimited(_ t: ResultTable, _ d: String) -> String {
+        ([t.columns.map { csvField($0, d) }.joined(separator: d)] + t.rows.map { $0.map { csvField($0.plain, d) }.joined(separator: d) })
+            .joined(separator: "\n")
+    }
+
+    static func json(_ t: ResultTable) -> String {
+        let rows = t.rows.map { r -> String in
+            "{" + zip(t.columns, r).map { (c, v) -> String in
+                let val: String
+                switch v {
+                case .int(let i): val = String(i)
+                case .double(let d), .money(let d): val = d.isNaN ? "null" : String(d)
+                case .percent(let p): val = p.isNaN ? "null" : String(p)
+                case .duration(let ms): val = ms.isNaN ? "null" : String(ms / 1000)
+                case .text(let s): val = jsonQuote(s)
+                case .null: val = "null"
+                }
+                return jsonQuote(c) + ":" + val
+            }.joined(separator: ",") + "}"
+        }
+        return "[" + rows.joined(separator: ",\n ") + "]"
+    }
+
+    static func jsonQuote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default: if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+
+    static func markdown(_ t: ResultTable, _ s: RenderSettings) -> String {
+        let esc: (String) -> String = { $0.replacingOccurrences(of: "|", with: "\\|") }
+        var out = ["| " + t.columns.map(esc).joined(separator: " | ") + " |",
+                   "|" + t.columns.indices.map { i in t.rows.contains { isNumeric($0[i]) } ? "---:|" : "---|" }.joined()]
+        for r in t.rows { out.append("| " + r.map { esc(cell($0, s)) }.joined(separator: " | ") + " |") }
+        return out.joined(separator: "\n")
+    }
+}

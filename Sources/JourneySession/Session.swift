@@ -1,0 +1,131 @@
+import Foundation
+import JourneyCore
+import JourneyStore
+import JourneyLanguage
+import JourneyEngine
+
+/// Adapts the store to the engine's attribute reads.
+struct StoreAttributes: AttributeSource {
+    let store: Store
+    func customerAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { try store.customerAttribute(name, for: ids) }
+    func accountAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { try store.accountAttribute(name, for: ids) }
+    func accounts(for ids: [Int64]) throws -> [Int64] { try store.accounts(for: ids) }
+}
+
+/// One analyst's session over one store: the API the shell, the batch runner and reports share.
+public final class Session {
+    public private(set) var store: Store
+    public var params: [String: Literal] = [:]
+    /// Statements that ran without error, for `.save`.
+    public private(set) var history: [String] = []
+    private var cached: JourneyData?
+    public var isCancelled: () -> Bool = { false }
+
+    public init(store: Store) { self.store = store }
+
+    public func open(_ path: String) throws {
+        store = try Store(path: path)
+        cached = nil
+    }
+
+    /// Drops the in-memory journeys (after an import).
+    public func invalidate() { cached = nil }
+
+    public func data() throws -> JourneyData {
+        if let cached { return cached }
+        let d = JourneyData(sequences: try store.loadSequences(), catalog: try store.catalog(), attributes: StoreAttributes(store: store))
+        cached = d
+        return d
+    }
+
+    /// The welcome line's figures.
+    public func describeStore() -> String {
+        guard let s = try? store.summary() else { return store.path }
+        let range = s.first.map { "\(UTC.format(ms: $0, dateOnly: true)) … \(UTC.format(ms: s.last ?? $0, dateOnly: true))" } ?? "no events yet"
+        return "\(store.path): \(s.customers.formattedGroups) customers, \(s.accounts.formattedGroups) accounts, \(s.events.formattedGroups) events, \(range)"
+    }
+
+    /// Parses and runs one or more statements; returns their tables. Errors are `Diagnostic` (with source range) or `StoreError`.
+    public func run(_ text: String) throws -> [ResultTable] {
+        var parser = Parser(text, params: params)
+        let statements = try parser.parseScript()
+        var out: [ResultTable] = []
+        for st in statements { out += try execute(st) }
+        history.append(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        return out
+    }
+
+    func execute(_ st: Statement) throws -> [ResultTable] {
+        switch st {
+        case .set(let name, let value):
+            params[name] = value
+            return []
+        case .quality:
+            return [try store.quality()]
+        case .explain(let inner):
+            return [try explain(inner)]
+        case .customers, .attribution, .retention:
+            let what: String
+            switch st { case .customers: what = "'customers who …' lists (issue 4, match)"; case .attribution: what = "attribution (issue 6)"; default: what = "retention" }
+            throw StoreError("\(what) is parsed but not implemented yet in this build")
+        default:
+            let data = try data()
+            var binder = Binder(catalog: data.catalog)
+            var ex = Executor(data: data)
+            ex.isCancelled = isCancelled
+            switch st {
+            case .stats(let f): return try ex.stats(filter: f, binder: &binder)
+            case .funnel(let q): return try ex.funnel(q, binder: &binder)
+            case .paths(let q): return try ex.paths(q, binder: &binder)
+            case .time(let a, let b, let by, let f): return try ex.time(from: a, to: b, by: by, filter: f, binder: &binder)
+            case .dropoff(let a, let n, let f): return try ex.dropoff(after: a, next: n, filter: f, binder: &binder)
+            case .count(let unit, let by, let f): return try ex.count(unit: unit, by: by, filter: f, binder: &binder)
+            case .top(let what, let n, let f, let campaign): return try ex.top(what, n: n, campaign: campaign, filter: f, binder: &binder)
+            case .pauses: throw StoreError("'pauses' is parsed but not implemented yet in this build")
+            default: return []
+            }
+        }
+    }
+
+    /// The plan in plain words: what is computed, how each name was read, which filters are event- or journey-level.
+    func explain(_ st: Statement) throws -> ResultTable {
+        let data = try data()
+        var binder = Binder(catalog: data.catalog)
+        var rows: [[Value]] = []
+        func add(_ k: String, _ v: String) { rows.append([.text(k), .text(v)]) }
+        switch st {
+        case .funnel(let q):
+            add("statement", "funnel of \(q.steps.count) steps, order \(q.order.rawValue), entry \(q.entry.rawValue), counting \(q.unit.rawValue)")
+            for (i, s) in q.steps.enumerated() {
+                _ = try binder.bindEvent(s.expr)
+                add("step \(i + 1)", describe(s.expr) + (s.within.map { " within \($0.text) of step \(i)" } ?? ""))
+            }
+            add("window", q.within.map { "\($0.text) from the entry step" } ?? "none: any time after the entry")
+            add("in plain words", "for each customer, take the \(q.entry == .first ? "first" : "best") \(describe(q.steps[0].expr)); then the first matching event of each later step after the previous one\(q.within.map { ", no later than \($0.text) after the entry" } ?? ""); count how many reach each step")
+            let f = try binder.bindFilter(q.filter, data: data)
+            for d in f.description { add("filter", d) }
+            if let by = q.by { add("breakdown", "\(by.field.display)\(Executor.eventDimension(by) != nil ? " of the event matching step \(by.atStep ?? 1)" : " (customer attribute)")") }
+        case .paths(let q):
+            if let f = q.from { _ = try binder.bindEvent(f) }
+            if let t = q.to { _ = try binder.bindEvent(t) }
+            add("statement", "paths" + (q.from.map { " from \(describe($0))" } ?? "") + (q.to.map { " to \(describe($0))" } ?? ""))
+            add("in plain words", "for each customer, the sequence of \(q.show.rawValue)s from the first \(q.from.map(describe) ?? "event") to the first \(q.to.map(describe) ?? "last event") after it; repeats \(q.keepRepeats ? "kept" : "collapsed"); longer than \(q.maxSteps) shown with …; the top \(q.top) sequences with their customers")
+            let f = try binder.bindFilter(q.filter, data: data)
+            for d in f.description { add("filter", d) }
+        default:
+            add("statement", "\(st)".prefix(200).description)
+        }
+        for r in binder.resolutions { add("name", r) }
+        add("scan", "\(data.sequences.customerCount.formattedGroups) customers, \(data.sequences.eventCount.formattedGroups) events in memory (\((data.sequences.byteSize / 1_048_576).formattedGroups) MiB packed)")
+        return ResultTable(title: "explain", columns: ["part", "meaning"], rows: rows)
+    }
+}
+
+extension Int {
+    var formattedGroups: String {
+        let s = String(abs(self))
+        var out = ""
+        for (i, ch) in s.enumerated() { if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }; out.append(ch) }
+        return (self < 0 ? "-" : "") + out
+    }
+}

@@ -1,0 +1,256 @@
+@preconcurrency import CEditLine
+import Foundation
+import JourneyCore
+import JourneyLanguage
+import JourneyRender
+import JourneySession
+import JourneyStore
+
+/// Set by SIGINT; a running query polls it and stops.
+nonisolated(unsafe) var interrupted: Int32 = 0
+/// Catalog words for Tab completion.
+nonisolated(unsafe) var completionWords: [String] = []
+nonisolated(unsafe) var completionMatches: [String] = []
+nonisolated(unsafe) var completionIndex = 0
+
+/// The interactive shell and the batch runner: both feed statements to one `Session`.
+public final class Shell {
+    let session: Session
+    var settings = RenderSettings()
+    var timer = false
+    var output: FileHandle = .standardOutput
+    let interactive: Bool
+    let color: Bool
+    /// For batch errors: the script's name.
+    var sourceName: String?
+
+    public init(session: Session, interactive: Bool) {
+        self.session = session
+        self.interactive = interactive
+        color = interactive && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        if let c = ProcessInfo.processInfo.environment["COLUMNS"], let w = Int(c) { settings.width = w }
+        if interactive {
+            var ws = winsize()
+            if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 { settings.width = Int(ws.ws_col) }
+        }
+        session.isCancelled = { interrupted != 0 }
+    }
+
+    public func setMode(_ m: RenderSettings.Mode) { settings.mode = m }
+    public func setWidth(_ w: Int) { settings.width = max(20, w) }
+
+    func write(_ s: String) { output.write(Data((s + "\n").utf8)) }
+    func error(_ s: String) {
+        let text = color ? "\u{1B}[31m\(s)\u{1B}[0m" : s
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    // MARK: Running text
+
+    /// Runs one statement or dot-command; false on error. `line` is where it starts in its script.
+    @discardableResult
+    public func execute(_ text: String, line: Int = 1) -> Bool {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty { return true }
+        if trimmed.hasPrefix(".") { return dotCommand(trimmed, line: line) }
+        interrupted = 0
+        let start = Date()
+        do {
+            let tables = try session.run(text)
+            for t in tables { write(Renderer.render(t, settings)); if settings.mode == .table { write("") } }
+            if timer { write(String(format: "Run Time: %.3f s", Date().timeIntervalSince(start))) }
+            return true
+        } catch let d as Diagnostic {
+            error(d.render(source: text, file: sourceName, lineOffset: line - 1))
+        } catch is JourneyEngineCancelled {
+            error("cancelled")
+        } catch {
+            if String(describing: type(of: error)) == "Cancelled" { self.error("query cancelled") }
+            else { self.error((sourceName.map { "\($0):\(line): " } ?? "") + "error: \(error)") }
+        }
+        return false
+    }
+
+    /// Runs a whole script; stops at the first error (batch semantics). Returns false on error.
+    public func runScript(_ text: String, name: String? = nil) -> Bool {
+        let saved = sourceName
+        if let name { sourceName = name }
+        defer { sourceName = saved }
+        var buffer = "", startLine = 1, lineNo = 0
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNo += 1
+            let line = String(raw)
+            if buffer.isEmpty {
+                let t = line.trimmingCharacters(in: .whitespaces)
+                if t.isEmpty || t.hasPrefix("--") { continue }
+                startLine = lineNo
+                if t.hasPrefix(".") { if !execute(t, line: lineNo) { return false }; continue }
+            }
+            buffer += (buffer.isEmpty ? "" : "\n") + line
+            if Parser.isComplete(buffer) {
+                if !execute(buffer, line: startLine) { return false }
+                buffer = ""
+            }
+        }
+        if !buffer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return execute(buffer, line: startLine) }
+        return true
+    }
+
+    // MARK: Dot-commands (a table: name, usage, summary, handler)
+
+    struct DotCommand { let name: String; let usage: String; let summary: String; let run: (Shell, [String]) -> Bool }
+
+    static let commands: [DotCommand] = [
+        DotCommand(name: "help", usage: ".help [TOPIC]", summary: "this list, or help on a command or statement") { sh, a in sh.help(a.first); return true },
+        DotCommand(name: "open", usage: ".open STORE", summary: "open another store (created when missing)") { sh, a in
+            guard let p = a.first else { sh.error("usage: .open STORE"); return false }
+            do { try sh.session.open(p); sh.refreshCompletion(); sh.write(sh.session.describeStore()); return true } catch { sh.error("\(error)"); return false }
+        },
+        DotCommand(name: "import", usage: ".import FILE", summary: "import a CSV/NDJSON file into the open store") { sh, a in
+            guard let p = a.first else { sh.error("usage: .import FILE"); return false }
+            do {
+                var o = ImportOptions(); o.progress = sh.interactive
+                let r = try sh.session.store.importFile(p, options: o)
+                sh.session.invalidate(); sh.refreshCompletion(); sh.write(r.summary); return true
+            } catch { sh.error("\(error)"); return false }
+        },
+        DotCommand(name: "mode", usage: ".mode table|csv|tsv|json|markdown|line", summary: "how results are printed") { sh, a in
+            guard let m = a.first.flatMap({ w in RenderSettings.Mode.allCases.first { $0.rawValue.hasPrefix(w) } }) else {
+                sh.error("usage: .mode table|csv|tsv|json|markdown|line"); return false
+            }
+            sh.settings.mode = m; return true
+        },
+        DotCommand(name: "timer", usage: ".timer on|off", summary: "print each query's run time") { sh, a in sh.timer = a.first == "on"; return true },
+        DotCommand(name: "chart", usage: ".chart on|off", summary: "draw charts under tables") { sh, a in sh.settings.charts = a.first != "off"; return true },
+        DotCommand(name: "width", usage: ".width N", summary: "the output width in columns") { sh, a in
+            guard let n = a.first.flatMap(Int.init) else { sh.error("usage: .width N"); return false }
+            sh.setWidth(n); return true
+        },
+        DotCommand(name: "read", usage: ".read FILE.jql", summary: "run a script") { sh, a in
+            guard let p = a.first, let text = try? String(contentsOfFile: p, encoding: .utf8) else { sh.error("cannot read \(a.first ?? "(no file)")"); return false }
+            let saved = sh.sourceName; sh.sourceName = p; defer { sh.sourceName = saved }
+            return sh.runScript(text)
+        },
+        DotCommand(name: "output", usage: ".output [FILE]", summary: "write results to FILE, or back to the screen") { sh, a in
+            if let p = a.first {
+                guard FileManager.default.createFile(atPath: p, contents: nil), let h = FileHandle(forWritingAtPath: p) else { sh.error("cannot write \(p)"); return false }
+                sh.output = h
+            } else { sh.output = .standardOutput }
+            return true
+        },
+        DotCommand(name: "schema", usage: ".schema", summary: "the store's tables") { sh, _ in sh.write((try? sh.session.store.schemaText()) ?? ""); return true },
+        DotCommand(name: "stages", usage: ".stages", summary: "the stage catalog, in order") { sh, _ in sh.listNames { $0.stages } },
+        DotCommand(name: "channels", usage: ".channels", summary: "the channels in the store") { sh, _ in sh.listNames { $0.channels.filter { !$0.isEmpty } } },
+        DotCommand(name: "events", usage: ".events", summary: "the event (touchpoint) names in the store") { sh, _ in sh.listNames { $0.events.filter { !$0.isEmpty } } },
+        DotCommand(name: "save", usage: ".save FILE.jql", summary: "save this session's successful statements as a script") { sh, a in
+            guard let p = a.first else { sh.error("usage: .save FILE.jql"); return false }
+            let text = "-- saved from a journey session\n" + sh.session.history.map { $0.hasSuffix(";") ? $0 : $0 + ";" }.joined(separator: "\n") + "\n"
+            do { try text.write(toFile: p, atomically: true, encoding: .utf8); sh.write("saved \(sh.session.history.count) statements to \(p)"); return true }
+            catch { sh.error("cannot write \(p)"); return false }
+        },
+        DotCommand(name: "quit", usage: ".quit", summary: "leave the shell") { _, _ in exit(0) },
+        DotCommand(name: "exit", usage: ".exit", summary: "leave the shell") { _, _ in exit(0) },
+    ]
+
+    func listNames(_ pick: (Catalog) -> [String]) -> Bool {
+        do { write(pick(try session.store.catalog()).joined(separator: "\n")); return true } catch { self.error("\(error)"); return false }
+    }
+
+    func dotCommand(_ text: String, line: Int) -> Bool {
+        let parts = text.dropFirst().split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        guard let name = parts.first else { error("type .help for the list of commands"); return false }
+        let matches = Self.commands.filter { $0.name.hasPrefix(name) }
+        if let exact = Self.commands.first(where: { $0.name == name }) ?? (matches.count == 1 ? matches[0] : nil) {
+            return exact.run(self, Array(parts.dropFirst()))
+        }
+        let s = suggestion(for: name, among: Self.commands.map(\.name))
+        error((sourceName.map { "\($0):\(line): " } ?? "") + "unknown command '.\(name)'" + (s.map { " — did you mean '.\($0)'?" } ?? "") + " (type .help)")
+        return false
+    }
+
+    func help(_ topic: String?) {
+        if let topic, let c = Self.commands.first(where: { $0.name.hasPrefix(topic.trimmingCharacters(in: CharacterSet(charactersIn: "."))) }) {
+            write("\(c.usage)\n  \(c.summary)"); return
+        }
+        var out = ["Statements (end with ; or at the end of a complete line):",
+                   "  funnel awareness > consideration > intent > conversion within 30d by channel",
+                   "  paths from awareness to conversion where channel = linkedin top 10",
+                   "  time from awareness to conversion by customer.segment",
+                   "  dropoff after consideration",
+                   "  count customers by customer.segment      top 5 channels      stats      quality",
+                   "  explain QUERY      set NAME = VALUE ($NAME in later statements)",
+                   "", "Commands:"]
+        for c in Self.commands { out.append("  " + c.usage.padding(toLength: 40, withPad: " ", startingAt: 0) + c.summary) }
+        write(out.joined(separator: "\n"))
+    }
+
+    func refreshCompletion() {
+        guard let c = try? session.store.catalog() else { return }
+        completionWords = Parser.statementKeywords + ["within", "where", "by", "from", "to", "top", "order", "entry", "count", "show", "and", "or", "not", "any",
+                                                      "customers", "accounts", "channel", "stage", "event", "kind", "campaign", "value"]
+            + c.stages + c.events.filter { !$0.isEmpty && !$0.contains(" ") } + c.channels.filter { !$0.isEmpty } + c.customerAttributes.map { "customer.\($0)" }
+            + Self.commands.map { "." + $0.name }
+    }
+
+    // MARK: Interactive loop
+
+    public func runInteractive() {
+        setlocale(LC_CTYPE, "")
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in interrupted = 1 }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(SIGINT, &action, nil)
+        let historyPath = Self.historyPath()
+        using_history()
+        read_history(historyPath)
+        refreshCompletion()
+        rl_attempted_completion_function = { text, _, _ in
+            guard let text else { return nil }
+            return rl_completion_matches(text) { partial, state in
+                if state == 0 {
+                    let p = partial.map { String(cString: $0) } ?? ""
+                    completionMatches = completionWords.filter { $0.hasPrefix(p) }
+                    completionIndex = 0
+                }
+                guard completionIndex < completionMatches.count else { return nil }
+                defer { completionIndex += 1 }
+                return strdup(completionMatches[completionIndex])
+            }
+        }
+        write("journey — \(session.describeStore())\nType .help for help, Ctrl-D to quit.")
+        var buffer = ""
+        while true {
+            interrupted = 0
+            let prompt = buffer.isEmpty ? "journey> " : "    ...> "
+            guard let cline = readline(prompt) else {
+                if interrupted != 0 { buffer = ""; write(""); continue }   // Ctrl-C at the prompt clears the line
+                write(""); break                                          // Ctrl-D
+            }
+            let line = String(cString: cline)
+            free(cline)
+            if buffer.isEmpty && line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            buffer += (buffer.isEmpty ? "" : "\n") + line
+            let t = buffer.trimmingCharacters(in: .whitespaces)
+            if t.hasPrefix(".") || Parser.isComplete(buffer) {
+                add_history(buffer.replacingOccurrences(of: "\n", with: " "))
+                write_history(historyPath)
+                execute(buffer)
+                buffer = ""
+            }
+        }
+        write_history(historyPath)
+    }
+
+    static func historyPath() -> String {
+        let env = ProcessInfo.processInfo.environment
+        if let p = env["JOURNEY_HISTORY"] { return p }
+        let base = env["XDG_STATE_HOME"] ?? ((env["HOME"] ?? ".") + "/.local/state")
+        let dir = base + "/journey"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir + "/history"
+    }
+}
+
+/// Marker for cancellation errors from the engine (matched by type name to keep the shell free of engine imports).
+struct JourneyEngineCancelled: Error {}
