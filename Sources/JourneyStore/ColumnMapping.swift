@@ -75,6 +75,8 @@ public struct ColumnMapping {
     /// Builds the mapping; `overrides` are `--map column=field` pairs (column as written or normalized).
     public init(header: [String], table: ImportTable, overrides: [String: String]) throws {
         self.header = header
+        // NDJSON discovers its columns with the first row: nothing to check yet.
+        if header.isEmpty { return }
         let wanted = Self.fields(for: table)
         for (col, f) in overrides {
             guard let field = Field(rawValue: f), wanted.contains(field) else {

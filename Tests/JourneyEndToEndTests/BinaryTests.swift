@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// Runs the built `journey` binary (debug build beside the test bundle).
+func journey(_ args: [String], stdin: String? = nil, env: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binaryPath())
+    p.arguments = args
+    var e = ProcessInfo.processInfo.environment
+    for (k, v) in env { e[k] = v }
+    p.environment = e
+    let out = Pipe(), err = Pipe(), inp = Pipe()
+    p.standardOutput = out; p.standardError = err; p.standardInput = inp
+    try p.run()
+    if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try inp.fileHandleForWriting.close()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), r = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: r, as: UTF8.self))
+}
+
+func binaryPath() -> String {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.appendingPathComponent(".build/debug/journey").path
+}
+
+func tmp() -> String {
+    let d = NSTemporaryDirectory() + "journey-e2e-" + UUID().uuidString
+    try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+}
+
+@Suite(.serialized) struct BinaryTests {
+    @Test func batchQueriesAndErrors() throws {
+        let d = tmp()
+        _ = try journey(["generate", "--profile", "b2b", "--customers", "300", "--seed", "5", "--out", d + "/events.csv"])
+        let imp = try journey(["import", d + "/events.csv", d + "/customers.csv", d + "/touchpoints.csv", "--into", d + "/s.journey"])
+        #expect(imp.status == 0 || imp.status == 2, "\(imp.err)")
+        let ok = try journey([d + "/s.journey", "-c", "funnel awareness > consideration > conversion", "--mode", "csv"])
+        #expect(ok.status == 0)
+        #expect(ok.out.hasPrefix("step,customers,% of first"))
+        let q = try journey([d + "/s.journey", "-c", "quality"])
+        #expect(q.status == 0 && q.out.contains("events per customer") && q.out.contains("duplicates"))
+        let bad = try journey([d + "/s.journey", "-c", "funnel awarness > conversion"])
+        #expect(bad.status == 1 && bad.err.contains("did you mean 'awareness'?"))
+        try "stats\n\nfunnel awareness >\n  intrest\n".write(toFile: d + "/q.jql", atomically: true, encoding: .utf8)
+        let script = try journey([d + "/s.journey", "-f", d + "/q.jql"])
+        #expect(script.status == 1 && script.err.contains("q.jql:4:3: error: unknown stage 'intrest'"))
+        let piped = try journey([d + "/s.journey"], stdin: "top 3 channels;\n")
+        #expect(piped.status == 0 && piped.out.contains("top channels") && !piped.out.contains("journey>"))
+    }
+
+    @Test func importKilledMidwayResumesWithoutDuplicates() throws {
+        let d = tmp()
+        _ = try journey(["generate", "--profile", "b2c", "--customers", "40000", "--seed", "9", "--clean", "--out", d + "/events.csv"])
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binaryPath())
+        p.arguments = ["import", d + "/events.csv", "--into", d + "/s.journey", "--no-progress"]
+        var env = ProcessInfo.processInfo.environment; env["JOURNEY_IMPORT_BATCH"] = "2000"
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        // Wait until some batches are committed, then SIGKILL.
+        var committed = 0
+        for _ in 0..<400 {
+            usleep(20_000)
+            let r = try journey([d + "/s.journey", "-c", "stats", "--mode", "csv"])
+            if let line = r.out.split(separator: "\n").first(where: { $0.hasPrefix("events,") }), let n = Int(line.split(separator: ",")[1]), n > 0 { committed = n; break }
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        #expect(committed > 0)
+        let after = try journey([d + "/s.journey", "-c", "stats", "--mode", "csv"])
+        #expect(after.status == 0)
+        let resumed = try journey(["import", d + "/events.csv", "--into", d + "/s.journey", "--no-progress"])
+        #expect(resumed.status == 0, "\(resumed.err)")
+        let rows = try String(contentsOfFile: d + "/events.csv", encoding: .utf8).split(separator: "\n").count - 1
+        let final = try journey([d + "/s.journey", "-c", "stats", "--mode", "csv"])
+        let events = final.out.split(separator: "\n").first { $0.hasPrefix("events,") }.map { Int($0.split(separator: ",")[1]) ?? -1 }
+        #expect(events == rows)
+    }
+}

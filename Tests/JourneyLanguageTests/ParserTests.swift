@@ -1,0 +1,63 @@
+import Testing
+@testable import JourneyLanguage
+
+@Suite struct ParserTests {
+    func error(_ s: String) -> String {
+        do { _ = try Parser.parse(s); return "no error" } catch let d as Diagnostic { return d.render(source: s) } catch { return "\(error)" }
+    }
+
+    @Test func parsesFunnelWithClauses() throws {
+        guard case .funnel(let q) = try Parser.parse("funnel awareness > consideration > intent > conversion within 30d by channel at step 2 entry best") else {
+            Issue.record("not a funnel"); return
+        }
+        #expect(q.steps.count == 4 && q.within?.milliseconds == 30 * 86_400_000 && q.by?.atStep == 2 && q.entry == .best)
+    }
+
+    @Test func perStepWindowsAndQualifiedNames() throws {
+        guard case .funnel(let q) = try Parser.parse("funnel stage:a > event:\"W_Completeren aanvraag\" within 1d > c") else { Issue.record("no"); return }
+        #expect(q.steps[1].within?.milliseconds == 86_400_000)
+        if case .name(let n) = q.steps[1].expr { #expect(n.qualifier == .event && n.text == "W_Completeren aanvraag") }
+    }
+
+    @Test func errorTexts() {
+        #expect(error("funnel awareness >") == """
+        1:19: error: expected a step after '>', but the statement ended
+        1 | funnel awareness >
+          |                   ^
+        """)
+        #expect(error("funel a > b") == """
+        1:1: error: unknown statement 'funel'
+        1 | funel a > b
+          | ^~~~~
+        help: did you mean 'funnel'?
+        """)
+        #expect(error("paths from a to b whre channel = x").contains("help: did you mean 'where'?"))
+        #expect(error("funnel a > b within 30").contains("a duration needs a unit"))
+        #expect(error("funnel a > b within 3y").contains("unknown duration unit 'y'"))
+        #expect(error("count customers where x = $nope").contains("unknown parameter '$nope'"))
+    }
+
+    @Test func continuationRule() {
+        #expect(Parser.isComplete("funnel a > b") == true)
+        #expect(Parser.isComplete("funnel a >") == false)
+        #expect(Parser.isComplete("paths from a\n to") == false)
+        #expect(Parser.isComplete("funnel a > b;") == true)
+        #expect(Parser.isComplete("bogus words") == true)   // complete, so its error is shown
+    }
+
+    @Test func randomTokenSoupsNeverCrash() {
+        let words = ["funnel", "paths", ">", "from", "to", "within", "30d", "where", "channel", "=", "(", ")", "'x", "\"y\"", "and", "or",
+                     "not", "by", "at", "step", "top", "5", "$p", "in", ",", "is", "null", "explain", "set", "?", "~", "ä", "2024-01-01", ";", "--c\n"]
+        var seed: UInt64 = 7
+        for _ in 0..<5000 {
+            var s = ""
+            seed = seed &* 6364136223846793005 &+ 1
+            for _ in 0..<Int(seed >> 60) + 1 {
+                seed = seed &* 6364136223846793005 &+ 1
+                s += words[Int((seed >> 33) % UInt64(words.count))] + " "
+            }
+            do { _ = try Parser.parse(s, params: ["p": .number(1)]) } catch is Diagnostic {} catch { Issue.record("non-diagnostic error for \(s)") }
+            _ = Parser.isComplete(s)
+        }
+    }
+}

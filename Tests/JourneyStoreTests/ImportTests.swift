@@ -1,0 +1,201 @@
+import Foundation
+import Testing
+@testable import JourneyStore
+import JourneyCore
+import JourneyGenerator
+
+@Suite struct ImportTests {
+    func store(_ dir: String) throws -> Store { try Store(path: dir + "/s.journey") }
+
+    @Test func reimportAddsNothing() throws {
+        let d = tempDir()
+        write("customer_id,timestamp,event,channel\nc1,2024-01-01T00:00:00Z,ad,linkedin\nc1,2024-01-02T00:00:00Z,visit,website\n", to: d + "/e.csv")
+        let s = try store(d)
+        let first = try s.importFile(d + "/e.csv")
+        let second = try s.importFile(d + "/e.csv")
+        #expect(first.stored == 2 && second.stored == 0 && second.alreadyStored == 2)
+        #expect(try s.summary().events == 2)
+    }
+
+    @Test func exactAndCrossSourceDuplicatesAreMergedAndCounted() throws {
+        let d = tempDir()
+        write("""
+        customer_id,timestamp,event,channel,source
+        c1,2024-01-01T10:00:00Z,webinar,webinar,web
+        c1,2024-01-01T10:00:00Z,webinar,webinar,web
+        c1,2024-01-01T10:00:30Z,webinar,webinar,crm
+        c1,2024-01-01T10:05:00Z,webinar,webinar,crm
+        c2,2024-01-01T10:00:00Z,webinar,webinar,web
+        """, to: d + "/e.csv")
+        let s = try store(d)
+        let r = try s.importFile(d + "/e.csv")
+        #expect(r.duplicates == 1)        // row 2 repeats row 1
+        #expect(r.crossSource == 1)       // row 3: same touchpoint from crm 30 s later; row 4 is 5 min later: kept
+        let seq = try s.loadSequences()
+        #expect(seq.eventCount == 3)
+        #expect(Array(seq.offsets) == [0, 2, 3])
+    }
+
+    @Test func channelSpellingsBecomeOne() throws {
+        let d = tempDir()
+        write("customer_id,timestamp,event,channel\na,2024-01-01,x,LinkedIn\nb,2024-01-01,x,linkedin \nc,2024-01-01,x,Linked In\nd,2024-01-01,x,Google Ads\n", to: d + "/e.csv")
+        let s = try store(d)
+        _ = try s.importFile(d + "/e.csv")
+        #expect(try s.catalog().channels.filter { !$0.isEmpty }.sorted() == ["google_ads", "linkedin"])
+    }
+
+    @Test func badRowsAreQuarantinedWithLineAndReason() throws {
+        let d = tempDir()
+        var bytes = Array("customer_id,timestamp,event\nc1,2024-01-01,a\n,2024-01-01,b\nc2,yesterday,c\nc3,2024-01-01\nc4,2024-01-02,".utf8)
+        bytes += [0xFF, 0x62] + Array("\nc5,2024-01-03,ok\n".utf8)
+        _ = FileManager.default.createFile(atPath: d + "/e.csv", contents: Data(bytes))
+        let s = try store(d)
+        let r = try s.importFile(d + "/e.csv")
+        #expect(r.stored == 2)
+        #expect(r.quarantined == ["no customer": 1, "bad timestamp": 1, "wrong column count": 1, "invalid UTF-8": 1])
+        #expect(r.problems.map(\.line) == [3, 4, 5, 6])
+        #expect(r.rowsRead == r.stored + r.quarantinedTotal)
+    }
+
+    @Test func identityStitchingJoinsAnonymousEvents() throws {
+        let d = tempDir()
+        write("customer_id,anonymous_id,timestamp,event\n,a1,2024-01-01,ad\n,a1,2024-01-02,visit\nc9,a1,2024-01-03,signup\n,a1,2024-01-04,visit2\n", to: d + "/e.csv")
+        let s = try store(d)
+        let r = try s.importFile(d + "/e.csv")
+        #expect(r.identitiesStitched == 1)
+        let seq = try s.loadSequences()
+        #expect(seq.customerCount == 1 && seq.eventCount == 4)
+        #expect(try s.customerKeys(for: seq.customerIDs) == ["c9"])
+    }
+
+    @Test func touchpointCatalogFillsStages() throws {
+        let d = tempDir()
+        write("customer_id,timestamp,event\nc1,2024-01-01,linkedin_ad\nc1,2024-01-05,demo\n", to: d + "/e.csv")
+        write("event,stage,channel,kind\nlinkedin_ad,awareness,linkedin,paid\ndemo,intent,sales,owned\n", to: d + "/t.csv")
+        let s = try store(d)
+        _ = try s.importFile(d + "/e.csv")
+        _ = try s.importFile(d + "/t.csv")
+        let seq = try s.loadSequences(), cat = try s.catalog()
+        #expect(seq.stages.map { cat.stages[Int($0) - 1] } == ["awareness", "intent"])
+        #expect(seq.kinds == [1, 2])
+        #expect(seq.channels.map { cat.channels[Int($0)] } == ["linkedin", "sales"])
+    }
+
+    @Test func ndjsonImport() throws {
+        let d = tempDir()
+        write("{\"user_id\":\"u1\",\"ts\":1709251200,\"event_name\":\"ad\",\"utm_source\":\"Email\",\"plan\":\"pro\"}\nnot json\n{\"user_id\":\"u1\",\"ts\":1709251300,\"event_name\":\"buy\",\"revenue\":12.5}\n", to: d + "/e.ndjson")
+        let s = try store(d)
+        let r = try s.importFile(d + "/e.ndjson")
+        #expect(r.stored == 2 && r.quarantined == ["not a JSON object": 1])
+        let seq = try s.loadSequences()
+        #expect(seq.values[1] == 12.5 && seq.channels[0] != 0)
+    }
+
+    @Test func tiesKeepImportOrder() throws {
+        let d = tempDir()
+        write("customer_id,timestamp,event\nc,2024-01-01,z\nc,2024-01-01,a\nc,2024-01-01,m\nc,2023-12-31,first\n", to: d + "/e.csv")
+        let s = try store(d)
+        _ = try s.importFile(d + "/e.csv")
+        let seq = try s.loadSequences(), cat = try s.catalog()
+        #expect(seq.events.map { cat.events[Int($0)] } == ["first", "z", "a", "m"])
+    }
+
+    @Test func generatedDataRoundTripsAgainstAPlainReading() throws {
+        let d = tempDir()
+        var g = Generator(profile: .b2c, customers: 400, seed: 3)
+        g.dirt = false
+        _ = try g.write(to: d + "/events.csv")
+        let s = try store(d)
+        let r = try s.importFile(d + "/events.csv")
+        // Reference: count rows per customer (anonymous rows join their identified customer).
+        let lines = try String(contentsOfFile: d + "/events.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        var anonOwner: [String: String] = [:]
+        for l in lines { let f = l.split(separator: ",", omittingEmptySubsequences: false); if !f[0].isEmpty && !f[11].isEmpty { anonOwner[String(f[11])] = String(f[0]) } }
+        var perCustomer: [String: Int] = [:]
+        for l in lines { let f = l.split(separator: ",", omittingEmptySubsequences: false); perCustomer[f[0].isEmpty ? anonOwner[String(f[11])] ?? "anon:\(f[11])" : String(f[0]), default: 0] += 1 }
+        let seq = try s.loadSequences()
+        let keys = try s.customerKeys(for: seq.customerIDs)
+        var got: [String: Int] = [:]
+        for (i, k) in keys.enumerated() { got[k] = Int(seq.offsets[i + 1] - seq.offsets[i]) }
+        #expect(r.rowsRead == lines.count)
+        #expect(got == perCustomer)
+        for c in 0..<seq.customerCount { for i in (Int(seq.offsets[c]) + 1)..<max(Int(seq.offsets[c]) + 1, Int(seq.offsets[c + 1])) { #expect(seq.times[i - 1] <= seq.times[i]) } }
+    }
+}
+
+@Suite struct BadInputTests {
+    @Test func emptyFileAndMissingFile() throws {
+        let d = tempDir()
+        write("", to: d + "/empty.csv")
+        let s = try Store(path: d + "/s.journey")
+        #expect(throws: StoreError.self) { try s.importFile(d + "/empty.csv") }
+        do { _ = try s.importFile(d + "/nope.csv") } catch let e as StoreError { #expect(e.message.contains("nope.csv") && e.message.contains("no such file")) }
+    }
+
+    @Test func headerOnlyImportsNothingAndSaysSo() throws {
+        let d = tempDir()
+        write("customer_id,timestamp,event\n", to: d + "/h.csv")
+        let r = try Store(path: d + "/s.journey").importFile(d + "/h.csv")
+        #expect(r.stored == 0 && r.problems.first?.reason == "no data rows")
+    }
+
+    @Test func missingRequiredColumnSuggestsMap() throws {
+        let d = tempDir()
+        write("customer_id,timestmp,event\nc,2024-01-01,a\n", to: d + "/e.csv")
+        do { _ = try Store(path: d + "/s.journey").importFile(d + "/e.csv", options: { var o = ImportOptions(); o.table = .events; return o }()); Issue.record("no error") }
+        catch let e as StoreError { #expect(e.message.contains("did you mean 'timestmp'") && e.message.contains("--map")) }
+    }
+
+    @Test func unterminatedQuoteKeepsEarlierBatches() throws {
+        let d = tempDir()
+        write("customer_id,timestamp,event\nc,2024-01-01,a\nc,2024-01-02,\"b\nc,2024-01-03,c\n", to: d + "/e.csv")
+        let s = try Store(path: d + "/s.journey")
+        do { _ = try s.importFile(d + "/e.csv"); Issue.record("no error") }
+        catch let e as StoreError { #expect(e.message.contains("e.csv:3") && e.message.contains("unterminated")) }
+        #expect(try Store(path: d + "/s.journey").summary().events == 0)   // the open batch rolled back, nothing half-written
+    }
+
+    @Test func notSQLiteAndNewerVersionAreRefused() throws {
+        let d = tempDir()
+        write("hello, I am a text file", to: d + "/text.journey")
+        do { _ = try Store(path: d + "/text.journey"); Issue.record("opened") } catch let e as StoreError { #expect(e.message.contains("not an SQLite database")) }
+        let s = try Store(path: d + "/new.journey")
+        try s.setMeta("schema_version", "99")
+        do { _ = try Store(path: d + "/new.journey"); Issue.record("opened") } catch let e as StoreError { #expect(e.message.contains("newer journey")) }
+    }
+
+    @Test func readOnlyStoreRefusesImportAndKeepsData() throws {
+        let d = tempDir()
+        write("customer_id,timestamp,event\nc,2024-01-01,a\n", to: d + "/e.csv")
+        _ = try Store(path: d + "/s.journey").importFile(d + "/e.csv")
+        chmod(d + "/s.journey", 0o444)
+        defer { chmod(d + "/s.journey", 0o644) }
+        if getuid() == 0 { return }   // root writes anyway; the check below needs a normal user
+        let ro = try Store(path: d + "/s.journey")
+        #expect(throws: StoreError.self) { try ro.importFile(d + "/e.csv") }
+        #expect(try ro.summary().events == 1)
+    }
+
+    @Test func tenMegabyteLineIsQuarantined() throws {
+        let d = tempDir()
+        write("customer_id,timestamp,event\nc,2024-01-01," + String(repeating: "x", count: 10_000_000) + "\nc,2024-01-02,ok\n", to: d + "/e.csv")
+        let r = try Store(path: d + "/s.journey").importFile(d + "/e.csv")
+        #expect(r.stored == 1 && r.quarantined == ["row too long": 1])
+    }
+}
+
+@Suite struct RealDatasetTests {
+    @Test(arguments: ["olist-marketing-funnel", "cdnow-purchases", "helpdesk-tickets"])
+    func importsEveryRow(_ name: String) throws {
+        guard let root = sharedDatasets() else { return }
+        let d = tempDir()
+        let s = try Store(path: d + "/s.journey")
+        let r = try s.importFile(root + "/\(name)/events.csv")
+        let rows = try String(contentsOfFile: root + "/\(name)/events.csv", encoding: .utf8).split(separator: "\n").count - 1
+        #expect(r.rowsRead == rows)
+        #expect(r.quarantinedTotal == 0)
+        #expect(r.stored + r.duplicates == rows)
+        let expectedCustomers = ["olist-marketing-funnel": 8000, "cdnow-purchases": 23570, "helpdesk-tickets": 4580][name]!
+        #expect(try s.loadSequences().customerCount == expectedCustomers)
+    }
+}
