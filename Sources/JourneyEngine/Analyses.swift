@@ -69,7 +69,7 @@ extension Executor {
             rows.append([.text("(never reached \(describe(q.to!)))"), .int(neverReached), .percent(Double(neverReached) / Double(total)), .null])
         }
         var notes = filter.description
-        notes.append("\(started.formatted()) customers; consecutive repeats \(q.keepRepeats ? "kept" : "collapsed"); shown by \(q.show.rawValue)")
+        notes.append("\(started.grouped) customers; consecutive repeats \(q.keepRepeats ? "kept" : "collapsed"); shown by \(q.show.rawValue)")
         return [ResultTable(title: "paths", columns: ["path", "customers", "share", "median duration"], rows: rows, notes: notes,
                             chart: .bars(label: 0, value: 1))]
     }
@@ -164,7 +164,7 @@ extension Executor {
             return [.text(p[0]), .text(p[1]), .text(p[2]), .int(v.n), .percent(Double(v.n) / Double(max(dropped, 1))),
                     .duration(quantile(v.since.sorted(), 0.5)), .int(v.resumed)]
         }
-        let notes = ["\(reached.formatted()) reached \(describe(after)); \(dropped.formatted()) (\(String(format: "%.1f", Double(dropped) * 100 / Double(max(reached, 1))))%) never reached \(nextName)",
+        let notes = ["\(reached.grouped) reached \(describe(after)); \(dropped.grouped) (\(String(format: "%.1f", Double(dropped) * 100 / Double(max(reached, 1))))%) never reached \(nextName)",
                      "time since last touch is measured to the store's last event (\(UTC.format(ms: end, dateOnly: true))); resumed = came back after a pause over 30d"] + filter.description
         return [ResultTable(title: "dropoff after \(describe(after))", columns: ["last touchpoint", "channel", "stage", "customers", "share", "median since last touch", "resumed after pause"],
                             rows: rows, notes: notes, chart: .bars(label: 0, value: 3))]
@@ -287,14 +287,3 @@ extension Executor {
     }
 }
 
-extension Int {
-    func formatted() -> String {
-        let s = String(abs(self))
-        var out = ""
-        for (i, ch) in s.enumerated() {
-            if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
-            out.append(ch)
-        }
-        return self < 0 ? "-" + out : out
-    }
-}

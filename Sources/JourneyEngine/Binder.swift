@@ -43,16 +43,7 @@ public indirect enum BoundPredicate: Sendable {
         case .campaign(let t): let c = Int(s.campaigns[i]); return c < t.count && t[c]
         case .value(let op, let v):
             let x = s.values[i]
-            if x.isNaN { return op == .ne }
-            switch op {
-            case .eq: return x == v
-            case .ne: return x != v
-            case .lt: return x < v
-            case .le: return x <= v
-            case .gt: return x > v
-            case .ge: return x >= v
-            case .contains: return false
-            }
+            return x.isNaN ? op == .ne : op.apply(x, v)
         case .valueNull(let isNull): return s.values[i].isNaN == isNull
         case .and(let a, let b): return a.matches(s, i) && b.matches(s, i)
         case .or(let a, let b): return a.matches(s, i) || b.matches(s, i)
@@ -332,27 +323,9 @@ extension Binder {
     func compare(_ v: String?, _ op: CompareOp, _ lit: Literal) -> Bool {
         guard let v else { return op == .ne }
         let rhs = lit.display
-        if let a = Double(v), let b = Double(rhs) {
-            switch op {
-            case .eq: return a == b
-            case .ne: return a != b
-            case .lt: return a < b
-            case .le: return a <= b
-            case .gt: return a > b
-            case .ge: return a >= b
-            case .contains: return v.contains(rhs)
-            }
-        }
-        let a = v.lowercased(), b = rhs.lowercased()
-        switch op {
-        case .eq: return a == b
-        case .ne: return a != b
-        case .lt: return a < b
-        case .le: return a <= b
-        case .gt: return a > b
-        case .ge: return a >= b
-        case .contains: return a.contains(b)
-        }
+        if op == .contains { return v.lowercased().contains(rhs.lowercased()) }
+        if let a = Double(v), let b = Double(rhs) { return op.apply(a, b) }
+        return op.apply(v.lowercased(), rhs.lowercased())
     }
 }
 

@@ -18,7 +18,23 @@ public enum Literal: Equatable, Sendable {
     }
 }
 
-public enum CompareOp: String, Sendable { case eq = "=", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">=", contains = "~" }
+public enum CompareOp: String, Sendable {
+    case eq = "=", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">=", contains = "~"
+
+    /// Orders `a` against `b`; `~` (contains) is not an ordering and is false here.
+    @inline(__always)
+    public func apply<T: Comparable>(_ a: T, _ b: T) -> Bool {
+        switch self {
+        case .eq: return a == b
+        case .ne: return a != b
+        case .lt: return a < b
+        case .le: return a <= b
+        case .gt: return a > b
+        case .ge: return a >= b
+        case .contains: return false
+        }
+    }
+}
 
 /// A field reference: `channel`, `value`, `customer.segment`, `account.size`, `first_contact`, a property name.
 public struct FieldRef: Equatable, Sendable {

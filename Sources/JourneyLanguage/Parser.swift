@@ -205,18 +205,15 @@ public struct Parser {
             var optional = false
             if acceptSymbol("?") { optional = true }
             var within: TimeSpan?
-            if !steps.isEmpty && isWord("within") && peek(2).text == ">" {
-                _ = advance(); within = try parseDuration()
-            } else if !steps.isEmpty && isWord("within") && isLastStepWindow() {
+            // `b within 1d >`: a window on step b (from the previous step). After the last step, `within` is
+            // the step's own only when an earlier step already had one (`a > b within 1d > c within 20d`).
+            let perStepSoFar = steps.contains { $0.within != nil }
+            if !steps.isEmpty && isWord("within") && (peek(2).text == ">" || perStepSoFar) {
                 _ = advance(); within = try parseDuration()
             }
             steps.append(FunnelStep(expr: e, within: within, optional: optional))
         } while acceptSymbol(">")
-        if steps.count < 2 && steps.first?.within == nil {
-            // A one-step funnel is allowed (it counts who matched); say nothing.
-        }
         var q = FunnelQuery(steps: steps)
-        // A `within` directly after the last step, when earlier steps had their own windows, is that step's.
         while true {
             if accept("within") { q.within = try parseDuration(); continue }
             if let w = try parseWhere() { q.filter = w; continue }
@@ -249,11 +246,6 @@ public struct Parser {
         }
         return q
     }
-
-    /// `a > b within 1d` where `within` belongs to step b (per-step window) rather than to the whole funnel:
-    /// decided by whether any earlier step already had a per-step window. Kept simple: a `within` directly
-    /// followed by another `>` is always per-step; otherwise it is the funnel's window.
-    func isLastStepWindow() -> Bool { false }
 
     mutating func parsePaths() throws -> PathsQuery {
         var q = PathsQuery()

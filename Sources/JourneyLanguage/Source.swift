@@ -1,3 +1,4 @@
+@_exported import JourneyCore
 /// A position range in the query text: UTF-8 byte offsets, with the 1-based line and column of the start.
 public struct SourceRange: Equatable, Sendable {
     public var start: Int
@@ -35,26 +36,3 @@ public struct Diagnostic: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Finds the candidate nearest to `word` when it is close enough to be a typo.
-public func suggestion(for word: String, among candidates: [String]) -> String? {
-    var best: (String, Int)?
-    for c in candidates where !c.isEmpty {
-        let d = levenshtein(word.lowercased(), c.lowercased())
-        if best == nil || d < best!.1 { best = (c, d) }
-    }
-    guard let (c, d) = best else { return nil }
-    return d <= max(1, min(3, word.count / 3)) ? c : nil
-}
-
-func levenshtein(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var prev = Array(0...b.count), cur = [Int](repeating: 0, count: b.count + 1)
-    for i in 1...a.count {
-        cur[0] = i
-        for j in 1...b.count { cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)) }
-        swap(&prev, &cur)
-    }
-    return prev[b.count]
-}

@@ -26,7 +26,7 @@ public func displayWidth(_ s: String) -> Int {
 public enum Renderer {
     public static func cell(_ v: Value, _ s: RenderSettings) -> String {
         switch v {
-        case .int(let i): return group(i)
+        case .int(let i): return i.grouped
         case .double(let d): return d.isNaN ? "–" : String(format: "%.1f", d)
         case .money(let d): return d.isNaN ? "–" : String(format: "%.2f", d)
         case .percent(let p): return p.isNaN ? "–" : String(format: "%.1f%%", p * 100)
@@ -36,12 +36,6 @@ public enum Renderer {
         }
     }
 
-    static func group(_ i: Int) -> String {
-        let s = String(abs(i))
-        var out = ""
-        for (k, ch) in s.enumerated() { if k > 0 && (s.count - k) % 3 == 0 { out.append(",") }; out.append(ch) }
-        return (i < 0 ? "-" : "") + out
-    }
 
     static func isNumeric(_ v: Value) -> Bool {
         switch v { case .text, .null: return false; default: return true }
@@ -107,7 +101,7 @@ public enum Renderer {
         for (r, v) in zip(t.rows, vals) {
             let n = Int((v / maxV * Double(barW)).rounded())
             out.append(pad(fit(cell(r[li], s), labelW), labelW, right: false) + " " + String(repeating: "█", count: n)
-                       + String(repeating: " ", count: max(0, barW - n)) + " " + group(Int(v)))
+                       + String(repeating: " ", count: max(0, barW - n)) + " " + Int(v).grouped)
         }
         return out
     }
@@ -130,29 +124,15 @@ public enum Renderer {
                 case .double(let d), .money(let d): val = d.isNaN ? "null" : String(d)
                 case .percent(let p): val = p.isNaN ? "null" : String(p)
                 case .duration(let ms): val = ms.isNaN ? "null" : String(ms / 1000)
-                case .text(let s): val = jsonQuote(s)
+                case .text(let s): val = jsonQuoted(s)
                 case .null: val = "null"
                 }
-                return jsonQuote(c) + ":" + val
+                return jsonQuoted(c) + ":" + val
             }.joined(separator: ",") + "}"
         }
         return "[" + rows.joined(separator: ",\n ") + "]"
     }
 
-    static func jsonQuote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default: if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
 
     static func markdown(_ t: ResultTable, _ s: RenderSettings) -> String {
         let esc: (String) -> String = { $0.replacingOccurrences(of: "|", with: "\\|") }

@@ -42,7 +42,7 @@ public final class Session {
     public func describeStore() -> String {
         guard let s = try? store.summary() else { return store.path }
         let range = s.first.map { "\(UTC.format(ms: $0, dateOnly: true)) … \(UTC.format(ms: s.last ?? $0, dateOnly: true))" } ?? "no events yet"
-        return "\(store.path): \(s.customers.formattedGroups) customers, \(s.accounts.formattedGroups) accounts, \(s.events.formattedGroups) events, \(range)"
+        return "\(store.path): \(s.customers.grouped) customers, \(s.accounts.grouped) accounts, \(s.events.grouped) events, \(range)"
     }
 
     /// Parses and runs one or more statements; returns their tables. Errors are `Diagnostic` (with source range) or `StoreError`.
@@ -116,16 +116,8 @@ public final class Session {
             add("statement", "\(st)".prefix(200).description)
         }
         for r in binder.resolutions { add("name", r) }
-        add("scan", "\(data.sequences.customerCount.formattedGroups) customers, \(data.sequences.eventCount.formattedGroups) events in memory (\((data.sequences.byteSize / 1_048_576).formattedGroups) MiB packed)")
+        add("scan", "\(data.sequences.customerCount.grouped) customers, \(data.sequences.eventCount.grouped) events in memory (\((data.sequences.byteSize / 1_048_576).grouped) MiB packed)")
         return ResultTable(title: "explain", columns: ["part", "meaning"], rows: rows)
     }
 }
 
-extension Int {
-    var formattedGroups: String {
-        let s = String(abs(self))
-        var out = ""
-        for (i, ch) in s.enumerated() { if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }; out.append(ch) }
-        return (self < 0 ? "-" : "") + out
-    }
-}

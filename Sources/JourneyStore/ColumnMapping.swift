@@ -1,3 +1,5 @@
+import JourneyCore
+
 /// The fields an import understands, and the column names that mean them.
 public enum Field: String, CaseIterable, Sendable {
     case customer = "customer_id", timestamp, event, channel, stage, kind, account = "account_id", value, source,
@@ -84,7 +86,7 @@ public struct ColumnMapping {
                 throw StoreError("--map \(col)=\(f): '\(f)' is not a field of \(table.rawValue) (fields: \(names))")
             }
             guard header.contains(col) || header.map(Self.normalize).contains(Self.normalize(col)) else {
-                let hint = closest(col, among: header).map { " — did you mean '\($0)'?" } ?? ""
+                let hint = suggestion(for: col, among: header).map { " — did you mean '\($0)'?" } ?? ""
                 throw StoreError("--map \(col)=\(f): the file has no column '\(col)'\(hint) (columns: \(header.joined(separator: ", ")))")
             }
         }
@@ -118,38 +120,10 @@ public struct ColumnMapping {
         case .touchpoints: required = [.event]
         }
         for f in required where fieldColumn[f] == nil {
-            let hint = closest(f.rawValue, among: header).map { " — did you mean '\($0)'? (use --map \($0)=\(f.rawValue))" }
+            let hint = suggestion(for: f.rawValue, among: header).map { " — did you mean '\($0)'? (use --map \($0)=\(f.rawValue))" }
                 ?? " (use --map COLUMN=\(f.rawValue))"
             throw StoreError("no column for '\(f.rawValue)' in the header (\(header.joined(separator: ", ")))\(hint)")
         }
     }
 }
 
-/// Levenshtein distance, for did-you-mean hints.
-public func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a.lowercased()), b = Array(b.lowercased())
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var prev = Array(0...b.count)
-    var cur = [Int](repeating: 0, count: b.count + 1)
-    for i in 1...a.count {
-        cur[0] = i
-        for j in 1...b.count {
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        swap(&prev, &cur)
-    }
-    return prev[b.count]
-}
-
-/// The candidate nearest to `word` when it is close enough to be a plausible typo.
-public func closest(_ word: String, among candidates: [String]) -> String? {
-    var best: (String, Int)?
-    for c in candidates {
-        let d = editDistance(word, c)
-        if best == nil || d < best!.1 { best = (c, d) }
-    }
-    guard let (c, d) = best else { return nil }
-    let limit = max(1, min(3, word.count / 3))
-    return d <= limit ? c : nil
-}

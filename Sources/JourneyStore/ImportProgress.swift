@@ -1,4 +1,5 @@
 import Foundation
+import JourneyCore
 
 /// A one-line progress bar on standard error: percent, rows, rows/s, ETA. Only used on a terminal.
 final class ImportProgress {
@@ -25,7 +26,7 @@ final class ImportProgress {
         let filled = Int(frac * Double(width))
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
         let line = String(format: "\r%@ %3.0f%% %@ %@ rows  %@ rows/s  ETA %@ ", file, frac * 100, bar,
-                          rows.formatted(), Int(rate).formatted(), etaText(eta))
+                          rows.grouped, Int(rate).grouped, etaText(eta))
         FileHandle.standardError.write(Data(line.utf8))
         drawn = true
     }

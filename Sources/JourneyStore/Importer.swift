@@ -34,35 +34,24 @@ public struct ImportReport: Sendable {
     public var quarantinedTotal: Int { quarantined.values.reduce(0, +) }
 
     public var summary: String {
-        var lines = ["\(file): \(rowsRead.formatted()) rows read, \(stored.formatted()) \(table == .events ? "events" : table.rawValue) stored"
-                     + (seconds > 0 ? String(format: " in %.2fs (%@ rows/s)", seconds, Int(Double(rowsRead) / max(seconds, 1e-9)).formatted()) : "")]
+        var lines = ["\(file): \(rowsRead.grouped) rows read, \(stored.grouped) \(table == .events ? "events" : table.rawValue) stored"
+                     + (seconds > 0 ? String(format: " in %.2fs (%@ rows/s)", seconds, Int(Double(rowsRead) / max(seconds, 1e-9)).grouped) : "")]
         if table == .events {
-            lines.append("  duplicates merged: \(duplicates.formatted()) exact, \(crossSource.formatted()) recorded by two sources; already in the store: \(alreadyStored.formatted())")
-            if identitiesStitched > 0 { lines.append("  identities stitched: \(identitiesStitched.formatted()) anonymous ids joined to customers") }
+            lines.append("  duplicates merged: \(duplicates.grouped) exact, \(crossSource.grouped) recorded by two sources; already in the store: \(alreadyStored.grouped)")
+            if identitiesStitched > 0 { lines.append("  identities stitched: \(identitiesStitched.grouped) anonymous ids joined to customers") }
         }
         if quarantined.isEmpty {
             lines.append("  quarantined: none")
         } else {
-            let parts = quarantined.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value.formatted())" }
-            lines.append("  quarantined: \(quarantinedTotal.formatted()) (\(parts.joined(separator: ", "))) — see the quarantine table")
+            let parts = quarantined.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value.grouped)" }
+            lines.append("  quarantined: \(quarantinedTotal.grouped) (\(parts.joined(separator: ", "))) — see the quarantine table")
             for p in problems { lines.append("  \(file):\(p.line): \(p.reason)\(p.detail.isEmpty ? "" : ": \(p.detail)")") }
-            if quarantinedTotal > problems.count { lines.append("  … and \((quarantinedTotal - problems.count).formatted()) more") }
+            if quarantinedTotal > problems.count { lines.append("  … and \((quarantinedTotal - problems.count).grouped) more") }
         }
         return lines.joined(separator: "\n")
     }
 }
 
-extension Int {
-    func formatted() -> String {
-        let s = String(abs(self))
-        var out = ""
-        for (i, ch) in s.enumerated() {
-            if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
-            out.append(ch)
-        }
-        return self < 0 ? "-" + out : out
-    }
-}
 
 extension Store {
     /// Imports one file (events, customers, accounts, identities or touchpoints, by header or `options.table`).
@@ -240,7 +229,7 @@ final class EventImporter {
         } catch {
             try? db.execute("ROLLBACK")
             progress?.finish()
-            if let e = error as? InputError { throw StoreError(e.description + " — the \(report.stored.formatted()) rows before it are stored; fix the file and import it again (rows already stored are skipped)") }
+            if let e = error as? InputError { throw StoreError(e.description + " — the \(report.stored.grouped) rows before it are stored; fix the file and import it again (rows already stored are skipped)") }
             throw error
         }
         progress?.finish()
@@ -452,28 +441,3 @@ struct Hasher64 {
     }
 }
 
-/// `{"k":"v",...}` with JSON string escaping.
-func jsonObject(_ pairs: [(String, String)]) -> String {
-    var out = "{"
-    for (i, (k, v)) in pairs.enumerated() {
-        if i > 0 { out += "," }
-        out += jsonString(k) + ":" + jsonString(v)
-    }
-    return out + "}"
-}
-
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
-}

@@ -104,7 +104,7 @@ final class MasterDataImporter {
                     guard let ev = value(rec, .event) else { try quarantine(rec, "no event", "event is empty"); continue }
                     let stage = value(rec, .stage).map { normalizer.categorical($0, domain: "stage") }
                     if let stage, !stages.contains(stage) {
-                        let hint = closest(stage, among: Array(stages)).map { " — did you mean '\($0)'?" } ?? ""
+                        let hint = suggestion(for: stage, among: Array(stages)).map { " — did you mean '\($0)'?" } ?? ""
                         try quarantine(rec, "unknown stage", "'\(stage)'\(hint)"); continue
                     }
                     let kind = value(rec, .kind).map { normalizer.categorical($0, domain: "kind") }

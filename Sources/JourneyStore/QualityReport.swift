@@ -39,7 +39,7 @@ extension Store {
         let channels = cat.channels.filter { !$0.isEmpty }
         var similar = 0
         for (i, a) in channels.enumerated() {
-            for b in channels[(i + 1)...] where a.replacingOccurrences(of: "_", with: "") == b.replacingOccurrences(of: "_", with: "") || (a.count > 4 && editDistance(a, b) == 1) {
+            for b in channels[(i + 1)...] where a.replacingOccurrences(of: "_", with: "") == b.replacingOccurrences(of: "_", with: "") || (a.count > 4 && levenshtein(a, b) == 1) {
                 rows.append([.text("channels"), .text("similar names: \(a) / \(b)"), .null]); similar += 1
             }
         }

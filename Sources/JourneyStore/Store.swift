@@ -106,8 +106,6 @@ public final class Store {
     // MARK: Reading
 
     public func summary() throws -> StoreSummary {
-        let st = try db.prepare("SELECT count(*), sum(events) FROM chunks")
-        _ = st
         let customers = Int(try db.scalarInt("SELECT coalesce(sum(customers),0) FROM chunks"))
         let events = Int(try db.scalarInt("SELECT coalesce(sum(events),0) FROM chunks"))
         let accounts = Int(try db.scalarInt("SELECT count(*) FROM accounts"))

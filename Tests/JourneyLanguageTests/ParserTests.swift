@@ -19,6 +19,13 @@ import Testing
         if case .name(let n) = q.steps[1].expr { #expect(n.qualifier == .event && n.text == "W_Completeren aanvraag") }
     }
 
+    @Test func trailingWithinBelongsToTheLastStepOnlyAfterPerStepWindows() throws {
+        guard case .funnel(let a) = try Parser.parse("funnel a > b within 1d > c within 20d"),
+              case .funnel(let b) = try Parser.parse("funnel a > b > c within 20d") else { Issue.record("no"); return }
+        #expect(a.steps.map { $0.within?.text } == [nil, "1d", "20d"] && a.within == nil)
+        #expect(b.steps.map { $0.within?.text } == [nil, nil, nil] && b.within?.text == "20d")
+    }
+
     @Test func errorTexts() {
         #expect(error("funnel awareness >") == """
         1:19: error: expected a step after '>', but the statement ended
