@@ -144,7 +144,21 @@ public final class CSVReader {
                         } else if c == 34 && !fieldHasData && rec.bytes.count == rec.start(rec.ends.count) {
                             inQuotes = true; quoteLine = line; fieldHasData = true
                         } else {
-                            append(&rec, c); fieldHasData = true
+                            // A run of ordinary bytes: copy it at once.
+                            var j = i + 1
+                            while j < n {
+                                let d = buf[j]
+                                if d == delim || d == 10 || d == 34 { break }
+                                j += 1
+                            }
+                            if rec.bytes.count + (j - i) <= maxRecordBytes {
+                                rec.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[i..<j]))
+                            } else {
+                                for k in i..<j { append(&rec, buf[k]) }
+                            }
+                            fieldHasData = true
+                            i = j
+                            continue
                         }
                         i += 1
                     }

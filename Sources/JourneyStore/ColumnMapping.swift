@@ -9,6 +9,35 @@ public enum Field: String, CaseIterable, Sendable {
          name, size
 }
 
+extension Field {
+    /// Position in `allCases`, for array-indexed lookups in the import loop.
+    var position: Int {
+        switch self {
+        case .customer: return 0
+        case .timestamp: return 1
+        case .event: return 2
+        case .channel: return 3
+        case .stage: return 4
+        case .kind: return 5
+        case .account: return 6
+        case .value: return 7
+        case .source: return 8
+        case .campaign: return 9
+        case .device: return 10
+        case .anonymous: return 11
+        case .online: return 12
+        case .segment: return 13
+        case .status: return 14
+        case .industry: return 15
+        case .companySize: return 16
+        case .country: return 17
+        case .firstContact: return 18
+        case .name: return 19
+        case .size: return 20
+        }
+    }
+}
+
 /// What a file holds, by its header (or `--table`).
 public enum ImportTable: String, Sendable, CaseIterable {
     case events, customers, accounts, identities, touchpoints

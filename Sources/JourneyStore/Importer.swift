@@ -77,7 +77,8 @@ extension Store {
     }
 }
 
-/// Streams event rows into the store: cleans, encodes, deduplicates, quarantines, commits in batches.
+/// Streams event rows into the store: parses straight from bytes, cleans, encodes into a columnar batch, and
+/// every `batchSize` rows merges the batch into the chunks in one transaction (`ChunkWriter`).
 final class EventImporter {
     let store: Store
     let db: Database
@@ -87,27 +88,36 @@ final class EventImporter {
     var mapping: ColumnMapping
     var normalizer: ValueNormalizer
 
-    // Dictionaries: canonical name → code, per domain; and raw field text → code caches.
+    // Names and their codes.
     var dict: [String: [String: Int64]] = [:]
     var nextCode: [String: Int64] = [:]
-    var rawCode: [String: [String: Int64]] = [:]
+    /// Per domain (index in `domains`): raw spelling → code (stage/kind/online: negative = not understood).
+    var raw = [ByteInterner](repeating: ByteInterner(), count: RawDomain.allCases.count)
+
+    /// The fields whose raw spellings are memoized; `rawValue` indexes `raw`, the name is the dictionary domain.
+    enum RawDomain: Int, CaseIterable { case event, channel, campaign, device, source, stage, kind, online }
+    /// Column of each field (by `Field.allCases` position), -1 when the file has none: read per row without hashing.
+    var column = [Int](repeating: -1, count: Field.allCases.count)
     var stageOrd: [String: Int64] = [:]
-    var customerID: [String: Int64] = [:]
+    var customers = ByteInterner(capacity: 1 << 16)
     var nextCustomer: Int64 = 1
     var customerAccount: [Int64: Int64] = [:]
-    var accountID: [String: Int64] = [:]
+    var accounts = ByteInterner()
     var nextAccount: Int64 = 1
-    var identities: [String: Int64] = [:]
+    var identities = ByteInterner()               // anonymous id → customer
+    var anonymousCustomers = ByteInterner()       // anonymous id → its own "anon:" customer
     var newIdentities: [(String, Int64)] = []
-    var seq: Int64 = 1
-    var firstSeq: Int64 = 1
-    var dirty = Set<Int64>()
-    var importID: Int64 = 0
 
-    let insertEvent: Statement
-    let insertCustomer: Statement
-    let findExisting: Statement
-    let insertQuarantine: Statement
+    // The batch and what the next flush writes besides it.
+    var batch = EventColumns()
+    var batchCustomers: [Int64] = []
+    var pendingNames: [(String, Int64, String)] = []
+    var pendingCustomers: [(Int64, String, Bool)] = []
+    var pendingAccounts: [(Int64, String)] = []
+    var pendingAccountLinks: [(Int64, Int64)] = []
+    var pendingQuarantine: [(Int, String, String, String)] = []
+    var importID: UInt32 = 0
+    var writer: ChunkWriter!
 
     init(store: Store, source: RowSource, options: ImportOptions) throws {
         self.store = store
@@ -120,13 +130,7 @@ final class EventImporter {
         let a = try db.prepare("SELECT domain, alias, canonical FROM aliases")
         while try a.step() { aliases[a.text(0) ?? "", default: [:]][a.text(1) ?? ""] = a.text(2) ?? "" }
         normalizer = ValueNormalizer(aliases: aliases)
-        insertEvent = try db.prepare("""
-            INSERT OR IGNORE INTO events(customer, ts, rowhash, seq, event, channel, stage, kind, online, campaign,
-                device, source, value, props) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-            """)
-        insertCustomer = try db.prepare("INSERT INTO customers(id, key, anonymous) VALUES(?, ?, ?)")
-        findExisting = try db.prepare("SELECT seq FROM events WHERE customer=? AND ts=? AND rowhash=?")
-        insertQuarantine = try db.prepare("INSERT OR IGNORE INTO quarantine(file, line, reason, detail, raw) VALUES(?,?,?,?,?)")
+        remapColumns()
         try loadState()
     }
 
@@ -139,61 +143,78 @@ final class EventImporter {
         }
         let s = try db.prepare("SELECT ord, name FROM stages")
         while try s.step() { stageOrd[s.text(1) ?? ""] = s.int(0) }
-        let c = try db.prepare("SELECT id, key, account FROM customers")
+        let c = try db.prepare("SELECT id, key, account, anonymous FROM customers")
         while try c.step() {
-            let id = c.int(0)
-            customerID[c.text(1) ?? ""] = id
+            let id = c.int(0), key = c.text(1) ?? ""
+            if c.int(3) != 0 && key.hasPrefix("anon:") { anonymousCustomers.insert(String(key.dropFirst(5)), value: id) }
+            else { customers.insert(key, value: id) }
             nextCustomer = max(nextCustomer, id + 1)
             if !c.isNull(2) { customerAccount[id] = c.int(2) }
         }
         let ac = try db.prepare("SELECT id, key FROM accounts")
-        while try ac.step() { accountID[ac.text(1) ?? ""] = ac.int(0); nextAccount = max(nextAccount, ac.int(0) + 1) }
+        while try ac.step() { accounts.insert(ac.text(1) ?? "", value: ac.int(0)); nextAccount = max(nextAccount, ac.int(0) + 1) }
         let idn = try db.prepare("SELECT anonymous_id, customer FROM identities")
-        while try idn.step() { identities[idn.text(0) ?? ""] = idn.int(1) }
-        seq = Int64(try store.meta("next_seq") ?? "1") ?? 1
-        firstSeq = seq
+        while try idn.step() { identities.insert(idn.text(0) ?? "", value: idn.int(1)) }
     }
 
     // MARK: Codes
 
-    private func code(_ domain: String, _ name: String) throws -> Int64 {
+    private func code(_ domain: String, _ name: String) -> Int64 {
         if let c = dict[domain]?[name] { return c }
         let c = nextCode[domain] ?? 1
         nextCode[domain] = c + 1
         dict[domain, default: [:]][name] = c
-        let st = try db.prepare("INSERT INTO dictionary(domain, code, name) VALUES(?, ?, ?)")
-        try st.bind([.text(domain), .int(c), .text(name)])
-        try st.run()
+        pendingNames.append((domain, c, name))
         return c
     }
 
-    /// Code for a raw field value in a categorical domain (normalized spelling), memoized on the raw text.
-    private func categoricalCode(_ domain: String, _ raw: String) throws -> Int64 {
-        if let c = rawCode[domain]?[raw] { return c }
-        let name = domain == "event" || domain == "campaign" ? ValueNormalizer.label(raw) : normalizer.categorical(raw, domain: domain)
-        let c = name.isEmpty ? 0 : try code(domain, name)
-        rawCode[domain, default: [:]][raw] = c
+    /// The code of a raw (trimmed) field value: memoized on its bytes, normalized on first sight.
+    @inline(__always)
+    private func rawCode(_ d: RawDomain, _ p: UnsafeRawBufferPointer, _ resolve: (String) -> Int64) -> Int64 {
+        if let c = raw[d.rawValue].find(p) { return c }
+        let c = resolve(String(decoding: p, as: UTF8.self))
+        raw[d.rawValue].insert(p, value: c)
         return c
     }
 
-    private func customer(_ key: String, anonymous: Bool) throws -> Int64 {
-        if let id = customerID[key] { return id }
+    private func categorical(_ d: RawDomain, _ p: UnsafeRawBufferPointer) -> Int64 {
+        rawCode(d, p) { s in
+            let domain = "\(d)"
+            let name = domain == "event" || domain == "campaign" ? ValueNormalizer.label(s) : normalizer.categorical(s, domain: domain)
+            return name.isEmpty ? 0 : code(domain, name)
+        }
+    }
+
+    private func customer(_ key: UnsafeRawBufferPointer) -> Int64 {
+        if let id = customers.find(key) { return id }
         let id = nextCustomer
         nextCustomer += 1
-        customerID[key] = id
-        insertCustomer.bindInt(id, at: 1); insertCustomer.bindText(key, at: 2); insertCustomer.bindInt(anonymous ? 1 : 0, at: 3)
-        try insertCustomer.run()
+        customers.insert(key, value: id)
+        pendingCustomers.append((id, String(decoding: key, as: UTF8.self), false))
         return id
     }
 
-    private func account(_ key: String) throws -> Int64 {
-        if let id = accountID[key] { return id }
+    private func anonymousCustomer(_ anon: UnsafeRawBufferPointer) -> Int64 {
+        if let id = identities.find(anon) { return id }
+        if let id = anonymousCustomers.find(anon) { return id }
+        let id = nextCustomer
+        nextCustomer += 1
+        anonymousCustomers.insert(anon, value: id)
+        pendingCustomers.append((id, "anon:" + String(decoding: anon, as: UTF8.self), true))
+        return id
+    }
+
+    private func account(_ key: UnsafeRawBufferPointer) -> Int64 {
+        if let id = accounts.find(key) { return id }
         let id = nextAccount
         nextAccount += 1
-        accountID[key] = id
-        let st = try db.prepare("INSERT INTO accounts(id, key) VALUES(?, ?)")
-        try st.bind([.int(id), .text(key)]); try st.run()
+        accounts.insert(key, value: id)
+        pendingAccounts.append((id, String(decoding: key, as: UTF8.self)))
         return id
+    }
+
+    private func remapColumns() {
+        for (k, f) in Field.allCases.enumerated() { column[k] = mapping.fieldColumn[f] ?? -1 }
     }
 
     // MARK: The loop
@@ -204,32 +225,31 @@ final class EventImporter {
             let st = try db.prepare("INSERT INTO imports(file, started) VALUES(?, ?)")
             try st.bind([.text(source.path), .int(Int64(Date().timeIntervalSince1970 * 1000))])
             try st.run()
-            return try db.scalarInt("SELECT last_insert_rowid()")
+            return UInt32(try db.scalarInt("SELECT last_insert_rowid()"))
         }
+        writer = try ChunkWriter(store: store, importID: importID)
         let progress = options.progress ? ImportProgress(file: source.path, total: source.fileSize) : nil
         var rec = RecordBuffer()
-        var inBatch = 0
-        try db.execute("BEGIN IMMEDIATE")
+        batch.reserve(min(options.batchSize, 1 << 20))
         do {
             while try source.next(into: &rec) {
                 if source.header.count != mapping.header.count {
                     mapping = try ColumnMapping(header: source.header, table: .events, overrides: options.mappings)
+                    remapColumns()
                 }
                 report.rowsRead += 1
-                try importRow(rec)
-                inBatch += 1
-                if inBatch >= options.batchSize {
-                    try commitBatch()
-                    try db.execute("BEGIN IMMEDIATE")
-                    inBatch = 0
+                importRow(rec)
+                if batch.count + pendingQuarantine.count >= options.batchSize {
+                    try flush()
                     progress?.update(rows: report.rowsRead, bytes: source.bytesRead)
                 }
             }
-            try commitBatch()
+            try flush()
         } catch {
-            try? db.execute("ROLLBACK")
             progress?.finish()
-            if let e = error as? InputError { throw StoreError(e.description + " — the \(report.stored.grouped) rows before it are stored; fix the file and import it again (rows already stored are skipped)") }
+            if let e = error as? InputError {
+                throw StoreError(e.description + " — the \(report.stored.grouped) rows before it are stored; fix the file and import it again (rows already stored are skipped)")
+            }
             throw error
         }
         progress?.finish()
@@ -237,159 +257,155 @@ final class EventImporter {
             report.problems.append((line: 1, reason: "no data rows", detail: "the file has a header only"))
         }
         try stitchIdentities()
-        let packed = try SequencePacker(store: store).packDirty()
-        report.crossSource = packed.newlyMerged
         report.seconds = Date().timeIntervalSince(start)
-        try db.transaction {
-            let st = try db.prepare("""
-                UPDATE imports SET finished=?, rows_read=?, stored=?, duplicates=?, already_stored=?, cross_source=?, quarantined=?
-                WHERE id=?
-                """)
-            try st.bind([.int(Int64(Date().timeIntervalSince1970 * 1000)), .int(Int64(report.rowsRead)), .int(Int64(report.stored)),
-                         .int(Int64(report.duplicates)), .int(Int64(report.alreadyStored)), .int(Int64(report.crossSource)),
-                         .int(Int64(report.quarantinedTotal)), .int(importID)])
-            try st.run()
-        }
+        try db.transaction { try recordProgress(finished: true) }
         return report
     }
 
-    private func commitBatch() throws {
-        let d = try db.prepare("INSERT OR IGNORE INTO dirty_chunks(chunk) VALUES(?)")
-        for c in dirty { d.bindInt(c, at: 1); try d.run() }
-        dirty.removeAll(keepingCapacity: true)
-        try store.setMeta("next_seq", String(seq))
-        let st = try db.prepare("UPDATE imports SET rows_read=?, stored=?, quarantined=? WHERE id=?")
-        try st.bind([.int(Int64(report.rowsRead)), .int(Int64(report.stored)), .int(Int64(report.quarantinedTotal)), .int(importID)])
+    private func recordProgress(finished: Bool) throws {
+        let st = try db.prepare("""
+            UPDATE imports SET finished=?, rows_read=?, stored=?, duplicates=?, already_stored=?, cross_source=?, quarantined=?
+            WHERE id=?
+            """)
+        try st.bind([finished ? .int(Int64(Date().timeIntervalSince1970 * 1000)) : .null, .int(Int64(report.rowsRead)),
+                     .int(Int64(report.stored)), .int(Int64(report.duplicates)), .int(Int64(report.alreadyStored)),
+                     .int(Int64(report.crossSource)), .int(Int64(report.quarantinedTotal)), .int(Int64(importID))])
         try st.run()
-        try db.execute("COMMIT")
     }
 
-    private func quarantine(_ rec: RecordBuffer, _ reason: String, _ detail: String) throws {
+    /// Writes the batch and everything it refers to in one transaction.
+    private func flush() throws {
+        try db.transaction {
+            let n = try db.prepare("INSERT INTO dictionary(domain, code, name) VALUES(?, ?, ?)")
+            for (d, c, name) in pendingNames { try n.bind([.text(d), .int(c), .text(name)]); try n.run() }
+            let a = try db.prepare("INSERT INTO accounts(id, key) VALUES(?, ?)")
+            for (id, key) in pendingAccounts { try a.bind([.int(id), .text(key)]); try a.run() }
+            let c = try db.prepare("INSERT INTO customers(id, key, anonymous) VALUES(?, ?, ?)")
+            for (id, key, anon) in pendingCustomers {
+                c.bindInt(id, at: 1); c.bindText(key, at: 2); c.bindInt(anon ? 1 : 0, at: 3); try c.run()
+            }
+            let l = try db.prepare("UPDATE customers SET account=? WHERE id=?")
+            for (cust, acct) in pendingAccountLinks { try l.bind([.int(acct), .int(cust)]); try l.run() }
+            let q = try db.prepare("INSERT OR IGNORE INTO quarantine(file, line, reason, detail, raw) VALUES(?,?,?,?,?)")
+            for (line, reason, detail, rawText) in pendingQuarantine {
+                try q.bind([.text(source.path), .int(Int64(line)), .text(reason), .text(detail), .text(rawText)]); try q.run()
+            }
+            let o = try writer.merge(batch, customers: batchCustomers)
+            report.stored += o.stored; report.duplicates += o.duplicates
+            report.alreadyStored += o.alreadyStored; report.crossSource += o.crossSource
+            try recordProgress(finished: false)
+        }
+        pendingNames.removeAll(); pendingAccounts.removeAll(); pendingCustomers.removeAll(keepingCapacity: true)
+        pendingAccountLinks.removeAll(); pendingQuarantine.removeAll()
+        batch.removeAll(); batchCustomers.removeAll(keepingCapacity: true)
+    }
+
+    private func quarantine(_ rec: RecordBuffer, _ reason: String, _ detail: String) {
         report.quarantined[reason, default: 0] += 1
         if report.problems.count < 5 { report.problems.append((rec.line, reason, detail)) }
-        let raw = String(decoding: rec.bytes.prefix(2000), as: UTF8.self)
-        try insertQuarantine.bind([.text(source.path), .int(Int64(rec.line)), .text(reason), .text(detail), .text(raw)])
-        try insertQuarantine.run()
+        pendingQuarantine.append((rec.line, reason, detail, String(decoding: rec.bytes.prefix(2000), as: UTF8.self)))
     }
 
-    @inline(__always) private func field(_ rec: RecordBuffer, _ f: Field) -> String? {
-        guard let i = mapping.fieldColumn[f] else { return nil }
-        return trimmedField(rec, i)
-    }
-
-    /// Field `i` without leading and trailing blanks; nil when empty. Works on bytes (no Foundation).
-    @inline(__always) private func trimmedField(_ rec: RecordBuffer, _ i: Int) -> String? {
-        var s = rec.start(i), e = rec.ends[i]
-        return rec.bytes.withUnsafeBufferPointer { p -> String? in
-            while s < e && (p[s] == 32 || p[s] == 9) { s += 1 }
-            while e > s && (p[e - 1] == 32 || p[e - 1] == 9) { e -= 1 }
-            return s == e ? nil : String(decoding: UnsafeBufferPointer(rebasing: p[s..<e]), as: UTF8.self)
-        }
-    }
-
-    private func importRow(_ rec: RecordBuffer) throws {
-        if rec.oversize > 0 { return try quarantine(rec, "row too long", "\(rec.bytes.count + rec.oversize) bytes; the limit is 1 MiB") }
-        if rec.oversize < 0 { return try quarantine(rec, "not a JSON object", "") }
+    private func importRow(_ rec: RecordBuffer) {
+        if rec.oversize > 0 { return quarantine(rec, "row too long", "\((rec.bytes.count + rec.oversize).grouped) bytes; the limit is 1 MiB") }
+        if rec.oversize < 0 { return quarantine(rec, "not a JSON object", "") }
         if rec.count != mapping.header.count {
-            return try quarantine(rec, "wrong column count", "expected \(mapping.header.count) fields, found \(rec.count)")
+            return quarantine(rec, "wrong column count", "expected \(mapping.header.count) fields, found \(rec.count)")
         }
-        if !isValidUTF8(rec.bytes) { return try quarantine(rec, "invalid UTF-8", "") }
+        let problem: (String, String)? = rec.bytes.withUnsafeBytes { all -> (String, String)? in
+            guard isValidUTF8(UnsafeBufferPointer(start: all.baseAddress?.assumingMemoryBound(to: UInt8.self), count: all.count)) else {
+                return ("invalid UTF-8", "")
+            }
+            /// Field `f` without surrounding blanks; empty when absent.
+            func field(_ f: Field) -> UnsafeRawBufferPointer {
+                let i = column[f.position]
+                guard i >= 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+                return trimmed(all, rec.start(i), rec.ends[i])
+            }
+            // Who.
+            let custKey = field(.customer), anon = field(.anonymous)
+            let cust: Int64
+            if custKey.count > 0 {
+                cust = customer(custKey)
+                if anon.count > 0 && identities.find(anon) == nil {
+                    identities.insert(anon, value: cust)
+                    newIdentities.append((String(decoding: anon, as: UTF8.self), cust))
+                }
+            } else if anon.count > 0 {
+                cust = anonymousCustomer(anon)
+            } else {
+                return ("no customer", "customer_id is empty")
+            }
+            // When.
+            let tsBytes = field(.timestamp)
+            guard let ts = TimestampParser.parse(tsBytes) else {
+                return ("bad timestamp", tsBytes.count == 0 ? "timestamp is empty" : "'\(String(decoding: tsBytes, as: UTF8.self))'")
+            }
+            // What.
+            let eventBytes = field(.event)
+            guard eventBytes.count > 0 else { return ("no event", "event is empty") }
+            let event = categorical(.event, eventBytes)
+            var props: [(String, String)] = []
+            let chB = field(.channel)
+            let channel = chB.count > 0 ? categorical(.channel, chB) : 0
+            var stage: Int64 = 0
+            let stB = field(.stage)
+            if stB.count > 0 {
+                stage = rawCode(.stage, stB) { s in stageOrd[normalizer.categorical(s, domain: "stage")].map { $0 + 1 } ?? -1 }
+                if stage < 0 { props.append(("stage", String(decoding: stB, as: UTF8.self))); stage = 0 }
+            }
+            var kind: Int64 = 0
+            let kB = field(.kind)
+            if kB.count > 0 {
+                kind = rawCode(.kind, kB) { s in
+                    switch normalizer.categorical(s, domain: "kind") { case "paid": return 1; case "owned": return 2; case "earned": return 3; default: return -1 }
+                }
+                if kind < 0 { props.append(("kind", String(decoding: kB, as: UTF8.self))); kind = 0 }
+            }
+            var online: Int64 = -1
+            let oB = field(.online)
+            if oB.count > 0 {
+                online = rawCode(.online, oB) { s in
+                    switch s.lowercased() { case "1", "true", "yes", "online": return 1; case "0", "false", "no", "offline": return 0; default: return -2 }
+                }
+                if online == -2 { props.append(("online", String(decoding: oB, as: UTF8.self))); online = -1 }
+            }
+            let cpB = field(.campaign), dvB = field(.device), srcB = field(.source)
+            let campaign = cpB.count > 0 ? categorical(.campaign, cpB) : 0
+            let device = dvB.count > 0 ? categorical(.device, dvB) : 0
+            let src = srcB.count > 0 ? categorical(.source, srcB) : 0
+            var value = Double.nan
+            let vB = field(.value)
+            if vB.count > 0 {
+                if let d = parseDecimal(vB) ?? Double(String(decoding: vB, as: UTF8.self)), d.isFinite { value = d }
+                else { props.append(("value", String(decoding: vB, as: UTF8.self))) }
+            }
+            let acB = field(.account)
+            if acB.count > 0 {
+                let a = account(acB)
+                if customerAccount[cust] != a { customerAccount[cust] = a; pendingAccountLinks.append((cust, a)) }
+            }
+            for (i, name) in mapping.extraColumns where rec.start(i) != rec.ends[i] {
+                props.append((name, String(decoding: UnsafeRawBufferPointer(rebasing: all[rec.start(i)..<rec.ends[i]]), as: UTF8.self)))
+            }
+            let propsJSON = props.isEmpty ? nil : jsonObject(props)
 
-        // Who.
-        let custKey = field(rec, .customer)
-        let anon = field(rec, .anonymous)
-        let cust: Int64
-        if let custKey {
-            cust = try customer(custKey, anonymous: false)
-            if let anon, identities[anon] == nil {
-                identities[anon] = cust
-                newIdentities.append((anon, cust))
-            }
-        } else if let anon {
-            if let known = identities[anon] { cust = known } else { cust = try customer("anon:" + anon, anonymous: true) }
-        } else {
-            return try quarantine(rec, "no customer", "customer_id is empty")
-        }
-        // When.
-        guard let tsField = mapping.fieldColumn[.timestamp] else { return }
-        let ts: Int64? = rec.bytes.withUnsafeBytes { raw in
-            TimestampParser.parse(UnsafeRawBufferPointer(rebasing: raw[rec.start(tsField)..<rec.ends[tsField]]))
-        }
-        guard let ts else {
-            let text = rec.start(tsField) == rec.ends[tsField] ? "timestamp is empty" : "'\(rec.string(tsField))'"
-            return try quarantine(rec, "bad timestamp", text)
-        }
-        // What.
-        guard let eventRaw = field(rec, .event) else { return try quarantine(rec, "no event", "event is empty") }
-        let event = try categoricalCode("event", eventRaw)
-        var props: [(String, String)] = []
-        let channel = try field(rec, .channel).map { try categoricalCode("channel", $0) } ?? 0
-        var stage: Int64 = 0
-        if let s = field(rec, .stage) {
-            let name = normalizer.categorical(s, domain: "stage")
-            if let o = stageOrd[name] { stage = o + 1 } else { props.append(("stage", s)) }
-        }
-        var kind: Int64 = 0
-        if let k = field(rec, .kind) {
-            switch normalizer.categorical(k, domain: "kind") {
-            case "paid": kind = 1
-            case "owned": kind = 2
-            case "earned": kind = 3
-            default: props.append(("kind", k))
-            }
-        }
-        var online: Int64? = nil
-        if let o = field(rec, .online) {
-            switch o.lowercased() {
-            case "1", "true", "yes", "online": online = 1
-            case "0", "false", "no", "offline": online = 0
-            default: props.append(("online", o))
-            }
-        }
-        let campaign = try field(rec, .campaign).map { try categoricalCode("campaign", $0) } ?? 0
-        let device = try field(rec, .device).map { try categoricalCode("device", $0) } ?? 0
-        let src = try field(rec, .source).map { try categoricalCode("source", $0) } ?? 0
-        var value: Double? = nil
-        if let v = field(rec, .value) {
-            if let d = Double(v), d.isFinite { value = d } else { props.append(("value", v)) }
-        }
-        if let acct = field(rec, .account) {
-            let a = try account(acct)
-            if customerAccount[cust] != a {
-                customerAccount[cust] = a
-                let st = try db.prepare("UPDATE customers SET account=? WHERE id=?")
-                try st.bind([.int(a), .int(cust)]); try st.run()
-            }
-        }
-        for (i, name) in mapping.extraColumns where rec.start(i) != rec.ends[i] {
-            props.append((name, rec.string(i)))
-        }
-        let propsJSON = props.isEmpty ? nil : jsonObject(props)
+            var h = Hasher64()
+            h.mix(ts); h.mix(event); h.mix(channel); h.mix(stage); h.mix(kind); h.mix(online); h.mix(campaign)
+            h.mix(device); h.mix(src); h.mix(Int64(bitPattern: value.isNaN ? 0x7FF8_dead_beef : value.bitPattern))
+            if let propsJSON { h.mix(string: propsJSON) }
 
-        var h = Hasher64()
-        h.mix(ts); h.mix(event); h.mix(channel); h.mix(stage); h.mix(kind); h.mix(online ?? -1); h.mix(campaign)
-        h.mix(device); h.mix(src); h.mix(Int64(bitPattern: value?.bitPattern ?? 0x7FF8_dead_beef))
-        if let propsJSON { h.mix(string: propsJSON) }
-        let rowhash = h.value
-
-        let st = insertEvent
-        st.bindInt(cust, at: 1); st.bindInt(ts, at: 2); st.bindInt(rowhash, at: 3); st.bindInt(seq, at: 4)
-        st.bindInt(event, at: 5); st.bindInt(channel, at: 6); st.bindInt(stage, at: 7); st.bindInt(kind, at: 8)
-        if let online { st.bindInt(online, at: 9) } else { st.bindNull(at: 9) }
-        st.bindInt(campaign, at: 10); st.bindInt(device, at: 11); st.bindInt(src, at: 12)
-        if let value { st.bindDouble(value, at: 13) } else { st.bindNull(at: 13) }
-        if let propsJSON { st.bindText(propsJSON, at: 14) } else { st.bindNull(at: 14) }
-        try st.run()
-        if db.changes == 0 {
-            findExisting.bindInt(cust, at: 1); findExisting.bindInt(ts, at: 2); findExisting.bindInt(rowhash, at: 3)
-            let existing = try findExisting.step() ? findExisting.int(0) : 0
-            findExisting.reset()
-            if existing >= firstSeq { report.duplicates += 1 } else { report.alreadyStored += 1 }
-        } else {
-            seq += 1
-            report.stored += 1
-            dirty.insert(cust / Store.chunkSize)
+            batchCustomers.append(cust)
+            batch.times.append(ts); batch.hashes.append(h.value); batch.imports.append(importID)
+            batch.events.append(UInt32(event)); batch.channels.append(UInt16(truncatingIfNeeded: channel))
+            batch.stages.append(UInt8(stage)); batch.kinds.append(UInt8(kind)); batch.campaigns.append(UInt32(campaign))
+            batch.devices.append(UInt16(truncatingIfNeeded: device)); batch.sources.append(UInt16(truncatingIfNeeded: src))
+            batch.onlines.append(Int8(online)); batch.values.append(value); batch.merged.append(0)
+            if let propsJSON { batch.propBytes.append(contentsOf: propsJSON.utf8) }
+            batch.propOffsets.append(Int32(batch.propBytes.count))
+            return nil
         }
+        if let (reason, detail) = problem { quarantine(rec, reason, detail) }
     }
 
     /// Joins each newly identified anonymous id's events to its customer.
@@ -397,27 +413,59 @@ final class EventImporter {
         guard !newIdentities.isEmpty else { return }
         try db.transaction {
             let ins = try db.prepare("INSERT OR IGNORE INTO identities(anonymous_id, customer) VALUES(?, ?)")
+            var moves: [(from: Int64, to: Int64)] = []
             for (anon, cust) in newIdentities {
                 try ins.bind([.text(anon), .int(cust)]); try ins.run()
-                guard let anonCust = customerID["anon:" + anon], anonCust != cust else { continue }
-                try store.moveEvents(from: anonCust, to: cust)
-                report.identitiesStitched += 1
+                var a = anon
+                let anonCust = a.withUTF8 { anonymousCustomers.find(UnsafeRawBufferPointer($0)) }
+                guard let anonCust, anonCust != cust else { continue }
+                moves.append((anonCust, cust))
             }
+            try store.rehome(moves, writer: writer)
+            report.identitiesStitched += moves.count
         }
     }
 }
 
+@inline(__always) func trimmed(_ all: UnsafeRawBufferPointer, _ s0: Int, _ e0: Int) -> UnsafeRawBufferPointer {
+    var s = s0, e = e0
+    while s < e && (all[s] == 32 || all[s] == 9) { s += 1 }
+    while e > s && (all[e - 1] == 32 || all[e - 1] == 9) { e -= 1 }
+    return UnsafeRawBufferPointer(rebasing: all[s..<e])
+}
+
+/// `-12.50`, `3`, `.5` → Double, exactly rounded (mantissa below 2^53, at most 15 decimals); nil for anything
+/// else (exponents, long mantissas), which the caller hands to the general parser.
+@inline(__always) func parseDecimal(_ p: UnsafeRawBufferPointer) -> Double? {
+    var i = 0, neg = false
+    if i < p.count && (p[i] == 45 || p[i] == 43) { neg = p[i] == 45; i += 1 }
+    var mant: Int64 = 0, digits = 0, scale = 0, dot = false
+    while i < p.count {
+        let c = p[i]
+        if c >= 48 && c <= 57 {
+            if digits >= 15 { return nil }
+            mant = mant * 10 + Int64(c - 48); digits += 1
+            if dot { scale += 1 }
+        } else if c == 46 && !dot { dot = true } else { return nil }
+        i += 1
+    }
+    guard digits > 0 else { return nil }
+    let powers: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
+    let v = Double(mant) / powers[scale]
+    return neg ? -v : v
+}
+
 extension Store {
-    /// Re-homes every event of customer `from` onto `to` (identity stitching) and marks both chunks dirty.
-    func moveEvents(from: Int64, to: Int64) throws {
-        try db.execute("""
-            INSERT OR IGNORE INTO events SELECT \(to), ts, rowhash, seq, event, channel, stage, kind, online, campaign,
-                device, source, value, props, merged FROM events WHERE customer = \(from);
-            DELETE FROM events WHERE customer = \(from);
-            UPDATE customers SET merged_into = \(to) WHERE id = \(from);
-            UPDATE customers SET account = coalesce(account, (SELECT account FROM customers WHERE id = \(from))) WHERE id = \(to);
-            INSERT OR IGNORE INTO dirty_chunks VALUES(\(from / Store.chunkSize)), (\(to / Store.chunkSize));
-            """)
+    /// Moves every event of each `from` customer onto `to` (identity stitching) and records the merge.
+    func rehome(_ moves: [(from: Int64, to: Int64)], writer: ChunkWriter) throws {
+        guard !moves.isEmpty else { return }
+        _ = try writer.rehome(moves)
+        let merged = try db.prepare("UPDATE customers SET merged_into = ?1 WHERE id = ?2")
+        let account = try db.prepare("UPDATE customers SET account = coalesce(account, (SELECT account FROM customers WHERE id = ?2)) WHERE id = ?1")
+        for (from, to) in moves {
+            try merged.bind([.int(to), .int(from)]); try merged.run()
+            try account.bind([.int(to), .int(from)]); try account.run()
+        }
     }
 }
 

@@ -120,9 +120,16 @@ final class MasterDataImporter {
                 }
                 report.stored += 1
             }
-            if touchpointsChanged { try db.execute("INSERT OR IGNORE INTO dirty_chunks SELECT chunk FROM chunks") }
+            if touchpointsChanged {
+                // Catalog channels never seen on a row still need a code, so the loader can fill them in.
+                try db.execute("""
+                    INSERT INTO dictionary(domain, code, name)
+                    SELECT 'channel', (SELECT coalesce(max(code),0) FROM dictionary WHERE domain='channel') + row_number() OVER (ORDER BY channel), channel
+                    FROM (SELECT DISTINCT channel FROM touchpoints WHERE channel IS NOT NULL
+                          AND channel NOT IN (SELECT name FROM dictionary WHERE domain='channel'))
+                    """)
+            }
         }
-        if touchpointsChanged || table == .identities { _ = try SequencePacker(store: store).packDirty() }
         report.seconds = Date().timeIntervalSince(start)
         return report
     }
@@ -134,7 +141,7 @@ final class MasterDataImporter {
         try ins.bind([.text(anon), .int(cust)]); try ins.run()
         let anonCust = try db.scalarInt("SELECT id FROM customers WHERE key=?", [.text("anon:" + anon)])
         if anonCust != 0 && anonCust != cust {
-            try store.moveEvents(from: anonCust, to: cust)
+            try store.rehome([(anonCust, cust)], writer: try ChunkWriter(store: store, importID: 0))
             report.identitiesStitched += 1
         }
     }

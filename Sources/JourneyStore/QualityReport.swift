@@ -1,3 +1,4 @@
+import Foundation
 import JourneyCore
 
 extension Store {
@@ -5,21 +6,41 @@ extension Store {
     /// a stage, time range, events per customer. Rows: section, measure, value.
     public func quality() throws -> ResultTable {
         var rows: [[Value]] = []
-        let total = Int(try db.scalarInt("SELECT count(*) FROM events"))
-        let kept = Int(try db.scalarInt("SELECT count(*) FROM events WHERE merged = 0"))
         func pct(_ n: Int, _ d: Int) -> Value { .percent(d > 0 ? Double(n) / Double(d) : .nan) }
+        // One pass over the stored columns.
+        var total = 0, kept = 0
+        var nulls = [Int](repeating: 0, count: 7)
+        var unknownStages: [String: Int] = [:]
+        var minTs = Int64.max, maxTs = Int64.min
+        try forEachChunk { d in
+            let c = d.columns
+            for i in 0..<c.count {
+                total += 1
+                guard c.merged[i] == 0 else { continue }
+                kept += 1
+                minTs = min(minTs, c.times[i]); maxTs = max(maxTs, c.times[i])
+                if c.channels[i] == 0 { nulls[0] += 1 }
+                if c.stages[i] == 0 { nulls[1] += 1 }
+                if c.kinds[i] == 0 { nulls[2] += 1 }
+                if c.campaigns[i] == 0 { nulls[3] += 1 }
+                if c.devices[i] == 0 { nulls[4] += 1 }
+                if c.sources[i] == 0 { nulls[5] += 1 }
+                if c.values[i].isNaN { nulls[6] += 1 }
+                if let p = c.props(i), p.contains("\"stage\""),
+                   let obj = try? JSONSerialization.jsonObject(with: Data(p.utf8)) as? [String: String], let st = obj["stage"] {
+                    unknownStages[st, default: 0] += 1
+                }
+            }
+        }
         rows.append([.text("size"), .text("events stored (after merging)"), .int(kept)])
         rows.append([.text("size"), .text("customers"), .int(Int(try db.scalarInt("SELECT count(*) FROM customers WHERE merged_into IS NULL")))])
         rows.append([.text("size"), .text("accounts"), .int(Int(try db.scalarInt("SELECT count(*) FROM accounts")))])
-        let r = try db.prepare("SELECT min(ts), max(ts) FROM events WHERE merged = 0")
-        if try r.step(), !r.isNull(0) {
-            rows.append([.text("time range"), .text("first event"), .text(UTC.format(ms: r.int(0)))])
-            rows.append([.text("time range"), .text("last event"), .text(UTC.format(ms: r.int(1)))])
+        if kept > 0 {
+            rows.append([.text("time range"), .text("first event"), .text(UTC.format(ms: minTs))])
+            rows.append([.text("time range"), .text("last event"), .text(UTC.format(ms: maxTs))])
         }
-        for (field, cond) in [("channel", "channel = 0"), ("stage (on the row)", "stage = 0"), ("kind (on the row)", "kind = 0"),
-                              ("campaign", "campaign = 0"), ("device", "device = 0"), ("source", "source = 0"), ("value", "value IS NULL")] {
-            let n = Int(try db.scalarInt("SELECT count(*) FROM events WHERE merged = 0 AND \(cond)"))
-            rows.append([.text("nulls"), .text(field), pct(n, kept)])
+        for (k, field) in ["channel", "stage (on the row)", "kind (on the row)", "campaign", "device", "source", "value"].enumerated() {
+            rows.append([.text("nulls"), .text(field), pct(nulls[k], kept)])
         }
         let read = Int(try db.scalarInt("SELECT coalesce(sum(rows_read),0) FROM imports"))
         let dups = Int(try db.scalarInt("SELECT coalesce(sum(duplicates),0) FROM imports"))
@@ -30,10 +51,8 @@ extension Store {
         var anyQ = false
         while try q.step() { anyQ = true; rows.append([.text("quarantined"), .text(q.text(0) ?? ""), .int(Int(q.int(1)))]) }
         if !anyQ { rows.append([.text("quarantined"), .text("rows"), .int(0)]) }
-        let us = try db.prepare("SELECT json_extract(props, '$.stage') s, count(*) FROM events WHERE props LIKE '%\"stage\"%' GROUP BY s ORDER BY 2 DESC LIMIT 10")
-        var anyU = false
-        while try us.step() { anyU = true; rows.append([.text("unknown stages"), .text(us.text(0) ?? ""), .int(Int(us.int(1)))]) }
-        if !anyU { rows.append([.text("unknown stages"), .text("values not in the stage catalog"), .int(0)]) }
+        for (st, n) in unknownStages.sorted(by: { $0.value > $1.value }).prefix(10) { rows.append([.text("unknown stages"), .text(st), .int(n)]) }
+        if unknownStages.isEmpty { rows.append([.text("unknown stages"), .text("values not in the stage catalog"), .int(0)]) }
         // Channel names that look like spellings of each other (same letters once '_' is dropped, or 1 edit apart).
         let cat = try catalog()
         let channels = cat.channels.filter { !$0.isEmpty }

@@ -29,17 +29,6 @@ enum Schema {
         anonymous INTEGER NOT NULL DEFAULT 0, merged_into INTEGER, attrs TEXT);
     -- An anonymous id and the customer it was identified as.
     CREATE TABLE IF NOT EXISTS identities(anonymous_id TEXT PRIMARY KEY, customer INTEGER NOT NULL);
-    -- One row per touchpoint. Clustered by (customer, ts): a customer's journey is one range read.
-    -- rowhash fingerprints the whole row, so an exact duplicate (or a re-import) hits the primary key.
-    -- merged = 1: the same touchpoint recorded by another source within the tolerance; kept for audit,
-    -- left out of the packed sequences.
-    CREATE TABLE IF NOT EXISTS events(
-        customer INTEGER NOT NULL, ts INTEGER NOT NULL, rowhash INTEGER NOT NULL, seq INTEGER NOT NULL,
-        event INTEGER NOT NULL, channel INTEGER NOT NULL DEFAULT 0, stage INTEGER NOT NULL DEFAULT 0,
-        kind INTEGER NOT NULL DEFAULT 0, online INTEGER, campaign INTEGER NOT NULL DEFAULT 0,
-        device INTEGER NOT NULL DEFAULT 0, source INTEGER NOT NULL DEFAULT 0, value REAL, props TEXT,
-        merged INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY(customer, ts, rowhash)) WITHOUT ROWID;
     -- Rows that could not be stored, with where they came from and why. Never silently dropped.
     CREATE TABLE IF NOT EXISTS quarantine(
         id INTEGER PRIMARY KEY, file TEXT NOT NULL, line INTEGER NOT NULL, reason TEXT NOT NULL, detail TEXT, raw TEXT,
@@ -50,31 +39,15 @@ enum Schema {
         rows_read INTEGER NOT NULL DEFAULT 0, stored INTEGER NOT NULL DEFAULT 0,
         duplicates INTEGER NOT NULL DEFAULT 0, already_stored INTEGER NOT NULL DEFAULT 0,
         cross_source INTEGER NOT NULL DEFAULT 0, quarantined INTEGER NOT NULL DEFAULT 0);
-    -- The packed per-customer sequences, CHUNK customers (by id range) per row, rebuilt when dirty.
+    -- The events: CHUNK customers (by id range) per row, each stored field a column BLOB (see EventColumns).
+    -- Per customer, events are time-ordered with ties in import order. merged = events flagged as the same
+    -- touchpoint recorded by a second source (kept, left out of queries).
     CREATE TABLE IF NOT EXISTS chunks(
-        chunk INTEGER PRIMARY KEY, customers INTEGER NOT NULL, events INTEGER NOT NULL,
-        ids BLOB, offsets BLOB, times BLOB, codes BLOB, channels BLOB, stages BLOB, kinds BLOB,
-        campaigns BLOB, vals BLOB);
-    -- Chunks whose events changed since they were packed (written in the same transaction as the events).
-    CREATE TABLE IF NOT EXISTS dirty_chunks(chunk INTEGER PRIMARY KEY);
-    -- Which customers (by id) have a given code: the engine's candidate pruning. domain: event|channel|stage.
-    CREATE TABLE IF NOT EXISTS postings(domain TEXT NOT NULL, code INTEGER NOT NULL, chunk INTEGER NOT NULL,
-        ids BLOB NOT NULL, PRIMARY KEY(domain, code, chunk)) WITHOUT ROWID;
-    -- Readable view for sqlite3 users.
-    CREATE VIEW IF NOT EXISTS event_log AS
-        SELECT c.key AS customer_id, a.key AS account_id,
-               strftime('%Y-%m-%dT%H:%M:%fZ', e.ts / 1000.0, 'unixepoch') AS timestamp,
-               ev.name AS event, ch.name AS channel, st.name AS stage,
-               CASE e.kind WHEN 1 THEN 'paid' WHEN 2 THEN 'owned' WHEN 3 THEN 'earned' END AS kind,
-               cp.name AS campaign, dv.name AS device, so.name AS source, e.value, e.props, e.merged
-        FROM events e JOIN customers c ON c.id = e.customer
-        LEFT JOIN accounts a ON a.id = c.account
-        LEFT JOIN dictionary ev ON ev.domain = 'event' AND ev.code = e.event
-        LEFT JOIN dictionary ch ON ch.domain = 'channel' AND ch.code = e.channel
-        LEFT JOIN stages st ON st.ord + 1 = e.stage
-        LEFT JOIN dictionary cp ON cp.domain = 'campaign' AND cp.code = e.campaign
-        LEFT JOIN dictionary dv ON dv.domain = 'device' AND dv.code = e.device
-        LEFT JOIN dictionary so ON so.domain = 'source' AND so.code = e.source;
+        chunk INTEGER PRIMARY KEY, customers INTEGER NOT NULL, events INTEGER NOT NULL, merged INTEGER NOT NULL,
+        min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL,
+        ids BLOB, offsets BLOB, times BLOB, hashes BLOB, imports BLOB, codes BLOB, channels BLOB, stages BLOB,
+        kinds BLOB, campaigns BLOB, devices BLOB, sources BLOB, onlines BLOB, vals BLOB, mflags BLOB,
+        prop_offsets BLOB, props BLOB);
     """
 
     /// Channel spellings that normalization alone does not unify (normalized form → canonical).

@@ -75,17 +75,13 @@ public final class Store {
         if v > Schema.version {
             throw StoreError("\(path): written by a newer journey (store schema version \(v); this journey reads version \(Schema.version) and older). Upgrade journey to open it.")
         }
-        if !readOnly {
-            try db.execute("PRAGMA journal_mode = WAL")
-            // Finish the packing an interrupted import left behind.
-            if try db.scalarInt("SELECT count(*) FROM dirty_chunks") > 0 { _ = try SequencePacker(store: self).packDirty() }
-        }
+        if !readOnly { try db.execute("PRAGMA journal_mode = WAL") }
     }
 
     private func initialize() throws {
         try db.execute(Schema.create)
         try db.transaction {
-            try db.execute("INSERT OR REPLACE INTO meta VALUES('schema_version', '\(Schema.version)'), ('next_seq', '1'), ('dedup_tolerance_ms', '60000')")
+            try db.execute("INSERT OR REPLACE INTO meta VALUES('schema_version', '\(Schema.version)'), ('dedup_tolerance_ms', '60000')")
             let st = try db.prepare("INSERT OR IGNORE INTO stages(ord, name) VALUES(?, ?)")
             for (i, s) in Schema.defaultStages.enumerated() { try st.bind([.int(Int64(i)), .text(s)]); try st.run() }
             let al = try db.prepare("INSERT OR IGNORE INTO aliases VALUES(?, ?, ?)")
@@ -107,9 +103,9 @@ public final class Store {
 
     public func summary() throws -> StoreSummary {
         let customers = Int(try db.scalarInt("SELECT coalesce(sum(customers),0) FROM chunks"))
-        let events = Int(try db.scalarInt("SELECT coalesce(sum(events),0) FROM chunks"))
+        let events = Int(try db.scalarInt("SELECT coalesce(sum(events - merged),0) FROM chunks"))
         let accounts = Int(try db.scalarInt("SELECT count(*) FROM accounts"))
-        let r = try db.prepare("SELECT min(ts), max(ts) FROM events WHERE merged = 0")
+        let r = try db.prepare("SELECT min(min_ts), max(max_ts) FROM chunks")
         var first: Int64?, last: Int64?
         if try r.step(), !r.isNull(0) { first = r.int(0); last = r.int(1) }
         return StoreSummary(customers: customers, accounts: accounts, events: events, first: first, last: last)
@@ -138,51 +134,99 @@ public final class Store {
         return c
     }
 
-    /// Every customer's packed journey, read chunk by chunk.
+    /// Every customer's journey for the engine: chunk columns copied end to end, stage/channel/kind filled from
+    /// the touchpoint catalog where the row had none, events merged as cross-source duplicates left out.
     public func loadSequences() throws -> PackedSequences {
         var seq = PackedSequences()
-        let n = Int(try db.scalarInt("SELECT coalesce(sum(events),0) FROM chunks"))
+        let n = Int(try db.scalarInt("SELECT coalesce(sum(events - merged),0) FROM chunks"))
         let c = Int(try db.scalarInt("SELECT coalesce(sum(customers),0) FROM chunks"))
         seq.reserve(events: n, customers: c)
-        let st = try db.prepare("SELECT ids, offsets, times, codes, channels, stages, kinds, campaigns, vals, customers, events FROM chunks ORDER BY chunk")
+        let fill = try touchpointFill()
+        let st = try db.prepare("SELECT merged, ids, offsets, times, codes, channels, stages, kinds, campaigns, vals, mflags FROM chunks ORDER BY chunk")
+        var offs: [Int32] = [], flags: [UInt8] = []
         while try st.step() {
-            let base = Int32(seq.times.count)
-            append(st.blob(0), to: &seq.customerIDs)
-            var offs: [Int32] = []
-            append(st.blob(1), to: &offs)
-            // Each chunk's offsets start at 0 and end at its event count; drop the leading 0.
-            for o in offs.dropFirst() { seq.offsets.append(base + o) }
-            append(st.blob(2), to: &seq.times)
-            append(st.blob(3), to: &seq.events)
-            append(st.blob(4), to: &seq.channels)
-            append(st.blob(5), to: &seq.stages)
-            append(st.blob(6), to: &seq.kinds)
-            append(st.blob(7), to: &seq.campaigns)
-            append(st.blob(8), to: &seq.values)
+            let start = seq.times.count
+            let hasMerged = st.int(0) > 0
+            appendBlob(st.blob(3), to: &seq.times)
+            appendBlob(st.blob(4), to: &seq.events)
+            appendBlob(st.blob(5), to: &seq.channels)
+            appendBlob(st.blob(6), to: &seq.stages)
+            appendBlob(st.blob(7), to: &seq.kinds)
+            appendBlob(st.blob(8), to: &seq.campaigns)
+            appendBlob(st.blob(9), to: &seq.values)
+            offs.removeAll(keepingCapacity: true)
+            appendBlob(st.blob(2), to: &offs)
+            var ids: [Int64] = []
+            appendBlob(st.blob(1), to: &ids)
+            if hasMerged {
+                flags.removeAll(keepingCapacity: true)
+                appendBlob(st.blob(10), to: &flags)
+                compact(&seq, from: start, flags: flags, offsets: &offs)
+            }
+            for (k, id) in ids.enumerated() where offs[k + 1] > offs[k] {
+                seq.customerIDs.append(id)
+                seq.offsets.append(Int32(start) + offs[k + 1])
+            }
+            if !fill.isEmpty {
+                for i in start..<seq.times.count {
+                    let e = Int(seq.events[i])
+                    guard e < fill.count, let f = fill[e] else { continue }
+                    if seq.stages[i] == 0 { seq.stages[i] = f.stage }
+                    if seq.channels[i] == 0 { seq.channels[i] = f.channel }
+                    if seq.kinds[i] == 0 { seq.kinds[i] = f.kind }
+                }
+            }
         }
         return seq
     }
 
-    private func append<T>(_ blob: UnsafeRawBufferPointer, to array: inout [T]) {
-        let count = blob.count / MemoryLayout<T>.stride
-        guard count > 0, let base = blob.baseAddress else { return }
-        let typed = UnsafeBufferPointer(start: base.assumingMemoryBound(to: T.self), count: count)
-        array.append(contentsOf: typed)
+    /// Drops merged events appended since `start`, shifting the chunk's offsets to match.
+    private func compact(_ seq: inout PackedSequences, from start: Int, flags: [UInt8], offsets: inout [Int32]) {
+        var w = start
+        var k = 0
+        var newOffsets: [Int32] = [0]
+        for i in 0..<flags.count {
+            while k + 1 < offsets.count && Int(offsets[k + 1]) <= i { newOffsets.append(Int32(w - start)); k += 1 }
+            if flags[i] != 0 { continue }
+            let r = start + i
+            seq.times[w] = seq.times[r]; seq.events[w] = seq.events[r]; seq.channels[w] = seq.channels[r]
+            seq.stages[w] = seq.stages[r]; seq.kinds[w] = seq.kinds[r]; seq.campaigns[w] = seq.campaigns[r]; seq.values[w] = seq.values[r]
+            w += 1
+        }
+        while newOffsets.count < offsets.count { newOffsets.append(Int32(w - start)) }
+        let drop = seq.times.count - w
+        seq.times.removeLast(drop); seq.events.removeLast(drop); seq.channels.removeLast(drop); seq.stages.removeLast(drop)
+        seq.kinds.removeLast(drop); seq.campaigns.removeLast(drop); seq.values.removeLast(drop)
+        offsets = newOffsets
     }
 
-    /// Customers (store ids) that have at least one event with `code` in `domain` (event, channel or stage).
-    public func customersHaving(domain: String, code: Int) throws -> [Int64] {
-        let st = try db.prepare("SELECT chunk, ids FROM postings WHERE domain=? AND code=? ORDER BY chunk")
-        try st.bind([.text(domain), .int(Int64(code))])
-        var out: [Int64] = []
-        while try st.step() {
-            let base = st.int(0) * Store.chunkSize
-            let b = st.blob(1)
-            for i in stride(from: 0, to: b.count, by: 2) {
-                out.append(base + Int64(b.load(fromByteOffset: i, as: UInt16.self)))
-            }
+    /// The touchpoint catalog by event code: what fills stage, channel and kind when a row has none.
+    func touchpointFill() throws -> [(stage: UInt8, channel: UInt16, kind: UInt8)?] {
+        let tp = try db.prepare("""
+            SELECT d.code, coalesce((SELECT ord + 1 FROM stages WHERE name = t.stage), 0),
+                   coalesce((SELECT code FROM dictionary WHERE domain = 'channel' AND name = t.channel), 0),
+                   CASE t.kind WHEN 'paid' THEN 1 WHEN 'owned' THEN 2 WHEN 'earned' THEN 3 ELSE 0 END
+            FROM touchpoints t JOIN dictionary d ON d.domain = 'event' AND d.name = t.event
+            """)
+        var fill: [(stage: UInt8, channel: UInt16, kind: UInt8)?] = []
+        while try tp.step() {
+            let code = Int(tp.int(0))
+            if fill.count <= code { fill += [(stage: UInt8, channel: UInt16, kind: UInt8)?](repeating: nil, count: code + 1 - fill.count) }
+            fill[code] = (UInt8(tp.int(1)), UInt16(tp.int(2)), UInt8(tp.int(3)))
         }
-        return out
+        return fill
+    }
+
+    private func appendBlob<T>(_ blob: UnsafeRawBufferPointer, to array: inout [T]) {
+        let count = blob.count / MemoryLayout<T>.stride
+        guard count > 0, let base = blob.baseAddress else { return }
+        array.append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: T.self), count: count))
+    }
+
+    /// Each chunk's stored columns (merged events included), for the quality report.
+    func forEachChunk(_ body: (ChunkData) throws -> Void) throws {
+        let st = try db.prepare("SELECT \(ChunkData.columnList) FROM chunks ORDER BY chunk")
+        while try st.step() { try body(ChunkData(st, first: 0)) }
     }
 
     /// Customer attributes for journey-level filters and breakdowns, indexed like `customerIDs`.
@@ -191,7 +235,7 @@ public final class Store {
         switch name {
         case "segment", "status", "industry", "country": column = "c.\(name)"
         case "company_size": column = "CAST(c.company_size AS TEXT)"
-        case "first_contact": column = "strftime('%Y-%m-%d', c.first_contact / 1000.0, 'unixepoch')"
+        case "first_contact": return try firstContact(for: ids)
         case "account": column = "a.key"
         case "customer_id", "id": column = "c.key"
         default:
@@ -202,6 +246,20 @@ public final class Store {
         let st = try db.prepare("SELECT c.id, \(column) FROM customers c LEFT JOIN accounts a ON a.id = c.account")
         while try st.step() { if let t = st.text(1) { map[st.int(0)] = t } }
         return ids.map { map[$0] }
+    }
+
+    /// First contact: the customer master data's date, else the customer's first event (`YYYY-MM-DD`).
+    func firstContact(for ids: [Int64]) throws -> [String?] {
+        var map: [Int64: Int64] = [:]
+        let st = try db.prepare("SELECT ids, offsets, times FROM chunks")
+        while try st.step() {
+            var cids: [Int64] = [], offs: [Int32] = [], times: [Int64] = []
+            appendBlob(st.blob(0), to: &cids); appendBlob(st.blob(1), to: &offs); appendBlob(st.blob(2), to: &times)
+            for (k, id) in cids.enumerated() where offs[k + 1] > offs[k] { map[id] = times[Int(offs[k])] }
+        }
+        let m = try db.prepare("SELECT id, first_contact FROM customers WHERE first_contact IS NOT NULL")
+        while try m.step() { map[m.int(0)] = m.int(1) }
+        return ids.map { map[$0].map { UTC.format(ms: $0, dateOnly: true) } }
     }
 
     /// Account attribute for customers (account.size, account.industry, ...).
