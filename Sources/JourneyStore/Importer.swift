@@ -244,11 +244,12 @@ final class EventImporter {
                     progress?.update(rows: report.rowsRead, bytes: source.bytesRead)
                 }
             }
-            try flush()
+            try flush(last: true)
         } catch {
             progress?.finish()
+            try? waitForFlush()
             if let e = error as? InputError {
-                throw StoreError(e.description + " — the \(report.stored.grouped) rows before it are stored; fix the file and import it again (rows already stored are skipped)")
+                throw StoreError(e.description + " — the \(written.stored.grouped) rows before it are stored; fix the file and import it again (rows already stored are skipped)")
             }
             throw error
         }
@@ -257,47 +258,79 @@ final class EventImporter {
             report.problems.append((line: 1, reason: "no data rows", detail: "the file has a header only"))
         }
         try stitchIdentities()
+        report.stored = written.stored; report.duplicates = written.duplicates
+        report.alreadyStored = written.alreadyStored; report.crossSource = written.crossSource
         report.seconds = Date().timeIntervalSince(start)
-        try db.transaction { try recordProgress(finished: true) }
+        try db.transaction { try recordProgress(finished: true, rowsRead: report.rowsRead, quarantined: report.quarantinedTotal) }
         return report
     }
 
-    private func recordProgress(finished: Bool) throws {
+    private func recordProgress(finished: Bool, rowsRead: Int, quarantined: Int) throws {
         let st = try db.prepare("""
             UPDATE imports SET finished=?, rows_read=?, stored=?, duplicates=?, already_stored=?, cross_source=?, quarantined=?
             WHERE id=?
             """)
-        try st.bind([finished ? .int(Int64(Date().timeIntervalSince1970 * 1000)) : .null, .int(Int64(report.rowsRead)),
-                     .int(Int64(report.stored)), .int(Int64(report.duplicates)), .int(Int64(report.alreadyStored)),
-                     .int(Int64(report.crossSource)), .int(Int64(report.quarantinedTotal)), .int(Int64(importID))])
+        try st.bind([finished ? .int(Int64(Date().timeIntervalSince1970 * 1000)) : .null, .int(Int64(rowsRead)),
+                     .int(Int64(written.stored)), .int(Int64(written.duplicates)), .int(Int64(written.alreadyStored)),
+                     .int(Int64(written.crossSource)), .int(Int64(quarantined)), .int(Int64(importID))])
         try st.run()
     }
 
-    /// Writes the batch and everything it refers to in one transaction.
-    private func flush() throws {
+    /// One batch and what it refers to, handed from the parsing thread to the writing one.
+    struct FlushJob {
+        var batch: EventColumns, customers: [Int64]
+        var names: [(String, Int64, String)], accounts: [(Int64, String)], newCustomers: [(Int64, String, Bool)]
+        var accountLinks: [(Int64, Int64)], quarantine: [(Int, String, String, String)]
+        var rowsRead: Int, quarantined: Int
+    }
+
+    /// What the writer has stored so far; touched only on `flushQueue` (read after `waitForFlush`).
+    var written = ChunkWriter.Outcome()
+    private let flushQueue = DispatchQueue(label: "journey.import.flush")
+    private var flushError: Error?
+
+    /// Hands the batch to the writer thread (waiting for the previous one first) and starts a fresh batch.
+    private func flush(last: Bool = false) throws {
+        try waitForFlush()
+        let job = FlushJob(batch: batch, customers: batchCustomers, names: pendingNames, accounts: pendingAccounts,
+                           newCustomers: pendingCustomers, accountLinks: pendingAccountLinks, quarantine: pendingQuarantine,
+                           rowsRead: report.rowsRead, quarantined: report.quarantinedTotal)
+        pendingNames = []; pendingAccounts = []; pendingCustomers = []; pendingAccountLinks = []; pendingQuarantine = []
+        batch = EventColumns(); batchCustomers = []
+        batch.reserve(min(options.batchSize, 1 << 20)); batchCustomers.reserveCapacity(min(options.batchSize, 1 << 20))
+        flushQueue.async { [self] in
+            do { try write(job) } catch { flushError = error }
+        }
+        if last { try waitForFlush() }
+    }
+
+    private func waitForFlush() throws {
+        flushQueue.sync {}
+        if let e = flushError { flushError = nil; throw e }
+    }
+
+    /// Writes one batch and everything it refers to in one transaction (on the writer thread).
+    private func write(_ job: FlushJob) throws {
         try db.transaction {
             let n = try db.prepare("INSERT INTO dictionary(domain, code, name) VALUES(?, ?, ?)")
-            for (d, c, name) in pendingNames { try n.bind([.text(d), .int(c), .text(name)]); try n.run() }
+            for (d, c, name) in job.names { try n.bind([.text(d), .int(c), .text(name)]); try n.run() }
             let a = try db.prepare("INSERT INTO accounts(id, key) VALUES(?, ?)")
-            for (id, key) in pendingAccounts { try a.bind([.int(id), .text(key)]); try a.run() }
+            for (id, key) in job.accounts { try a.bind([.int(id), .text(key)]); try a.run() }
             let c = try db.prepare("INSERT INTO customers(id, key, anonymous) VALUES(?, ?, ?)")
-            for (id, key, anon) in pendingCustomers {
+            for (id, key, anon) in job.newCustomers {
                 c.bindInt(id, at: 1); c.bindText(key, at: 2); c.bindInt(anon ? 1 : 0, at: 3); try c.run()
             }
             let l = try db.prepare("UPDATE customers SET account=? WHERE id=?")
-            for (cust, acct) in pendingAccountLinks { try l.bind([.int(acct), .int(cust)]); try l.run() }
+            for (cust, acct) in job.accountLinks { try l.bind([.int(acct), .int(cust)]); try l.run() }
             let q = try db.prepare("INSERT OR IGNORE INTO quarantine(file, line, reason, detail, raw) VALUES(?,?,?,?,?)")
-            for (line, reason, detail, rawText) in pendingQuarantine {
+            for (line, reason, detail, rawText) in job.quarantine {
                 try q.bind([.text(source.path), .int(Int64(line)), .text(reason), .text(detail), .text(rawText)]); try q.run()
             }
-            let o = try writer.merge(batch, customers: batchCustomers)
-            report.stored += o.stored; report.duplicates += o.duplicates
-            report.alreadyStored += o.alreadyStored; report.crossSource += o.crossSource
-            try recordProgress(finished: false)
+            let o = try writer.merge(job.batch, customers: job.customers)
+            written.stored += o.stored; written.duplicates += o.duplicates
+            written.alreadyStored += o.alreadyStored; written.crossSource += o.crossSource
+            try recordProgress(finished: false, rowsRead: job.rowsRead, quarantined: job.quarantined)
         }
-        pendingNames.removeAll(); pendingAccounts.removeAll(); pendingCustomers.removeAll(keepingCapacity: true)
-        pendingAccountLinks.removeAll(); pendingQuarantine.removeAll()
-        batch.removeAll(); batchCustomers.removeAll(keepingCapacity: true)
     }
 
     private func quarantine(_ rec: RecordBuffer, _ reason: String, _ detail: String) {
