@@ -1,70 +1,80 @@
 #!/usr/bin/env python3
-"""Import benchmark: journey import vs sqlite3 .import vs DuckDB read_csv on the same generated file.
+"""Import benchmark: `journey import` vs `sqlite3 .import` vs DuckDB `read_csv`, same file, same run.
 
-Prints rows/s and peak memory for each, and ratios against journey. Figures only; never asserted in tests.
+Generates (once, into bench/out/) a b2b file of about 10M events, then times each tool --runs times and prints
+medians, rows/s, ratios against journey and peak memory. Figures only: nothing here is asserted by tests.
 """
-import argparse, os, resource, subprocess, sys, tempfile, time
+import argparse, os, shutil, subprocess, sys, tempfile, time
 
-def run(cmd, **kw):
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+def timed(cmd, stdin=None):
+    """Runs cmd under /usr/bin/time; returns (seconds, peak MB, stdout)."""
     t = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, input=stdin, capture_output=True, text=True)
     dt = time.perf_counter() - t
     if p.returncode not in (0, 2):
         sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr}")
-    return dt, p
+    return dt, int(p.stderr.strip().splitlines()[-1]) / 1024, p.stdout
 
-def peak_rss_mb(cmd):
-    p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True)
-    return int(p.stderr.strip().splitlines()[-1]) / 1024
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--journey", default=".build/release/journey")
-    ap.add_argument("--customers", type=int, default=int(os.environ.get("BENCH_CUSTOMERS", "1000000")))
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--customers", type=int, default=int(os.environ.get("BENCH_CUSTOMERS", "2000000")))
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
     a = ap.parse_args()
-    d = tempfile.mkdtemp(prefix="journey-bench-")
-    csv = os.path.join(d, "events.csv")
-    run([a.journey, "generate", "--profile", "b2c", "--customers", str(a.customers), "--seed", "1", "--clean", "--out", csv])
-    rows = sum(1 for _ in open(csv)) - 1
-    print(f"file: {rows:,} rows, {os.path.getsize(csv) / 1e6:.0f} MB, {a.customers:,} customers")
-    results = {}
-    def median(xs): xs = sorted(xs); return xs[len(xs) // 2]
-    # journey
-    times = []
+    out = os.path.join(HERE, "out")
+    os.makedirs(out, exist_ok=True)
+    csv = os.path.join(out, f"b2b-{a.customers}.csv")
+    if not os.path.exists(csv):
+        print(f"generating {a.customers:,} customers …", flush=True)
+        subprocess.run([a.journey, "generate", "--profile", "b2b", "--customers", str(a.customers), "--seed", "1",
+                        "--clean", "--out", csv], check=True, capture_output=True)
+    rows = sum(1 for _ in open(csv, "rb")) - 1
+    print(f"file: {rows:,} rows, {os.path.getsize(csv) / 1e6:,.0f} MB, {a.customers:,} customers; {a.runs} runs, medians")
+    work = tempfile.mkdtemp(prefix="journey-bench-", dir=out)
+    results = []
+
+    times, mems = [], []
     for i in range(a.runs):
-        store = os.path.join(d, f"j{i}.journey")
-        dt, _ = run([a.journey, "import", csv, "--into", store, "--no-progress"])
-        times.append(dt)
-    results["journey import"] = median(times)
-    mem = peak_rss_mb([a.journey, "import", csv, "--into", os.path.join(d, "mem.journey"), "--no-progress"])
-    # sqlite3 .import into a plain table
-    times = []
+        store = os.path.join(work, f"j{i}.journey")
+        dt, mb, stdout = timed([a.journey, "import", csv, "--into", store, "--no-progress"])
+        if f"{rows:,} events stored" not in stdout:
+            sys.exit(f"journey did not store every row:\n{stdout}")
+        times.append(dt); mems.append(mb)
+    results.append(("journey import", median(times), max(mems), "parse, clean, dedup, encode, pack"))
+
+    times, mems = [], []
     for i in range(a.runs):
-        db = os.path.join(d, f"s{i}.db")
-        dt, _ = run(["sqlite3", db], input=f".mode csv\n.import {csv} events\n")
-        times.append(dt)
-    results["sqlite3 .import"] = median(times)
-    # DuckDB read_csv
+        db = os.path.join(work, f"s{i}.db")
+        dt, mb, _ = timed(["sqlite3", db], stdin=f".mode csv\n.import {csv} events\n")
+        times.append(dt); mems.append(mb)
+    results.append(("sqlite3 .import", median(times), max(mems), "text columns, no index"))
+
+    duck = ("import duckdb, sys; con = duckdb.connect(sys.argv[1]); con.execute('SET enable_progress_bar = false'); "
+            "con.execute(\"CREATE TABLE events AS SELECT * FROM read_csv(?, header=true)\", [sys.argv[2]]); "
+            "print(con.execute('SELECT count(*) FROM events').fetchone()[0])")
     try:
-        import duckdb
-        times = []
+        import duckdb  # noqa: F401
+        times, mems = [], []
         for i in range(a.runs):
-            con = duckdb.connect(os.path.join(d, f"d{i}.duckdb"))
-            t = time.perf_counter()
-            con.execute(f"CREATE TABLE events AS SELECT * FROM read_csv('{csv}', header=true)")
-            times.append(time.perf_counter() - t)
-            n = con.execute("SELECT count(*) FROM events").fetchone()[0]
-            assert n == rows, (n, rows)
-            con.close()
-        results["duckdb read_csv"] = median(times)
+            dt, mb, stdout = timed([sys.executable, "-c", duck, os.path.join(work, f"d{i}.duckdb"), csv])
+            assert int(stdout.strip().splitlines()[-1]) == rows, (stdout[-200:], rows)
+            times.append(dt); mems.append(mb)
+        results.append(("duckdb read_csv", median(times), max(mems), "typed columns, process start included"))
     except ImportError:
-        print("duckdb not installed: skipped")
-    base = results["journey import"]
-    print(f"{'tool':<18}{'median s':>10}{'rows/s':>14}{'vs journey':>12}")
-    for k, v in results.items():
-        print(f"{k:<18}{v:>10.2f}{rows / v:>14,.0f}{base / v:>11.2f}x")
-    print(f"journey import peak memory: {mem:.0f} MB")
+        print("duckdb is not installed (pip install duckdb): skipped")
+
+    base = results[0][1]
+    print(f"\n{'tool':<17}{'median s':>10}{'rows/s':>13}{'journey is':>13}{'peak MB':>9}  notes")
+    for name, t, mb, note in results:
+        ratio = "" if name.startswith("journey") else f"{t / base:.2f}x faster" if t > base else f"{base / t:.2f}x slower"
+        print(f"{name:<17}{t:>10.2f}{rows / t:>13,.0f}{ratio:>13}{mb:>9,.0f}  {note}")
+    shutil.rmtree(work, ignore_errors=True)
 
 if __name__ == "__main__":
     main()

@@ -34,23 +34,36 @@ struct ByteInterner {
         return h ^ (h >> 29)
     }
 
+    /// The key found last: sorted exports repeat the previous row's customer, account or source, and comparing
+    /// against it is cheaper than hashing.
+    private var last = -1
+
     /// The value stored for `key`, if any.
-    @inline(__always) func find(_ key: UnsafeRawBufferPointer) -> Int64? {
+    @inline(__always) mutating func find(_ key: UnsafeRawBufferPointer) -> Int64? {
+        if last >= 0 {
+            let a = keyStarts[last], b = keyStarts[last + 1]
+            if b - a == key.count && keyBytes.withUnsafeBufferPointer({ key.count == 0 || memcmp($0.baseAddress! + a, key.baseAddress!, key.count) == 0 }) {
+                return values[last]
+            }
+        }
         let h = Self.hash(key)
         var s = Int(truncatingIfNeeded: h) & mask
-        return keyBytes.withUnsafeBufferPointer { kb -> Int64? in
+        let found: Int? = keyBytes.withUnsafeBufferPointer { kb -> Int? in
             while true {
                 let idx = Int(slots[s])
                 if idx < 0 { return nil }
                 if hashes[idx] == h {
                     let a = keyStarts[idx], b = keyStarts[idx + 1]
                     if b - a == key.count && (key.count == 0 || memcmp(kb.baseAddress! + a, key.baseAddress!, key.count) == 0) {
-                        return values[idx]
+                        return idx
                     }
                 }
                 s = (s + 1) & mask
             }
         }
+        guard let found else { return nil }
+        last = found
+        return values[found]
     }
 
     /// Stores `value` for `key` (which must not be present yet).

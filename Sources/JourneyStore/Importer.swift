@@ -261,6 +261,7 @@ final class EventImporter {
         report.stored = written.stored; report.duplicates = written.duplicates
         report.alreadyStored = written.alreadyStored; report.crossSource = written.crossSource
         report.seconds = Date().timeIntervalSince(start)
+        if ProcessInfo.processInfo.environment["JOURNEY_TRACE"] != nil { FileHandle.standardError.write(Data("waited for writer: \(waited)s\n".utf8)) }
         try db.transaction { try recordProgress(finished: true, rowsRead: report.rowsRead, quarantined: report.quarantinedTotal) }
         return report
     }
@@ -288,6 +289,7 @@ final class EventImporter {
     var written = ChunkWriter.Outcome()
     private let flushQueue = DispatchQueue(label: "journey.import.flush")
     private var flushError: Error?
+    var waited = 0.0
 
     /// Hands the batch to the writer thread (waiting for the previous one first) and starts a fresh batch.
     private func flush(last: Bool = false) throws {
@@ -305,7 +307,9 @@ final class EventImporter {
     }
 
     private func waitForFlush() throws {
+        let t0 = Date()
         flushQueue.sync {}
+        waited += Date().timeIntervalSince(t0)
         if let e = flushError { flushError = nil; throw e }
     }
 
@@ -316,12 +320,16 @@ final class EventImporter {
             for (d, c, name) in job.names { try n.bind([.text(d), .int(c), .text(name)]); try n.run() }
             let a = try db.prepare("INSERT INTO accounts(id, key) VALUES(?, ?)")
             for (id, key) in job.accounts { try a.bind([.int(id), .text(key)]); try a.run() }
-            let c = try db.prepare("INSERT INTO customers(id, key, anonymous) VALUES(?, ?, ?)")
+            // A new customer's account goes into its insert; only customers stored earlier need an update.
+            var links = Dictionary(job.accountLinks, uniquingKeysWith: { _, later in later })
+            let c = try db.prepare("INSERT INTO customers(id, key, anonymous, account) VALUES(?, ?, ?, ?)")
             for (id, key, anon) in job.newCustomers {
-                c.bindInt(id, at: 1); c.bindText(key, at: 2); c.bindInt(anon ? 1 : 0, at: 3); try c.run()
+                c.bindInt(id, at: 1); c.bindText(key, at: 2); c.bindInt(anon ? 1 : 0, at: 3)
+                if let a = links.removeValue(forKey: id) { c.bindInt(a, at: 4) } else { c.bindNull(at: 4) }
+                try c.run()
             }
             let l = try db.prepare("UPDATE customers SET account=? WHERE id=?")
-            for (cust, acct) in job.accountLinks { try l.bind([.int(acct), .int(cust)]); try l.run() }
+            for (cust, acct) in links { try l.bind([.int(acct), .int(cust)]); try l.run() }
             let q = try db.prepare("INSERT OR IGNORE INTO quarantine(file, line, reason, detail, raw) VALUES(?,?,?,?,?)")
             for (line, reason, detail, rawText) in job.quarantine {
                 try q.bind([.text(source.path), .int(Int64(line)), .text(reason), .text(detail), .text(rawText)]); try q.run()

@@ -116,7 +116,11 @@ func isValidUTF8(_ bytes: [UInt8]) -> Bool {
 func isValidUTF8(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
     var i = 0
     let n = p.count
+    guard let base = p.baseAddress else { return true }
+    let raw = UnsafeRawPointer(base)
     while i < n {
+        // Eight ASCII bytes at a time.
+        if i + 8 <= n && raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8; continue }
         let c = p[i]
         if c < 0x80 { i += 1; continue }
         let len: Int

@@ -6,6 +6,7 @@ enum Schema {
 
     static let create = """
     PRAGMA journal_mode = WAL;
+    PRAGMA synchronous = NORMAL;
     CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
     -- Every name the events use, by domain: event, channel, source, campaign, device, property.
     CREATE TABLE IF NOT EXISTS dictionary(

@@ -75,7 +75,9 @@ public final class Store {
         if v > Schema.version {
             throw StoreError("\(path): written by a newer journey (store schema version \(v); this journey reads version \(Schema.version) and older). Upgrade journey to open it.")
         }
-        if !readOnly { try db.execute("PRAGMA journal_mode = WAL") }
+        // WAL with synchronous=NORMAL: a killed process loses nothing committed; only a power cut can lose the last commits.
+        if !readOnly { try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL") }
+        try db.execute("PRAGMA cache_size = -65536")   // 64 MiB: chunk BLOBs and the customer index stay cached
     }
 
     private func initialize() throws {
