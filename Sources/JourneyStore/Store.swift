@@ -41,8 +41,10 @@ public final class Store {
                 throw StoreError("\(path): not a journey store (the file is not an SQLite database)")
             }
         }
+        // Read-only when we may not write it, or when it is marked read-only (no write bit), which root honours too.
         var ro = false
-        if exists && access(path, W_OK) != 0 { ro = true }
+        var st = stat()
+        if exists && (access(path, W_OK) != 0 || (stat(path, &st) == 0 && st.st_mode & 0o222 == 0)) { ro = true }
         if !exists {
             let dir = (path as NSString).deletingLastPathComponent
             if !dir.isEmpty && access(dir, W_OK) != 0 { throw StoreError("\(path): cannot create the store (directory not writable)") }

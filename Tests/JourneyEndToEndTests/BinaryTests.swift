@@ -37,6 +37,8 @@ func tmp() -> String {
         _ = try journey(["generate", "--profile", "b2b", "--customers", "300", "--seed", "5", "--out", d + "/events.csv"])
         let imp = try journey(["import", d + "/events.csv", d + "/customers.csv", d + "/touchpoints.csv", "--into", d + "/s.journey"])
         #expect(imp.status == 0 || imp.status == 2, "\(imp.err)")
+        #expect(!imp.err.contains("ETA") && !imp.err.contains("\r"))   // no progress bar when not a terminal
+        #expect(imp.out.contains("rows read") && imp.out.contains("duplicates merged"))
         let ok = try journey([d + "/s.journey", "-c", "funnel awareness > consideration > conversion", "--mode", "csv"])
         #expect(ok.status == 0)
         #expect(ok.out.hasPrefix("step,customers,% of first"))
