@@ -46,3 +46,9 @@ public func quantile(_ sorted: [Double], _ q: Double) -> Double {
     let lo = Int(pos.rounded(.down)), hi = Int(pos.rounded(.up))
     return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - Double(lo))
 }
+
+/// Thrown when a running query sees the shell's Ctrl-C.
+public struct QueryCancelled: Error, CustomStringConvertible {
+    public init() {}
+    public var description: String { "query cancelled" }
+}

@@ -8,12 +8,10 @@ public struct Executor {
     public var isCancelled: () -> Bool = { false }
     public init(data: JourneyData) { self.data = data }
 
-    public struct Cancelled: Error {}
-
     var seq: PackedSequences { data.sequences }
     var catalog: Catalog { data.catalog }
 
-    func checkCancel(_ c: Int) throws { if c & 0xFFF == 0, isCancelled() { throw Cancelled() } }
+    func checkCancel(_ c: Int) throws { if c & 0xFFF == 0, isCancelled() { throw QueryCancelled() } }
 
     func label(_ show: PathShow, _ v: UnsafePackedView, _ i: Int) -> String {
         switch show {

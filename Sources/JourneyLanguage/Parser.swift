@@ -97,6 +97,7 @@ public struct Parser {
 
     func clauseHelp(_ word: String) -> String? {
         let clauses = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "show", "max", "keep", "limit"]
+        if clauses.contains(word.lowercased()) { return "'\(word)' is not a clause of this statement (see .help)" }
         return suggestion(for: word, among: clauses).map { "did you mean '\($0)'?" }
     }
 

@@ -10,6 +10,8 @@ import JourneyStore
 nonisolated(unsafe) var interrupted: Int32 = 0
 /// Catalog words for Tab completion.
 nonisolated(unsafe) var completionWords: [String] = []
+/// Set when Ctrl-C ended the line being typed: the line is dropped, not run.
+nonisolated(unsafe) var lineInterrupted: Int32 = 0
 nonisolated(unsafe) var completionMatches: [String] = []
 nonisolated(unsafe) var completionIndex = 0
 
@@ -62,11 +64,10 @@ public final class Shell {
             return true
         } catch let d as Diagnostic {
             error(d.render(source: text, file: sourceName, lineOffset: line - 1))
-        } catch is JourneyEngineCancelled {
-            error("cancelled")
+        } catch is QueryCancelled {
+            error("query cancelled")
         } catch {
-            if String(describing: type(of: error)) == "Cancelled" { self.error("query cancelled") }
-            else { self.error((sourceName.map { "\($0):\(line): " } ?? "") + "error: \(error)") }
+            self.error((sourceName.map { "\($0):\(line): " } ?? "") + "error: \(error)")
         }
         return false
     }
@@ -201,6 +202,26 @@ public final class Shell {
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0
         sigaction(SIGINT, &action, nil)
+        // A parent may have started us with SIGINT blocked (the mask is inherited): Ctrl-C must reach us.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+        // libedit retries a read that SIGINT interrupts, so Ctrl-C at the prompt would do nothing: read the keys
+        // ourselves, and on Ctrl-C (the signal, or the byte 0x03 where the terminal passes it through) hand libedit
+        // an Enter for a line we then drop.
+        rl_catch_signals = 0
+        rl_getc_function = { _ in
+            var c: UInt8 = 0
+            while true {
+                let n = read(0, &c, 1)
+                if n == 1 && c == 3 { lineInterrupted = 1; return 10 }
+                if n == 1 { return Int32(c) }
+                if n == 0 { return -1 }
+                if errno == EINTR && interrupted != 0 { interrupted = 0; lineInterrupted = 1; return 10 }
+                if errno != EINTR { return -1 }
+            }
+        }
         let historyPath = Self.historyPath()
         using_history()
         read_history(historyPath)
@@ -222,13 +243,12 @@ public final class Shell {
         var buffer = ""
         while true {
             interrupted = 0
+            lineInterrupted = 0
             let prompt = buffer.isEmpty ? "journey> " : "    ...> "
-            guard let cline = readline(prompt) else {
-                if interrupted != 0 { buffer = ""; write(""); continue }   // Ctrl-C at the prompt clears the line
-                write(""); break                                          // Ctrl-D
-            }
+            guard let cline = readline(prompt) else { write(""); break }   // Ctrl-D
             let line = String(cString: cline)
             free(cline)
+            if lineInterrupted != 0 { buffer = ""; continue }                // Ctrl-C clears the line (and a pending statement)
             if buffer.isEmpty && line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
             buffer += (buffer.isEmpty ? "" : "\n") + line
             let t = buffer.trimmingCharacters(in: .whitespaces)
@@ -251,6 +271,3 @@ public final class Shell {
         return dir + "/history"
     }
 }
-
-/// Marker for cancellation errors from the engine (matched by type name to keep the shell free of engine imports).
-struct JourneyEngineCancelled: Error {}

@@ -39,6 +39,7 @@ import Testing
         help: did you mean 'funnel'?
         """)
         #expect(error("paths from a to b whre channel = x").contains("help: did you mean 'where'?"))
+        #expect(error("funnel a > b keep repeats").contains("help: 'keep' is not a clause of this statement"))
         #expect(error("funnel a > b within 30").contains("a duration needs a unit"))
         #expect(error("funnel a > b within 3y").contains("unknown duration unit 'y'"))
         #expect(error("count customers where x = $nope").contains("unknown parameter '$nope'"))

@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+
+/// Drives the interactive shell in a real terminal (tmux): what an analyst types and sees.
+@Suite(.serialized) struct TerminalTests {
+    /// One tmux server per test.
+    var socket: String { "journey-test-\(getpid())-\(testName)" }
+    var testName = ""
+
+    @discardableResult
+    func tmux(_ args: [String]) throws -> (status: Int32, out: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["tmux", "-L", socket, "-f", "/dev/null"] + args
+        // Only capture-pane's output is read: a command that starts the tmux server must not hand it our pipe,
+        // or reading to the end would wait for the server.
+        let capture = args.first == "capture-pane"
+        let out = Pipe()
+        p.standardOutput = capture ? out : FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        // `new-session` forks the tmux server, which inherits the descriptor Process watches for the child's exit:
+        // waiting would last as long as the server. Callers wait for the prompt instead.
+        if args.first == "new-session" { return (0, "") }
+        let data = capture ? out.fileHandleForReading.readDataToEndOfFile() : Data()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", "shell"]).out }
+    func keys(_ k: String...) throws { try tmux(["send-keys", "-t", "shell"] + k) }
+    func type(_ text: String) throws { try tmux(["send-keys", "-t", "shell", "-l", text]) }
+
+    /// Waits until the screen satisfies `ok` (or 15 s pass); returns the last screen.
+    @discardableResult
+    func waitFor(_ what: String, _ ok: (String) -> Bool) throws -> String {
+        var s = ""
+        for _ in 0..<150 {
+            s = try screen()
+            if ok(s) { return s }
+            usleep(100_000)
+        }
+        Issue.record("timed out waiting for \(what); screen:\n\(s)")
+        return s
+    }
+
+    /// Waits until the shell is idle at an empty prompt (keys sent earlier would reach the previous query).
+    func waitForPrompt(_ what: String) throws {
+        try waitFor(what) { s in s.split(separator: "\n").last { !$0.trimmingCharacters(in: .whitespaces).isEmpty }?.trimmingCharacters(in: .whitespaces) == "journey>" }
+        usleep(200_000)
+    }
+
+    func start(_ store: String, history: String, home: String) throws {
+        try tmux(["new-session", "-d", "-s", "shell", "-x", "150", "-y", "50",
+                  "env JOURNEY_HISTORY=\(history) HOME=\(home) TERM=xterm \(binaryPath()) \(store)"])
+        try waitFor("the prompt") { $0.contains("journey>") }
+    }
+
+    @Test mutating func analystSession() throws {
+        testName = "session"
+        let d = tmp()
+        _ = try journey(["generate", "--profile", "b2c", "--customers", "40000", "--seed", "4", "--clean", "--out", d + "/events.csv"])
+        _ = try journey(["import", d + "/events.csv", "--into", d + "/s.journey"])
+        let history = d + "/history"
+        defer { _ = try? tmux(["kill-server"]) }
+        try start(d + "/s.journey", history: history, home: d)
+        #expect(try screen().contains("customers") && screen().contains(".help"))   // the welcome line
+
+        // A typo: caret under it and a suggestion.
+        try type("funnel awarness > conversion"); try keys("Enter")
+        let typo = try waitFor("the suggestion") { $0.contains("did you mean 'awareness'?") }
+        try waitForPrompt("the prompt after the error")
+        #expect(typo.contains("        ^~~~~~~~\n"))   // under the 8 letters of "awarness"
+
+        // Tab completes a stage name from the catalog.
+        try type("funnel consid"); try keys("Tab")
+        try waitFor("the completed stage") { $0.contains("funnel consideration") }
+        try type("> conversion"); try keys("Enter")   // completion added the space
+        try waitFor("the funnel table") { $0.contains("% of first") }
+        try waitForPrompt("the prompt after the funnel")
+
+        // Up recalls it; Ctrl-C at the prompt clears the line.
+        try keys("Up")
+        try waitFor("the recalled query") { s in s.split(separator: "\n").last { $0.contains("journey>") }?.contains("funnel consideration > conversion") == true }
+        try keys("C-c")
+        try waitForPrompt("a clean prompt")
+
+        // A long query (ten statements on one line) is cancelled by Ctrl-C, back at the prompt.
+        try type(String(repeating: "paths keep repeats max 40 steps top 5; ", count: 10)); try keys("Enter")
+        usleep(700_000)
+        try keys("C-c")
+        let cancelled = try waitFor("the cancel message") { $0.contains("query cancelled") }
+        #expect(cancelled.split(separator: "\n").filter { $0.contains("paths") && $0.contains("share") }.count < 10)
+        try waitForPrompt("the prompt after cancelling")
+
+        // Ctrl-D exits; the history is kept for the next session.
+        try keys("C-d")
+        for _ in 0..<50 where try tmux(["has-session", "-t", "shell"]).status == 0 { usleep(100_000) }
+        #expect(try tmux(["has-session", "-t", "shell"]).status != 0)
+        let saved = ((try? String(contentsOfFile: history, encoding: .utf8)) ?? "").replacingOccurrences(of: "\\040", with: " ")
+        #expect(saved.contains("funnel consideration > conversion"))
+        try start(d + "/s.journey", history: history, home: d)
+        try keys("Up")
+        try waitFor("the last query from the previous session") { $0.contains("paths keep repeats max 40 steps") }
+        try keys("C-c"); try keys("C-d")
+    }
+
+    @Test mutating func startupFileRunsFirst() throws {
+        testName = "rc"
+        let d = tmp()
+        try ".mode csv\n".write(toFile: d + "/.journeyrc", atomically: true, encoding: .utf8)
+        try "customer_id,timestamp,event\nc1,2024-01-01,ad\n".write(toFile: d + "/e.csv", atomically: true, encoding: .utf8)
+        _ = try journey(["import", d + "/e.csv", "--into", d + "/s.journey"])
+        defer { _ = try? tmux(["kill-server"]) }
+        try start(d + "/s.journey", history: d + "/h", home: d)
+        try type("top events"); try keys("Enter")
+        try waitFor("CSV output set by ~/.journeyrc") { $0.contains("event,events,share of events,customers") }
+        try keys("C-d")
+    }
+}
