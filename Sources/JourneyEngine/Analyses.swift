@@ -99,7 +99,7 @@ extension Executor {
         }
         let cols = (by.map { [$0.field.display] } ?? []) + ["customers", "min", "p25", "median", "p75", "p90", "max"]
         var rows: [[Value]] = []
-        for (g, d) in groups.sorted(by: { $0.value.count > $1.value.count }) {
+        for (g, d) in groups.sorted(by: { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }) {
             let s = d.sorted()
             rows.append((by == nil ? [] : [.text(g)]) + [.int(s.count), .duration(s.first ?? .nan), .duration(quantile(s, 0.25)),
                         .duration(quantile(s, 0.5)), .duration(quantile(s, 0.75)), .duration(quantile(s, 0.9)), .duration(s.last ?? .nan)])
@@ -159,7 +159,7 @@ extension Executor {
                 if resumed { byLast[key]!.resumed += 1 }
             }
         }
-        let rows: [[Value]] = byLast.sorted { $0.value.n > $1.value.n }.prefix(20).map { (k, v) in
+        let rows: [[Value]] = byLast.sorted { $0.value.n != $1.value.n ? $0.value.n > $1.value.n : $0.key < $1.key }.prefix(20).map { (k, v) in
             let p = k.split(separator: "\t").map(String.init)
             return [.text(p[0]), .text(p[1]), .text(p[2]), .int(v.n), .percent(Double(v.n) / Double(max(dropped, 1))),
                     .duration(quantile(v.since.sorted(), 0.5)), .int(v.resumed)]

@@ -81,7 +81,8 @@ public final class Session {
             case .dropoff(let a, let n, let f): return try ex.dropoff(after: a, next: n, filter: f, binder: &binder)
             case .count(let unit, let by, let f): return try ex.count(unit: unit, by: by, filter: f, binder: &binder)
             case .top(let what, let n, let f, let campaign): return try ex.top(what, n: n, campaign: campaign, filter: f, binder: &binder)
-            case .pauses: throw StoreError("'pauses' is parsed but not implemented yet in this build")
+            case .pauses(let d, let which, let f):
+                return try ex.pauses(longer: d, which: which, filter: f, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
             default: return []
             }
         }
