@@ -40,13 +40,22 @@ public struct Executor {
     // MARK: funnel
 
     public func funnel(_ q: FunnelQuery, binder: inout Binder) throws -> [ResultTable] {
-        if q.order == .any { throw Diagnostic("'order any' is not supported yet (sequential and strict are)", at: q.steps[0].expr.range) }
-        if !q.exclusions.isEmpty || q.same != nil || q.steps.contains(where: \.optional) {
-            throw Diagnostic("exclusions, 'same' and optional steps are not supported yet", at: q.steps[0].expr.range)
+        if q.same != nil || q.steps.contains(where: \.optional) {
+            throw Diagnostic("'same' and optional steps are not supported yet", at: q.steps[0].expr.range)
         }
         let filter = try binder.bindFilter(q.filter, data: data)
+        let n0 = q.steps.count
+        var exclusions: [(predicate: BoundPredicate, from: Int, to: Int)] = []
+        for (x, a, b) in q.exclusions {
+            let from = (a ?? 1) - 1, to = (b ?? n0) - 1
+            guard from >= 0, to < n0, from < to else {
+                throw Diagnostic("'excluding … between \(a ?? 1) and \(b ?? n0)' needs two step numbers from 1 to \(n0), the first smaller", at: x.range)
+            }
+            exclusions.append((try binder.bindEvent(x), from, to))
+        }
         let plan = FunnelPlan(steps: try q.steps.map { try binder.bindEvent($0.expr) }, stepWithin: q.steps.map { $0.within?.milliseconds },
-                              within: q.within?.milliseconds, order: q.order, entry: q.entry, eventFilter: filter.events)
+                              within: q.within?.milliseconds, order: q.order, entry: q.entry, eventFilter: filter.events,
+                              exclusions: exclusions)
         let n = plan.steps.count
         let atStep = max(1, min(n, q.by?.atStep ?? 1)) - 1
         var groupOf: [String] = []
@@ -67,8 +76,11 @@ public struct Executor {
                 guard m.level > 0 else { continue }
                 if let d = eventDim { groupOf[c] = m.level > atStep ? label(d, v, m.eventIndex[atStep]) : "(not reached)" }
                 else if let attr { groupOf[c] = attr[c] }
+                // Any order has no previous step in time: its times run from the entry (the earliest matched event).
+                let entry = q.order == .any ? m.eventIndex.min() ?? 0 : 0
                 for k in 1..<max(1, m.level) {
-                    let g = Double(v.times[m.eventIndex[k]] - v.times[m.eventIndex[k - 1]])
+                    let from = q.order == .any ? entry : m.eventIndex[k - 1]
+                    let g = Double(v.times[m.eventIndex[k]] - v.times[from])
                     gaps[k].append(g)
                     if q.by != nil { gapsByGroup[groupOf[c], default: [[Double]](repeating: [], count: n)][k].append(g) }
                 }
@@ -105,7 +117,9 @@ public struct Executor {
         }
         let unitName = q.unit.rawValue
         var notes: [String] = []
-        if let w = q.within { notes.append("window: \(w.text) from the entry (\(q.entry == .first ? "the first" : "the best") \(describe(q.steps[0].expr)))") }
+        if let w = q.within { notes.append("window: \(w.text) from the entry (\(q.entry == .first ? "the first" : "the best") \(q.order == .any ? "event of any step" : describe(q.steps[0].expr)))") }
+        if q.order == .any { notes.append("order any: step k counts \(unitName) who did steps 1 to k in any order") }
+        for (x, a, b) in q.exclusions { notes.append("excluding \(describe(x)) between step \(a ?? 1) and step \(b ?? n): such entries are dropped") }
         notes += filter.description
         if let by = q.by {
             let cols = [by.field.display, "step", unitName, "% of first", "% of previous", "dropped", "median time", "p90 time"]

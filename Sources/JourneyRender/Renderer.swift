@@ -71,9 +71,12 @@ public enum Renderer {
         let numeric = t.columns.indices.map { i in t.rows.contains { i < $0.count && isNumeric($0[i]) } }
         // Shrink the widest column that can give until the table fits: numbers are never cut, text down to 6.
         let floor = t.columns.indices.map { i in numeric[i] ? max(4, cells.map { i < $0.count ? displayWidth($0[i]) : 0 }.max() ?? 4) : 6 }
-        while widths.reduce(0, +) + 3 * widths.count + 1 > s.width,
-              let i = widths.indices.filter({ widths[$0] > floor[$0] }).max(by: { widths[$0] < widths[$1] }) {
-            widths[i] -= 1
+        // First numeric columns give back header width above their numbers, then the widest text columns.
+        for pass in 0..<2 {
+            while widths.reduce(0, +) + 3 * widths.count + 1 > s.width,
+                  let i = widths.indices.filter({ widths[$0] > floor[$0] && (pass == 1 || numeric[$0]) }).max(by: { widths[$0] < widths[$1] }) {
+                widths[i] -= 1
+            }
         }
         func line(_ l: String, _ m: String, _ r: String) -> String { l + widths.map { String(repeating: "─", count: $0 + 2) }.joined(separator: m) + r }
         var out = [t.title.isEmpty ? nil : fit(t.title, s.width), line("┌", "┬", "┐")].compactMap { $0 }
