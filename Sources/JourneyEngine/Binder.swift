@@ -52,6 +52,55 @@ public indirect enum BoundPredicate: Sendable {
     }
 }
 
+/// A step compiled for the hot loop: a code table behind a pointer for the common one-column predicates (no
+/// reference counting per event), the general predicate otherwise.
+public struct StepTest {
+    enum Column { case any, event, channel, stage, kind, campaign, general }
+    let column: Column
+    let table: UnsafePointer<Bool>?
+    let count: Int
+    let general: BoundPredicate
+
+    /// Keeps the tables' memory alive for as long as the plan that uses them.
+    final class Tables {
+        var pointers: [UnsafeMutablePointer<Bool>] = []
+        deinit { for p in pointers { p.deallocate() } }
+        func copy(_ t: [Bool]) -> UnsafePointer<Bool> {
+            let p = UnsafeMutablePointer<Bool>.allocate(capacity: max(t.count, 1))
+            p.initialize(from: t, count: t.count)
+            pointers.append(p)
+            return UnsafePointer(p)
+        }
+    }
+
+    init(_ p: BoundPredicate, tables: Tables) {
+        general = p
+        switch p {
+        case .any: column = .any; table = nil; count = 0
+        case .event(let t): column = .event; table = tables.copy(t); count = t.count
+        case .channel(let t): column = .channel; table = tables.copy(t); count = t.count
+        case .stage(let t): column = .stage; table = tables.copy(t); count = t.count
+        case .kind(let t): column = .kind; table = tables.copy(t); count = t.count
+        case .campaign(let t): column = .campaign; table = tables.copy(t); count = t.count
+        default: column = .general; table = nil; count = 0
+        }
+    }
+
+    @inline(__always) public func matches(_ v: UnsafePackedView, _ i: Int) -> Bool {
+        let code: Int
+        switch column {
+        case .any: return true
+        case .event: code = Int(v.events[i])
+        case .channel: code = Int(v.channels[i])
+        case .stage: code = Int(v.stages[i])
+        case .kind: code = Int(v.kinds[i])
+        case .campaign: code = Int(v.campaigns[i])
+        case .general: return general.matches(v, i)
+        }
+        return code < count && table.unsafelyUnwrapped[code]
+    }
+}
+
 /// Unsafe views of the packed columns for the hot loops.
 public struct UnsafePackedView {
     public let times: UnsafeBufferPointer<Int64>

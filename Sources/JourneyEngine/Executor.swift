@@ -63,27 +63,56 @@ public struct Executor {
         let attr = try q.by.flatMap { Self.eventDimension($0) == nil ? try attributeColumn($0) : nil }
         let accounts = q.unit == .accounts ? try data.attributes.accounts(for: seq.customerIDs) : []
         var levels = [Int](repeating: 0, count: seq.customerCount)
+        if q.by != nil { groupOf = [String](repeating: "", count: seq.customerCount) }
+        /// What one thread's range of customers adds: step-to-step times, overall and per group.
+        struct Partial { var gaps: [[Double]]; var byGroup: [String: [[Double]]] = [:]; var error: Error? }
+        let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
+        var partials = [Partial](repeating: Partial(gaps: [[Double]](repeating: [], count: n)), count: parts)
+        seq.withView { v in
+            levels.withUnsafeMutableBufferPointer { levelOut in
+                groupOf.withUnsafeMutableBufferPointer { groupOut in
+                    partials.withUnsafeMutableBufferPointer { partOut in
+                        // Each thread owns its customer range, its scratch and its partial result.
+                        DispatchQueue.concurrentPerform(iterations: parts) { p in
+                            let lo = seq.customerCount * p / parts, hi = seq.customerCount * (p + 1) / parts
+                            let scratch = UnsafeMutablePointer<Int>.allocate(capacity: n), idx = UnsafeMutablePointer<Int>.allocate(capacity: n)
+                            defer { scratch.deallocate(); idx.deallocate() }
+                            var part = Partial(gaps: [[Double]](repeating: [], count: n))
+                            do {
+                                for c in lo..<hi {
+                                    try checkCancel(c)
+                                    if let j = filter.journeys, !j[c] { continue }
+                                    let level = FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx)
+                                    levelOut[c] = level
+                                    guard level > 0 else { continue }
+                                    var group = ""
+                                    if let d = eventDim { group = level > atStep ? label(d, v, idx[atStep]) : "(not reached)"; groupOut[c] = group }
+                                    else if let attr { group = attr[c]; groupOut[c] = group }
+                                    // Any order has no previous step in time: its times run from the entry (the earliest matched event).
+                                    let entry = q.order == .any ? (0..<level).map { idx[$0] }.min() ?? 0 : 0
+                                    for k in 1..<max(1, level) {
+                                        let from = q.order == .any ? entry : idx[k - 1]
+                                        let g = Double(v.times[idx[k]] - v.times[from])
+                                        part.gaps[k].append(g)
+                                        if q.by != nil { part.byGroup[group, default: [[Double]](repeating: [], count: n)][k].append(g) }
+                                    }
+                                }
+                            } catch { part.error = error }
+                            partOut[p] = part
+                        }
+                    }
+                }
+            }
+        }
+        if let e = partials.compactMap(\.error).first { throw e }
         var gaps = [[Double]](repeating: [], count: n)
         var gapsByGroup: [String: [[Double]]] = [:]
-        try seq.withView { v in
-            var scratch: [Int] = []
-            groupOf = [String](repeating: "", count: seq.customerCount)
-            for c in 0..<seq.customerCount {
-                try checkCancel(c)
-                if let j = filter.journeys, !j[c] { continue }
-                let m = FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: &scratch)
-                levels[c] = m.level
-                guard m.level > 0 else { continue }
-                if let d = eventDim { groupOf[c] = m.level > atStep ? label(d, v, m.eventIndex[atStep]) : "(not reached)" }
-                else if let attr { groupOf[c] = attr[c] }
-                // Any order has no previous step in time: its times run from the entry (the earliest matched event).
-                let entry = q.order == .any ? m.eventIndex.min() ?? 0 : 0
-                for k in 1..<max(1, m.level) {
-                    let from = q.order == .any ? entry : m.eventIndex[k - 1]
-                    let g = Double(v.times[m.eventIndex[k]] - v.times[from])
-                    gaps[k].append(g)
-                    if q.by != nil { gapsByGroup[groupOf[c], default: [[Double]](repeating: [], count: n)][k].append(g) }
-                }
+        for part in partials {
+            for k in 0..<n { gaps[k] += part.gaps[k] }
+            for (g, list) in part.byGroup {
+                var acc = gapsByGroup[g] ?? [[Double]](repeating: [], count: n)
+                for k in 0..<n { acc[k] += list[k] }
+                gapsByGroup[g] = acc
             }
         }
         // Counting unit: customers, or accounts (an account is at step k when any of its people is).

@@ -11,16 +11,22 @@ public struct FunnelPlan {
     public var eventFilter: BoundPredicate?
     /// An event matching `predicate` after step `from`'s event and before step `to`'s (0-based) drops the entry.
     public var exclusions: [(predicate: BoundPredicate, from: Int, to: Int)] = []
+    /// The steps and the event filter compiled for the scan (see `StepTest`).
+    let tests: [StepTest]
+    let filterTest: StepTest?
+    private let tables: StepTest.Tables
 
     public init(steps: [BoundPredicate], stepWithin: [Int64?], within: Int64?, order: FunnelOrder, entry: FunnelEntry,
                 eventFilter: BoundPredicate?, exclusions: [(predicate: BoundPredicate, from: Int, to: Int)] = []) {
         self.steps = steps; self.stepWithin = stepWithin; self.within = within; self.order = order; self.entry = entry
         self.eventFilter = eventFilter; self.exclusions = exclusions
+        let t = StepTest.Tables()
+        tables = t
+        tests = steps.map { StepTest($0, tables: t) }
+        filterTest = eventFilter.map { StepTest($0, tables: t) }
     }
 }
 
-/// How far one customer got: the level reached (0 = never entered) and the index of each matched event.
-public struct FunnelMatch { public var level: Int; public var eventIndex: [Int] }
 
 public enum FunnelMatcher {
     /// Matches one customer's events `lo..<hi`. Sequential: each step is the first matching event after the
@@ -29,70 +35,76 @@ public enum FunnelMatcher {
     /// the level is the longest prefix of steps all matched. Entry `first`: the first step-1 event (any order:
     /// the first event matching any step) starts the window; `best`: the start that reaches furthest.
     /// An entry with an excluded event between its exclusion steps reaches level 0.
-    public static func match(_ plan: FunnelPlan, _ v: UnsafePackedView, _ lo: Int, _ hi: Int, scratch: inout [Int]) -> FunnelMatch {
-        var best = FunnelMatch(level: 0, eventIndex: [])
+    /// Returns the level reached (0 = never entered); `matched[0..<level]` receives the matched events' indices.
+    /// `scratch` and `matched` hold at least `plan.steps.count` entries.
+    public static func match(_ plan: FunnelPlan, _ v: UnsafePackedView, _ lo: Int, _ hi: Int,
+                             scratch: UnsafeMutablePointer<Int>, matched: UnsafeMutablePointer<Int>) -> Int {
+        var bestLevel = 0
+        let n = plan.steps.count
         var i = lo
         while i < hi {
-            if let f = plan.eventFilter, !f.matches(v, i) { i += 1; continue }
-            let isEntry = plan.order == .any ? plan.steps.contains { $0.matches(v, i) } : plan.steps[0].matches(v, i)
+            if let f = plan.filterTest, !f.matches(v, i) { i += 1; continue }
+            let isEntry = plan.order == .any ? plan.tests.contains { $0.matches(v, i) } : plan.tests[0].matches(v, i)
             if isEntry {
-                scratch.removeAll(keepingCapacity: true)
-                var (level, last) = plan.order == .any ? extendAnyOrder(plan, v, i, hi, &scratch) : extend(plan, v, i, hi, &scratch)
-                if level > 0 && excluded(plan, v, scratch, level: level, lastConsidered: last) { level = 0 }
-                if level > best.level { best = FunnelMatch(level: level, eventIndex: scratch) }
-                if plan.entry == .first || level == plan.steps.count { return best }
+                var (level, last) = plan.order == .any ? extendAnyOrder(plan, v, i, hi, scratch) : extend(plan, v, i, hi, scratch)
+                if level > 0 && !plan.exclusions.isEmpty && excluded(plan, v, scratch, level: level, lastConsidered: last) { level = 0 }
+                if level > bestLevel {
+                    bestLevel = level
+                    matched.update(from: scratch, count: level)
+                }
+                if plan.entry == .first || level == n { return bestLevel }
             }
             i += 1
         }
-        return best
+        return bestLevel
     }
 
     /// Sequential and strict matching from the entry at `start`; returns the level and the last event looked at.
-    static func extend(_ plan: FunnelPlan, _ v: UnsafePackedView, _ start: Int, _ hi: Int, _ idx: inout [Int]) -> (Int, Int) {
-        idx.append(start)
+    static func extend(_ plan: FunnelPlan, _ v: UnsafePackedView, _ start: Int, _ hi: Int, _ idx: UnsafeMutablePointer<Int>) -> (Int, Int) {
+        idx[0] = start
         let t0 = v.times[start]
+        let n = plan.steps.count
         var level = 1
         var j = start + 1
         var last = start
-        while level < plan.steps.count && j < hi {
-            if let f = plan.eventFilter, !f.matches(v, j) { j += 1; continue }
+        while level < n && j < hi {
+            if let f = plan.filterTest, !f.matches(v, j) { j += 1; continue }
             let t = v.times[j]
             if let w = plan.within, t - t0 > w { break }
             if let w = plan.stepWithin[level], t - v.times[idx[level - 1]] > w { break }
             last = j
-            if plan.steps[level].matches(v, j) {
-                idx.append(j); level += 1
+            if plan.tests[level].matches(v, j) {
+                idx[level] = j; level += 1
             } else if plan.order == .strict {
                 break
             }
             j += 1
         }
-        if level == plan.steps.count { last = idx[level - 1] }
+        if level == n { last = idx[level - 1] }
         return (level, last)
     }
 
     /// Any order: each event in the window takes the first still unmatched step it matches.
-    static func extendAnyOrder(_ plan: FunnelPlan, _ v: UnsafePackedView, _ start: Int, _ hi: Int, _ idx: inout [Int]) -> (Int, Int) {
+    static func extendAnyOrder(_ plan: FunnelPlan, _ v: UnsafePackedView, _ start: Int, _ hi: Int, _ idx: UnsafeMutablePointer<Int>) -> (Int, Int) {
         let n = plan.steps.count
-        for _ in 0..<n { idx.append(-1) }
+        for k in 0..<n { idx[k] = -1 }
         let t0 = v.times[start]
         var j = start, last = start, matched = 0
         while j < hi && matched < n {
-            if let f = plan.eventFilter, !f.matches(v, j) { j += 1; continue }
+            if let f = plan.filterTest, !f.matches(v, j) { j += 1; continue }
             if let w = plan.within, v.times[j] - t0 > w { break }
             last = j
-            for k in 0..<n where idx[k] < 0 && plan.steps[k].matches(v, j) { idx[k] = j; matched += 1; break }
+            for k in 0..<n where idx[k] < 0 && plan.tests[k].matches(v, j) { idx[k] = j; matched += 1; break }
             j += 1
         }
         var level = 0
         while level < n && idx[level] >= 0 { level += 1 }
-        idx.removeLast(n - level)
         return (level, last)
     }
 
     /// True when an exclusion event lies between its two steps: after step `from`'s event and before step `to`'s
     /// event, or, when `to` was not reached, up to the last event the match looked at.
-    static func excluded(_ plan: FunnelPlan, _ v: UnsafePackedView, _ idx: [Int], level: Int, lastConsidered: Int) -> Bool {
+    static func excluded(_ plan: FunnelPlan, _ v: UnsafePackedView, _ idx: UnsafeMutablePointer<Int>, level: Int, lastConsidered: Int) -> Bool {
         for x in plan.exclusions where x.from < level {
             let a = idx[x.from]
             let b = x.to < level ? idx[x.to] : lastConsidered + 1

@@ -99,9 +99,11 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
                                   within: within, order: FunnelOrder(rawValue: order)!, entry: best ? .best : .first, eventFilter: nil,
                                   exclusions: exclusions.map { x in (.event((0...5).map { $0 == x.e }), x.from, x.to) })
             seq.withView { v in
-                var scratch: [Int] = []
+                let scratch = UnsafeMutablePointer<Int>.allocate(capacity: 8), idx = UnsafeMutablePointer<Int>.allocate(capacity: 8)
+                defer { scratch.deallocate(); idx.deallocate() }
                 for c in 0..<customers {
-                    let m = FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: &scratch)
+                    let level = FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx)
+                    let m = (level: level, eventIndex: idx)
                     let ref = referenceLevel(events: journeys[c], steps: steps, within: within, best: best, order: order, exclusions: exclusions)
                     #expect(m.level == ref, "trial \(trial) customer \(c) steps \(steps) within \(String(describing: within)) best \(best) \(order) exclusions \(exclusions) events \(journeys[c])")
                 }

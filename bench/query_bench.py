@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Query benchmark: a 4-step funnel within 30d, journey vs DuckDB SQL vs chDB windowFunnel, same data, same run.
+
+Answers are compared first (per-step counts); a timing is printed with "answers equal: yes/no". journey is timed
+cold (a new process that opens the store, runs the funnel, exits) and warm (the same statement again in one
+session, `.timer on`). Figures only; nothing here is asserted by tests.
+"""
+import argparse, os, re, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STEPS = ["awareness", "consideration", "intent", "conversion"]
+WINDOW_MS = 30 * 86_400_000
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+def journey_counts(out):
+    rows = [l.split(",") for l in out.strip().splitlines() if re.match(r"^\d\. ", l)]
+    return [int(r[1]) for r in rows]
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--journey", default=".build/release/journey")
+    ap.add_argument("--customers", type=int, default=int(os.environ.get("BENCH_CUSTOMERS", "2000000")))
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
+    a = ap.parse_args()
+    out = os.path.join(HERE, "out")
+    os.makedirs(out, exist_ok=True)
+    csv = os.path.join(out, f"b2b-{a.customers}.csv")
+    tps = os.path.join(out, f"b2b-{a.customers}-touchpoints.csv")
+    if not os.path.exists(csv):
+        subprocess.run([a.journey, "generate", "--profile", "b2b", "--customers", str(a.customers), "--seed", "1", "--clean", "--out", csv],
+                       check=True, capture_output=True)
+    store = os.path.join(out, f"b2b-{a.customers}.journey")
+    if not os.path.exists(store):
+        subprocess.run([a.journey, "import", csv, tps, "--into", store, "--no-progress"], check=True, capture_output=True)
+    results = []
+
+    for entry in ["first", "best"]:
+        q = f"funnel {' > '.join(STEPS)} within 30d entry {entry}"
+        cold = []
+        for _ in range(a.runs):
+            t = time.perf_counter()
+            p = subprocess.run([a.journey, store, "-c", q, "--mode", "csv"], capture_output=True, text=True, check=True)
+            cold.append(time.perf_counter() - t)
+        counts = journey_counts(p.stdout)
+        script = ".timer on\n" + "\n".join([q] * (a.runs + 1)) + "\n"
+        p = subprocess.run([a.journey, store, "--mode", "csv"], input=script, capture_output=True, text=True, check=True)
+        warm = [float(x) for x in re.findall(r"Run Time: ([0-9.]+) s", p.stdout)][1:]
+        results.append((f"journey entry {entry}", counts, median(warm), median(cold)))
+
+    import duckdb
+    db = os.path.join(out, f"b2b-{a.customers}.duckdb")
+    con = duckdb.connect(db)
+    con.execute("SET enable_progress_bar = false")
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'ev'").fetchone()[0]:
+        con.execute(f"""
+            CREATE TABLE ev AS
+            WITH raw AS (SELECT *, row_number() OVER () AS file_row FROM read_csv('{csv}', header=true, all_varchar=true)),
+                 tp AS (SELECT * FROM read_csv('{tps}', header=true, all_varchar=true))
+            SELECT raw.customer_id AS c, epoch_ms(CAST(raw.timestamp AS TIMESTAMPTZ)) AS t,
+                   coalesce(nullif(raw.stage, ''), tp.stage) AS st,
+                   row_number() OVER (PARTITION BY raw.customer_id ORDER BY epoch_ms(CAST(raw.timestamp AS TIMESTAMPTZ)), raw.file_row) AS rn
+            FROM raw LEFT JOIN tp ON tp.event = raw.event""")
+    # Entry first, sequential: step k = the first event after step k-1's with stage k, within 30d of the entry.
+    sql = f"""
+        WITH s1 AS (SELECT c, min(rn) AS r FROM ev WHERE st = '{STEPS[0]}' GROUP BY c),
+        s1t AS (SELECT s1.c, s1.r, ev.t AS t1 FROM s1 JOIN ev ON ev.c = s1.c AND ev.rn = s1.r),
+        s2 AS (SELECT s.c, s.t1, min(ev.rn) AS r FROM s1t s JOIN ev ON ev.c = s.c AND ev.rn > s.r AND ev.st = '{STEPS[1]}' AND ev.t - s.t1 <= {WINDOW_MS} GROUP BY s.c, s.t1),
+        s3 AS (SELECT s.c, s.t1, min(ev.rn) AS r FROM s2 s JOIN ev ON ev.c = s.c AND ev.rn > s.r AND ev.st = '{STEPS[2]}' AND ev.t - s.t1 <= {WINDOW_MS} GROUP BY s.c, s.t1),
+        s4 AS (SELECT s.c, s.t1, min(ev.rn) AS r FROM s3 s JOIN ev ON ev.c = s.c AND ev.rn > s.r AND ev.st = '{STEPS[3]}' AND ev.t - s.t1 <= {WINDOW_MS} GROUP BY s.c, s.t1)
+        SELECT (SELECT count(*) FROM s1), (SELECT count(*) FROM s2), (SELECT count(*) FROM s3), (SELECT count(*) FROM s4)"""
+    times = []
+    for _ in range(a.runs + 1):
+        t = time.perf_counter(); counts = list(con.execute(sql).fetchone()); times.append(time.perf_counter() - t)
+    results.append(("duckdb SQL (entry first)", counts, median(times[1:]), None))
+
+    try:
+        from chdb import session as chs
+        s = chs.Session(os.path.join(out, f"b2b-{a.customers}.chdb"))
+        s.query("CREATE DATABASE IF NOT EXISTS j")
+        if s.query("EXISTS TABLE j.ev", "CSV").bytes().strip() != b"1":
+            s.query(f"""CREATE TABLE j.ev ENGINE = MergeTree ORDER BY (c, t) AS
+                SELECT raw.customer_id AS c, toUInt64(toUnixTimestamp64Milli(parseDateTime64BestEffort(raw.timestamp, 3))) AS t,
+                       if(raw.stage = '', tp.stage, raw.stage) AS st
+                FROM file('{csv}', CSVWithNames, 'customer_id String, timestamp String, event String, channel String, stage String, kind String, account_id String, value String, source String, campaign String, device String, anonymous_id String') AS raw
+                LEFT JOIN file('{tps}', CSVWithNames, 'event String, stage String, channel String, kind String, online String') AS tp ON tp.event = raw.event""")
+        conds = ", ".join(f"st = '{x}'" for x in STEPS)
+        q = f"SELECT " + ", ".join(f"countIf(level >= {k})" for k in range(1, 5)) + \
+            f" FROM (SELECT c, windowFunnel({WINDOW_MS})(t, {conds}) AS level FROM j.ev GROUP BY c)"
+        times = []
+        for _ in range(a.runs + 1):
+            t = time.perf_counter(); res = s.query(q, "CSV").bytes().decode(); times.append(time.perf_counter() - t)
+        results.append(("chDB windowFunnel (= entry best)", [int(x) for x in res.strip().split(",")], median(times[1:]), None))
+    except ImportError:
+        print("chdb is not installed (pip install chdb): skipped")
+
+    first = results[0][1]; best = results[1][1]
+    print(f"\n4-step funnel within 30d over {sum(1 for _ in open(csv, 'rb')) - 1:,} events, {a.customers:,} customers; medians of {a.runs}")
+    print(f"{'engine':<34}{'step counts':<36}{'equal':>6}{'warm ms':>10}{'cold ms':>10}{'vs journey':>12}")
+    for name, counts, warm, cold in results:
+        ref = best if "best" in name else first
+        base = results[1][2] if "best" in name else results[0][2]
+        ratio = "" if name.startswith("journey") else f"{warm / base:,.1f}x slower"
+        print(f"{name:<34}{str(counts):<36}{'yes' if counts == ref else 'NO':>6}{warm * 1000:>10,.1f}"
+              f"{(cold * 1000 if cold else float('nan')):>10,.0f}{ratio:>12}")
+
+if __name__ == "__main__":
+    main()
