@@ -103,8 +103,8 @@ def main():
         ref = best if "best" in name else first
         base = results[1][2] if "best" in name else results[0][2]
         ratio = "" if name.startswith("journey") else f"{warm / base:,.1f}x slower"
-        print(f"{name:<34}{str(counts):<36}{'yes' if counts == ref else 'NO':>6}{warm * 1000:>10,.1f}"
-              f"{(cold * 1000 if cold else float('nan')):>10,.0f}{ratio:>12}")
+        cold_ms = f"{cold * 1000:,.0f}" if cold else "–"
+        print(f"{name:<34}{str(counts):<36}{'yes' if counts == ref else 'NO':>6}{warm * 1000:>10,.1f}{cold_ms:>10}{ratio:>14}")
 
 if __name__ == "__main__":
     main()
