@@ -9,7 +9,7 @@ import JourneyStore
 /// Set by SIGINT; a running query polls it and stops.
 nonisolated(unsafe) var interrupted: Int32 = 0
 /// Catalog words for Tab completion.
-nonisolated(unsafe) var completionWords: [String] = []
+nonisolated(unsafe) var completer = Completer()
 /// Set when Ctrl-C ended the line being typed: the line is dropped, not run.
 nonisolated(unsafe) var lineInterrupted: Int32 = 0
 nonisolated(unsafe) var completionMatches: [String] = []
@@ -187,10 +187,12 @@ public final class Shell {
 
     func refreshCompletion() {
         guard let c = try? session.store.catalog() else { return }
-        completionWords = Parser.statementKeywords + ["within", "where", "by", "from", "to", "top", "order", "entry", "count", "show", "and", "or", "not", "any",
-                                                      "customers", "accounts", "channel", "stage", "event", "kind", "campaign", "value"]
-            + c.stages + c.events.filter { !$0.isEmpty && !$0.contains(" ") } + c.channels.filter { !$0.isEmpty } + c.customerAttributes.map { "customer.\($0)" }
-            + Self.commands.map { "." + $0.name }
+        completer.stages = c.stages
+        completer.events = c.events
+        completer.channels = c.channels
+        completer.campaigns = c.campaigns
+        completer.customerAttributes = c.customerAttributes
+        completer.commands = Self.commands.map { "." + $0.name }
     }
 
     // MARK: Interactive loop
@@ -230,8 +232,10 @@ public final class Shell {
             guard let text else { return nil }
             return rl_completion_matches(text) { partial, state in
                 if state == 0 {
-                    let p = partial.map { String(cString: $0) } ?? ""
-                    completionMatches = completionWords.filter { $0.hasPrefix(p) }
+                    // The whole line up to the cursor decides what may come next.
+                    let line = rl_line_buffer.map { String(cString: $0) } ?? ""
+                    let upToCursor = String(line.utf8.prefix(Int(rl_point))) ?? line
+                    completionMatches = completer.candidates(for: upToCursor)
                     completionIndex = 0
                 }
                 guard completionIndex < completionMatches.count else { return nil }

@@ -49,6 +49,13 @@ func tmp() -> String {
         try "stats\n\nfunnel awareness >\n  intrest\n".write(toFile: d + "/q.jql", atomically: true, encoding: .utf8)
         let script = try journey([d + "/s.journey", "-f", d + "/q.jql"])
         #expect(script.status == 1 && script.err.contains("q.jql:4:3: error: unknown stage 'intrest'"))
+        // .save keeps the statements that worked, as a script that runs again.
+        let explore = try journey([d + "/s.journey"], stdin: "top 3 channels\ncount customers by channel\n.save \(d)/saved.jql\n")
+        #expect(explore.status == 0, "\(explore.err)")
+        let savedScript = try String(contentsOfFile: d + "/saved.jql", encoding: .utf8)
+        #expect(savedScript.contains("top 3 channels;\ncount customers by channel;"))
+        let rerun = try journey([d + "/s.journey", "-f", d + "/saved.jql"])
+        #expect(rerun.status == 0 && rerun.out.contains("top channels") && rerun.out.contains("count customers"))
         let piped = try journey([d + "/s.journey"], stdin: "top 3 channels;\n")
         #expect(piped.status == 0 && piped.out.contains("top channels") && !piped.out.contains("journey>"))
     }

@@ -1,0 +1,37 @@
+import Testing
+@testable import JourneyLanguage
+
+@Suite struct CompleterTests {
+    var c: Completer {
+        var c = Completer()
+        c.stages = ["awareness", "consideration", "conversion"]
+        c.events = ["", "contract_signed", "webinar"]
+        c.channels = ["", "linkedin", "website"]
+        c.customerAttributes = ["segment"]
+        c.commands = [".help", ".mode"]
+        return c
+    }
+
+    @Test func firstWordIsAStatementOrCommand() {
+        #expect(c.candidates(for: "fu") == ["funnel"])
+        #expect(c.candidates(for: ".m") == [".mode"])
+    }
+
+    @Test func afterAStepKeywordComeStepNames() {
+        #expect(c.candidates(for: "funnel con") == ["consideration", "conversion", "contract_signed"])
+        #expect(c.candidates(for: "funnel awareness > w") == ["webinar", "website"])
+        #expect(c.candidates(for: "paths from awareness to c") == ["consideration", "conversion", "contract_signed", "channel:", "campaign:"])
+    }
+
+    @Test func clausesFieldsAndValues() {
+        #expect(c.candidates(for: "funnel a > b wi") == ["within"])
+        #expect(c.candidates(for: "funnel a > b by cu") == ["customer.segment"])
+        #expect(c.candidates(for: "paths show c") == ["channel"])
+        #expect(c.candidates(for: "funnel a > b where channel = l") == ["linkedin"])
+        #expect(c.candidates(for: "funnel a > b order ") == ["sequential", "strict", "any"])
+        #expect(c.candidates(for: "top ") == ["channels", "events", "stages", "kinds", "campaigns"])
+        #expect(c.candidates(for: "count customers by customer.se") == ["customer.segment"])
+        #expect(c.candidates(for: "funnel stage:aw") == ["stage:awareness"])
+        #expect(c.candidates(for: "funnel a>b where channel=web") == ["website"])
+    }
+}
