@@ -149,14 +149,51 @@ public indirect enum Statement: Equatable, Sendable {
     case top(what: PathShow, n: Int, filter: Expr?, campaign: Bool)
     /// `pauses longer than 30d [resumed|open]`
     case pauses(longer: TimeSpan, which: String?, filter: Expr?)
-    /// `customers who PATTERN` / `customers matching ...` — parsed; the engine comes with issue 4's match.
-    case customers(tokens: [Token])
-    /// `attribution ...` — parsed; the engine comes with issue 6.
-    case attribution(tokens: [Token])
-    /// `retention ...` — parsed; the engine comes with a later issue.
-    case retention(tokens: [Token])
+    /// `customers who reached intent and not reached conversion and no touch for 14d [where ...] [limit N]`
+    case customers(CustomersQuery)
+    /// `attribution [of STEP] [model M [half_life D] [order N] | position A B C] [by DIM] [lookback D] [where ...]`
+    /// — parsed and bound; the engine comes with issue 6.
+    case attribution(AttributionQuery)
+    /// `retention from STEP [returning STEP] [every day|week|month] [periods N] [by DIM] [where ...]`
+    /// — parsed and bound; the engine comes with a later issue.
+    case retention(RetentionQuery)
     /// `explain STATEMENT`
     case explain(Statement)
     /// `set NAME = VALUE`
     case set(name: String, value: Literal)
+}
+
+/// One condition of `customers who …`.
+public enum CustomerCondition: Equatable, Sendable {
+    /// `[not] reached STEP` — has (or has no) event matching the step.
+    case reached(Expr, negated: Bool)
+    /// `no touch for D` — the last touch lies more than D before the store's last event.
+    case silentFor(TimeSpan)
+}
+
+public struct CustomersQuery: Equatable, Sendable {
+    public var conditions: [CustomerCondition]
+    public var filter: Expr?
+    public var limit: Int = 50
+}
+
+public struct AttributionQuery: Equatable, Sendable {
+    public var conversion: Expr?
+    public var model: String = "last"
+    public var halfLife: TimeSpan?
+    public var order: Int?
+    public var position: [Int]?
+    public var by: Breakdown?
+    public var lookback: TimeSpan?
+    public var filter: Expr?
+    public static let models = ["first", "last", "linear", "time_decay", "position", "markov", "shapley", "all"]
+}
+
+public struct RetentionQuery: Equatable, Sendable {
+    public var start: Expr
+    public var returning: Expr?
+    public var period: String = "week"
+    public var periods: Int = 8
+    public var by: Breakdown?
+    public var filter: Expr?
 }

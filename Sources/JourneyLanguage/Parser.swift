@@ -5,7 +5,7 @@ public struct Parser {
     /// Words that end a step or filter expression inside a statement.
     static let clauseWords: Set<String> = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top",
                                           "show", "max", "keep", "to", "from", "next", "previous", "at", "limit", "then",
-                                          "resumed", "open"]
+                                          "resumed", "open", "limit", "lookback", "model", "returning", "every", "periods", "of"]
 
     var tokens: [Token]
     var pos = 0
@@ -172,9 +172,9 @@ public struct Parser {
             var which: String?
             if isWord("resumed") || isWord("open") { which = advance().text.lowercased() }
             return .pauses(longer: d, which: which, filter: try parseWhere())
-        case "customers": _ = advance(); return .customers(tokens: restOfStatement())
-        case "attribution": _ = advance(); return .attribution(tokens: restOfStatement())
-        case "retention": _ = advance(); return .retention(tokens: restOfStatement())
+        case "customers": _ = advance(); return .customers(try parseCustomers())
+        case "attribution": _ = advance(); return .attribution(try parseAttribution())
+        case "retention": _ = advance(); return .retention(try parseRetention())
         case "explain":
             _ = advance()
             if peek.kind == .end { throw error("a statement to explain") }
@@ -192,10 +192,77 @@ public struct Parser {
         }
     }
 
-    mutating func restOfStatement() -> [Token] {
-        var out: [Token] = []
-        while peek.kind != .end && !isSymbol(";") { out.append(advance()) }
-        return out
+    mutating func parseCustomers() throws -> CustomersQuery {
+        try expectWord("who", after: "'customers'")
+        var q = CustomersQuery(conditions: [])
+        repeat {
+            if accept("no") {
+                try expectWord("touch", after: "'no'")
+                try expectWord("for", after: "'no touch'")
+                q.conditions.append(.silentFor(try parseDuration()))
+            } else {
+                let negated = accept("not")
+                guard accept("reached") || accept("touched") else { throw error("'reached STEP', 'not reached STEP' or 'no touch for D'") }
+                q.conditions.append(.reached(try parseStepExpr(), negated: negated))
+            }
+        } while accept("and")
+        while true {
+            if let w = try parseWhere() { q.filter = w; continue }
+            if accept("limit") { q.limit = max(1, try expectInt("a number after 'limit'")); continue }
+            break
+        }
+        return q
+    }
+
+    mutating func parseAttribution() throws -> AttributionQuery {
+        var q = AttributionQuery()
+        while true {
+            if accept("of") { q.conversion = try parseStepExpr(); continue }
+            if accept("model") {
+                guard peek.kind == .word, AttributionQuery.models.contains(peek.text.lowercased()) else {
+                    let s = peek.kind == .word ? suggestion(for: peek.text, among: AttributionQuery.models) : nil
+                    throw Diagnostic(peek.kind == .end ? "expected a model after 'model', but the statement ended" : "unknown attribution model '\(peek.text)'",
+                                     at: peek.range, help: s.map { "did you mean '\($0)'?" } ?? "models: \(AttributionQuery.models.joined(separator: ", "))")
+                }
+                q.model = advance().text.lowercased()
+                if q.model == "time_decay" && accept("half_life") { q.halfLife = try parseDuration() }
+                if q.model == "markov" && accept("order") {
+                    let t = peek
+                    let n = try expectInt("an order from 1 to 3")
+                    guard (1...3).contains(n) else { throw Diagnostic("a Markov order is 1, 2 or 3", at: t.range) }
+                    q.order = n
+                }
+                if q.model == "position" && peek.kind == .number {
+                    let t = peek
+                    let parts = [try expectInt("a first-touch share"), try expectInt("a middle share"), try expectInt("a last-touch share")]
+                    guard parts.reduce(0, +) == 100 else { throw Diagnostic("position shares must add up to 100 (e.g. 40 20 40)", at: t.range) }
+                    q.position = parts
+                }
+                continue
+            }
+            if isWord("by") { q.by = try parseBy(); continue }
+            if accept("lookback") { q.lookback = try parseDuration(); continue }
+            if let w = try parseWhere() { q.filter = w; continue }
+            break
+        }
+        return q
+    }
+
+    mutating func parseRetention() throws -> RetentionQuery {
+        try expectWord("from", after: "'retention'")
+        var q = RetentionQuery(start: try parseStepExpr())
+        while true {
+            if accept("returning") { q.returning = try parseStepExpr(); continue }
+            if accept("every") {
+                guard peek.kind == .word, ["day", "week", "month"].contains(peek.text.lowercased()) else { throw error("day, week or month after 'every'") }
+                q.period = advance().text.lowercased(); continue
+            }
+            if accept("periods") { q.periods = max(1, try expectInt("a number after 'periods'")); continue }
+            if isWord("by") { q.by = try parseBy(); continue }
+            if let w = try parseWhere() { q.filter = w; continue }
+            break
+        }
+        return q
     }
 
     mutating func parseFunnel() throws -> FunnelQuery {
@@ -355,8 +422,18 @@ public struct Parser {
 
     mutating func parseAnd(inFunnel: Bool) throws -> Expr {
         var e = try parseNot(inFunnel: inFunnel)
-        while accept("and") { e = .and(e, try parseNot(inFunnel: inFunnel)) }
+        // `customers who reached a and not reached b`: an `and` before a new condition ends the step.
+        while isWord("and") && !startsCustomerCondition(1) {
+            _ = advance()
+            e = .and(e, try parseNot(inFunnel: inFunnel))
+        }
         return e
+    }
+
+    func startsCustomerCondition(_ k: Int) -> Bool {
+        let w = peek(k).text.lowercased()
+        return w == "reached" || (w == "no" && peek(k + 1).text.lowercased() == "touch")
+            || (w == "not" && ["reached", "touched"].contains(peek(k + 1).text.lowercased()))
     }
 
     mutating func parseNot(inFunnel: Bool) throws -> Expr {

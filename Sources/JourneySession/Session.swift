@@ -64,10 +64,20 @@ public final class Session {
             return [try store.quality()]
         case .explain(let inner):
             return [try explain(inner)]
-        case .customers, .attribution, .retention:
-            let what: String
-            switch st { case .customers: what = "'customers who …' lists (issue 4, match)"; case .attribution: what = "attribution (issue 6)"; default: what = "retention" }
-            throw StoreError("\(what) is parsed but not implemented yet in this build")
+        case .attribution(let q):
+            // Bound now (names checked, with did-you-mean), computed when the attribution engine lands (issue 6).
+            let data = try data()
+            var binder = Binder(catalog: data.catalog)
+            if let c = q.conversion { _ = try binder.bindEvent(c) }
+            _ = try binder.bindFilter(q.filter, data: data)
+            throw StoreError("attribution (model \(q.model)) is understood but not computed yet in this build: its engine comes with issue 6")
+        case .retention(let q):
+            let data = try data()
+            var binder = Binder(catalog: data.catalog)
+            _ = try binder.bindEvent(q.start)
+            if let r = q.returning { _ = try binder.bindEvent(r) }
+            _ = try binder.bindFilter(q.filter, data: data)
+            throw StoreError("retention is understood but not computed yet in this build")
         default:
             let data = try data()
             var binder = Binder(catalog: data.catalog)
@@ -81,6 +91,8 @@ public final class Session {
             case .dropoff(let a, let n, let f): return try ex.dropoff(after: a, next: n, filter: f, binder: &binder)
             case .count(let unit, let by, let f): return try ex.count(unit: unit, by: by, filter: f, binder: &binder)
             case .top(let what, let n, let f, let campaign): return try ex.top(what, n: n, campaign: campaign, filter: f, binder: &binder)
+            case .customers(let q):
+                return try ex.customers(q, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
             case .pauses(let d, let which, let f):
                 return try ex.pauses(longer: d, which: which, filter: f, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
             default: return []

@@ -41,6 +41,17 @@ import JourneyLanguage
         #expect(t.rows[0][5] == .duration(60 * 86_400_000))
     }
 
+    @Test func customersWhoReachedAndWentQuiet() throws {
+        // c1 reached intent (stage 3) and is silent 60 days; c2 reached intent, silent 0 days; c3 never reached intent.
+        guard case .customers(let q) = try Parser.parse("customers who reached intent and no touch for 30d") else { Issue.record("no"); return }
+        var binder = Binder(catalog: data().catalog)
+        let t = try Executor(data: data()).customers(q, binder: &binder, keys: { $0.map { "c\($0)" } })[0]
+        #expect(t.rows.map { $0[0] } == [.text("c1")])
+        guard case .customers(let q2) = try Parser.parse("customers who not reached intent") else { Issue.record("no"); return }
+        let t2 = try Executor(data: data()).customers(q2, binder: &binder, keys: { $0.map { "c\($0)" } })[0]
+        #expect(t2.rows.map { $0[0] } == [.text("c3")])
+    }
+
     @Test func longerThresholdKeepsOnlyLongPauses() throws {
         let t = try run("pauses longer than 50d resumed")[0]
         #expect(t.rows.map { $0[1] } == [.int(1)])

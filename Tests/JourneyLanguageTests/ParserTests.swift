@@ -26,6 +26,20 @@ import Testing
         #expect(b.steps.map { $0.within?.text } == [nil, nil, nil] && b.within?.text == "20d")
     }
 
+    @Test func customersAttributionRetentionGrammars() throws {
+        guard case .customers(let c) = try Parser.parse("customers who reached intent and not reached conversion and no touch for 14d limit 20") else { Issue.record("no"); return }
+        #expect(c.conditions.count == 3 && c.limit == 20)
+        if case .reached(_, let negated) = c.conditions[1] { #expect(negated) } else { Issue.record("second condition") }
+        if case .silentFor(let d) = c.conditions[2] { #expect(d.milliseconds == 14 * 86_400_000) } else { Issue.record("third condition") }
+        guard case .attribution(let a) = try Parser.parse("attribution of conversion model position 40 20 40 by channel lookback 90d") else { Issue.record("no"); return }
+        #expect(a.model == "position" && a.position == [40, 20, 40] && a.lookback?.text == "90d" && a.by?.field.name == "channel")
+        guard case .retention(let r) = try Parser.parse("retention from conversion returning repeat_purchase every month periods 6") else { Issue.record("no"); return }
+        #expect(r.period == "month" && r.periods == 6 && r.returning != nil)
+        #expect(error("attribution model markov order 5").contains("a Markov order is 1, 2 or 3"))
+        #expect(error("attribution model position 50 20 40").contains("must add up to 100"))
+        #expect(error("customers who visited x").contains("expected 'reached STEP', 'not reached STEP' or 'no touch for D'"))
+    }
+
     @Test func errorTexts() {
         #expect(error("funnel awareness >") == """
         1:19: error: expected a step after '>', but the statement ended

@@ -1,0 +1,61 @@
+import JourneyCore
+import JourneyLanguage
+
+extension Executor {
+    /// `customers who COND and COND … [where …] [limit N]`: the customers every condition holds for, most recently
+    /// active first — the list to act on (a stalled deal, a lead gone quiet).
+    public func customers(_ q: CustomersQuery, binder: inout Binder, keys: ([Int64]) throws -> [String]) throws -> [ResultTable] {
+        let filter = try binder.bindFilter(q.filter, data: data)
+        enum Test { case reached(StepTest, Bool), silent(Int64) }
+        let tables = StepTest.Tables()
+        let tests: [Test] = try q.conditions.map { c in
+            switch c {
+            case .reached(let e, let negated): return .reached(StepTest(try binder.bindEvent(e), tables: tables), negated)
+            case .silentFor(let d): return .silent(d.milliseconds)
+            }
+        }
+        let end = seq.times.max() ?? 0
+        var hits: [(c: Int, first: Int, last: Int, touches: Int)] = []
+        try seq.withView { v in
+            for c in 0..<seq.customerCount {
+                try checkCancel(c)
+                if let j = filter.journeys, !j[c] { continue }
+                var first = -1, last = -1, touches = 0
+                var reached = [Bool](repeating: false, count: tests.count)
+                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where filter.events?.matches(v, i) ?? true {
+                    if first < 0 { first = i }
+                    last = i; touches += 1
+                    for (k, t) in tests.enumerated() { if case .reached(let s, _) = t, !reached[k], s.matches(v, i) { reached[k] = true } }
+                }
+                guard last >= 0 else { continue }
+                let ok = tests.enumerated().allSatisfy { k, t in
+                    switch t {
+                    case .reached(_, let negated): return reached[k] != negated
+                    case .silent(let d): return end - v.times[last] > d
+                    }
+                }
+                if ok { hits.append((c, first, last, touches)) }
+            }
+        }
+        let shown = hits.sorted { seq.times[$0.last] != seq.times[$1.last] ? seq.times[$0.last] > seq.times[$1.last] : $0.c < $1.c }.prefix(q.limit)
+        let names = try keys(shown.map { seq.customerIDs[$0.c] })
+        let rows: [[Value]] = seq.withView { v in
+            zip(shown, names).map { h, name in
+                [.text(name), .text(UTC.format(ms: v.times[h.first], dateOnly: true)), .text(UTC.format(ms: v.times[h.last], dateOnly: true)),
+                 .text(label(.event, v, h.last)), .text(label(.channel, v, h.last)), .text(label(.stage, v, h.last)),
+                 .duration(Double(end - v.times[h.last])), .int(h.touches)]
+            }
+        }
+        let described = q.conditions.map { c -> String in
+            switch c {
+            case .reached(let e, let negated): return "\(negated ? "not reached" : "reached") \(describe(e))"
+            case .silentFor(let d): return "no touch for \(d.text)"
+            }
+        }
+        var notes = ["\(hits.count.grouped) customers who \(described.joined(separator: " and ")); \(rows.count) shown, most recently active first"]
+        notes.append("silence is measured to the store's last event (\(UTC.format(ms: end, dateOnly: true)))")
+        notes += filter.description
+        return [ResultTable(title: "customers", columns: ["customer", "first touch", "last touch", "last event", "channel", "stage", "silent for", "touches"],
+                            rows: rows, notes: notes)]
+    }
+}
