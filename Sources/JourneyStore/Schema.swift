@@ -5,6 +5,7 @@ enum Schema {
     static let defaultStages = ["awareness", "favorability", "consideration", "intent", "conversion", "retention", "advocacy"]
 
     static let create = """
+    PRAGMA page_size = 65536;
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = NORMAL;
     CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
