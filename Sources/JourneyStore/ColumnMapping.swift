@@ -40,7 +40,7 @@ extension Field {
 
 /// What a file holds, by its header (or `--table`).
 public enum ImportTable: String, Sendable, CaseIterable {
-    case events, customers, accounts, identities, touchpoints
+    case events, customers, accounts, identities, touchpoints, stages
 }
 
 /// Maps header columns to fields: canonical names first, then common aliases, then `--map`.
@@ -81,6 +81,7 @@ public struct ColumnMapping {
         case .accounts: return [.account, .name, .industry, .size, .country]
         case .identities: return [.anonymous, .customer]
         case .touchpoints: return [.event, .stage, .channel, .kind, .online]
+        case .stages: return [.stage]
         }
     }
 
@@ -96,6 +97,7 @@ public struct ColumnMapping {
             if let o = overrides[n] ?? overrides[h], let f = Field(rawValue: o) { found.insert(f) } else if let f = aliases[n] { found.insert(f) }
         }
         if found.contains(.timestamp) && found.contains(.event) { return .events }
+        if found == [.stage] { return .stages }
         if found == [.anonymous, .customer] { return .identities }
         if found.contains(.event) && !found.contains(.customer) && !found.isDisjoint(with: [.stage, .channel, .kind]) { return .touchpoints }
         if found.contains(.customer) { return .customers }
@@ -147,6 +149,7 @@ public struct ColumnMapping {
         case .accounts: required = [.account]
         case .identities: required = [.anonymous, .customer]
         case .touchpoints: required = [.event]
+        case .stages: required = [.stage]
         }
         for f in required where fieldColumn[f] == nil {
             let hint = suggestion(for: f.rawValue, among: header).map { " — did you mean '\($0)'? (use --map \($0)=\(f.rawValue))" }

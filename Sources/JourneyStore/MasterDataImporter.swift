@@ -46,6 +46,7 @@ final class MasterDataImporter {
     }
 
     func run() throws -> ImportReport {
+        if table == .stages { return try importStages() }
         let start = Date()
         var rec = RecordBuffer()
         var touchpointsChanged = false
@@ -116,7 +117,7 @@ final class MasterDataImporter {
                                          text(kind), online])
                     try touchpoint.run()
                     touchpointsChanged = true
-                case .events: break
+                case .events, .stages: break
                 }
                 report.stored += 1
             }
@@ -131,6 +132,32 @@ final class MasterDataImporter {
             }
         }
         report.seconds = Date().timeIntervalSince(start)
+        return report
+    }
+
+    /// The stage catalog in file order. Stored events refer to stages by position, so a store that holds events
+    /// keeps its stages in place and may only gain new ones at the end.
+    private func importStages() throws -> ImportReport {
+        var rec = RecordBuffer()
+        var names: [String] = []
+        while try source.next(into: &rec) {
+            report.rowsRead += 1
+            guard rec.count == mapping.header.count, let raw = value(rec, .stage) else { continue }
+            let name = ValueNormalizer.key(raw)
+            if !names.contains(name) { names.append(name) }
+        }
+        guard !names.isEmpty else { throw StoreError("\(source.path): no stage names (one per row, in journey order, under a 'stage' header)") }
+        let current = try store.catalog().stages
+        let hasEvents = try db.scalarInt("SELECT count(*) FROM chunks") > 0
+        if hasEvents && Array(names.prefix(current.count)) != current {
+            throw StoreError("\(source.path): this store already holds events, which refer to its stages by position (\(current.joined(separator: " > "))); a new catalog must start with them in that order and may only add stages at the end")
+        }
+        try db.transaction {
+            try db.execute("DELETE FROM stages")
+            let st = try db.prepare("INSERT INTO stages(ord, name) VALUES(?, ?)")
+            for (i, n) in names.enumerated() { try st.bind([.int(Int64(i)), .text(n)]); try st.run() }
+        }
+        report.stored = names.count
         return report
     }
 

@@ -5,11 +5,12 @@ import JourneyGenerator
 enum ImportCommand {
     static let help = """
     Usage: journey import FILE... --into STORE [--map COLUMN=FIELD ...] [--format csv|ndjson]
-                          [--table events|customers|accounts|identities|touchpoints]
+                          [--table events|customers|accounts|identities|touchpoints|stages]
 
     Imports events (CSV with a header row, or NDJSON) into STORE, creating it when missing. Also imports
     customer and account master data, identity mappings (anonymous_id,customer_id) and the touchpoint
-    catalog (event,stage,channel,kind); the kind of file is read from its header unless --table says it.
+    catalog (event,stage,channel,kind) and the stage catalog (a 'stage' column, one stage per row, in journey
+    order); the kind of file is read from its header unless --table says it.
 
     Cleaning: exact duplicates and the same touchpoint recorded by two sources within 60 s are merged and
     counted; channel spellings are standardized; rows without a customer or with a bad timestamp go to the
@@ -42,7 +43,7 @@ enum ImportCommand {
                 guard let f = value().flatMap(ImportFormat.init(rawValue:)) else { return usage("--format takes csv or ndjson") }
                 options.format = f
             case "--table":
-                guard let t = value().flatMap(ImportTable.init(rawValue:)) else { return usage("--table takes events, customers, accounts, identities or touchpoints") }
+                guard let t = value().flatMap(ImportTable.init(rawValue:)) else { return usage("--table takes events, customers, accounts, identities, touchpoints or stages") }
                 options.table = t
             case "--no-progress": options.progress = false
             default:

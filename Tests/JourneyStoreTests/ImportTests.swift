@@ -101,6 +101,24 @@ import JourneyGenerator
         #expect(accounts[0] == accounts[1] && accounts[0] != 0 && accounts[2] == 0)
     }
 
+    @Test func stageCatalogIsConfigurable() throws {
+        let d = tempDir()
+        write("stage\nLead\nMQL\nSQL\nWon\n", to: d + "/stages.csv")
+        write("customer_id,timestamp,event,stage\nc1,2024-01-01,form,MQL\nc1,2024-01-05,deal,won\n", to: d + "/e.csv")
+        let s = try Store(path: d + "/s.journey")
+        #expect(try s.importFile(d + "/stages.csv").table == .stages)
+        #expect(try s.catalog().stages == ["lead", "mql", "sql", "won"])
+        _ = try s.importFile(d + "/e.csv")
+        #expect(try s.loadSequences().stages == [2, 4])
+        // With events stored, the catalog may grow at the end but not reorder.
+        write("stage\nlead\nmql\nsql\nwon\nrenewal\n", to: d + "/more.csv")
+        _ = try s.importFile(d + "/more.csv")
+        #expect(try s.catalog().stages.last == "renewal")
+        write("stage\nwon\nlead\n", to: d + "/bad.csv")
+        #expect(throws: StoreError.self) { try s.importFile(d + "/bad.csv") }
+        #expect(try s.catalog().stages.count == 5)
+    }
+
     @Test func touchpointCatalogFillsStages() throws {
         let d = tempDir()
         write("customer_id,timestamp,event\nc1,2024-01-01,linkedin_ad\nc1,2024-01-05,demo\n", to: d + "/e.csv")
