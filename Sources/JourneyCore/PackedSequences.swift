@@ -13,6 +13,9 @@ public struct PackedSequences: Sendable {
     public var kinds: [UInt8] = []            // 0 none, 1 paid, 2 owned, 3 earned
     public var campaigns: [UInt32] = []
     public var values: [Double] = []          // NaN = no value
+    /// Loaded only for statements that name them (`Store.loadSequences(extra:)`); empty otherwise.
+    public var devices: [UInt16] = []
+    public var sources: [UInt16] = []
 
     public init() {}
 
@@ -29,6 +32,7 @@ public struct PackedSequences: Sendable {
     public var byteSize: Int {
         times.count * 8 + events.count * 4 + channels.count * 2 + stages.count + kinds.count
             + campaigns.count * 4 + values.count * 8 + customerIDs.count * 8 + offsets.count * 4
+            + devices.count * 2 + sources.count * 2
     }
 }
 
@@ -40,6 +44,8 @@ public struct Catalog: Sendable {
     public var events: [String] = [""]
     public var channels: [String] = [""]
     public var campaigns: [String] = [""]
+    public var devices: [String] = [""]
+    public var sources: [String] = [""]
     public static let kinds = ["", "paid", "owned", "earned"]
     /// Customer attribute names (segment, status, industry, ...), for binding `customer.X`.
     public var customerAttributes: [String] = []

@@ -26,6 +26,8 @@ public indirect enum BoundPredicate: Sendable {
     case stage([Bool])
     case kind([Bool])
     case campaign([Bool])
+    case device([Bool])
+    case source([Bool])
     case value(CompareOp, Double)
     case valueNull(Bool)
     case and(BoundPredicate, BoundPredicate)
@@ -41,6 +43,8 @@ public indirect enum BoundPredicate: Sendable {
         case .stage(let t): let c = Int(s.stages[i]); return c < t.count && t[c]
         case .kind(let t): let c = Int(s.kinds[i]); return c < t.count && t[c]
         case .campaign(let t): let c = Int(s.campaigns[i]); return c < t.count && t[c]
+        case .device(let t): let c = Int(s.devices[i]); return c < t.count && t[c]
+        case .source(let t): let c = Int(s.sources[i]); return c < t.count && t[c]
         case .value(let op, let v):
             let x = s.values[i]
             return x.isNaN ? op == .ne : op.apply(x, v)
@@ -111,6 +115,8 @@ public struct UnsafePackedView {
     public let campaigns: UnsafeBufferPointer<UInt32>
     public let values: UnsafeBufferPointer<Double>
     public let offsets: UnsafeBufferPointer<Int32>
+    public let devices: UnsafeBufferPointer<UInt16>
+    public let sources: UnsafeBufferPointer<UInt16>
 }
 
 extension PackedSequences {
@@ -124,7 +130,12 @@ extension PackedSequences {
                             try campaigns.withUnsafeBufferPointer { cp in
                                 try values.withUnsafeBufferPointer { v in
                                     try offsets.withUnsafeBufferPointer { o in
-                                        try body(UnsafePackedView(times: t, events: e, channels: c, stages: s, kinds: k, campaigns: cp, values: v, offsets: o))
+                                        try devices.withUnsafeBufferPointer { dv in
+                                            try sources.withUnsafeBufferPointer { sr in
+                                                try body(UnsafePackedView(times: t, events: e, channels: c, stages: s, kinds: k, campaigns: cp,
+                                                                          values: v, offsets: o, devices: dv, sources: sr))
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -233,13 +244,15 @@ public struct Binder {
             case "stage": return negated ? .not(.stage([true])) : .stage([true])
             case "kind": return negated ? .not(.kind([true])) : .kind([true])
             case "campaign": return negated ? .not(.campaign([true])) : .campaign([true])
+            case "device": return negated ? .not(.device([true])) : .device([true])
+            case "source": return negated ? .not(.source([true])) : .source([true])
             default: throw unknownField(f, r)
             }
         }
     }
 
     func unknownField(_ f: FieldRef, _ r: SourceRange) -> Diagnostic {
-        let fields = ["event", "channel", "stage", "kind", "campaign", "value"]
+        let fields = ["event", "channel", "stage", "kind", "campaign", "device", "source", "value"]
         let s = suggestion(for: f.name, among: fields + ["customer.segment", "account.size", "first_contact"])
         return Diagnostic("unknown field '\(f.display)'", at: f.range,
                           help: s.map { "did you mean '\($0)'?" } ?? "event fields: \(fields.joined(separator: ", ")); journey fields: customer.ATTR, account.ATTR, first_contact")
@@ -279,6 +292,8 @@ public struct Binder {
         case "stage": return .stage(try codes([""] + catalog.stages, normalize: { $0.lowercased() }, what: "stage"))
         case "kind": return .kind(try codes(Catalog.kinds, normalize: { $0.lowercased() }, what: "kind"))
         case "campaign": return .campaign(try codes(catalog.campaigns, normalize: { $0 }, what: "campaign"))
+        case "device": return .device(try codes(catalog.devices, normalize: channelKey, what: "device"))
+        case "source": return .source(try codes(catalog.sources, normalize: channelKey, what: "source"))
         case "value":
             guard lits.count == 1, case .number(let v) = lits[0] else {
                 if lits.count > 1 { return lits.reduce(BoundPredicate.not(.any)) { acc, l in

@@ -31,9 +31,11 @@ public final class Session {
     /// Drops the in-memory journeys (after an import).
     public func invalidate() { cached = nil }
 
-    public func data() throws -> JourneyData {
-        if let cached { return cached }
-        let d = JourneyData(sequences: try store.loadSequences(), catalog: try store.catalog(), attributes: StoreAttributes(store: store))
+    /// The journeys in memory; device and source columns only once a statement names them.
+    public func data(devicesAndSources: Bool = false) throws -> JourneyData {
+        if let cached, !devicesAndSources || !cached.sequences.devices.isEmpty || cached.sequences.eventCount == 0 { return cached }
+        let d = JourneyData(sequences: try store.loadSequences(devicesAndSources: devicesAndSources), catalog: try store.catalog(),
+                            attributes: StoreAttributes(store: store))
         cached = d
         return d
     }
@@ -56,6 +58,7 @@ public final class Session {
     }
 
     func execute(_ st: Statement) throws -> [ResultTable] {
+        if !st.fieldNames.isDisjoint(with: ["device", "source"]) { _ = try data(devicesAndSources: true) }
         switch st {
         case .set(let name, let value):
             params[name] = value

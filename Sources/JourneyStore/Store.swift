@@ -131,6 +131,8 @@ public final class Store {
         c.events = try names("event")
         c.channels = try names("channel")
         c.campaigns = try names("campaign")
+        c.devices = try names("device")
+        c.sources = try names("source")
         c.properties = try names("property").filter { !$0.isEmpty }
         c.customerAttributes = ["segment", "status", "industry", "company_size", "country", "first_contact", "account"]
         let extra = try db.prepare("SELECT DISTINCT j.key FROM customers, json_each(customers.attrs) j WHERE customers.attrs IS NOT NULL LIMIT 200")
@@ -140,13 +142,13 @@ public final class Store {
 
     /// Every customer's journey for the engine: chunk columns copied end to end, stage/channel/kind filled from
     /// the touchpoint catalog where the row had none, events merged as cross-source duplicates left out.
-    public func loadSequences() throws -> PackedSequences {
+    public func loadSequences(devicesAndSources: Bool = false) throws -> PackedSequences {
         var seq = PackedSequences()
         let n = Int(try db.scalarInt("SELECT coalesce(sum(events - merged),0) FROM chunks"))
         let c = Int(try db.scalarInt("SELECT coalesce(sum(customers),0) FROM chunks"))
         seq.reserve(events: n, customers: c)
         let fill = try touchpointFill()
-        let st = try db.prepare("SELECT merged, ids, offsets, times, codes, channels, stages, kinds, campaigns, vals, mflags FROM chunks ORDER BY chunk")
+        let st = try db.prepare("SELECT merged, ids, offsets, times, codes, channels, stages, kinds, campaigns, vals, mflags, devices, sources FROM chunks ORDER BY chunk")
         var offs: [Int32] = [], flags: [UInt8] = []
         while try st.step() {
             let start = seq.times.count
@@ -158,6 +160,7 @@ public final class Store {
             appendBlob(st.blob(7), to: &seq.kinds)
             appendBlob(st.blob(8), to: &seq.campaigns)
             appendBlob(st.blob(9), to: &seq.values)
+            if devicesAndSources { appendBlob(st.blob(11), to: &seq.devices); appendBlob(st.blob(12), to: &seq.sources) }
             offs.removeAll(keepingCapacity: true)
             appendBlob(st.blob(2), to: &offs)
             var ids: [Int64] = []
@@ -195,12 +198,14 @@ public final class Store {
             let r = start + i
             seq.times[w] = seq.times[r]; seq.events[w] = seq.events[r]; seq.channels[w] = seq.channels[r]
             seq.stages[w] = seq.stages[r]; seq.kinds[w] = seq.kinds[r]; seq.campaigns[w] = seq.campaigns[r]; seq.values[w] = seq.values[r]
+            if !seq.devices.isEmpty { seq.devices[w] = seq.devices[r]; seq.sources[w] = seq.sources[r] }
             w += 1
         }
         while newOffsets.count < offsets.count { newOffsets.append(Int32(w - start)) }
         let drop = seq.times.count - w
         seq.times.removeLast(drop); seq.events.removeLast(drop); seq.channels.removeLast(drop); seq.stages.removeLast(drop)
         seq.kinds.removeLast(drop); seq.campaigns.removeLast(drop); seq.values.removeLast(drop)
+        if !seq.devices.isEmpty { seq.devices.removeLast(drop); seq.sources.removeLast(drop) }
         offsets = newOffsets
     }
 

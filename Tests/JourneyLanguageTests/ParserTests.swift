@@ -67,6 +67,36 @@ import Testing
         #expect(Parser.isComplete("bogus words") == true)   // complete, so its error is shown
     }
 
+    @Test func mutatedValidQueriesNeverCrash() {
+        let valid = ["funnel awareness > consideration > intent > conversion within 30d by channel at step 2",
+                     "paths from awareness to conversion where channel = linkedin and customer.segment = 'enterprise' top 10",
+                     "customers who reached intent and not reached conversion and no touch for 14d limit 5",
+                     "attribution of conversion model time_decay half_life 7d by channel lookback 90d",
+                     "time from stage:awareness to event:\"W_Completeren aanvraag\" by month(first_contact)",
+                     "explain funnel a > (b or c) > not d excluding x between 1 and 2 order any entry best count accounts"]
+        var seed: UInt64 = 11
+        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(max(n, 1))) }
+        for _ in 0..<5000 {
+            var chars = Array(valid[next(valid.count)])
+            for _ in 0..<(1 + next(4)) {
+                let i = next(chars.count)
+                switch next(4) {
+                case 0: chars.remove(at: i)                                       // drop a character
+                case 1: chars.insert(chars[i], at: i)                             // double one
+                case 2: if i + 1 < chars.count { chars.swapAt(i, i + 1) }         // swap two
+                default: let punct = Array("()>'\";:$?,=~ä"); chars.insert(punct[next(punct.count)], at: i)   // insert punctuation
+                }
+                if chars.isEmpty { break }
+            }
+            let s = String(chars)
+            do { _ = try Parser.parse(s) } catch let d as Diagnostic {
+                #expect(d.range.line >= 1 && d.range.column >= 1, "\(s)")
+                _ = d.render(source: s)
+            } catch { Issue.record("non-diagnostic error for \(s)") }
+            _ = Parser.isComplete(s)
+        }
+    }
+
     @Test func randomTokenSoupsNeverCrash() {
         let words = ["funnel", "paths", ">", "from", "to", "within", "30d", "where", "channel", "=", "(", ")", "'x", "\"y\"", "and", "or",
                      "not", "by", "at", "step", "top", "5", "$p", "in", ",", "is", "null", "explain", "set", "?", "~", "ä", "2024-01-01", ";", "--c\n"]

@@ -36,6 +36,24 @@ import JourneyGenerator
         #expect(Array(seq.offsets) == [0, 2, 3])
     }
 
+    @Test func deviceAndSourceColumnsStayAlignedAcrossMergedEvents() throws {
+        let d = tempDir()
+        write("""
+        customer_id,timestamp,event,channel,source,device
+        c1,2024-01-01T10:00:00Z,webinar,webinar,web,Desktop
+        c1,2024-01-01T10:00:20Z,webinar,webinar,crm,desktop
+        c1,2024-01-02T10:00:00Z,visit,website,web,Mobile
+        c2,2024-01-03T10:00:00Z,visit,website,crm,tablet
+        """, to: d + "/e.csv")
+        let s = try Store(path: d + "/s.journey")
+        _ = try s.importFile(d + "/e.csv")
+        let seq = try s.loadSequences(devicesAndSources: true), cat = try s.catalog()
+        #expect(seq.eventCount == 3)   // the crm copy of the webinar is merged
+        #expect(seq.devices.map { cat.devices[Int($0)] } == ["desktop", "mobile", "tablet"])
+        #expect(seq.sources.map { cat.sources[Int($0)] } == ["web", "web", "crm"])
+        #expect(try s.loadSequences().devices.isEmpty)
+    }
+
     @Test func channelSpellingsBecomeOne() throws {
         let d = tempDir()
         write("customer_id,timestamp,event,channel\na,2024-01-01,x,LinkedIn\nb,2024-01-01,x,linkedin \nc,2024-01-01,x,Linked In\nd,2024-01-01,x,Google Ads\n", to: d + "/e.csv")

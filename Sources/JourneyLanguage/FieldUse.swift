@@ -1,0 +1,31 @@
+/// Which field names a statement's expressions use (so the session loads only the columns it needs).
+extension Expr {
+    public var fieldNames: Set<String> {
+        switch self {
+        case .name, .any: return []
+        case .compare(let f, _, _, _), .isIn(let f, _, _, _), .isNull(let f, _, _): return f.scope == nil ? [f.name.lowercased()] : []
+        case .touched(let e, _), .not(let e, _): return e.fieldNames
+        case .and(let a, let b), .or(let a, let b): return a.fieldNames.union(b.fieldNames)
+        }
+    }
+}
+
+extension Statement {
+    public var fieldNames: Set<String> {
+        func of(_ es: [Expr?]) -> Set<String> { es.compactMap { $0 }.reduce(into: Set<String>()) { $0.formUnion($1.fieldNames) } }
+        switch self {
+        case .stats(let f): return of([f])
+        case .quality, .set: return []
+        case .funnel(let q): return of(q.steps.map(\.expr) + [q.filter] + q.exclusions.map(\.0))
+        case .paths(let q): return of([q.from, q.to, q.filter])
+        case .time(let a, let b, _, let f): return of([a, b, f])
+        case .dropoff(let a, let n, let f): return of([a, n, f])
+        case .count(_, _, let f), .top(_, _, let f, _), .pauses(_, _, let f): return of([f])
+        case .customers(let q):
+            return of(q.conditions.map { if case .reached(let e, _) = $0 { return e }; return nil } + [q.filter])
+        case .attribution(let q): return of([q.conversion, q.filter])
+        case .retention(let q): return of([q.start, q.returning, q.filter])
+        case .explain(let s): return s.fieldNames
+        }
+    }
+}
