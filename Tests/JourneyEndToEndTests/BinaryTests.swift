@@ -25,8 +25,20 @@ func binaryPath() -> String {
     return url.appendingPathComponent(".build/debug/journey").path
 }
 
+
+/// All of one test process's temporary files live under one directory, removed when the process exits.
+let testRoot: String = {
+    let root = NSTemporaryDirectory() + "journey-tests-\(getpid())"
+    try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    atexit {
+        let root = NSTemporaryDirectory() + "journey-tests-\(getpid())"
+        try? FileManager.default.removeItem(atPath: root)
+    }
+    return root
+}()
+
 func tmp() -> String {
-    let d = NSTemporaryDirectory() + "journey-e2e-" + UUID().uuidString
+    let d = testRoot + "/" + UUID().uuidString
     try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
     return d
 }
