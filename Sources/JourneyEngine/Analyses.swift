@@ -6,67 +6,114 @@ extension Executor {
     // MARK: paths
 
     /// Most frequent sequences from the first A to the first B after it (or next/previous K, or whole journeys).
+    /// Paths are keyed by label codes and named only for the rows shown; customers are split across the cores.
     public func paths(_ q: PathsQuery, binder: inout Binder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(q.filter, data: data)
-        let from = try q.from.map { try binder.bindEvent($0) }
-        let to = try q.to.map { try binder.bindEvent($0) }
+        let tables = StepTest.Tables()
+        let from = try q.from.map { StepTest(try binder.bindEvent($0), tables: tables) }
+        let to = try q.to.map { StepTest(try binder.bindEvent($0), tables: tables) }
+        let eventFilter = filter.events.map { StepTest($0, tables: tables) }
         let limit = q.next ?? q.previous ?? q.maxSteps
-        var counts: [String: (n: Int, durations: [Double])] = [:]
-        var neverReached = 0, started = 0
-        try seq.withView { v in
-            var idx: [Int] = []
-            for c in 0..<seq.customerCount {
-                try checkCancel(c)
-                if let j = filter.journeys, !j[c] { continue }
-                idx.removeAll(keepingCapacity: true)
-                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where filter.events?.matches(v, i) ?? true { idx.append(i) }
-                guard !idx.isEmpty else { continue }
-                var a = 0
-                if let from {
-                    guard let f = idx.firstIndex(where: { from.matches(v, $0) }) else { continue }
-                    a = f
+        let ellipsis = UInt32.max
+        struct Partial { var paths: [[UInt32]: (n: Int, durations: [Double])] = [:]; var started = 0; var never = 0; var error: Error? }
+        let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
+        var partials = [Partial](repeating: Partial(), count: parts)
+        seq.withView { v in
+            @inline(__always) func code(_ i: Int) -> UInt32 {
+                switch q.show {
+                case .event: return v.events[i]
+                case .channel: return UInt32(v.channels[i])
+                case .stage: return UInt32(v.stages[i])
+                case .kind: return UInt32(v.kinds[i])
                 }
-                var b = idx.count - 1
-                if let to {
-                    let startSearch = from == nil ? 0 : a + 1
-                    guard let e = idx[min(startSearch, idx.count)...].firstIndex(where: { to.matches(v, $0) }) else {
-                        if from != nil { started += 1; neverReached += 1 }
-                        continue
-                    }
-                    b = e
-                    if from == nil, let p = q.previous { a = max(0, b - p) }
-                } else if from != nil, let k = q.next {
-                    b = min(idx.count - 1, a + k)
+            }
+            partials.withUnsafeMutableBufferPointer { out in
+                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    var part = Partial()
+                    var idx: [Int] = []          // the counted events of one customer (only with an event filter)
+                    var key: [UInt32] = []
+                    do {
+                        for c in (seq.customerCount * p / parts)..<(seq.customerCount * (p + 1) / parts) {
+                            try checkCancel(c)
+                            if let j = filter.journeys, !j[c] { continue }
+                            let lo = Int(v.offsets[c]), hi = Int(v.offsets[c + 1])
+                            // Positions 0..<count over the counted events: the events themselves, or those passing the filter.
+                            let count: Int
+                            if let f = eventFilter {
+                                idx.removeAll(keepingCapacity: true)
+                                for i in lo..<hi where f.matches(v, i) { idx.append(i) }
+                                count = idx.count
+                            } else { count = hi - lo }
+                            guard count > 0 else { continue }
+                            @inline(__always) func at(_ k: Int) -> Int { eventFilter == nil ? lo + k : idx[k] }
+                            var a = 0
+                            if let from {
+                                guard let f = (0..<count).first(where: { from.matches(v, at($0)) }) else { continue }
+                                a = f
+                            }
+                            var b = count - 1
+                            if let to {
+                                let startSearch = from == nil ? 0 : a + 1
+                                guard let e = (startSearch..<count).first(where: { to.matches(v, at($0)) }) else {
+                                    if from != nil { part.started += 1; part.never += 1 }
+                                    continue
+                                }
+                                b = e
+                                if from == nil, let pv = q.previous { a = max(0, b - pv) }
+                            } else if from != nil, let k = q.next {
+                                b = min(count - 1, a + k)
+                            }
+                            part.started += 1
+                            key.removeAll(keepingCapacity: true)
+                            for k in a...b {
+                                let l = code(at(k))
+                                if q.keepRepeats || key.last != l { key.append(l) }
+                            }
+                            if key.count > limit && limit >= 2 && to != nil && from != nil {
+                                key = Array(key.prefix(limit - 1)) + [ellipsis, key[key.count - 1]]
+                            } else if key.count > limit {
+                                key = q.previous != nil ? [ellipsis] + key.suffix(limit) : Array(key.prefix(limit)) + [ellipsis]
+                            }
+                            let d = Double(v.times[at(b)] - v.times[at(a)])
+                            if part.paths[key] == nil { part.paths[key] = (1, [d]) } else { part.paths[key]!.n += 1; part.paths[key]!.durations.append(d) }
+                        }
+                    } catch { part.error = error }
+                    out[p] = part
                 }
-                started += 1
-                var labels: [String] = []
-                for k in a...b {
-                    let l = label(q.show, v, idx[k])
-                    if q.keepRepeats || labels.last != l { labels.append(l) }
-                }
-                if labels.count > limit && limit >= 2 && to != nil && from != nil {
-                    labels = Array(labels.prefix(limit - 1)) + ["…", labels[labels.count - 1]]
-                } else if labels.count > limit {
-                    labels = q.previous != nil ? ["…"] + labels.suffix(limit) : Array(labels.prefix(limit)) + ["…"]
-                }
-                let key = labels.joined(separator: " → ")
-                counts[key, default: (0, [])].n += 1
-                counts[key]!.durations.append(Double(v.times[idx[b]] - v.times[idx[a]]))
             }
         }
+        if let e = partials.compactMap(\.error).first { throw e }
+        var counts: [[UInt32]: (n: Int, durations: [Double])] = [:]
+        var started = 0, neverReached = 0
+        for part in partials {
+            started += part.started; neverReached += part.never
+            for (k, v) in part.paths {
+                if counts[k] == nil { counts[k] = v } else { counts[k]!.n += v.n; counts[k]!.durations += v.durations }
+            }
+        }
+        func name(_ c: UInt32) -> String {
+            if c == ellipsis { return "…" }
+            switch q.show {
+            case .event: return catalog.events[Int(c)]
+            case .channel: return c == 0 ? "(none)" : catalog.channels[Int(c)]
+            case .stage: return c == 0 ? "(none)" : catalog.stages[Int(c) - 1]
+            case .kind: return c == 0 ? "(none)" : Catalog.kinds[Int(c)]
+            }
+        }
+        let named = counts.map { (k, v) in (k.map(name).joined(separator: " → "), v) }
         let total = max(started, 1)
-        let ranked = counts.sorted { $0.value.n != $1.value.n ? $0.value.n > $1.value.n : $0.key < $1.key }
+        let ranked = named.sorted { $0.1.n != $1.1.n ? $0.1.n > $1.1.n : $0.0 < $1.0 }
         var rows: [[Value]] = ranked.prefix(q.top).map { (k, v) in
             [.text(k), .int(v.n), .percent(Double(v.n) / Double(total)), .duration(quantile(v.durations.sorted(), 0.5))]
         }
         let rest = ranked.dropFirst(q.top)
         if !rest.isEmpty {
-            let d = rest.flatMap(\.value.durations).sorted()
-            rows.append([.text("other (\(rest.count) paths)"), .int(rest.reduce(0) { $0 + $1.value.n }),
-                         .percent(Double(rest.reduce(0) { $0 + $1.value.n }) / Double(total)), .duration(quantile(d, 0.5))])
+            let d = rest.flatMap(\.1.durations).sorted()
+            let n = rest.reduce(0) { $0 + $1.1.n }
+            rows.append([.text("other (\(rest.count) paths)"), .int(n), .percent(Double(n) / Double(total)), .duration(quantile(d, 0.5))])
         }
-        if q.to != nil && q.from != nil {
-            rows.append([.text("(never reached \(describe(q.to!)))"), .int(neverReached), .percent(Double(neverReached) / Double(total)), .null])
+        if let t = q.to, q.from != nil {
+            rows.append([.text("(never reached \(describe(t)))"), .int(neverReached), .percent(Double(neverReached) / Double(total)), .null])
         }
         var notes = filter.description
         notes.append("\(started.grouped) customers; consecutive repeats \(q.keepRepeats ? "kept" : "collapsed"); shown by \(q.show.rawValue)")
