@@ -40,8 +40,16 @@ public struct Executor {
     // MARK: funnel
 
     public func funnel(_ q: FunnelQuery, binder: inout Binder) throws -> [ResultTable] {
-        if q.same != nil || q.steps.contains(where: \.optional) {
-            throw Diagnostic("'same' and optional steps are not supported yet", at: q.steps[0].expr.range)
+        if q.steps.contains(where: \.optional) {
+            throw Diagnostic("optional steps are not supported yet", at: q.steps[0].expr.range)
+        }
+        var same: SameColumn?
+        if let f = q.same {
+            guard f.scope == nil, let c = SameColumn(rawValue: f.name.lowercased()) else {
+                throw Diagnostic("'same' holds an event field constant: \(SameColumn.allCases.map(\.rawValue).joined(separator: ", "))", at: f.range,
+                                 help: suggestion(for: f.name, among: SameColumn.allCases.map(\.rawValue)).map { "did you mean '\($0)'?" })
+            }
+            same = c
         }
         let filter = try binder.bindFilter(q.filter, data: data)
         let n0 = q.steps.count
@@ -53,9 +61,10 @@ public struct Executor {
             }
             exclusions.append((try binder.bindEvent(x), from, to))
         }
-        let plan = FunnelPlan(steps: try q.steps.map { try binder.bindEvent($0.expr) }, stepWithin: q.steps.map { $0.within?.milliseconds },
+        var plan = FunnelPlan(steps: try q.steps.map { try binder.bindEvent($0.expr) }, stepWithin: q.steps.map { $0.within?.milliseconds },
                               within: q.within?.milliseconds, order: q.order, entry: q.entry, eventFilter: filter.events,
                               exclusions: exclusions)
+        plan.same = same
         let n = plan.steps.count
         let atStep = max(1, min(n, q.by?.atStep ?? 1)) - 1
         var groupOf: [String] = []
@@ -148,6 +157,7 @@ public struct Executor {
         var notes: [String] = []
         if let w = q.within { notes.append("window: \(w.text) from the entry (\(q.entry == .first ? "the first" : "the best") \(q.order == .any ? "event of any step" : describe(q.steps[0].expr)))") }
         if q.order == .any { notes.append("order any: step k counts \(unitName) who did steps 1 to k in any order") }
+        if let same { notes.append("same \(same.rawValue): every step's event has the entry event's \(same.rawValue)") }
         for (x, a, b) in q.exclusions { notes.append("excluding \(describe(x)) between step \(a ?? 1) and step \(b ?? n): such entries are dropped") }
         notes += filter.description
         if let by = q.by {

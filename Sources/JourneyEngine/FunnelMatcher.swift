@@ -11,6 +11,8 @@ public struct FunnelPlan {
     public var eventFilter: BoundPredicate?
     /// An event matching `predicate` after step `from`'s event and before step `to`'s (0-based) drops the entry.
     public var exclusions: [(predicate: BoundPredicate, from: Int, to: Int)] = []
+    /// `same PROPERTY`: every matched step's event has the entry event's value of this column.
+    public var same: SameColumn?
     /// The steps and the event filter compiled for the scan (see `StepTest`).
     let tests: [StepTest]
     let filterTest: StepTest?
@@ -27,6 +29,20 @@ public struct FunnelPlan {
     }
 }
 
+
+/// A packed column a funnel can hold constant (`same channel`).
+public enum SameColumn: String, CaseIterable, Sendable {
+    case channel, campaign, device, source, kind
+    @inline(__always) func value(_ v: UnsafePackedView, _ i: Int) -> UInt32 {
+        switch self {
+        case .channel: return UInt32(v.channels[i])
+        case .campaign: return v.campaigns[i]
+        case .device: return UInt32(v.devices[i])
+        case .source: return UInt32(v.sources[i])
+        case .kind: return UInt32(v.kinds[i])
+        }
+    }
+}
 
 public enum FunnelMatcher {
     /// Matches one customer's events `lo..<hi`. Sequential: each step is the first matching event after the
@@ -64,6 +80,7 @@ public enum FunnelMatcher {
         idx[0] = start
         let t0 = v.times[start]
         let n = plan.steps.count
+        let held = plan.same?.value(v, start)
         var level = 1
         var j = start + 1
         var last = start
@@ -73,7 +90,7 @@ public enum FunnelMatcher {
             if let w = plan.within, t - t0 > w { break }
             if let w = plan.stepWithin[level], t - v.times[idx[level - 1]] > w { break }
             last = j
-            if plan.tests[level].matches(v, j) {
+            if plan.tests[level].matches(v, j) && (held == nil || plan.same!.value(v, j) == held!) {
                 idx[level] = j; level += 1
             } else if plan.order == .strict {
                 break
@@ -89,11 +106,13 @@ public enum FunnelMatcher {
         let n = plan.steps.count
         for k in 0..<n { idx[k] = -1 }
         let t0 = v.times[start]
+        let held = plan.same?.value(v, start)
         var j = start, last = start, matched = 0
         while j < hi && matched < n {
             if let f = plan.filterTest, !f.matches(v, j) { j += 1; continue }
             if let w = plan.within, v.times[j] - t0 > w { break }
             last = j
+            if let held, plan.same!.value(v, j) != held { j += 1; continue }
             for k in 0..<n where idx[k] < 0 && plan.tests[k].matches(v, j) { idx[k] = j; matched += 1; break }
             j += 1
         }

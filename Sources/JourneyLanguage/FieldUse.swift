@@ -16,7 +16,7 @@ extension Statement {
         switch self {
         case .stats(let f): return of([f])
         case .quality, .set: return []
-        case .funnel(let q): return of(q.steps.map(\.expr) + [q.filter] + q.exclusions.map(\.0))
+        case .funnel(let q): return of(q.steps.map(\.expr) + [q.filter] + q.exclusions.map(\.0)).union(q.same.map { [$0.name.lowercased()] } ?? [])
         case .paths(let q): return of([q.from, q.to, q.filter])
         case .time(let a, let b, _, let f): return of([a, b, f])
         case .dropoff(let a, let n, let f): return of([a, n, f])

@@ -15,7 +15,7 @@ struct NoAttributes: AttributeSource {
 /// first unmatched step it is; entry best = the maximum over all entries. Exclusions: an excluded event strictly
 /// between step a's event and step b's (or, when b was not reached, the last event the match looked at).
 func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, best: Bool, order: String,
-                    exclusions: [(e: Int, from: Int, to: Int)] = []) -> Int {
+                    exclusions: [(e: Int, from: Int, to: Int)] = [], channels: [Int]? = nil) -> Int {
     let n = steps.count
     var bestLevel = 0
     for s in events.indices {
@@ -23,6 +23,8 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
         guard isEntry else { continue }
         let t0 = events[s].t
         let window = events.indices.filter { $0 >= s && (within == nil || events[$0].t - t0 <= within!) }
+        // `same channel`: an event counts for a step only with the entry's channel.
+        func held(_ j: Int) -> Bool { channels == nil || channels![j] == channels![s] }
         var idx: [Int] = []
         var last = s
         if order == "any" {
@@ -30,7 +32,7 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             var matched = 0
             for j in window where matched < n {
                 last = j
-                if let k = (0..<n).first(where: { slot[$0] < 0 && steps[$0] == events[j].e }) { slot[k] = j; matched += 1 }
+                if held(j), let k = (0..<n).first(where: { slot[$0] < 0 && steps[$0] == events[j].e }) { slot[k] = j; matched += 1 }
             }
             for k in 0..<n { if slot[k] < 0 { break }; idx.append(slot[k]) }
         } else {
@@ -39,9 +41,9 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
                 let prev = idx[idx.count - 1]
                 let next: Int?
                 if order == "strict" {
-                    next = window.contains(prev + 1) && events[prev + 1].e == steps[idx.count] ? prev + 1 : nil
+                    next = window.contains(prev + 1) && events[prev + 1].e == steps[idx.count] && held(prev + 1) ? prev + 1 : nil
                 } else {
-                    next = window.first { $0 > prev && events[$0].e == steps[idx.count] }
+                    next = window.first { $0 > prev && events[$0].e == steps[idx.count] && held($0) }
                 }
                 guard let nx = next else { break }
                 idx.append(nx)
@@ -68,6 +70,8 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
         for trial in 0..<2000 {
             var seq = PackedSequences()
             var journeys: [[(t: Int64, e: Int)]] = []
+            var channelOf: [Int] = []
+            var channelsByCustomer: [[Int]] = []
             let customers = 1 + next(20)
             for c in 0..<customers {
                 var t: Int64 = 0
@@ -79,10 +83,13 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
                 journeys.append(evs)
                 seq.customerIDs.append(Int64(c + 1))
                 for e in evs {
-                    seq.times.append(e.t); seq.events.append(UInt32(e.e)); seq.channels.append(0); seq.stages.append(0)
+                    let ch = 1 + next(2)
+                    channelOf.append(ch)
+                    seq.times.append(e.t); seq.events.append(UInt32(e.e)); seq.channels.append(UInt16(ch)); seq.stages.append(0)
                     seq.kinds.append(0); seq.campaigns.append(0); seq.values.append(.nan)
                 }
                 seq.offsets.append(Int32(seq.times.count))
+                channelsByCustomer.append(Array(channelOf.suffix(evs.count)))
             }
             var cat = Catalog()
             cat.events = ["", "a", "b", "c", "d", "x"]
@@ -95,17 +102,20 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
                 let a = next(steps.count - 1)
                 exclusions.append((next(2) == 0 ? 5 : 1 + next(4), a, a + 1 + next(steps.count - 1 - a)))
             }
-            let plan = FunnelPlan(steps: steps.map { s in .event((0...5).map { $0 == s }) }, stepWithin: steps.map { _ in nil },
+            let same = next(3) == 0
+            var plan = FunnelPlan(steps: steps.map { s in .event((0...5).map { $0 == s }) }, stepWithin: steps.map { _ in nil },
                                   within: within, order: FunnelOrder(rawValue: order)!, entry: best ? .best : .first, eventFilter: nil,
                                   exclusions: exclusions.map { x in (.event((0...5).map { $0 == x.e }), x.from, x.to) })
+            if same { plan.same = .channel }
             seq.withView { v in
                 let scratch = UnsafeMutablePointer<Int>.allocate(capacity: 8), idx = UnsafeMutablePointer<Int>.allocate(capacity: 8)
                 defer { scratch.deallocate(); idx.deallocate() }
                 for c in 0..<customers {
                     let level = FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx)
                     let m = (level: level, eventIndex: idx)
-                    let ref = referenceLevel(events: journeys[c], steps: steps, within: within, best: best, order: order, exclusions: exclusions)
-                    #expect(m.level == ref, "trial \(trial) customer \(c) steps \(steps) within \(String(describing: within)) best \(best) \(order) exclusions \(exclusions) events \(journeys[c])")
+                    let ref = referenceLevel(events: journeys[c], steps: steps, within: within, best: best, order: order, exclusions: exclusions,
+                                             channels: same ? channelsByCustomer[c] : nil)
+                    #expect(m.level == ref, "trial \(trial) customer \(c) steps \(steps) within \(String(describing: within)) best \(best) \(order) same \(same) exclusions \(exclusions) events \(journeys[c])")
                 }
             }
         }
