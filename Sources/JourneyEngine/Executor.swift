@@ -40,8 +40,11 @@ public struct Executor {
     // MARK: funnel
 
     public func funnel(_ q: FunnelQuery, binder: inout Binder) throws -> [ResultTable] {
-        if q.steps.contains(where: \.optional) {
-            throw Diagnostic("optional steps are not supported yet", at: q.steps[0].expr.range)
+        if q.steps.first?.optional == true {
+            throw Diagnostic("the first step cannot be optional: it is the entry", at: q.steps[0].expr.range)
+        }
+        if q.order == .any, let s = q.steps.first(where: \.optional) {
+            throw Diagnostic("optional steps need an order: 'order any' already lets any step come in any order", at: s.expr.range)
         }
         var same: SameColumn?
         if let f = q.same {
@@ -65,13 +68,15 @@ public struct Executor {
                               within: q.within?.milliseconds, order: q.order, entry: q.entry, eventFilter: filter.events,
                               exclusions: exclusions)
         plan.same = same
+        plan.optional = q.steps.map(\.optional)
         let n = plan.steps.count
         let atStep = max(1, min(n, q.by?.atStep ?? 1)) - 1
         var groupOf: [String] = []
         let eventDim = q.by.flatMap(Self.eventDimension)
         let attr = try q.by.flatMap { Self.eventDimension($0) == nil ? try attributeColumn($0) : nil }
         let accounts = q.unit == .accounts ? try data.attributes.accounts(for: seq.customerIDs) : []
-        var levels = [Int](repeating: 0, count: seq.customerCount)
+        /// Per customer, the steps matched (bit k = step k+1); a skipped optional step leaves its bit clear.
+        var levels = [UInt32](repeating: 0, count: seq.customerCount)
         if q.by != nil { groupOf = [String](repeating: "", count: seq.customerCount) }
         /// What one thread's range of customers adds: step-to-step times, overall and per group.
         struct Partial { var gaps: [[Double]]; var byGroup: [String: [[Double]]] = [:]; var error: Error? }
@@ -92,15 +97,20 @@ public struct Executor {
                                     try checkCancel(c)
                                     if let j = filter.journeys, !j[c] { continue }
                                     let level = FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx)
-                                    levelOut[c] = level
                                     guard level > 0 else { continue }
+                                    var mask: UInt32 = 0
+                                    for k in 0..<level where idx[k] >= 0 { mask |= 1 << UInt32(k) }
+                                    levelOut[c] = mask
                                     var group = ""
-                                    if let d = eventDim { group = level > atStep ? label(d, v, idx[atStep]) : "(not reached)"; groupOut[c] = group }
+                                    if let d = eventDim { group = level > atStep && idx[atStep] >= 0 ? label(d, v, idx[atStep]) : "(not reached)"; groupOut[c] = group }
                                     else if let attr { group = attr[c]; groupOut[c] = group }
                                     // Any order has no previous step in time: its times run from the entry (the earliest matched event).
-                                    let entry = q.order == .any ? (0..<level).map { idx[$0] }.min() ?? 0 : 0
+                                    let entry = q.order == .any ? (0..<level).map { idx[$0] }.filter { $0 >= 0 }.min() ?? 0 : 0
+                                    var prevMatched = idx[0]
                                     for k in 1..<max(1, level) {
-                                        let from = q.order == .any ? entry : idx[k - 1]
+                                        guard idx[k] >= 0 else { continue }   // a skipped optional step
+                                        let from = q.order == .any ? entry : prevMatched
+                                        prevMatched = idx[k]
                                         let g = Double(v.times[idx[k]] - v.times[from])
                                         part.gaps[k].append(g)
                                         if q.by != nil { part.byGroup[group, default: [[Double]](repeating: [], count: n)][k].append(g) }
@@ -128,26 +138,32 @@ public struct Executor {
         func counts(_ members: (Int) -> Bool) -> [Int] {
             var out = [Int](repeating: 0, count: n)
             if q.unit == .accounts {
-                var best: [Int64: Int] = [:]
-                for c in 0..<levels.count where levels[c] > 0 && members(c) {
+                var reached: [Int64: UInt32] = [:]
+                for c in 0..<levels.count where levels[c] != 0 && members(c) {
                     let a = accounts[c] != 0 ? accounts[c] : -seq.customerIDs[c]
-                    best[a] = max(best[a] ?? 0, levels[c])
+                    reached[a, default: 0] |= levels[c]
                 }
-                for (_, l) in best { for k in 0..<l { out[k] += 1 } }
+                for (_, m) in reached { for k in 0..<n where m & (1 << UInt32(k)) != 0 { out[k] += 1 } }
             } else {
-                for c in 0..<levels.count where levels[c] > 0 && members(c) { for k in 0..<levels[c] { out[k] += 1 } }
+                for c in 0..<levels.count where levels[c] != 0 && members(c) { for k in 0..<n where levels[c] & (1 << UInt32(k)) != 0 { out[k] += 1 } }
             }
             return out
         }
+        // "Previous" and "next" skip optional steps: an optional step is a detour, not a stage everyone passes.
+        let optional = q.steps.map(\.optional)
+        func previousRequired(_ k: Int) -> Int { var p = k - 1; while p > 0 && optional[p] { p -= 1 }; return p }
+        func nextRequired(_ k: Int) -> Int? { var p = k + 1; while p < n && optional[p] { p += 1 }; return p < n ? p : nil }
         func rows(_ cnt: [Int], _ g: [[Double]], group: String?) -> [[Value]] {
             (0..<n).map { k in
                 let sorted = g[k].sorted()
                 var r: [Value] = []
                 if let group { r.append(.text(group)) }
-                r += [.text("\(k + 1). \(describe(q.steps[k].expr))"), .int(cnt[k]),
+                let p = previousRequired(k)
+                let dropped: Value = optional[k] ? .null : nextRequired(k).map { .int(cnt[k] - cnt[$0]) } ?? .int(0)
+                r += [.text("\(k + 1). \(describe(q.steps[k].expr))\(optional[k] ? " (optional)" : "")"), .int(cnt[k]),
                       .percent(cnt[0] > 0 ? Double(cnt[k]) / Double(cnt[0]) : .nan),
-                      .percent(k == 0 ? (cnt[0] > 0 ? 1 : .nan) : (cnt[k - 1] > 0 ? Double(cnt[k]) / Double(cnt[k - 1]) : .nan)),
-                      .int(k + 1 < n ? cnt[k] - cnt[k + 1] : 0),
+                      .percent(k == 0 ? (cnt[0] > 0 ? 1 : .nan) : (cnt[p] > 0 ? Double(cnt[k]) / Double(cnt[p]) : .nan)),
+                      dropped,
                       k == 0 || sorted.isEmpty ? .null : .duration(quantile(sorted, 0.5)),
                       k == 0 || sorted.isEmpty ? .null : .duration(quantile(sorted, 0.9))]
                 return r
@@ -163,7 +179,7 @@ public struct Executor {
         if let by = q.by {
             let cols = [by.field.display, "step", unitName, "% of first", "% of previous", "dropped", "median time", "p90 time"]
             var groups: [String: Int] = [:]
-            for c in 0..<levels.count where levels[c] > 0 { groups[groupOf[c], default: 0] += 1 }
+            for c in 0..<levels.count where levels[c] != 0 { groups[groupOf[c], default: 0] += 1 }
             let topN = q.top ?? 10
             let ranked = groups.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
             let shown = Array(ranked.prefix(topN))

@@ -11,6 +11,8 @@ public struct FunnelPlan {
     public var eventFilter: BoundPredicate?
     /// An event matching `predicate` after step `from`'s event and before step `to`'s (0-based) drops the entry.
     public var exclusions: [(predicate: BoundPredicate, from: Int, to: Int)] = []
+    /// Steps that may be skipped (`b?`): skipped ones get index -1.
+    public var optional: [Bool] = []
     /// `same PROPERTY`: every matched step's event has the entry event's value of this column.
     public var same: SameColumn?
     /// The steps and the event filter compiled for the scan (see `StepTest`).
@@ -84,21 +86,39 @@ public enum FunnelMatcher {
         var level = 1
         var j = start + 1
         var last = start
+        var prevMatched = start
         while level < n && j < hi {
             if let f = plan.filterTest, !f.matches(v, j) { j += 1; continue }
             let t = v.times[j]
             if let w = plan.within, t - t0 > w { break }
-            if let w = plan.stepWithin[level], t - v.times[idx[level - 1]] > w { break }
+            if let w = plan.stepWithin[level], t - v.times[prevMatched] > w { break }
             last = j
-            if plan.tests[level].matches(v, j) && (held == nil || plan.same!.value(v, j) == held!) {
-                idx[level] = j; level += 1
+            let ok = held == nil || plan.same!.value(v, j) == held!
+            if ok && plan.tests[level].matches(v, j) {
+                idx[level] = j; level += 1; prevMatched = j
+            } else if ok, let target = skipTarget(plan, v, j, from: level) {
+                // Optional steps level..<target are skipped: this event is the later step.
+                for k in level..<target { idx[k] = -1 }
+                idx[target] = j; level = target + 1; prevMatched = j
             } else if plan.order == .strict {
                 break
             }
             j += 1
         }
-        if level == n { last = idx[level - 1] }
+        if level == n { last = prevMatched }
         return (level, last)
+    }
+
+    /// The later step event `j` may match by skipping optional steps `from..<target`, if any.
+    @inline(__always)
+    static func skipTarget(_ plan: FunnelPlan, _ v: UnsafePackedView, _ j: Int, from: Int) -> Int? {
+        guard !plan.optional.isEmpty else { return nil }
+        var k = from
+        while k < plan.steps.count && plan.optional[k] {
+            if k + 1 < plan.steps.count && plan.tests[k + 1].matches(v, j) { return k + 1 }
+            k += 1
+        }
+        return nil
     }
 
     /// Any order: each event in the window takes the first still unmatched step it matches.
@@ -124,9 +144,9 @@ public enum FunnelMatcher {
     /// True when an exclusion event lies between its two steps: after step `from`'s event and before step `to`'s
     /// event, or, when `to` was not reached, up to the last event the match looked at.
     static func excluded(_ plan: FunnelPlan, _ v: UnsafePackedView, _ idx: UnsafeMutablePointer<Int>, level: Int, lastConsidered: Int) -> Bool {
-        for x in plan.exclusions where x.from < level {
+        for x in plan.exclusions where x.from < level && idx[x.from] >= 0 {
             let a = idx[x.from]
-            let b = x.to < level ? idx[x.to] : lastConsidered + 1
+            let b = x.to < level && idx[x.to] >= 0 ? idx[x.to] : lastConsidered + 1
             var e = min(a, b) + 1
             while e < max(a, b) {
                 if plan.eventFilter?.matches(v, e) ?? true, x.predicate.matches(v, e) { return true }

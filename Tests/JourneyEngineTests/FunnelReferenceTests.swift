@@ -15,9 +15,10 @@ struct NoAttributes: AttributeSource {
 /// first unmatched step it is; entry best = the maximum over all entries. Exclusions: an excluded event strictly
 /// between step a's event and step b's (or, when b was not reached, the last event the match looked at).
 func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, best: Bool, order: String,
-                    exclusions: [(e: Int, from: Int, to: Int)] = [], channels: [Int]? = nil) -> Int {
+                    exclusions: [(e: Int, from: Int, to: Int)] = [], channels: [Int]? = nil, optional: [Bool]? = nil) -> (level: Int, mask: UInt32) {
     let n = steps.count
-    var bestLevel = 0
+    let opt = optional ?? [Bool](repeating: false, count: n)
+    var bestLevel = 0, bestMask: UInt32 = 0
     for s in events.indices {
         let isEntry = order == "any" ? steps.contains(events[s].e) : events[s].e == steps[0]
         guard isEntry else { continue }
@@ -37,30 +38,44 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             for k in 0..<n { if slot[k] < 0 { break }; idx.append(slot[k]) }
         } else {
             idx = [s]
+            var prev = s
+            // Targets from step k: k itself, and past optional steps the next ones up to the first required one.
+            func targets(_ k: Int) -> [Int] { var t = [k]; var p = k; while p < n - 1 && opt[p] { p += 1; t.append(p) }; return t }
             while idx.count < n {
-                let prev = idx[idx.count - 1]
-                let next: Int?
-                if order == "strict" {
-                    next = window.contains(prev + 1) && events[prev + 1].e == steps[idx.count] && held(prev + 1) ? prev + 1 : nil
-                } else {
-                    next = window.first { $0 > prev && events[$0].e == steps[idx.count] && held($0) }
+                let k = idx.count
+                let ts = targets(k)
+                var best: (j: Int, t: Int)? = nil
+                for t in ts {
+                    let cand: Int?
+                    if order == "strict" {
+                        cand = window.contains(prev + 1) && events[prev + 1].e == steps[t] && held(prev + 1) ? prev + 1 : nil
+                    } else {
+                        cand = window.first { $0 > prev && events[$0].e == steps[t] && held($0) }
+                    }
+                    if let c = cand, best == nil || c < best!.j { best = (c, t) }
                 }
-                guard let nx = next else { break }
-                idx.append(nx)
+                guard let b = best else { break }
+                while idx.count < b.t { idx.append(-1) }
+                idx.append(b.j)
+                prev = b.j
             }
-            if idx.count == n { last = idx[n - 1] }
-            else if order == "strict" { last = window.contains(idx[idx.count - 1] + 1) ? idx[idx.count - 1] + 1 : idx[idx.count - 1] }
+            if idx.count == n { last = prev }
+            else if order == "strict" { last = window.contains(prev + 1) ? prev + 1 : prev }
             else { last = window.last ?? s }
         }
         var level = idx.count
-        for x in exclusions where x.from < level {
-            let a = idx[x.from], b = x.to < level ? idx[x.to] : last + 1
+        for x in exclusions where x.from < level && idx[x.from] >= 0 {
+            let a = idx[x.from], b = x.to < level && idx[x.to] >= 0 ? idx[x.to] : last + 1
             if events.indices.contains(where: { $0 > min(a, b) && $0 < max(a, b) && events[$0].e == x.e }) { level = 0 }
         }
-        bestLevel = max(bestLevel, level)
-        if !best || bestLevel == n { return bestLevel }
+        if level > bestLevel {
+            bestLevel = level
+            bestMask = 0
+            for k in 0..<level where idx[k] >= 0 { bestMask |= 1 << UInt32(k) }
+        }
+        if !best || bestLevel == n { return (bestLevel, bestMask) }
     }
-    return bestLevel
+    return (bestLevel, bestMask)
 }
 
 @Suite struct FunnelReferenceTests {
@@ -103,10 +118,12 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
                 exclusions.append((next(2) == 0 ? 5 : 1 + next(4), a, a + 1 + next(steps.count - 1 - a)))
             }
             let same = next(3) == 0
+            let optional = order == "any" ? steps.map { _ in false } : steps.indices.map { $0 > 0 && next(3) == 0 }
             var plan = FunnelPlan(steps: steps.map { s in .event((0...5).map { $0 == s }) }, stepWithin: steps.map { _ in nil },
                                   within: within, order: FunnelOrder(rawValue: order)!, entry: best ? .best : .first, eventFilter: nil,
                                   exclusions: exclusions.map { x in (.event((0...5).map { $0 == x.e }), x.from, x.to) })
             if same { plan.same = .channel }
+            plan.optional = optional
             seq.withView { v in
                 let scratch = UnsafeMutablePointer<Int>.allocate(capacity: 8), idx = UnsafeMutablePointer<Int>.allocate(capacity: 8)
                 defer { scratch.deallocate(); idx.deallocate() }
@@ -114,8 +131,10 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
                     let level = FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx)
                     let m = (level: level, eventIndex: idx)
                     let ref = referenceLevel(events: journeys[c], steps: steps, within: within, best: best, order: order, exclusions: exclusions,
-                                             channels: same ? channelsByCustomer[c] : nil)
-                    #expect(m.level == ref, "trial \(trial) customer \(c) steps \(steps) within \(String(describing: within)) best \(best) \(order) same \(same) exclusions \(exclusions) events \(journeys[c])")
+                                             channels: same ? channelsByCustomer[c] : nil, optional: optional)
+                    var mask: UInt32 = 0
+                    for k in 0..<m.level where m.eventIndex[k] >= 0 { mask |= 1 << UInt32(k) }
+                    #expect(m.level == ref.level && mask == ref.mask, "trial \(trial) customer \(c) steps \(steps) within \(String(describing: within)) best \(best) \(order) same \(same) optional \(optional) exclusions \(exclusions) events \(journeys[c])")
                 }
             }
         }
