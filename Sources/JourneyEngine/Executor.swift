@@ -64,11 +64,13 @@ public struct Executor {
             }
             exclusions.append((try binder.bindEvent(x), from, to))
         }
-        var plan = FunnelPlan(steps: try q.steps.map { try binder.bindEvent($0.expr) }, stepWithin: q.steps.map { $0.within?.milliseconds },
+        var configured = FunnelPlan(steps: try q.steps.map { try binder.bindEvent($0.expr) }, stepWithin: q.steps.map { $0.within?.milliseconds },
                               within: q.within?.milliseconds, order: q.order, entry: q.entry, eventFilter: filter.events,
                               exclusions: exclusions)
-        plan.same = same
-        plan.optional = q.steps.map(\.optional)
+        configured.same = same
+        if q.steps.contains(where: \.optional) { configured.optional = q.steps.map(\.optional) }   // empty: no skip checks in the scan
+        // Captured by the scan threads: a `let`, so no copy or retain per access.
+        let plan = configured
         let n = plan.steps.count
         let atStep = max(1, min(n, q.by?.atStep ?? 1)) - 1
         var groupOf: [String] = []
