@@ -26,11 +26,12 @@ let package = Package(
         .executableTarget(name: "journey",
                           dependencies: ["JourneyShell", "JourneySession", "JourneyStore", "JourneyGenerator"],
                           swiftSettings: v5),
-        .testTarget(name: "JourneyStoreTests", dependencies: ["JourneyStore", "JourneyGenerator"], swiftSettings: v5),
+        .target(name: "JourneyTestSupport", path: "Tests/JourneyTestSupport", swiftSettings: v5),
+        .testTarget(name: "JourneyStoreTests", dependencies: ["JourneyStore", "JourneyGenerator", "JourneyTestSupport"], swiftSettings: v5),
         .testTarget(name: "JourneyLanguageTests", dependencies: ["JourneyLanguage"], swiftSettings: v5),
         .testTarget(name: "JourneyEngineTests",
                     dependencies: ["JourneyEngine", "JourneyStore", "JourneySession", "JourneyGenerator"],
                     swiftSettings: v5),
-        .testTarget(name: "JourneyEndToEndTests", dependencies: ["JourneyStore"], swiftSettings: v5),
+        .testTarget(name: "JourneyEndToEndTests", dependencies: ["JourneyStore", "JourneyTestSupport"], swiftSettings: v5),
     ]
 )

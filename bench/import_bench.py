@@ -4,9 +4,9 @@
 Generates (once, into bench/out/) a b2b file of about 10M events, then times each tool --runs times and prints
 medians, rows/s, ratios against journey and peak memory. Figures only: nothing here is asserted by tests.
 """
-import argparse, os, shutil, subprocess, sys, tempfile, time
+import os, shutil, subprocess, sys, tempfile, time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from common import OUT, arguments, generated_file, median
 
 def timed(cmd, stdin=None):
     """Runs cmd under /usr/bin/time; returns (seconds, peak MB, stdout)."""
@@ -17,23 +17,10 @@ def timed(cmd, stdin=None):
         sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr}")
     return dt, int(p.stderr.strip().splitlines()[-1]) / 1024, p.stdout
 
-def median(xs):
-    xs = sorted(xs)
-    return xs[len(xs) // 2]
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--journey", default=".build/release/journey")
-    ap.add_argument("--customers", type=int, default=int(os.environ.get("BENCH_CUSTOMERS", "2000000")))
-    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
-    a = ap.parse_args()
-    out = os.path.join(HERE, "out")
-    os.makedirs(out, exist_ok=True)
-    csv = os.path.join(out, f"b2b-{a.customers}.csv")
-    if not os.path.exists(csv):
-        print(f"generating {a.customers:,} customers …", flush=True)
-        subprocess.run([a.journey, "generate", "--profile", "b2b", "--customers", str(a.customers), "--seed", "1",
-                        "--clean", "--out", csv], check=True, capture_output=True)
+    a = arguments("journey import vs sqlite3 .import vs DuckDB read_csv")
+    csv, _ = generated_file(a.journey, a.customers)
+    out = OUT
     rows = sum(1 for _ in open(csv, "rb")) - 1
     print(f"file: {rows:,} rows, {os.path.getsize(csv) / 1e6:,.0f} MB, {a.customers:,} customers; {a.runs} runs, medians")
     work = tempfile.mkdtemp(prefix="journey-bench-", dir=out)

@@ -5,33 +5,20 @@ Answers are compared first (per-step counts); a timing is printed with "answers 
 cold (a new process that opens the store, runs the funnel, exits) and warm (the same statement again in one
 session, `.timer on`). Figures only; nothing here is asserted by tests.
 """
-import argparse, os, re, subprocess, sys, time
+import os, re, subprocess, sys, time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from common import OUT, arguments, generated_file, median
 STEPS = ["awareness", "consideration", "intent", "conversion"]
 WINDOW_MS = 30 * 86_400_000
-
-def median(xs):
-    xs = sorted(xs)
-    return xs[len(xs) // 2]
 
 def journey_counts(out):
     rows = [l.split(",") for l in out.strip().splitlines() if re.match(r"^\d\. ", l)]
     return [int(r[1]) for r in rows]
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--journey", default=".build/release/journey")
-    ap.add_argument("--customers", type=int, default=int(os.environ.get("BENCH_CUSTOMERS", "2000000")))
-    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
-    a = ap.parse_args()
-    out = os.path.join(HERE, "out")
-    os.makedirs(out, exist_ok=True)
-    csv = os.path.join(out, f"b2b-{a.customers}.csv")
-    tps = os.path.join(out, f"b2b-{a.customers}-touchpoints.csv")
-    if not os.path.exists(csv):
-        subprocess.run([a.journey, "generate", "--profile", "b2b", "--customers", str(a.customers), "--seed", "1", "--clean", "--out", csv],
-                       check=True, capture_output=True)
+    a = arguments("a 4-step funnel: journey vs DuckDB SQL vs chDB windowFunnel")
+    csv, tps = generated_file(a.journey, a.customers)
+    out = OUT
     store = os.path.join(out, f"b2b-{a.customers}.journey")
     if not os.path.exists(store):
         subprocess.run([a.journey, "import", csv, tps, "--into", store, "--no-progress"], check=True, capture_output=True)
@@ -102,7 +89,10 @@ def main():
     for name, counts, warm, cold in results:
         ref = best if "best" in name else first
         base = results[1][2] if "best" in name else results[0][2]
-        ratio = "" if name.startswith("journey") else f"{warm / base:,.1f}x slower"
+        if name.startswith("journey") or base <= 0 or warm <= 0:
+            ratio = ""
+        else:
+            ratio = f"{warm / base:,.1f}x slower" if warm >= base else f"{base / warm:,.1f}x faster"
         cold_ms = f"{cold * 1000:,.0f}" if cold else "–"
         print(f"{name:<34}{str(counts):<36}{'yes' if counts == ref else 'NO':>6}{warm * 1000:>10,.1f}{cold_ms:>10}{ratio:>14}")
 

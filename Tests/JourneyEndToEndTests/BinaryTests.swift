@@ -26,26 +26,11 @@ func binaryPath() -> String {
 }
 
 
-/// All of one test process's temporary files live under one directory, removed when the process exits.
-let testRoot: String = {
-    let root = NSTemporaryDirectory() + "journey-tests-\(getpid())"
-    try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    atexit {
-        let root = NSTemporaryDirectory() + "journey-tests-\(getpid())"
-        try? FileManager.default.removeItem(atPath: root)
-    }
-    return root
-}()
-
-func tmp() -> String {
-    let d = testRoot + "/" + UUID().uuidString
-    try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-    return d
-}
+import JourneyTestSupport
 
 @Suite(.serialized) struct BinaryTests {
     @Test func batchQueriesAndErrors() throws {
-        let d = tmp()
+        let d = tempDir()
         _ = try journey(["generate", "--profile", "b2b", "--customers", "300", "--seed", "5", "--out", d + "/events.csv"])
         let imp = try journey(["import", d + "/events.csv", d + "/customers.csv", d + "/touchpoints.csv", "--into", d + "/s.journey"])
         #expect(imp.status == 0 || imp.status == 2, "\(imp.err)")
@@ -73,7 +58,7 @@ func tmp() -> String {
     }
 
     @Test func importKilledMidwayResumesWithoutDuplicates() throws {
-        let d = tmp()
+        let d = tempDir()
         _ = try journey(["generate", "--profile", "b2c", "--customers", "40000", "--seed", "9", "--clean", "--out", d + "/events.csv"])
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binaryPath())

@@ -1,3 +1,4 @@
+import JourneyTestSupport
 import Foundation
 import Testing
 
@@ -16,7 +17,7 @@ import Testing
     }
 
     static let store: String = {
-        let d = tmp()
+        let d = tempDir()
         let demo = root.appendingPathComponent("datasets/demo").path
         _ = try? journey(["import"] + ["events.csv", "customers.csv", "accounts.csv", "touchpoints.csv"].map { demo + "/" + $0 }
                          + ["--into", d + "/demo.journey"])

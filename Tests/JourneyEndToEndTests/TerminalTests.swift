@@ -1,3 +1,4 @@
+import JourneyTestSupport
 import Foundation
 import Testing
 
@@ -59,7 +60,7 @@ import Testing
 
     @Test mutating func analystSession() throws {
         testName = "session"
-        let d = tmp()
+        let d = tempDir()
         _ = try journey(["generate", "--profile", "b2c", "--customers", "40000", "--seed", "4", "--clean", "--out", d + "/events.csv"])
         _ = try journey(["import", d + "/events.csv", "--into", d + "/s.journey"])
         let history = d + "/history"
@@ -108,7 +109,7 @@ import Testing
 
     @Test mutating func startupFileRunsFirst() throws {
         testName = "rc"
-        let d = tmp()
+        let d = tempDir()
         try ".mode csv\n".write(toFile: d + "/.journeyrc", atomically: true, encoding: .utf8)
         try "customer_id,timestamp,event\nc1,2024-01-01,ad\n".write(toFile: d + "/e.csv", atomically: true, encoding: .utf8)
         _ = try journey(["import", d + "/e.csv", "--into", d + "/s.journey"])

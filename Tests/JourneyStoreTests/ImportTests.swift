@@ -1,3 +1,4 @@
+import JourneyTestSupport
 import Foundation
 import Testing
 @testable import JourneyStore

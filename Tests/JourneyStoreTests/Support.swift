@@ -1,23 +1,6 @@
 import Foundation
 
-
-/// All of one test process's temporary files live under one directory, removed when the process exits.
-let testRoot: String = {
-    let root = NSTemporaryDirectory() + "journey-tests-\(getpid())"
-    try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    atexit {
-        let root = NSTemporaryDirectory() + "journey-tests-\(getpid())"
-        try? FileManager.default.removeItem(atPath: root)
-    }
-    return root
-}()
-
-/// A fresh temporary directory per test.
-func tempDir() -> String {
-    let d = testRoot + "/" + UUID().uuidString
-    try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-    return d
-}
+import JourneyTestSupport
 
 func write(_ text: String, to path: String) { _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) }
 
