@@ -55,6 +55,24 @@ import JourneyGenerator
         #expect(try s.loadSequences().devices.isEmpty)
     }
 
+    @Test func loadingOnTwoThreadsEqualsOne() throws {
+        let d = tempDir()
+        var g = Generator(profile: .b2c, customers: 20_000, seed: 8)   // more than one chunk, with merged duplicates
+        g.dirt = true
+        _ = try g.write(to: d + "/events.csv")
+        let s = try Store(path: d + "/s.journey")
+        let r = try s.importFile(d + "/events.csv")
+        #expect(r.crossSource > 0)
+        let one = try s.loadSequences(devicesAndSources: true, threads: 1)
+        let two = try s.loadSequences(devicesAndSources: true, threads: 2)
+        #expect(one.customerCount > Int(Store.chunkSize))
+        #expect(one.customerIDs == two.customerIDs && one.offsets == two.offsets && one.times == two.times)
+        #expect(one.events == two.events && one.channels == two.channels && one.stages == two.stages && one.kinds == two.kinds)
+        #expect(one.campaigns == two.campaigns && one.devices == two.devices && one.sources == two.sources)
+        #expect(zip(one.values, two.values).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+        #expect(one.eventCount == r.stored - r.crossSource)
+    }
+
     @Test func channelSpellingsBecomeOne() throws {
         let d = tempDir()
         write("customer_id,timestamp,event,channel\na,2024-01-01,x,LinkedIn\nb,2024-01-01,x,linkedin \nc,2024-01-01,x,Linked In\nd,2024-01-01,x,Google Ads\n", to: d + "/e.csv")

@@ -1,0 +1,140 @@
+import Foundation
+import JourneyCore
+
+extension Store {
+    /// Every customer's journey for the engine: chunk columns copied end to end, stage/channel/kind filled from
+    /// the touchpoint catalog where the row had none, events merged as cross-source duplicates left out.
+    /// Where each chunk lands is known from the chunk rows, so two threads (two connections) copy halves at once.
+    public func loadSequences(devicesAndSources: Bool = false) throws -> PackedSequences {
+        try loadSequences(devicesAndSources: devicesAndSources, threads: nil)
+    }
+
+    /// `threads`: nil picks by size (tests force 1 or 2 to compare both paths).
+    func loadSequences(devicesAndSources: Bool, threads: Int?) throws -> PackedSequences {
+        struct Slot { var chunk: Int64; var customers: Int; var kept: Int; var merged: Bool; var eventStart = 0; var customerStart = 0 }
+        var slots: [Slot] = []
+        let meta = try db.prepare("SELECT chunk, customers, events, merged FROM chunks ORDER BY chunk")
+        while try meta.step() {
+            slots.append(Slot(chunk: meta.int(0), customers: Int(meta.int(1)), kept: Int(meta.int(2) - meta.int(3)), merged: meta.int(3) > 0))
+        }
+        var events = 0, customers = 0
+        for i in slots.indices {
+            slots[i].eventStart = events; slots[i].customerStart = customers
+            events += slots[i].kept; customers += slots[i].customers
+        }
+        let fill = try touchpointFill()
+        // Columns are created without initializing (every element is written below before anything reads it), so
+        // their pages are first touched by the copying threads.
+        func column<T>(_ n: Int) -> [T] { [T](unsafeUninitializedCapacity: n) { _, count in count = n } }
+        var seq = PackedSequences()
+        seq.times = column(events); seq.events = column(events); seq.channels = column(events); seq.stages = column(events)
+        seq.kinds = column(events); seq.campaigns = column(events); seq.values = column(events)
+        if devicesAndSources { seq.devices = column(events); seq.sources = column(events) }
+        seq.customerIDs = column(customers); seq.offsets = column(customers + 1)
+        seq.offsets[0] = 0
+        // Two halves by events; the second thread opens its own read-only connection.
+        let parts = slots.count >= 2 ? (threads ?? (events > 200_000 ? 2 : 1)) : 1
+        let split = parts == 1 ? slots.count : (slots.firstIndex { $0.eventStart >= events / 2 } ?? slots.count)
+        var errors = [Error?](repeating: nil, count: parts)
+        let sql = "SELECT ids, offsets, times, codes, channels, stages, kinds, campaigns, vals, mflags, devices, sources FROM chunks WHERE chunk = ?"
+        let path = self.path
+        let mainDB = db
+        withColumns(&seq) { c in
+            errors.withUnsafeMutableBufferPointer { errOut in
+                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    do {
+                        let conn = p == 0 ? mainDB : try Database(path: path, readOnly: true)
+                        let st = try conn.prepare(sql)
+                        for slot in slots[(p == 0 ? 0 : split)..<(p == 0 ? split : slots.count)] {
+                            st.bindInt(slot.chunk, at: 1)
+                            if try st.step() { Self.copy(st, slot.eventStart, slot.customerStart, slot.merged, devicesAndSources, fill, c) }
+                            st.reset()
+                        }
+                    } catch { errOut[p] = error }
+                }
+            }
+        }
+        if let e = errors.compactMap({ $0 }).first { throw e }
+        return seq
+    }
+
+    /// Pointers to every column, for the copying threads.
+    struct ColumnPointers {
+        let ids: UnsafeMutablePointer<Int64>, offsets: UnsafeMutablePointer<Int32>, times: UnsafeMutablePointer<Int64>
+        let events: UnsafeMutablePointer<UInt32>, channels: UnsafeMutablePointer<UInt16>, stages: UnsafeMutablePointer<UInt8>
+        let kinds: UnsafeMutablePointer<UInt8>, campaigns: UnsafeMutablePointer<UInt32>, values: UnsafeMutablePointer<Double>
+        let devices: UnsafeMutablePointer<UInt16>?, sources: UnsafeMutablePointer<UInt16>?
+    }
+
+    private func withColumns(_ s: inout PackedSequences, _ body: (ColumnPointers) -> Void) {
+        let hasExtra = !s.devices.isEmpty
+        // Empty columns have no storage: a dummy aligned base, never written through (their counts are zero).
+        func base<T>(_ b: UnsafeMutableBufferPointer<T>) -> UnsafeMutablePointer<T> {
+            b.baseAddress ?? UnsafeMutablePointer<T>(bitPattern: MemoryLayout<T>.alignment)!
+        }
+        s.customerIDs.withUnsafeMutableBufferPointer { ids in
+        s.offsets.withUnsafeMutableBufferPointer { offs in
+        s.times.withUnsafeMutableBufferPointer { t in
+        s.events.withUnsafeMutableBufferPointer { e in
+        s.channels.withUnsafeMutableBufferPointer { ch in
+        s.stages.withUnsafeMutableBufferPointer { st in
+        s.kinds.withUnsafeMutableBufferPointer { k in
+        s.campaigns.withUnsafeMutableBufferPointer { cp in
+        s.values.withUnsafeMutableBufferPointer { v in
+        s.devices.withUnsafeMutableBufferPointer { dv in
+        s.sources.withUnsafeMutableBufferPointer { sr in
+            body(ColumnPointers(ids: base(ids), offsets: base(offs), times: base(t), events: base(e), channels: base(ch),
+                                stages: base(st), kinds: base(k), campaigns: base(cp), values: base(v),
+                                devices: hasExtra ? dv.baseAddress : nil, sources: hasExtra ? sr.baseAddress : nil))
+        } } } } } } } } } } }
+    }
+
+    /// Copies one chunk row (columns in `loadSequences`' SELECT order) to its place, leaving merged events out.
+    private static func copy(_ st: Statement, _ eventStart: Int, _ customerStart: Int, _ merged: Bool, _ extra: Bool,
+                             _ fill: [(stage: UInt8, channel: UInt16, kind: UInt8)?], _ c: ColumnPointers) {
+        func blob<T>(_ col: Int32, _ type: T.Type) -> UnsafeBufferPointer<T> {
+            let b = st.blob(col)
+            return UnsafeBufferPointer(start: b.baseAddress?.assumingMemoryBound(to: T.self), count: b.count / MemoryLayout<T>.stride)
+        }
+        let ids = blob(0, Int64.self), offs = blob(1, Int32.self)
+        if let base = ids.baseAddress { (c.ids + customerStart).update(from: base, count: ids.count) }
+        let n = offs.count > 0 ? Int(offs[offs.count - 1]) : 0
+        var w = eventStart
+        if !merged {
+            func bulk<T>(_ col: Int32, _ dst: UnsafeMutablePointer<T>) {
+                let src = blob(col, T.self)
+                if let base = src.baseAddress { (dst + eventStart).update(from: base, count: src.count) }
+            }
+            bulk(2, c.times); bulk(3, c.events); bulk(4, c.channels); bulk(5, c.stages); bulk(6, c.kinds)
+            bulk(7, c.campaigns); bulk(8, c.values)
+            if extra, let dv = c.devices, let sr = c.sources { bulk(10, dv); bulk(11, sr) }
+            for k in 0..<ids.count { c.offsets[customerStart + k + 1] = Int32(eventStart) + offs[k + 1] }
+            w = eventStart + n
+        } else {
+            let flags = blob(9, UInt8.self)
+            let times = blob(2, Int64.self), codes = blob(3, UInt32.self), chans = blob(4, UInt16.self), stages = blob(5, UInt8.self)
+            let kinds = blob(6, UInt8.self), camps = blob(7, UInt32.self), vals = blob(8, Double.self)
+            let devs = blob(10, UInt16.self), srcs = blob(11, UInt16.self)
+            var k = 0
+            for i in 0..<n {
+                while Int(offs[k + 1]) <= i { c.offsets[customerStart + k + 1] = Int32(w); k += 1 }
+                if flags[i] != 0 { continue }
+                c.times[w] = times[i]; c.events[w] = codes[i]; c.channels[w] = chans[i]; c.stages[w] = stages[i]
+                c.kinds[w] = kinds[i]; c.campaigns[w] = camps[i]; c.values[w] = vals[i]
+                if extra, let dv = c.devices, let sr = c.sources { dv[w] = devs[i]; sr[w] = srcs[i] }
+                w += 1
+            }
+            while k < ids.count { c.offsets[customerStart + k + 1] = Int32(w); k += 1 }
+        }
+        // Touchpoint catalog: fill stage, channel and kind the rows left empty.
+        if !fill.isEmpty {
+            for i in eventStart..<w {
+                let e = Int(c.events[i])
+                guard e < fill.count, let f = fill[e] else { continue }
+                if c.stages[i] == 0 { c.stages[i] = f.stage }
+                if c.channels[i] == 0 { c.channels[i] = f.channel }
+                if c.kinds[i] == 0 { c.kinds[i] = f.kind }
+            }
+        }
+    }
+}
