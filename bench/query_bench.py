@@ -38,7 +38,7 @@ def main():
         results.append((f"journey entry {entry}", counts, median(warm), median(cold)))
 
     import duckdb
-    db = os.path.join(out, f"b2b-{a.customers}.duckdb")
+    db = os.path.join(out, f"b2b-{a.customers}-v2.duckdb")
     con = duckdb.connect(db)
     con.execute("SET enable_progress_bar = false")
     if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'ev'").fetchone()[0]:
@@ -46,7 +46,7 @@ def main():
             CREATE TABLE ev AS
             WITH raw AS (SELECT *, row_number() OVER () AS file_row FROM read_csv('{csv}', header=true, all_varchar=true)),
                  tp AS (SELECT * FROM read_csv('{tps}', header=true, all_varchar=true))
-            SELECT raw.customer_id AS c, epoch_ms(CAST(raw.timestamp AS TIMESTAMPTZ)) AS t,
+            SELECT raw.customer_id AS c, epoch_ms(CAST(raw.timestamp AS TIMESTAMPTZ)) AS t, raw.event AS e,
                    coalesce(nullif(raw.stage, ''), tp.stage) AS st,
                    row_number() OVER (PARTITION BY raw.customer_id ORDER BY epoch_ms(CAST(raw.timestamp AS TIMESTAMPTZ)), raw.file_row) AS rn
             FROM raw LEFT JOIN tp ON tp.event = raw.event""")
@@ -62,6 +62,32 @@ def main():
     for _ in range(a.runs + 1):
         t = time.perf_counter(); counts = list(con.execute(sql).fetchone()); times.append(time.perf_counter() - t)
     results.append(("duckdb SQL (entry first)", counts, median(times[1:]), None))
+
+    # Paths from the first awareness to the first conversion after it, repeats collapsed, at most 5 steps.
+    paths_sql = """
+        WITH a AS (SELECT c, min(rn) AS ra FROM ev WHERE st = 'awareness' GROUP BY c),
+        b AS (SELECT a.c, a.ra, min(ev.rn) AS rb FROM a JOIN ev ON ev.c = a.c AND ev.rn > a.ra AND ev.st = 'conversion' GROUP BY a.c, a.ra),
+        s AS (SELECT b.c, ev.rn, ev.e, lag(ev.e) OVER (PARTITION BY b.c ORDER BY ev.rn) AS prev
+              FROM b JOIN ev ON ev.c = b.c AND ev.rn BETWEEN b.ra AND b.rb),
+        l AS (SELECT c, list(e ORDER BY rn) AS l FROM s WHERE prev IS NULL OR prev <> e GROUP BY c),
+        p AS (SELECT CASE WHEN len(l) > 5 THEN array_to_string(l[1:4], ' → ') || ' → … → ' || l[len(l)]
+                          ELSE array_to_string(l, ' → ') END AS path FROM l)
+        SELECT path, count(*) AS n FROM p GROUP BY path ORDER BY n DESC, path LIMIT 20"""
+    times = []
+    for _ in range(a.runs + 1):
+        t = time.perf_counter(); duck_paths = con.execute(paths_sql).fetchall(); times.append(time.perf_counter() - t)
+    duck_paths_ms = median(times[1:])
+    q = "paths from awareness to conversion top 20"
+    p = subprocess.run([a.journey, store, "--mode", "csv"], input=".timer on\n" + "\n".join([q] * (a.runs + 1)) + "\n",
+                       capture_output=True, text=True, check=True)
+    journey_paths_ms = median([float(x) for x in re.findall(r"Run Time: ([0-9.]+) s", p.stdout)][1:])
+    import csv as csvmod, io
+    first_table = p.stdout.split("Run Time")[0]
+    jrows = [(r[0], int(r[1])) for r in csvmod.reader(io.StringIO(first_table)) if len(r) >= 2 and r[1].isdigit()
+             and not r[0].startswith("other") and not r[0].startswith("(never")]
+    # Ties at the 20th count may be ordered differently: compare the rows above it.
+    cut = min(n for _, n in duck_paths) if duck_paths else 0
+    paths_equal = sorted(x for x in jrows if x[1] > cut) == sorted(x for x in duck_paths if x[1] > cut)
 
     try:
         from chdb import session as chs
@@ -95,6 +121,8 @@ def main():
             ratio = f"{warm / base:,.1f}x slower" if warm >= base else f"{base / warm:,.1f}x faster"
         cold_ms = f"{cold * 1000:,.0f}" if cold else "–"
         print(f"{name:<34}{str(counts):<36}{'yes' if counts == ref else 'NO':>6}{warm * 1000:>10,.1f}{cold_ms:>10}{ratio:>14}")
+    print(f"\npaths from awareness to conversion top 20: journey {journey_paths_ms * 1000:,.1f} ms warm, DuckDB SQL {duck_paths_ms * 1000:,.1f} ms "
+          f"({duck_paths_ms / max(journey_paths_ms, 1e-9):,.1f}x); answers equal: {'yes' if paths_equal else 'NO'}")
 
 if __name__ == "__main__":
     main()
