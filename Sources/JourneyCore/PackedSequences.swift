@@ -16,6 +16,9 @@ public struct PackedSequences: Sendable {
     /// Loaded only for statements that name them (`Store.loadSequences(extra:)`); empty otherwise.
     public var devices: [UInt16] = []
     public var sources: [UInt16] = []
+    /// Free event properties loaded for the statements that name them: name → (values by code, code per event;
+    /// code 0 = the event has no such property).
+    public var properties: [String: (values: [String], codes: [UInt32])] = [:]
 
     public init() {}
 

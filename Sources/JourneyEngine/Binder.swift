@@ -28,6 +28,8 @@ public indirect enum BoundPredicate: Sendable {
     case campaign([Bool])
     case device([Bool])
     case source([Bool])
+    /// A free property: its code per event (0 = absent) and the codes that match.
+    case property([UInt32], [Bool])
     case value(CompareOp, Double)
     case valueNull(Bool)
     case and(BoundPredicate, BoundPredicate)
@@ -45,6 +47,7 @@ public indirect enum BoundPredicate: Sendable {
         case .campaign(let t): let c = Int(s.campaigns[i]); return c < t.count && t[c]
         case .device(let t): let c = Int(s.devices[i]); return c < t.count && t[c]
         case .source(let t): let c = Int(s.sources[i]); return c < t.count && t[c]
+        case .property(let codes, let t): let c = Int(codes[i]); return c < t.count && t[c]
         case .value(let op, let v):
             let x = s.values[i]
             return x.isNaN ? op == .ne : op.apply(x, v)
@@ -150,6 +153,8 @@ extension PackedSequences {
 /// Resolves names against the catalog and compiles predicates. Records how each bare name was read.
 public struct Binder {
     public let catalog: Catalog
+    /// Free event properties loaded for this statement (see `PackedSequences.properties`).
+    public var propertyColumns: [String: (values: [String], codes: [UInt32])] = [:]
     /// "awareness → stage" notes, for `explain`.
     public private(set) var resolutions: [String] = []
 
@@ -246,16 +251,18 @@ public struct Binder {
             case "campaign": return negated ? .not(.campaign([true])) : .campaign([true])
             case "device": return negated ? .not(.device([true])) : .device([true])
             case "source": return negated ? .not(.source([true])) : .source([true])
-            default: throw unknownField(f, r)
+            default:
+                guard let col = propertyColumns[f.name.lowercased()] else { throw unknownField(f, r) }
+                return negated ? .not(.property(col.codes, [true])) : .property(col.codes, [true])
             }
         }
     }
 
     func unknownField(_ f: FieldRef, _ r: SourceRange) -> Diagnostic {
         let fields = ["event", "channel", "stage", "kind", "campaign", "device", "source", "value"]
-        let s = suggestion(for: f.name, among: fields + ["customer.segment", "account.size", "first_contact"])
+        let s = suggestion(for: f.name, among: fields + catalog.properties + ["customer.segment", "account.size", "first_contact"])
         return Diagnostic("unknown field '\(f.display)'", at: f.range,
-                          help: s.map { "did you mean '\($0)'?" } ?? "event fields: \(fields.joined(separator: ", ")); journey fields: customer.ATTR, account.ATTR, first_contact")
+                          help: s.map { "did you mean '\($0)'?" } ?? "event fields: \(fields.joined(separator: ", "))\(catalog.properties.isEmpty ? "" : "; properties: " + catalog.properties.prefix(10).joined(separator: ", ")); journey fields: customer.ATTR, account.ATTR, first_contact")
     }
 
     mutating func bindComparison(_ f: FieldRef, _ op: CompareOp, _ lits: [Literal], negated: Bool, range r: SourceRange) throws -> BoundPredicate {
@@ -294,6 +301,24 @@ public struct Binder {
         case "campaign": return .campaign(try codes(catalog.campaigns, normalize: { $0 }, what: "campaign"))
         case "device": return .device(try codes(catalog.devices, normalize: channelKey, what: "device"))
         case "source": return .source(try codes(catalog.sources, normalize: channelKey, what: "source"))
+        case _ where propertyColumns[field] != nil:
+            let col = propertyColumns[field]!
+            var t = [Bool](repeating: false, count: col.values.count)
+            for lit in lits {
+                let v = lit.display
+                for (i, name) in col.values.enumerated() where i > 0 {
+                    let hit: Bool
+                    switch op {
+                    case .eq, .ne: hit = name == v || name.lowercased() == v.lowercased()
+                    case .contains: hit = name.lowercased().contains(v.lowercased())
+                    default:
+                        if let a = Double(name), let b = Double(v) { hit = op.apply(a, b) } else { hit = op.apply(name, v) }
+                    }
+                    if hit { t[i] = true }
+                }
+            }
+            if op == .ne || negated { t = t.enumerated().map { $0.offset > 0 && !$0.element } }
+            return .property(col.codes, t)
         case "value":
             guard lits.count == 1, case .number(let v) = lits[0] else {
                 if lits.count > 1 { return lits.reduce(BoundPredicate.not(.any)) { acc, l in

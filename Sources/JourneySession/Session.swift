@@ -58,7 +58,16 @@ public final class Session {
     }
 
     func execute(_ st: Statement) throws -> [ResultTable] {
-        if !st.fieldNames.isDisjoint(with: ["device", "source"]) { _ = try data(devicesAndSources: true) }
+        let fields = st.fieldNames
+        if !fields.isDisjoint(with: ["device", "source"]) { _ = try data(devicesAndSources: true) }
+        // Free properties named by the statement: load each once, aligned with the journeys.
+        let known: Set<String> = ["event", "channel", "stage", "kind", "campaign", "device", "source", "value", "first_contact"]
+        for name in fields.subtracting(known) where cached?.sequences.properties[name] == nil {
+            var d = try data()
+            guard d.catalog.properties.contains(name) else { continue }
+            d.sequences.properties[name] = try store.loadProperty(name)
+            cached = d
+        }
         switch st {
         case .set(let name, let value):
             params[name] = value
@@ -84,6 +93,7 @@ public final class Session {
         default:
             let data = try data()
             var binder = Binder(catalog: data.catalog)
+            binder.propertyColumns = data.sequences.properties
             var ex = Executor(data: data)
             ex.isCancelled = isCancelled
             switch st {

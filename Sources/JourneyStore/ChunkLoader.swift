@@ -138,3 +138,31 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// One free property as a dictionary-encoded column aligned with `loadSequences` (merged events left out).
+    public func loadProperty(_ name: String) throws -> (values: [String], codes: [UInt32]) {
+        var values = [""], index: [String: UInt32] = [:], codes: [UInt32] = []
+        let needle = Array(jsonQuoted(name).utf8)
+        let st = try db.prepare("SELECT mflags, prop_offsets, props FROM chunks ORDER BY chunk")
+        while try st.step() {
+            let flags = st.blob(0), offs = st.blob(1), bytes = st.blob(2)
+            let n = flags.count
+            for i in 0..<n where flags[i] == 0 {
+                let a = Int(offs.load(fromByteOffset: i * 4, as: Int32.self)), b = Int(offs.load(fromByteOffset: (i + 1) * 4, as: Int32.self))
+                var code: UInt32 = 0
+                if b > a {
+                    let text = UnsafeRawBufferPointer(rebasing: bytes[a..<b])
+                    // Parse only objects that mention the key.
+                    if text.count >= needle.count, text.firstRange(of: needle) != nil,
+                       let obj = try? JSONSerialization.jsonObject(with: Data(text)) as? [String: Any], let v = obj[name] {
+                        let s = v as? String ?? "\(v)"
+                        if let c = index[s] { code = c } else { code = UInt32(values.count); index[s] = code; values.append(s) }
+                    }
+                }
+                codes.append(code)
+            }
+        }
+        return (values, codes)
+    }
+}

@@ -393,7 +393,7 @@ final class EventImporter {
             let stB = field(.stage)
             if stB.count > 0 {
                 stage = rawCode(.stage, stB) { s in stageOrd[normalizer.categorical(s, domain: "stage")].map { $0 + 1 } ?? -1 }
-                if stage < 0 { props.append(("stage", String(decoding: stB, as: UTF8.self))); stage = 0 }
+                if stage < 0 { props.append(("stage", String(decoding: stB, as: UTF8.self))); stage = 0; if dict["property"]?["stage"] == nil { _ = code("property", "stage") } }
             }
             var kind: Int64 = 0
             let kB = field(.kind)
@@ -427,6 +427,7 @@ final class EventImporter {
                 if customerAccount[cust] != a { customerAccount[cust] = a; pendingAccountLinks.append((cust, a)) }
             }
             for (i, name) in mapping.extraColumns where rec.start(i) != rec.ends[i] {
+                if dict["property"]?[name] == nil { _ = code("property", name) }   // so the binder knows the name
                 props.append((name, String(decoding: UnsafeRawBufferPointer(rebasing: all[rec.start(i)..<rec.ends[i]]), as: UTF8.self)))
             }
             let propsJSON = props.isEmpty ? nil : jsonObject(props)
