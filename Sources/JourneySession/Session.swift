@@ -16,6 +16,9 @@ struct StoreAttributes: AttributeSource {
 public final class Session {
     public private(set) var store: Store
     public var params: [String: Literal] = [:]
+    /// Parameters given on the command line (`--param`): a script's `set` of the same name is its default and
+    /// does not override them.
+    public var pinned: Set<String> = []
     /// Statements that ran without error, for `.save`.
     public private(set) var history: [String] = []
     private var cached: JourneyData?
@@ -70,7 +73,7 @@ public final class Session {
         }
         switch st {
         case .set(let name, let value):
-            params[name] = value
+            if !pinned.contains(name) { params[name] = value }
             return []
         case .quality:
             return [try store.quality()]

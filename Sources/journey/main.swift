@@ -87,6 +87,7 @@ func runMain() -> Int32 {
     let session: Session
     do { session = Session(store: try Store(path: path)) } catch { printError("\(error)"); return 1 }
     session.params = params
+    session.pinned = Set(params.keys)
     let interactive = commands.isEmpty && scriptFile == nil && isatty(0) != 0
     let shell = Shell(session: session, interactive: interactive)
     if let mode { shell.setMode(mode) }

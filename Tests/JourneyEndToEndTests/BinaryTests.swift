@@ -53,6 +53,11 @@ import JourneyTestSupport
         #expect(savedScript.contains("top 3 channels;\ncount customers by channel;"))
         let rerun = try journey([d + "/s.journey", "-f", d + "/saved.jql"])
         #expect(rerun.status == 0 && rerun.out.contains("top channels") && rerun.out.contains("count customers"))
+        // --param wins over the script's own `set` (its default).
+        try "set window = 180d\nfunnel awareness > conversion within $window\n".write(toFile: d + "/p.jql", atomically: true, encoding: .utf8)
+        let byDefault = try journey([d + "/s.journey", "-f", d + "/p.jql"])
+        let pinned = try journey([d + "/s.journey", "-f", d + "/p.jql", "--param", "window=7d"])
+        #expect(byDefault.out.contains("window: 180d") && pinned.out.contains("window: 7d"))
         let piped = try journey([d + "/s.journey"], stdin: "top 3 channels;\n")
         #expect(piped.status == 0 && piped.out.contains("top channels") && !piped.out.contains("journey>"))
     }
