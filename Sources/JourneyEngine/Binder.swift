@@ -69,7 +69,8 @@ public struct StepTest {
     let general: BoundPredicate
 
     /// Keeps the tables' memory alive for as long as the plan that uses them.
-    final class Tables {
+    public final class Tables {
+        public init() {}
         var pointers: [UnsafeMutablePointer<Bool>] = []
         deinit { for p in pointers { p.deallocate() } }
         func copy(_ t: [Bool]) -> UnsafePointer<Bool> {
@@ -80,7 +81,7 @@ public struct StepTest {
         }
     }
 
-    init(_ p: BoundPredicate, tables: Tables) {
+    public init(_ p: BoundPredicate, tables: Tables) {
         general = p
         switch p {
         case .any: column = .any; table = nil; count = 0
@@ -90,6 +91,24 @@ public struct StepTest {
         case .kind(let t): column = .kind; table = tables.copy(t); count = t.count
         case .campaign(let t): column = .campaign; table = tables.copy(t); count = t.count
         default: column = .general; table = nil; count = 0
+        }
+    }
+
+    /// What the scan checks, in words: `stage code ∈ {3} (intent)`.
+    public func explain(_ catalog: Catalog) -> String {
+        func listed(_ names: [String], _ prefix: String) -> String {
+            let codes = (0..<count).filter { table.unsafelyUnwrapped[$0] }
+            let shown = codes.prefix(6).map { $0 < names.count ? "\($0) (\(names[$0]))" : "\($0)" }.joined(separator: ", ")
+            return "\(prefix) code ∈ {\(shown)\(codes.count > 6 ? ", … \(codes.count) codes" : "")}: one table lookup per event"
+        }
+        switch column {
+        case .any: return "any event"
+        case .event: return listed(catalog.events, "event")
+        case .channel: return listed(catalog.channels, "channel")
+        case .stage: return listed([""] + catalog.stages, "stage")
+        case .kind: return listed(Catalog.kinds, "kind")
+        case .campaign: return listed(catalog.campaigns, "campaign")
+        case .general: return "a compound predicate, evaluated per event"
         }
     }
 

@@ -125,10 +125,15 @@ public final class Session {
         switch st {
         case .funnel(let q):
             add("statement", "funnel of \(q.steps.count) steps, order \(q.order.rawValue), entry \(q.entry.rawValue), counting \(q.unit.rawValue)")
+            let tables = StepTest.Tables()
             for (i, s) in q.steps.enumerated() {
-                _ = try binder.bindEvent(s.expr)
-                add("step \(i + 1)", describe(s.expr) + (s.within.map { " within \($0.text) of step \(i)" } ?? ""))
+                let test = StepTest(try binder.bindEvent(s.expr), tables: tables)
+                add("step \(i + 1)", describe(s.expr) + (s.optional ? " (optional)" : "") + (s.within.map { " within \($0.text) of step \(i)" } ?? ""))
+                add("  matcher", test.explain(data.catalog))
             }
+            let cores = ProcessInfo.processInfo.activeProcessorCount > 1 && data.sequences.customerCount > 20_000 ? 2 : 1
+            add("scan", "one pass per customer over the time-ordered events, no backtracking (each event is looked at once per entry tried); customers split over \(cores) core\(cores == 1 ? "" : "s")")
+            add("pruning", "none yet: every customer is scanned (journey-level filters skip customers before their events are read)")
             add("window", q.within.map { "\($0.text) from the entry step" } ?? "none: any time after the entry")
             add("in plain words", "for each customer, take the \(q.entry == .first ? "first" : "best") \(describe(q.steps[0].expr)); then the first matching event of each later step after the previous one\(q.within.map { ", no later than \($0.text) after the entry" } ?? ""); count how many reach each step")
             let f = try binder.bindFilter(q.filter, data: data)
@@ -145,7 +150,9 @@ public final class Session {
             add("statement", "\(st)".prefix(200).description)
         }
         for r in binder.resolutions { add("name", r) }
-        add("scan", "\(data.sequences.customerCount.grouped) customers, \(data.sequences.eventCount.grouped) events in memory (\((data.sequences.byteSize / 1_048_576).grouped) MiB packed)")
+        let bytes = data.sequences.byteSize
+        let size = bytes >= 1_048_576 ? "\((bytes / 1_048_576).grouped) MiB" : "\((bytes / 1024).grouped) KiB"
+        add("data", "\(data.sequences.customerCount.grouped) customers, \(data.sequences.eventCount.grouped) events in memory (\(size) packed)")
         return ResultTable(title: "explain", columns: ["part", "meaning"], rows: rows)
     }
 }
