@@ -1,7 +1,9 @@
 import Foundation
 
-/// One parsed record: unescaped field bytes laid end to end in `bytes`, field `i` is `start(i) ..< ends[i]`.
-/// Reused from record to record, so reading allocates nothing per row.
+/// One parsed record. Field `i` is `start(i) ..< ends[i]` in `withBytes`' buffer: either the unescaped field bytes
+/// laid end to end in `bytes` (`gap` 0), or — for a plain line with no quotes — the line itself inside the reader's
+/// block (`gap` 1, the delimiters between the fields), valid until the next read. Reused from record to record, so
+/// reading allocates nothing per row.
 public struct RecordBuffer {
     public var bytes: [UInt8] = []
     public var ends: [Int] = []
@@ -9,17 +11,35 @@ public struct RecordBuffer {
     public var line: Int = 0
     /// Set when the record was longer than the reader's limit; its bytes were not kept.
     public var oversize: Int = 0
+    /// Bytes between one field's end and the next one's start.
+    var gap = 0
+    var view: UnsafeRawBufferPointer? = nil
 
     public init() { bytes.reserveCapacity(4096); ends.reserveCapacity(32) }
 
     public var count: Int { ends.count }
-    @inline(__always) public func start(_ i: Int) -> Int { i == 0 ? 0 : ends[i - 1] }
+    @inline(__always) public func start(_ i: Int) -> Int { i == 0 ? 0 : ends[i - 1] + gap }
+    /// The record's length in bytes, counting what was cut off.
+    public var byteCount: Int { (view?.count ?? bytes.count) + oversize }
 
-    public func string(_ i: Int) -> String {
-        bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start(i)..<ends[i]]), as: UTF8.self) }
+    @inline(__always) public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if let view { return try body(view) }
+        return try bytes.withUnsafeBytes(body)
     }
 
-    mutating func clear() { bytes.removeAll(keepingCapacity: true); ends.removeAll(keepingCapacity: true); oversize = 0 }
+    public func string(_ i: Int) -> String {
+        withBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[start(i)..<ends[i]]), as: UTF8.self) }
+    }
+
+    /// The record's text for a quarantine entry (at most `limit` bytes; fields joined by commas when unescaped).
+    public func rawText(limit: Int = 2000) -> String {
+        if let view { return String(decoding: view.prefix(limit), as: UTF8.self) }
+        return (0..<count).map(string).joined(separator: ",").prefix(limit).description
+    }
+
+    public var isValidText: Bool { withBytes { isValidUTF8(UnsafeBufferPointer(start: $0.baseAddress?.assumingMemoryBound(to: UInt8.self), count: $0.count)) } }
+
+    mutating func clear() { bytes.removeAll(keepingCapacity: true); ends.removeAll(keepingCapacity: true); oversize = 0; gap = 0; view = nil }
 }
 
 /// Errors that stop reading a file; each names the line.
@@ -38,7 +58,7 @@ public struct InputError: Error, CustomStringConvertible {
 public final class CSVReader {
     public let path: String
     private let fd: Int32
-    private var block: [UInt8]
+    private let block: UnsafeMutableBufferPointer<UInt8>
     private var blockLen = 0
     private var pos = 0
     private var eof = false
@@ -59,18 +79,18 @@ public final class CSVReader {
         fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw InputError(file: path, line: nil, message: String(cString: strerror(errno))) }
         fileSize = Int(st.st_size)
-        block = [UInt8](repeating: 0, count: blockSize)
+        block = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: blockSize)
         self.maxRecordBytes = maxRecordBytes
         try refill()
         // Skip a UTF-8 byte order mark.
         if blockLen >= 3 && block[0] == 0xEF && block[1] == 0xBB && block[2] == 0xBF { pos = 3 }
     }
 
-    deinit { close(fd) }
+    deinit { close(fd); block.deallocate() }
 
     private func refill() throws {
         if eof { blockLen = 0; pos = 0; return }
-        let n = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        let n = read(fd, block.baseAddress, block.count)
         if n < 0 { throw InputError(file: path, line: line, message: String(cString: strerror(errno))) }
         if n == 0 { eof = true }
         bytesRead += max(n, 0)
@@ -91,7 +111,7 @@ public final class CSVReader {
 
     /// Reads the next record; false at end of file. Blank lines are skipped.
     public func next(into rec: inout RecordBuffer) throws -> Bool {
-        while true {
+        record: while true {
             rec.clear()
             rec.line = line
             var inQuotes = false
@@ -111,7 +131,12 @@ public final class CSVReader {
                         return true
                     }
                 }
-                let done: Bool = block.withUnsafeBufferPointer { buf -> Bool in
+                // Fast path: a whole line inside the block with no quote in it is copied at once and split.
+                if !inQuotes && !sawAny, let fast = fastLine(into: &rec) {
+                    if fast { return true }
+                    continue record
+                }
+                let done: Bool = inBlock { buf -> Bool in
                     var i = pos
                     let n = blockLen
                     while i < n {
@@ -177,6 +202,39 @@ public final class CSVReader {
             rec.ends.append(rec.bytes.count)
             return true
         }
+    }
+
+    /// The record at `pos` when its line ends inside the block and holds no quote: true when read, false for a
+    /// blank line (skipped), nil when the slow path must handle it.
+    @inline(__always) private func fastLine(into rec: inout RecordBuffer) -> Bool? {
+        let delim = delimiter
+        return inBlock { buf -> Bool? in
+            guard let base = buf.baseAddress, pos < blockLen else { return nil }
+            let start = base + pos
+            guard let nlRaw = memchr(start, 10, blockLen - pos) else { return nil }
+            let nl = UnsafePointer(nlRaw.assumingMemoryBound(to: UInt8.self))
+            var len = nl - start
+            if memchr(start, 34, len) != nil { return nil }
+            if len > maxRecordBytes { return nil }
+            line += 1
+            pos += len + 1
+            if len > 0 && start[len - 1] == 13 { len -= 1 }
+            if len == 0 { return false }
+            // Fields are read in place: the record points into the block (see RecordBuffer).
+            rec.view = UnsafeRawBufferPointer(start: start, count: len)
+            rec.gap = 1
+            var k = 0
+            while k < len {
+                if start[k] == delim { rec.ends.append(k) }
+                k += 1
+            }
+            rec.ends.append(len)
+            return true
+        }
+    }
+
+    @inline(__always) private func inBlock<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(block))
     }
 
     @inline(__always) private func append(_ rec: inout RecordBuffer, _ c: UInt8) {

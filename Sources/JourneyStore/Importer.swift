@@ -7,7 +7,7 @@ public struct ImportOptions: Sendable {
     /// `--map column=field`
     public var mappings: [String: String] = [:]
     /// Rows per committed transaction.
-    public var batchSize = 50_000
+    public var batchSize = 200_000
     /// Draw a progress bar on standard error.
     public var progress = false
     public init() {}
@@ -101,7 +101,17 @@ final class EventImporter {
     var stageOrd: [String: Int64] = [:]
     var customers = ByteInterner(capacity: 1 << 16)
     var nextCustomer: Int64 = 1
-    var customerAccount: [Int64: Int64] = [:]
+    /// Account id by customer id (ids are dense from 1); 0 = none known.
+    var customerAccount: [Int64] = []
+    private func setAccount(_ customer: Int64, _ account: Int64) {
+        let i = Int(customer)
+        if i >= customerAccount.count { customerAccount.append(contentsOf: repeatElement(0, count: max(i + 1 - customerAccount.count, customerAccount.count))) }
+        customerAccount[i] = account
+    }
+    private func accountOf(_ customer: Int64) -> Int64 {
+        let i = Int(customer)
+        return i < customerAccount.count ? customerAccount[i] : 0
+    }
     var accounts = ByteInterner()
     var nextAccount: Int64 = 1
     var identities = ByteInterner()               // anonymous id → customer
@@ -112,7 +122,8 @@ final class EventImporter {
     var batch = EventColumns()
     var batchCustomers: [Int64] = []
     var pendingNames: [(String, Int64, String)] = []
-    var pendingCustomers: [(Int64, String, Bool)] = []
+    /// New customers of this batch (ids consecutive from the first): id, key, anonymous, account (0 = none).
+    var pendingCustomers: [(Int64, String, Bool, Int64)] = []
     var pendingAccounts: [(Int64, String)] = []
     var pendingAccountLinks: [(Int64, Int64)] = []
     var pendingQuarantine: [(Int, String, String, String)] = []
@@ -149,7 +160,7 @@ final class EventImporter {
             if c.int(3) != 0 && key.hasPrefix("anon:") { anonymousCustomers.insert(String(key.dropFirst(5)), value: id) }
             else { customers.insert(key, value: id) }
             nextCustomer = max(nextCustomer, id + 1)
-            if !c.isNull(2) { customerAccount[id] = c.int(2) }
+            if !c.isNull(2) { setAccount(id, c.int(2)) }
         }
         let ac = try db.prepare("SELECT id, key FROM accounts")
         while try ac.step() { accounts.insert(ac.text(1) ?? "", value: ac.int(0)); nextAccount = max(nextAccount, ac.int(0) + 1) }
@@ -190,7 +201,7 @@ final class EventImporter {
         let id = nextCustomer
         nextCustomer += 1
         customers.insert(key, value: id)
-        pendingCustomers.append((id, String(decoding: key, as: UTF8.self), false))
+        pendingCustomers.append((id, String(decoding: key, as: UTF8.self), false, 0))
         return id
     }
 
@@ -200,7 +211,7 @@ final class EventImporter {
         let id = nextCustomer
         nextCustomer += 1
         anonymousCustomers.insert(anon, value: id)
-        pendingCustomers.append((id, "anon:" + String(decoding: anon, as: UTF8.self), true))
+        pendingCustomers.append((id, "anon:" + String(decoding: anon, as: UTF8.self), true, 0))
         return id
     }
 
@@ -280,7 +291,7 @@ final class EventImporter {
     /// One batch and what it refers to, handed from the parsing thread to the writing one.
     struct FlushJob {
         var batch: EventColumns, customers: [Int64]
-        var names: [(String, Int64, String)], accounts: [(Int64, String)], newCustomers: [(Int64, String, Bool)]
+        var names: [(String, Int64, String)], accounts: [(Int64, String)], newCustomers: [(Int64, String, Bool, Int64)]
         var accountLinks: [(Int64, Int64)], quarantine: [(Int, String, String, String)]
         var rowsRead: Int, quarantined: Int
     }
@@ -321,15 +332,14 @@ final class EventImporter {
             let a = try db.prepare("INSERT INTO accounts(id, key) VALUES(?, ?)")
             for (id, key) in job.accounts { try a.bind([.int(id), .text(key)]); try a.run() }
             // A new customer's account goes into its insert; only customers stored earlier need an update.
-            var links = Dictionary(job.accountLinks, uniquingKeysWith: { _, later in later })
             let c = try db.prepare("INSERT INTO customers(id, key, anonymous, account) VALUES(?, ?, ?, ?)")
-            for (id, key, anon) in job.newCustomers {
+            for (id, key, anon, account) in job.newCustomers {
                 c.bindInt(id, at: 1); c.bindText(key, at: 2); c.bindInt(anon ? 1 : 0, at: 3)
-                if let a = links.removeValue(forKey: id) { c.bindInt(a, at: 4) } else { c.bindNull(at: 4) }
+                if account != 0 { c.bindInt(account, at: 4) } else { c.bindNull(at: 4) }
                 try c.run()
             }
             let l = try db.prepare("UPDATE customers SET account=? WHERE id=?")
-            for (cust, acct) in links { try l.bind([.int(acct), .int(cust)]); try l.run() }
+            for (cust, acct) in job.accountLinks { try l.bind([.int(acct), .int(cust)]); try l.run() }
             let q = try db.prepare("INSERT OR IGNORE INTO quarantine(file, line, reason, detail, raw) VALUES(?,?,?,?,?)")
             for (line, reason, detail, rawText) in job.quarantine {
                 try q.bind([.text(source.path), .int(Int64(line)), .text(reason), .text(detail), .text(rawText)]); try q.run()
@@ -344,16 +354,16 @@ final class EventImporter {
     private func quarantine(_ rec: RecordBuffer, _ reason: String, _ detail: String) {
         report.quarantined[reason, default: 0] += 1
         if report.problems.count < 5 { report.problems.append((rec.line, reason, detail)) }
-        pendingQuarantine.append((rec.line, reason, detail, String(decoding: rec.bytes.prefix(2000), as: UTF8.self)))
+        pendingQuarantine.append((rec.line, reason, detail, rec.rawText()))
     }
 
     private func importRow(_ rec: RecordBuffer) {
-        if rec.oversize > 0 { return quarantine(rec, "row too long", "\((rec.bytes.count + rec.oversize).grouped) bytes; the limit is 1 MiB") }
+        if rec.oversize > 0 { return quarantine(rec, "row too long", "\(rec.byteCount.grouped) bytes; the limit is 1 MiB") }
         if rec.oversize < 0 { return quarantine(rec, "not a JSON object", "") }
         if rec.count != mapping.header.count {
             return quarantine(rec, "wrong column count", "expected \(mapping.header.count) fields, found \(rec.count)")
         }
-        let problem: (String, String)? = rec.bytes.withUnsafeBytes { all -> (String, String)? in
+        let problem: (String, String)? = rec.withBytes { all -> (String, String)? in
             guard isValidUTF8(UnsafeBufferPointer(start: all.baseAddress?.assumingMemoryBound(to: UInt8.self), count: all.count)) else {
                 return ("invalid UTF-8", "")
             }
@@ -424,7 +434,12 @@ final class EventImporter {
             let acB = field(.account)
             if acB.count > 0 {
                 let a = account(acB)
-                if customerAccount[cust] != a { customerAccount[cust] = a; pendingAccountLinks.append((cust, a)) }
+                if accountOf(cust) != a {
+                    setAccount(cust, a)
+                    // A customer new in this batch takes the account into its insert; others need an update.
+                    if let first = pendingCustomers.first?.0, cust >= first { pendingCustomers[Int(cust - first)].3 = a }
+                    else { pendingAccountLinks.append((cust, a)) }
+                }
             }
             for (i, name) in mapping.extraColumns where rec.start(i) != rec.ends[i] {
                 if dict["property"]?[name] == nil { _ = code("property", name) }   // so the binder knows the name

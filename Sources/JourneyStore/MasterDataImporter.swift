@@ -41,7 +41,7 @@ final class MasterDataImporter {
         if report.problems.count < 5 { report.problems.append((rec.line, reason, detail)) }
         let st = try db.prepare("INSERT OR IGNORE INTO quarantine(file, line, reason, detail, raw) VALUES(?,?,?,?,?)")
         try st.bind([.text(source.path), .int(Int64(rec.line)), .text(reason), .text(detail),
-                     .text(String(decoding: rec.bytes.prefix(2000), as: UTF8.self))])
+                     .text(rec.rawText())])
         try st.run()
     }
 
@@ -75,7 +75,7 @@ final class MasterDataImporter {
                 if rec.count != mapping.header.count {
                     try quarantine(rec, "wrong column count", "expected \(mapping.header.count) fields, found \(rec.count)"); continue
                 }
-                if !isValidUTF8(rec.bytes) { try quarantine(rec, "invalid UTF-8", ""); continue }
+                if !rec.isValidText { try quarantine(rec, "invalid UTF-8", ""); continue }
                 switch table {
                 case .accounts:
                     guard let key = value(rec, .account) else { try quarantine(rec, "no account", "account_id is empty"); continue }

@@ -26,7 +26,7 @@ final class CSVRowSource: RowSource {
         guard try reader.next(into: &rec) else {
             throw InputError(file: path, line: nil, message: "the file is empty (expected a header row such as customer_id,timestamp,event)")
         }
-        guard isValidUTF8(rec.bytes) else { throw InputError(file: path, line: 1, message: "the header is not valid UTF-8") }
+        guard rec.isValidText else { throw InputError(file: path, line: 1, message: "the header is not valid UTF-8") }
         header = (0..<rec.count).map { rec.string($0).trimmingCharacters(in: .whitespaces) }
     }
 

@@ -119,7 +119,14 @@ final class Statement {
     @inline(__always) func bindInt(_ v: Int64, at index: Int32) { sqlite3_bind_int64(handle, index, v) }
     @inline(__always) func bindDouble(_ v: Double, at index: Int32) { sqlite3_bind_double(handle, index, v) }
     @inline(__always) func bindNull(at index: Int32) { sqlite3_bind_null(handle, index) }
-    func bindText(_ s: String, at index: Int32) { sqlite3_bind_text(handle, index, s, -1, csqlite_transient()) }
+    func bindText(_ s: String, at index: Int32) {
+        // Native strings hand over their UTF-8 without the C-string copy Swift's bridging makes.
+        let done: Void? = s.utf8.withContiguousStorageIfAvailable { p in
+            sqlite3_bind_text(handle, index, UnsafeRawPointer(p.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self),
+                              Int32(p.count), csqlite_transient())
+        }
+        if done == nil { sqlite3_bind_text(handle, index, s, -1, csqlite_transient()) }
+    }
     func bindBytes(_ p: UnsafeRawBufferPointer, at index: Int32) {
         sqlite3_bind_blob(handle, index, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(p.count), csqlite_transient())
     }
