@@ -25,6 +25,8 @@ public enum ChartHint: Equatable, Sendable {
     case funnel(label: Int, value: Int)            // column indices
     case bars(label: Int, value: Int)
     case histogram(label: Int, value: Int)
+    /// One bar per value column for each row (models side by side).
+    case groupedBars(label: Int, values: [Int])
 }
 
 /// One table of a result: a title, typed columns, rows, notes printed under it, and how to chart it.
@@ -51,4 +53,11 @@ public func quantile(_ sorted: [Double], _ q: Double) -> Double {
 public struct QueryCancelled: Error, CustomStringConvertible {
     public init() {}
     public var description: String { "query cancelled" }
+}
+
+/// A query that cannot be answered on this store, for a reason not tied to one place in its text.
+public struct QueryError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
 }

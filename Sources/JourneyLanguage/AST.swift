@@ -152,8 +152,11 @@ public indirect enum Statement: Equatable, Sendable {
     /// `customers who reached intent and not reached conversion and no touch for 14d [where ...] [limit N]`
     case customers(CustomersQuery)
     /// `attribution [of STEP] [model M [half_life D] [order N] | position A B C] [by DIM] [lookback D] [where ...]`
-    /// — parsed and bound; the engine comes with issue 6.
     case attribution(AttributionQuery)
+    /// `touchpoints [for STEP] [by event|channel|kind|stage] [top N] [where ...]` — which touchpoints matter.
+    case touchpoints(RelevanceQuery)
+    /// `gaps [for STEP] [top N] [where ...]` — decision-stage touchpoints where many journeys end.
+    case gaps(RelevanceQuery)
     /// `retention from STEP [returning STEP] [every day|week|month] [periods N] [by DIM] [where ...]`
     /// — parsed and bound; the engine comes with a later issue.
     case retention(RetentionQuery)
@@ -187,6 +190,14 @@ public struct AttributionQuery: Equatable, Sendable {
     public var lookback: TimeSpan?
     public var filter: Expr?
     public static let models = ["first", "last", "linear", "time_decay", "position", "markov", "shapley", "all"]
+}
+
+public struct RelevanceQuery: Equatable, Sendable {
+    public var conversion: Expr?
+    public var by: PathShow = .event
+    public var top: Int = 20
+    public var filter: Expr?
+    public init() {}
 }
 
 public struct RetentionQuery: Equatable, Sendable {

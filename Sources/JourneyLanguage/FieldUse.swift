@@ -24,6 +24,7 @@ extension Statement {
         case .customers(let q):
             return of(q.conditions.map { if case .reached(let e, _) = $0 { return e }; return nil } + [q.filter])
         case .attribution(let q): return of([q.conversion, q.filter])
+        case .touchpoints(let q), .gaps(let q): return of([q.conversion, q.filter])
         case .retention(let q): return of([q.start, q.returning, q.filter])
         case .explain(let s): return s.fieldNames
         }

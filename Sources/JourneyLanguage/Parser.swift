@@ -1,11 +1,11 @@
 /// Recursive-descent parser: one function per node kind. Throws the first `Diagnostic`.
 public struct Parser {
     public static let statementKeywords = ["funnel", "paths", "time", "dropoff", "stats", "quality", "count", "top",
-                                           "pauses", "customers", "attribution", "retention", "explain", "set"]
+                                           "pauses", "customers", "attribution", "touchpoints", "gaps", "retention", "explain", "set"]
     /// Words that end a step or filter expression inside a statement.
     static let clauseWords: Set<String> = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top",
                                           "show", "max", "keep", "to", "from", "next", "previous", "at", "limit", "then",
-                                          "resumed", "open", "limit", "lookback", "model", "returning", "every", "periods", "of"]
+                                          "resumed", "open", "limit", "lookback", "model", "returning", "every", "periods", "of", "for"]
 
     var tokens: [Token]
     var pos = 0
@@ -174,6 +174,8 @@ public struct Parser {
             return .pauses(longer: d, which: which, filter: try parseWhere())
         case "customers": _ = advance(); return .customers(try parseCustomers())
         case "attribution": _ = advance(); return .attribution(try parseAttribution())
+        case "touchpoints": _ = advance(); return .touchpoints(try parseRelevance(allowBy: true))
+        case "gaps": _ = advance(); return .gaps(try parseRelevance(allowBy: false))
         case "retention": _ = advance(); return .retention(try parseRetention())
         case "explain":
             _ = advance()
@@ -242,6 +244,27 @@ public struct Parser {
             }
             if isWord("by") { q.by = try parseBy(); continue }
             if accept("lookback") { q.lookback = try parseDuration(); continue }
+            if let w = try parseWhere() { q.filter = w; continue }
+            break
+        }
+        return q
+    }
+
+    mutating func parseRelevance(allowBy: Bool) throws -> RelevanceQuery {
+        var q = RelevanceQuery()
+        while true {
+            if accept("for") { q.conversion = try parseStepExpr(); continue }
+            if allowBy && accept("by") {
+                let dims: [String: PathShow] = ["event": .event, "touchpoint": .event, "channel": .channel, "kind": .kind, "stage": .stage]
+                guard peek.kind == .word, let d = dims[peek.text.lowercased()] else {
+                    let s = peek.kind == .word ? suggestion(for: peek.text, among: Array(dims.keys)) : nil
+                    throw Diagnostic(peek.kind == .end ? "expected event, channel, kind or stage after 'by', but the statement ended"
+                                     : "touchpoints are ranked by event, channel, kind or stage, not '\(peek.text)'",
+                                     at: peek.range, help: s.map { "did you mean '\($0)'?" })
+                }
+                _ = advance(); q.by = d; continue
+            }
+            if accept("top") { q.top = max(1, try expectInt("a number after 'top'")); continue }
             if let w = try parseWhere() { q.filter = w; continue }
             break
         }

@@ -93,18 +93,49 @@ public enum Renderer {
     }
 
     /// A horizontal bar per row, proportional to the value column.
+    static func number(_ v: Value) -> Double? {
+        switch v {
+        case .int(let i): return Double(i)
+        case .double(let d), .percent(let d), .money(let d), .duration(let d): return d.isNaN ? nil : d
+        default: return nil
+        }
+    }
+
+    /// A bar per row (or, grouped, a bar per value column under each row's label), drawn from a zero axis so
+    /// negative values (a lift below the base rate) extend to its left.
     static func chart(_ t: ResultTable, _ hint: ChartHint, _ s: RenderSettings) -> [String] {
-        let (li, vi): (Int, Int)
-        switch hint { case .funnel(let l, let v), .bars(let l, let v), .histogram(let l, let v): (li, vi) = (l, v) }
-        let vals: [Double] = t.rows.map { r in if case .int(let i) = r[vi] { return Double(i) }; if case .double(let d) = r[vi] { return d }; return 0 }
-        guard let maxV = vals.max(), maxV > 0 else { return [] }
-        let labelW = min(24, t.rows.map { displayWidth(cell($0[li], s)) }.max() ?? 0)
-        let barW = max(10, s.width - labelW - 14)
+        let li: Int, series: [Int]
+        switch hint {
+        case .funnel(let l, let v), .bars(let l, let v), .histogram(let l, let v): (li, series) = (l, [v])
+        case .groupedBars(let l, let vs): (li, series) = (l, vs)
+        }
+        let all = t.rows.flatMap { r in series.compactMap { number(r[$0]) } }
+        let lo = min(0, all.min() ?? 0), hi = max(0, all.max() ?? 0)
+        guard hi > lo else { return [] }
+        let grouped = series.count > 1
+        let names = series.map { t.columns[$0] }
+        let nameW = grouped ? min(12, names.map(displayWidth).max() ?? 0) : 0
+        let labelW = grouped ? nameW + 2 : min(24, t.rows.map { displayWidth(cell($0[li], s)) }.max() ?? 0)
+        let valueW = min(14, t.rows.flatMap { r in series.map { displayWidth(cell(r[$0], s)) } }.max() ?? 0)
+        let barW = max(10, s.width - labelW - valueW - 3)
+        let negW = lo < 0 ? Int((Double(barW) * -lo / (hi - lo)).rounded()) : 0
+        let posW = barW - negW
+        func bar(_ v: Double) -> String {
+            if v < 0 {
+                let n = min(negW, Int((v / lo * Double(negW)).rounded()))
+                return String(repeating: " ", count: negW - n) + String(repeating: "█", count: n) + (posW > 0 ? "│" + String(repeating: " ", count: posW - 1) : "")
+            }
+            let n = hi > 0 ? min(posW, Int((v / hi * Double(posW)).rounded())) : 0
+            return (negW > 0 ? String(repeating: " ", count: negW) + "│" : "") + String(repeating: "█", count: max(0, n - (negW > 0 ? 1 : 0)))
+                + String(repeating: " ", count: max(0, posW - max(n, negW > 0 ? 1 : 0)))
+        }
         var out = [""]
-        for (r, v) in zip(t.rows, vals) {
-            let n = Int((v / maxV * Double(barW)).rounded())
-            out.append(pad(fit(cell(r[li], s), labelW), labelW, right: false) + " " + String(repeating: "█", count: n)
-                       + String(repeating: " ", count: max(0, barW - n)) + " " + Int(v).grouped)
+        for r in t.rows {
+            if grouped { out.append(fit(cell(r[li], s), s.width)) }
+            for (k, c) in series.enumerated() {
+                let label = grouped ? "  " + fit(names[k], nameW) : fit(cell(r[li], s), labelW)
+                out.append(pad(label, labelW, right: false) + " " + bar(number(r[c]) ?? 0) + " " + fit(cell(r[c], s), valueW))
+            }
         }
         return out
     }

@@ -79,13 +79,6 @@ public final class Session {
             return [try store.quality()]
         case .explain(let inner):
             return [try explain(inner)]
-        case .attribution(let q):
-            // Bound now (names checked, with did-you-mean), computed when the attribution engine lands (issue 6).
-            let data = try data()
-            var binder = Binder(catalog: data.catalog)
-            if let c = q.conversion { _ = try binder.bindEvent(c) }
-            _ = try binder.bindFilter(q.filter, data: data)
-            throw StoreError("attribution (model \(q.model)) is understood but not computed yet in this build: its engine comes with issue 6")
         case .retention(let q):
             let data = try data()
             var binder = Binder(catalog: data.catalog)
@@ -109,6 +102,9 @@ public final class Session {
             case .top(let what, let n, let f, let campaign): return try ex.top(what, n: n, campaign: campaign, filter: f, binder: &binder)
             case .customers(let q):
                 return try ex.customers(q, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
+            case .attribution(let q): return try ex.attribution(q, binder: &binder)
+            case .touchpoints(let q): return try ex.touchpoints(q, binder: &binder)
+            case .gaps(let q): return try ex.gaps(q, binder: &binder)
             case .pauses(let d, let which, let f):
                 return try ex.pauses(longer: d, which: which, filter: f, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
             default: return []

@@ -1,0 +1,380 @@
+import Foundation
+import JourneyCore
+import JourneyLanguage
+
+extension Executor {
+    /// The conversion step: the named one, else the stage `conversion`.
+    func conversionPredicate(_ e: Expr?, binder: inout Binder) throws -> (BoundPredicate, String) {
+        if let e { return (try binder.bindEvent(e), describe(e)) }
+        guard let code = catalog.stageCode("conversion") else {
+            throw QueryError("this store has no stage 'conversion': name the conversion step with 'of STEP' (attribution) or 'for STEP' (touchpoints, gaps)")
+        }
+        var t = [Bool](repeating: false, count: catalog.stages.count + 1)
+        t[Int(code)] = true
+        return (.stage(t), "stage conversion")
+    }
+
+    func labelCount(_ show: PathShow) -> Int {
+        switch show {
+        case .event: return catalog.events.count
+        case .channel: return catalog.channels.count
+        case .stage: return catalog.stages.count + 1
+        case .kind: return Catalog.kinds.count
+        }
+    }
+
+    func labelName(_ show: PathShow, _ c: UInt32) -> String {
+        switch show {
+        case .event: return catalog.events[Int(c)]
+        case .channel: return c == 0 ? "(none)" : catalog.channels[Int(c)]
+        case .stage: return c == 0 ? "(none)" : catalog.stages[Int(c) - 1]
+        case .kind: return c == 0 ? "(none)" : Catalog.kinds[Int(c)]
+        }
+    }
+
+    @inline(__always) func labelCode(_ show: PathShow, _ v: UnsafePackedView, _ i: Int) -> UInt32 {
+        switch show {
+        case .event: return v.events[i]
+        case .channel: return UInt32(v.channels[i])
+        case .stage: return UInt32(v.stages[i])
+        case .kind: return UInt32(v.kinds[i])
+        }
+    }
+
+    /// Every attribution journey of the (filtered) customers, in customer order: per conversion the touchpoints
+    /// since the previous conversion within `lookback` before it; after the last conversion (or with none) the
+    /// remaining touchpoints, within `lookback` before the last of them, as a journey that did not convert.
+    /// `visit` gets each journey's touch positions (oldest first), conversion position (nil = none) and is called
+    /// on one thread per part with that part's index.
+    func forEachAttributionJourney(conversion: StepTest, touch: StepTest?, journeys: [Bool]?, lookback: Int64, parts: Int,
+                                   _ visit: (_ part: Int, _ v: UnsafePackedView, _ touches: UnsafeBufferPointer<Int>, _ conversion: Int?) -> Void) throws {
+        var errors = [Error?](repeating: nil, count: parts)
+        seq.withView { v in
+            errors.withUnsafeMutableBufferPointer { errs in
+                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    var touches: [Int] = []
+                    touches.reserveCapacity(256)
+                    do {
+                        for c in (seq.customerCount * p / parts)..<(seq.customerCount * (p + 1) / parts) {
+                            try checkCancel(c)
+                            if let j = journeys, !j[c] { continue }
+                            touches.removeAll(keepingCapacity: true)
+                            let lo = Int(v.offsets[c]), hi = Int(v.offsets[c + 1])
+                            for i in lo..<hi {
+                                if conversion.matches(v, i) {
+                                    let t0 = v.times[i] - lookback
+                                    var k = 0
+                                    while k < touches.count && v.times[touches[k]] < t0 { k += 1 }
+                                    touches.withUnsafeBufferPointer { visit(p, v, UnsafeBufferPointer(rebasing: $0[k...]), i) }
+                                    touches.removeAll(keepingCapacity: true)
+                                } else if touch?.matches(v, i) ?? true {
+                                    touches.append(i)
+                                }
+                            }
+                            if let last = touches.last {
+                                let t0 = v.times[last] - lookback
+                                var k = 0
+                                while k < touches.count && v.times[touches[k]] < t0 { k += 1 }
+                                touches.withUnsafeBufferPointer { visit(p, v, UnsafeBufferPointer(rebasing: $0[k...]), nil) }
+                            }
+                        }
+                    } catch { errs[p] = error }
+                }
+            }
+        }
+        if let e = errors.compactMap({ $0 }).first { throw e }
+    }
+
+    // MARK: attribution
+
+    public func attribution(_ q: AttributionQuery, binder: inout Binder) throws -> [ResultTable] {
+        let filter = try binder.bindFilter(q.filter, data: data)
+        let (convPred, convName) = try conversionPredicate(q.conversion, binder: &binder)
+        let show: PathShow
+        if let by = q.by {
+            guard let d = Self.eventDimension(by) else {
+                throw Diagnostic("attribution credits touchpoints by channel, event, kind or stage, not by \(by.field.display)", at: by.field.range)
+            }
+            show = d
+        } else { show = .channel }
+        let lookback = q.lookback?.milliseconds ?? 90 * 86_400_000
+        let halfLife = Double(q.halfLife?.milliseconds ?? 7 * 86_400_000)
+        let pos = (q.position ?? [40, 20, 40]).map(Double.init)
+        let allHeuristics: [HeuristicModel] = [.first, .last, .linear, .timeDecay(halfLifeMs: halfLife), .position(first: pos[0], middle: pos[1], last: pos[2])]
+        let heuristics = q.model == "all" ? allHeuristics : allHeuristics.filter { $0.name == q.model }
+        let wantMarkov = q.model == "markov" || q.model == "all"
+        let wantShapley = q.model == "shapley" || q.model == "all"
+        let L = labelCount(show)
+
+        let tables = StepTest.Tables()
+        let conversion = StepTest(convPred, tables: tables)
+        let touch = filter.events.map { StepTest($0, tables: tables) }
+        struct Partial {
+            var credits: [Credit] = []
+            var touches: [Int] = []
+            var conversions = 0, value = 0.0, bare = 0, bareValue = 0.0, lost = 0
+            var paths: [[UInt32]: (conv: Double, nulls: Double, value: Double)] = [:]
+            var sets: [[UInt32]: (conv: Double, value: Double)] = [:]
+        }
+        let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
+        var partials = [Partial](repeating: Partial(credits: heuristics.map { _ in Credit(labels: L) }, touches: [Int](repeating: 0, count: L)), count: parts)
+        try partials.withUnsafeMutableBufferPointer { out in
+            var w: [[Double]] = Array(repeating: [], count: parts)
+            var ages: [[Int64]] = Array(repeating: [], count: parts)
+            var path: [[UInt32]] = Array(repeating: [], count: parts)
+            try w.withUnsafeMutableBufferPointer { w in
+                try ages.withUnsafeMutableBufferPointer { ages in
+                    try path.withUnsafeMutableBufferPointer { path in
+                        try forEachAttributionJourney(conversion: conversion, touch: touch, journeys: filter.journeys, lookback: lookback, parts: parts) { p, v, t, conv in
+                            let n = t.count
+                            if wantMarkov || wantShapley {
+                                path[p].removeAll(keepingCapacity: true)
+                                for i in t { path[p].append(labelCode(show, v, i)) }
+                            }
+                            guard let conv else {
+                                out[p].lost += 1
+                                if wantMarkov { out[p].paths[path[p], default: (0, 0, 0)].nulls += 1 }
+                                return
+                            }
+                            let value = v.values[conv].isNaN ? 0 : v.values[conv]
+                            out[p].conversions += 1; out[p].value += value
+                            if n == 0 { out[p].bare += 1; out[p].bareValue += value }
+                            for i in t { out[p].touches[Int(labelCode(show, v, i))] += 1 }
+                            if !heuristics.isEmpty && n > 0 {
+                                ages[p].removeAll(keepingCapacity: true)
+                                for i in t { ages[p].append(v.times[conv] - v.times[i]) }
+                                for (m, model) in heuristics.enumerated() {
+                                    ages[p].withUnsafeBufferPointer { model.weights(n, ages: $0, into: &w[p]) }
+                                    for (k, i) in t.enumerated() {
+                                        let l = Int(labelCode(show, v, i))
+                                        out[p].credits[m].conversions[l] += w[p][k]
+                                        out[p].credits[m].value[l] += w[p][k] * value
+                                    }
+                                }
+                            }
+                            if wantMarkov && n > 0 {
+                                out[p].paths[path[p], default: (0, 0, 0)].conv += 1
+                                out[p].paths[path[p]]!.value += value
+                            }
+                            if wantShapley && n > 0 {
+                                let key = Array(Set(path[p])).sorted()
+                                out[p].sets[key, default: (0, 0)].conv += 1
+                                out[p].sets[key]!.value += value
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var total = partials[0]
+        for part in partials.dropFirst() {
+            for m in 0..<heuristics.count {
+                for l in 0..<L { total.credits[m].conversions[l] += part.credits[m].conversions[l]; total.credits[m].value[l] += part.credits[m].value[l] }
+            }
+            for l in 0..<L { total.touches[l] += part.touches[l] }
+            total.conversions += part.conversions; total.value += part.value; total.bare += part.bare
+            total.bareValue += part.bareValue; total.lost += part.lost
+            for (k, x) in part.paths { total.paths[k, default: (0, 0, 0)].conv += x.conv; total.paths[k]!.nulls += x.nulls; total.paths[k]!.value += x.value }
+            for (k, x) in part.sets { total.sets[k, default: (0, 0)].conv += x.conv; total.sets[k]!.value += x.value }
+        }
+
+        // Data-driven credits: conversions (and value) with touchpoints, split by normalized effects.
+        let touchedConv = Double(total.conversions - total.bare), touchedValue = total.value - total.bareValue
+        var notes: [String] = []
+        var markov: (credit: Credit, effects: [Double])?
+        if wantMarkov {
+            let order = q.order ?? 1
+            let paths = total.paths.map { (labels: $0.key, conversions: $0.value.conv, nulls: $0.value.nulls) }
+            let (effects, prob) = DataDrivenAttribution.markovRemovalEffects(paths, labels: L, order: order)
+            let sum = effects.reduce(0, +)
+            var c = Credit(labels: L)
+            if sum > 0 { for l in 0..<L { c.conversions[l] = touchedConv * effects[l] / sum; c.value[l] = touchedValue * effects[l] / sum } }
+            markov = (c, effects)
+            notes.append("markov: order \(order), \(total.paths.count.grouped) distinct paths, conversion probability from the start \(String(format: "%.4f", prob)); credit = conversions × removal effect / sum of removal effects")
+        }
+        var shapley: (credit: Credit, phi: [Double])?
+        if wantShapley {
+            let players = Array(Set(total.sets.keys.flatMap { $0 })).sorted()
+            let slot = Dictionary(uniqueKeysWithValues: players.enumerated().map { ($1, $0) })
+            let sets = total.sets.map { (members: $0.key.map { slot[$0]! }, conversions: $0.value.conv) }
+            let phi = DataDrivenAttribution.shapley(sets, players: players.count)
+            let phiValue = DataDrivenAttribution.shapley(total.sets.map { (members: $0.key.map { slot[$0]! }, conversions: $0.value.value) },
+                                                         players: players.count)
+            var c = Credit(labels: L), full = [Double](repeating: .nan, count: L)
+            for (k, l) in players.enumerated() { full[Int(l)] = phi[k]; c.conversions[Int(l)] = phi[k]; c.value[Int(l)] = phiValue[k] }
+            shapley = (c, full)
+            let how = players.count <= 12 ? "exact over all \((1 << players.count).grouped) coalitions"
+                : "exact by the closed form (\(players.count) \(show.rawValue)s: more than 12 to enumerate)"
+            notes.append("shapley: v(S) = conversions of the converting journeys whose \(show.rawValue)s all lie in S; \(how)")
+        }
+        let lookbackText = q.lookback?.text ?? "90d"
+        notes.insert("\(total.conversions.grouped) conversions (\(convName)), value \(String(format: "%.2f", total.value)); each credited to its touchpoints since the previous conversion within the lookback of \(lookbackText)"
+                     + (total.bare > 0 ? "; \(total.bare.grouped) had no touchpoint in it (row '(no touchpoint)')" : ""), at: 0)
+        notes.insert("\(total.lost.grouped) journeys did not convert (the markov model counts them)", at: 1)
+        if q.model == "time_decay" || q.model == "all" { notes.append("time_decay: weight 2^(−age / \(q.halfLife?.text ?? "7d")) per touch, normalized") }
+        if q.model == "position" || q.model == "all" { notes.append("position: \(Int(pos[0]))/\(Int(pos[1]))/\(Int(pos[2])) to first/middle/last; two touches split first:last; one touch takes all") }
+        notes += filter.description
+
+        let present = (0..<L).filter { total.touches[$0] > 0 }
+        func bareRow(_ cols: Int) -> [[Value]] {
+            guard total.bare > 0 else { return [] }
+            return [[.text("(no touchpoint)")] + Array(repeating: Value.double(Double(total.bare)), count: cols)]
+        }
+        if q.model == "all" {
+            let credits = total.credits.map(\.conversions) + [markov!.credit.conversions, shapley!.credit.conversions]
+            let names = heuristics.map(\.name) + ["markov", "shapley"]
+            var rows: [[Value]] = present.sorted { total.credits[2].conversions[$0] > total.credits[2].conversions[$1] }.map { l in
+                [.text(labelName(show, UInt32(l)))] + credits.map { .double($0[l]) }
+            }
+            rows += bareRow(names.count)
+            return [ResultTable(title: "attribution, all models, by \(show.rawValue)", columns: [show.rawValue] + names, rows: rows,
+                                notes: notes + ["credited conversions per model; each column adds up to \(total.conversions.grouped)"],
+                                chart: .groupedBars(label: 0, values: Array(1...names.count)))]
+        }
+        let credit: Credit
+        var extra: (String, [Double])?
+        if let m = markov { credit = m.credit; extra = ("removal effect", m.effects) }
+        else if let s = shapley { credit = s.credit }
+        else { credit = total.credits[0] }
+        var rows: [[Value]] = present.sorted { credit.conversions[$0] != credit.conversions[$1] ? credit.conversions[$0] > credit.conversions[$1] : $0 < $1 }.map { l in
+            var r: [Value] = [.text(labelName(show, UInt32(l))), .double(credit.conversions[l]),
+                              .percent(credit.conversions[l] / Double(max(total.conversions, 1))), .money(credit.value[l]), .int(total.touches[l])]
+            if let e = extra { r.append(.percent(e.1[l])) }
+            return r
+        }
+        if total.bare > 0 {
+            var r: [Value] = [.text("(no touchpoint)"), .double(Double(total.bare)), .percent(Double(total.bare) / Double(max(total.conversions, 1))),
+                              .money(total.bareValue), .int(0)]
+            if extra != nil { r.append(.null) }
+            rows.append(r)
+        }
+        return [ResultTable(title: "attribution, model \(q.model), by \(show.rawValue)",
+                            columns: [show.rawValue, "conversions", "share", "revenue", "touchpoints"] + (extra.map { [$0.0] } ?? []),
+                            rows: rows, notes: notes, chart: .bars(label: 0, value: 1))]
+    }
+
+    // MARK: touchpoints, gaps
+
+    /// Per customer journey: touches before the first conversion (all touches when none), whether it converted.
+    func forEachCustomerJourney(conversion: StepTest, touch: StepTest?, journeys: [Bool]?,
+                                _ visit: (_ v: UnsafePackedView, _ touches: [Int], _ conversion: Int?) -> Void) throws {
+        var touches: [Int] = []
+        try seq.withView { v in
+            for c in 0..<seq.customerCount {
+                try checkCancel(c)
+                if let j = journeys, !j[c] { continue }
+                touches.removeAll(keepingCapacity: true)
+                var conv: Int?
+                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) {
+                    if conversion.matches(v, i) { conv = i; break }
+                    if touch?.matches(v, i) ?? true { touches.append(i) }
+                }
+                if touches.isEmpty && conv == nil { continue }
+                visit(v, touches, conv)
+            }
+        }
+    }
+
+    /// `touchpoints`: for every touchpoint, how the journeys that meet it fare.
+    public func touchpoints(_ q: RelevanceQuery, binder: inout Binder) throws -> [ResultTable] {
+        let filter = try binder.bindFilter(q.filter, data: data)
+        let (convPred, convName) = try conversionPredicate(q.conversion, binder: &binder)
+        let tables = StepTest.Tables()
+        let conversion = StepTest(convPred, tables: tables), touch = filter.events.map { StepTest($0, tables: tables) }
+        let L = labelCount(q.by)
+        var journeys = [Int](repeating: 0, count: L), converting = journeys
+        var positions = [[Double]](repeating: [], count: L), toConversion = positions
+        var all = 0, converted = 0
+        var firstAt = [Int](repeating: -1, count: L), lastAt = firstAt
+        var seen: [Int] = []
+        try forEachCustomerJourney(conversion: conversion, touch: touch, journeys: filter.journeys) { v, t, conv in
+            all += 1
+            if conv != nil { converted += 1 }
+            seen.removeAll(keepingCapacity: true)
+            for (k, i) in t.enumerated() {
+                let l = Int(labelCode(q.by, v, i))
+                if firstAt[l] < 0 { firstAt[l] = k; seen.append(l) }
+                lastAt[l] = i
+            }
+            for l in seen {
+                journeys[l] += 1
+                positions[l].append(Double(firstAt[l] + 1))
+                if let conv { converting[l] += 1; toConversion[l].append(Double(v.times[conv] - v.times[lastAt[l]])) }
+                firstAt[l] = -1
+            }
+        }
+        let base = Double(converted) / Double(max(all, 1))
+        let lost = all - converted
+        struct Row { var l: Int; var lift: Double; var verdict: String }
+        let rows: [Row] = (0..<L).filter { journeys[$0] > 0 }.map { l in
+            let rate = Double(converting[l]) / Double(journeys[l])
+            let lift = base > 0 ? rate / base - 1 : .nan
+            let verdict = journeys[l] < 30 ? "too few journeys" : lift >= 0.1 ? "drives" : lift <= -0.1 ? "appears in losing journeys" : "neutral"
+            return Row(l: l, lift: lift, verdict: verdict)
+        }
+        let rank = ["drives": 0, "neutral": 1, "appears in losing journeys": 2, "too few journeys": 3]
+        let shown = rows.sorted { a, b in
+            rank[a.verdict]! != rank[b.verdict]! ? rank[a.verdict]! < rank[b.verdict]! : (a.lift != b.lift ? a.lift > b.lift : a.l < b.l)
+        }.prefix(q.top)
+        let table: [[Value]] = shown.map { r in
+            let l = r.l
+            return [.text(labelName(q.by, UInt32(l))), .int(journeys[l]), .percent(Double(converting[l]) / Double(journeys[l])),
+                    .percent(Double(converting[l]) / Double(max(converted, 1))), .percent(Double(journeys[l] - converting[l]) / Double(max(lost, 1))),
+                    r.lift.isNaN ? .null : .percent(r.lift), .double(quantile(positions[l].sorted(), 0.5)),
+                    toConversion[l].isEmpty ? .null : .duration(quantile(toConversion[l].sorted(), 0.5)), .text(r.verdict)]
+        }
+        let name = q.by == .event ? "touchpoint" : q.by.rawValue
+        let notes = ["\(all.grouped) journeys (customers), \(converted.grouped) converted (\(convName)): base rate \(String(format: "%.1f", base * 100))%; a journey's touchpoints are those before its first conversion",
+                     "lift = conversion rate of the journeys touching it ÷ base rate − 1; drives ≥ +10%, appears in losing journeys ≤ −10%, fewer than 30 journeys: too few",
+                     "position = where it first appears in the journey (1 = first touch); time to conversion from its last touch before the conversion"]
+            + (rows.count > shown.count ? ["showing \(shown.count) of \(rows.count) \(name)s (top N to see more)"] : []) + filter.description
+        return [ResultTable(title: "touchpoint relevance by \(q.by.rawValue)",
+                            columns: [name, "journeys", "conversion rate", "share of converting", "share of non-converting", "lift",
+                                      "median position", "median time to conversion", "verdict"],
+                            rows: table, notes: notes, chart: .bars(label: 0, value: 5))]
+    }
+
+    /// `gaps`: touchpoints at the decision stages (consideration, intent) where journeys end without converting.
+    public func gaps(_ q: RelevanceQuery, binder: inout Binder) throws -> [ResultTable] {
+        let filter = try binder.bindFilter(q.filter, data: data)
+        let (convPred, convName) = try conversionPredicate(q.conversion, binder: &binder)
+        let tables = StepTest.Tables()
+        let conversion = StepTest(convPred, tables: tables), touch = filter.events.map { StepTest($0, tables: tables) }
+        let decisionNames = ["consideration", "intent"].filter { catalog.stageCode($0) != nil }
+        guard !decisionNames.isEmpty else { throw QueryError("gaps looks at the decision stages consideration and intent; this store's stages have neither") }
+        var decision = [Bool](repeating: false, count: catalog.stages.count + 1)
+        for n in decisionNames { decision[Int(catalog.stageCode(n)!)] = true }
+        let L = catalog.events.count
+        var touching = [Int](repeating: 0, count: L), ended = touching, converting = touching
+        var stageOf = [UInt8](repeating: 0, count: L), channelOf = [UInt16](repeating: 0, count: L)
+        var seen = Set<Int>()
+        var endedAtDecision = 0, journeys = 0
+        try forEachCustomerJourney(conversion: conversion, touch: touch, journeys: filter.journeys) { v, t, conv in
+            journeys += 1
+            seen.removeAll(keepingCapacity: true)
+            for i in t where decision[Int(v.stages[i])] {
+                let e = Int(v.events[i])
+                if seen.insert(e).inserted { touching[e] += 1; if conv != nil { converting[e] += 1 } }
+                stageOf[e] = v.stages[i]; channelOf[e] = v.channels[i]
+            }
+            if conv == nil, let last = t.last, decision[Int(v.stages[last])] {
+                ended[Int(v.events[last])] += 1
+                endedAtDecision += 1
+            }
+        }
+        let totalTouching = touching.reduce(0, +)
+        let avg = Double(ended.reduce(0, +)) / Double(max(totalTouching, 1))
+        let rows: [[Value]] = (0..<L).filter { touching[$0] > 0 }
+            .sorted { ended[$0] != ended[$1] ? ended[$0] > ended[$1] : $0 < $1 }.prefix(q.top).map { e in
+                let rate = Double(ended[e]) / Double(touching[e])
+                let verdict = touching[e] < 30 ? "too few journeys" : rate >= 1.5 * avg && ended[e] > 0 ? "gap: journeys end here" : ""
+                return [.text(catalog.events[e]), .text(stageOf[e] == 0 ? "(none)" : catalog.stages[Int(stageOf[e]) - 1]),
+                        .text(channelOf[e] == 0 ? "(none)" : catalog.channels[Int(channelOf[e])]), .int(touching[e]), .int(ended[e]),
+                        .percent(rate), .percent(Double(converting[e]) / Double(touching[e])), .text(verdict)]
+            }
+        let notes = ["\(journeys.grouped) journeys; \(endedAtDecision.grouped) ended without converting (\(convName)) on a \(decisionNames.joined(separator: " or ")) touchpoint",
+                     "ended here = journeys whose last touch was it and that never converted; a gap ends at least 1.5× as many journeys as the average decision touchpoint (\(String(format: "%.1f", avg * 100))%)"] + filter.description
+        return [ResultTable(title: "gaps at the decision stages", columns: ["touchpoint", "stage", "channel", "journeys", "ended here", "end rate", "conversion rate", "verdict"],
+                            rows: rows, notes: notes, chart: .bars(label: 0, value: 4))]
+    }
+}
