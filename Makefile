@@ -3,7 +3,7 @@ SWIFT ?= swift
 DEBS := libsqlite3-dev libedit-dev pkg-config sqlite3 tmux
 JOURNEY := .build/release/journey
 
-.PHONY: deps build run test bench clean demo
+.PHONY: deps pydeps build run test bench clean demo
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -20,7 +20,13 @@ build: deps
 run: build
 	$(JOURNEY)
 
-test: deps
+# Python packages the cross-checks use (channelattribution for the Markov removal effects).
+pydeps:
+	@python3 -c "import ChannelAttribution, matplotlib" >/dev/null 2>&1 || \
+	  python3 -m pip install -q channelattribution matplotlib pandas >/dev/null 2>&1 || \
+	  echo "warning: could not install channelattribution from PyPI (the Markov cross-check will fail)"
+
+test: deps pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel
 

@@ -128,8 +128,10 @@ extension Executor {
                         try forEachAttributionJourney(conversion: conversion, touch: touch, journeys: filter.journeys, lookback: lookback, parts: parts) { p, v, t, conv in
                             let n = t.count
                             if wantMarkov || wantShapley {
+                                // Consecutive repeats merged (as the channelattribution package does): a self-loop
+                                // changes no first-order removal effect, and higher orders look at distinct steps.
                                 path[p].removeAll(keepingCapacity: true)
-                                for i in t { path[p].append(labelCode(show, v, i)) }
+                                for i in t { let l = labelCode(show, v, i); if path[p].last != l { path[p].append(l) } }
                             }
                             guard let conv else {
                                 out[p].lost += 1
