@@ -11,12 +11,14 @@ public struct Completer {
 
     public init() {}
 
-    static let stepStarters: Set<String> = ["funnel", ">", "from", "to", "after", "excluding", "(", "or", "and", "not", "touched", "where", "|"]
+    static let stepStarters: Set<String> = ["funnel", ">", "from", "to", "after", "excluding", "(", "or", "and", "not", "touched", "where", "|", "of", "for"]
     static let clauses: [String: [String]] = [
         "funnel": ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top"],
         "paths": ["from", "to", "within", "where", "show", "top", "max", "keep", "next", "previous"],
         "time": ["to", "by", "where"], "dropoff": ["to", "where"], "count": ["by", "where"], "top": ["where"],
         "pauses": ["resumed", "open", "where"], "stats": ["where"],
+        "attribution": ["of", "model", "by", "lookback", "where"], "touchpoints": ["for", "by", "top", "where"],
+        "gaps": ["for", "top", "where"],
     ]
 
     var stepNames: [String] {
@@ -60,7 +62,9 @@ public struct Completer {
             let prev = words.last ?? ""
             let beforePrev = words.count >= 2 ? words[words.count - 2] : ""
             switch prev {
+            case "by" where ["attribution", "touchpoints"].contains(statement): options = ["channel", "event", "kind", "stage"]
             case "by": options = fields
+            case "model": options = AttributionQuery.models
             case "show": options = ["event", "channel", "stage", "kind"]
             case "order": options = ["sequential", "strict", "any"]
             case "entry": options = ["first", "best"]

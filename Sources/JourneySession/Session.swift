@@ -112,6 +112,21 @@ public final class Session {
         }
     }
 
+    static func modelWords(_ q: AttributionQuery) -> String {
+        switch q.model {
+        case "first": return "the first touchpoint gets the whole conversion"
+        case "last": return "the last touchpoint before the conversion gets it all"
+        case "linear": return "each touchpoint gets an equal share"
+        case "time_decay": return "each touchpoint's share halves for every \(q.halfLife?.text ?? "7d") it lies before the conversion"
+        case "position":
+            let p = q.position ?? [40, 20, 40]
+            return "the first touchpoint gets \(p[0])%, the last \(p[2])%, the ones between share \(p[1])%"
+        case "markov": return "a Markov chain of order \(q.order ?? 1) over all journeys (converting or not); each \(q.by?.field.display ?? "channel") is credited by how much the conversion probability drops when it is removed"
+        case "shapley": return "Shapley values: each \(q.by?.field.display ?? "channel") gets its average marginal contribution to the conversions over all orders in which the \(q.by?.field.display ?? "channel")s could join"
+        default: return "first, last, linear, time_decay, position, markov and shapley side by side"
+        }
+    }
+
     /// The plan in plain words: what is computed, how each name was read, which filters are event- or journey-level.
     func explain(_ st: Statement) throws -> ResultTable {
         let data = try data()
@@ -140,6 +155,27 @@ public final class Session {
             if let t = q.to { _ = try binder.bindEvent(t) }
             add("statement", "paths" + (q.from.map { " from \(describe($0))" } ?? "") + (q.to.map { " to \(describe($0))" } ?? ""))
             add("in plain words", "for each customer, the sequence of \(q.show.rawValue)s from the first \(q.from.map(describe) ?? "event") to the first \(q.to.map(describe) ?? "last event") after it; repeats \(q.keepRepeats ? "kept" : "collapsed"); longer than \(q.maxSteps) shown with …; the top \(q.top) sequences with their customers")
+            let f = try binder.bindFilter(q.filter, data: data)
+            for d in f.description { add("filter", d) }
+        case .attribution(let q):
+            if let c = q.conversion { _ = try binder.bindEvent(c) }
+            let conv = q.conversion.map(describe) ?? "stage conversion"
+            let by = q.by?.field.display ?? "channel"
+            add("statement", "attribution of \(conv), model \(q.model), by \(by), lookback \(q.lookback?.text ?? "90d")")
+            add("in plain words", "every event matching \(conv) is a conversion; its journey is the customer's touchpoints since the previous conversion and at most \(q.lookback?.text ?? "90d") before it; "
+                + Self.modelWords(q) + "; credits and the conversion's value are added up per \(by)")
+            let f = try binder.bindFilter(q.filter, data: data)
+            for d in f.description { add("filter", d + (d.hasPrefix("event-level") ? " (which events count as touchpoints; conversions are found among all events)" : "")) }
+        case .touchpoints(let q), .gaps(let q):
+            if let c = q.conversion { _ = try binder.bindEvent(c) }
+            let conv = q.conversion.map(describe) ?? "stage conversion"
+            if case .touchpoints = st {
+                add("statement", "touchpoints for \(conv) by \(q.by.rawValue)")
+                add("in plain words", "for every \(q.by.rawValue): the customers whose touchpoints before their first \(conv) include it, how many of them converted, and the lift over the base conversion rate; verdicts: drives (lift ≥ +10%), neutral, appears in losing journeys (≤ −10%), too few journeys (< 30)")
+            } else {
+                add("statement", "gaps for \(conv)")
+                add("in plain words", "touchpoints at the consideration and intent stages: how many journeys touch each, and how many end there without ever reaching \(conv); a gap ends at least 1.5× the average share")
+            }
             let f = try binder.bindFilter(q.filter, data: data)
             for d in f.description { add("filter", d) }
         default:

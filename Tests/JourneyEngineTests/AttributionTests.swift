@@ -166,6 +166,68 @@ import JourneyLanguage
         }
     }
 
+    // MARK: touchpoints, gaps
+
+    func runRelevance(_ q: String, _ d: JourneyData) throws -> ResultTable {
+        var binder = Binder(catalog: d.catalog)
+        let ex = Executor(data: d)
+        switch try Parser.parse(q) {
+        case .touchpoints(let r): return try ex.touchpoints(r, binder: &binder)[0]
+        case .gaps(let r): return try ex.gaps(r, binder: &binder)[0]
+        default: throw QueryError("not touchpoints or gaps")
+        }
+    }
+
+    @Test func touchpointsAndGapsMatchPlainCode() throws {
+        var seed: UInt64 = 41
+        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        for _ in 0..<100 {
+            var journeys: [[Event]] = []
+            for _ in 0..<(1 + next(80)) {
+                var t: Int64 = 0, j: [Event] = []
+                for _ in 0..<next(8) { t += Int64(next(3)) * Self.day; j.append((t, 1 + next(3), next(5) == 0 ? 4 : 1 + next(3), .nan)) }
+                journeys.append(j)
+            }
+            let d = data(journeys)
+            // Plain: a journey's touches are those before its first conversion.
+            var touching: [String: Int] = [:], converting: [String: Int] = [:], ended: [String: Int] = [:], decisionTouching: [String: Int] = [:]
+            var all = 0, converted = 0
+            let eventNames = ["", "ad", "page", "call", "order"]
+            for j in journeys {
+                let firstConv = j.firstIndex { $0.stage == 4 }
+                let touches = Array(j[..<(firstConv ?? j.count)])
+                if touches.isEmpty && firstConv == nil { continue }
+                all += 1
+                if firstConv != nil { converted += 1 }
+                for ch in Set(touches.map { Self.channels[$0.channel] }) {
+                    touching[ch, default: 0] += 1
+                    if firstConv != nil { converting[ch, default: 0] += 1 }
+                }
+                // Decision stages here: consideration (2) and intent (3); labels are event names (event = stage code).
+                for e in Set(touches.filter { $0.stage == 2 || $0.stage == 3 }.map { eventNames[$0.stage] }) { decisionTouching[e, default: 0] += 1 }
+                if firstConv == nil, let last = touches.last, last.stage == 2 || last.stage == 3 { ended[eventNames[last.stage], default: 0] += 1 }
+            }
+            let t = try runRelevance("touchpoints by channel top 100", d)
+            let base = Double(converted) / Double(max(all, 1))
+            #expect(t.rows.count == touching.count)
+            for r in t.rows {
+                guard case .text(let ch) = r[0], case .int(let n) = r[1], case .percent(let rate) = r[2] else { Issue.record("row shape"); continue }
+                #expect(n == touching[ch])
+                #expect(abs(rate - Double(converting[ch] ?? 0) / Double(n)) < 1e-12)
+                if case .percent(let lift) = r[5] { #expect(abs(lift - (rate / base - 1)) < 1e-9) } else { #expect(base == 0) }
+                guard case .text(let verdict) = r[8] else { continue }
+                let want = n < 30 ? "too few journeys" : rate / base - 1 >= 0.1 ? "drives" : rate / base - 1 <= -0.1 ? "appears in losing journeys" : "neutral"
+                #expect(verdict == want)
+            }
+            let g = try runRelevance("gaps top 100", d)
+            #expect(g.rows.count == decisionTouching.count)
+            for r in g.rows {
+                guard case .text(let e) = r[0], case .int(let n) = r[3], case .int(let end) = r[4] else { Issue.record("row shape"); continue }
+                #expect(n == decisionTouching[e] && end == (ended[e] ?? 0))
+            }
+        }
+    }
+
     // MARK: Shapley
 
     /// Shapley by its definition: the mean marginal contribution over every order of the players.

@@ -23,6 +23,14 @@ import Testing
         #expect(c.candidates(for: "paths from awareness to c") == ["consideration", "conversion", "contract_signed", "channel:", "campaign:"])
     }
 
+    @Test func attributionAndRelevanceClauses() {
+        #expect(c.candidates(for: "attribution model m") == ["markov"])
+        #expect(c.candidates(for: "attribution model markov by ") == ["channel", "event", "kind", "stage"])
+        #expect(c.candidates(for: "attribution of con") == ["consideration", "conversion", "contract_signed"])
+        #expect(c.candidates(for: "touchpoints f") == ["for"])
+        #expect(c.candidates(for: "to") == ["top", "touchpoints"])
+    }
+
     @Test func clausesFieldsAndValues() {
         #expect(c.candidates(for: "funnel a > b wi") == ["within"])
         #expect(c.candidates(for: "funnel a > b by cu") == ["customer.segment"])

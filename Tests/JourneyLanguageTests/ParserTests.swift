@@ -40,6 +40,19 @@ import Testing
         #expect(error("customers who visited x").contains("expected 'reached STEP', 'not reached STEP' or 'no touch for D'"))
     }
 
+    @Test func touchpointsAndGapsGrammars() throws {
+        guard case .touchpoints(let t) = try Parser.parse("touchpoints for event:demo_request by kind top 5 where customer.segment = 'smb'") else { Issue.record("no"); return }
+        #expect(t.by == .kind && t.top == 5 && t.conversion != nil && t.filter != nil)
+        guard case .gaps(let g) = try Parser.parse("gaps top 3") else { Issue.record("no"); return }
+        #expect(g.top == 3 && g.conversion == nil)
+        #expect(error("touchpoints by segment") == """
+        1:16: error: touchpoints are ranked by event, channel, kind or stage, not 'segment'
+        1 | touchpoints by segment
+          |                ^~~~~~~
+        """)
+        #expect(error("gaps by channel").contains("error:"))
+    }
+
     @Test func errorTexts() {
         #expect(error("funnel awareness >") == """
         1:19: error: expected a step after '>', but the statement ended
@@ -72,6 +85,7 @@ import Testing
                      "paths from awareness to conversion where channel = linkedin and customer.segment = 'enterprise' top 10",
                      "customers who reached intent and not reached conversion and no touch for 14d limit 5",
                      "attribution of conversion model time_decay half_life 7d by channel lookback 90d",
+                     "touchpoints for stage:conversion by channel top 5 where channel != website",
                      "time from stage:awareness to event:\"W_Completeren aanvraag\" by month(first_contact)",
                      "explain funnel a > (b or c) > not d excluding x between 1 and 2 order any entry best count accounts"]
         var seed: UInt64 = 11
