@@ -331,7 +331,7 @@ extension Executor {
                      "position = where it first appears in the journey (1 = first touch); time to conversion from its last touch before the conversion"]
             + (rows.count > shown.count ? ["showing \(shown.count) of \(rows.count) \(name)s (top N to see more)"] : []) + filter.description
         return [ResultTable(title: "touchpoint relevance by \(q.by.rawValue)",
-                            columns: [name, "journeys", "conversion rate", "share of converting", "share of non-converting", "lift",
+                            columns: [name, "journeys", "conv. rate", "share of converting", "share of lost", "lift",
                                       "median position", "median time to conversion", "verdict"],
                             rows: table, notes: notes, chart: .bars(label: 0, value: 5))]
     }

@@ -49,6 +49,20 @@ public enum Renderer {
         return out + "…"
     }
 
+    /// `text` in lines of at most `width` display columns, broken at spaces; a word longer than a line is cut.
+    static func wrap(_ text: String, _ width: Int) -> [String] {
+        var lines: [String] = [], line = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false).map(String.init) {
+            let w = displayWidth(word)
+            if line.isEmpty { line = fit(word, width); continue }
+            if displayWidth(line) + 1 + w <= width { line += " " + word; continue }
+            lines.append(line)
+            line = fit(word, width)
+        }
+        lines.append(line)
+        return lines
+    }
+
     static func pad(_ s: String, _ w: Int, right: Bool) -> String {
         let p = String(repeating: " ", count: max(0, w - displayWidth(s)))
         return right ? p + s : s + p
@@ -71,23 +85,34 @@ public enum Renderer {
         let numeric = t.columns.indices.map { i in t.rows.contains { i < $0.count && isNumeric($0[i]) } }
         // Shrink the widest column that can give until the table fits: numbers are never cut, text down to 6.
         let floor = t.columns.indices.map { i in numeric[i] ? max(4, cells.map { i < $0.count ? displayWidth($0[i]) : 0 }.max() ?? 4) : 6 }
-        // First numeric columns give back header width above their numbers, then the widest text columns.
-        for pass in 0..<2 {
+        // Headers wrap, so numeric columns first give back header width down to the header's longest word, then
+        // the widest text columns shrink, and only then do numeric headers get cut.
+        let longestWord = t.columns.map { $0.split(separator: " ").map { displayWidth(String($0)) }.max() ?? 0 }
+        for pass in 0..<3 {
+            let limit = t.columns.indices.map { i in pass == 0 ? max(floor[i], longestWord[i]) : floor[i] }
             while widths.reduce(0, +) + 3 * widths.count + 1 > s.width,
-                  let i = widths.indices.filter({ widths[$0] > floor[$0] && (pass == 1 || numeric[$0]) }).max(by: { widths[$0] < widths[$1] }) {
+                  let i = widths.indices.filter({ widths[$0] > limit[$0] && (pass == 1 ? !numeric[$0] : numeric[$0]) }).max(by: { widths[$0] < widths[$1] }) {
                 widths[i] -= 1
             }
         }
         func line(_ l: String, _ m: String, _ r: String) -> String { l + widths.map { String(repeating: "─", count: $0 + 2) }.joined(separator: m) + r }
         var out = [t.title.isEmpty ? nil : fit(t.title, s.width), line("┌", "┬", "┐")].compactMap { $0 }
-        out.append("│" + t.columns.enumerated().map { " " + pad(fit($1, widths[$0]), widths[$0], right: numeric[$0]) + " " }.joined(separator: "│") + "│")
+        // Headers wrap at spaces onto as many lines as the narrowest needs (a word too long is cut).
+        let heads = t.columns.enumerated().map { wrap($1, widths[$0]) }
+        for k in 0..<(heads.map(\.count).max() ?? 1) {
+            out.append("│" + heads.enumerated().map { i, h in " " + pad(k < h.count ? h[k] : "", widths[i], right: numeric[i]) + " " }.joined(separator: "│") + "│")
+        }
         out.append(line("├", "┼", "┤"))
         for r in cells {
             out.append("│" + r.enumerated().map { " " + pad(fit($1, widths[$0]), widths[$0], right: numeric[$0]) + " " }.joined(separator: "│") + "│")
         }
         out.append(line("└", "┴", "┘"))
         out.append("\(t.rows.count) row\(t.rows.count == 1 ? "" : "s")")
-        for n in t.notes { out.append(fit("note: " + n, s.width)) }
+        for n in t.notes {
+            let lines = wrap(n, max(20, s.width - 6))
+            out.append("note: " + (lines.first ?? ""))
+            out.append(contentsOf: lines.dropFirst().map { "      " + $0 })
+        }
         if s.charts, let c = t.chart, !t.rows.isEmpty { out.append(contentsOf: chart(t, c, s)) }
         return out.joined(separator: "\n")
     }
@@ -130,13 +155,16 @@ public enum Renderer {
                 + String(repeating: " ", count: max(0, posW - max(n, negW > 0 ? 1 : 0)))
         }
         var out = [""]
-        for r in t.rows {
+        // Grouped bars take a line per value: the first rows only, the rest stay in the table.
+        let shownRows = grouped ? Array(t.rows.prefix(6)) : t.rows
+        for r in shownRows {
             if grouped { out.append(fit(cell(r[li], s), s.width)) }
             for (k, c) in series.enumerated() {
                 let label = grouped ? "  " + fit(names[k], nameW) : fit(cell(r[li], s), labelW)
                 out.append(pad(label, labelW, right: false) + " " + bar(number(r[c]) ?? 0) + " " + fit(cell(r[c], s), valueW))
             }
         }
+        if shownRows.count < t.rows.count { out.append("(\(t.rows.count - shownRows.count) more rows in the table)") }
         return out
     }
 
