@@ -34,3 +34,14 @@ public func jsonQuoted(_ s: String) -> String {
 public func jsonObject(_ pairs: [(String, String)]) -> String {
     "{" + pairs.map { jsonQuoted($0.0) + ":" + jsonQuoted($0.1) }.joined(separator: ",") + "}"
 }
+
+extension Double {
+    /// `1234567.891` → `1,234,567.89` (two decimals, thousands separated).
+    public var money: String {
+        guard isFinite else { return String(self) }
+        let s = String(format: "%.2f", self.magnitude)
+        let parts = s.split(separator: ".")
+        let whole = Int(parts[0]).map(\.grouped) ?? String(parts[0])
+        return (self < 0 && s != "0.00" ? "-" : "") + whole + "." + (parts.count > 1 ? String(parts[1]) : "00")
+    }
+}

@@ -210,7 +210,7 @@ extension Executor {
             notes.append("shapley: v(S) = conversions of the converting journeys whose \(show.rawValue)s all lie in S; \(how)")
         }
         let lookbackText = q.lookback?.text ?? "90d"
-        notes.insert("\(total.conversions.grouped) conversions (\(convName)), value \(String(format: "%.2f", total.value)); each credited to its touchpoints since the previous conversion within the lookback of \(lookbackText)"
+        notes.insert("\(total.conversions.grouped) conversions (\(convName)), value \(total.value.money); each credited to its touchpoints since the previous conversion within the lookback of \(lookbackText)"
                      + (total.bare > 0 ? "; \(total.bare.grouped) had no touchpoint in it (row '(no touchpoint)')" : ""), at: 0)
         notes.insert("\(total.lost.grouped) journeys did not convert (the markov model counts them)", at: 1)
         if q.model == "time_decay" || q.model == "all" { notes.append("time_decay: weight 2^(−age / \(q.halfLife?.text ?? "7d")) per touch, normalized") }

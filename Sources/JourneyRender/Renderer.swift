@@ -28,7 +28,7 @@ public enum Renderer {
         switch v {
         case .int(let i): return i.grouped
         case .double(let d): return d.isNaN ? "–" : String(format: "%.1f", d)
-        case .money(let d): return d.isNaN ? "–" : String(format: "%.2f", d)
+        case .money(let d): return d.isNaN ? "–" : d.money
         case .percent(let p): return p.isNaN ? "–" : String(format: "%.1f%%", p * 100)
         case .duration(let ms): return formatDuration(ms: ms)
         case .text(let t): return t
@@ -86,12 +86,12 @@ public enum Renderer {
         // Shrink the widest column that can give until the table fits: numbers are never cut, text down to 6.
         let floor = t.columns.indices.map { i in numeric[i] ? max(4, cells.map { i < $0.count ? displayWidth($0[i]) : 0 }.max() ?? 4) : 6 }
         // Headers wrap, so numeric columns first give back header width down to the header's longest word, then
-        // the widest text columns shrink, and only then do numeric headers get cut.
+        // down to their numbers (cutting a header word), and only then are text values cut.
         let longestWord = t.columns.map { $0.split(separator: " ").map { displayWidth(String($0)) }.max() ?? 0 }
         for pass in 0..<3 {
             let limit = t.columns.indices.map { i in pass == 0 ? max(floor[i], longestWord[i]) : floor[i] }
             while widths.reduce(0, +) + 3 * widths.count + 1 > s.width,
-                  let i = widths.indices.filter({ widths[$0] > limit[$0] && (pass == 1 ? !numeric[$0] : numeric[$0]) }).max(by: { widths[$0] < widths[$1] }) {
+                  let i = widths.indices.filter({ widths[$0] > limit[$0] && (pass == 2 ? !numeric[$0] : numeric[$0]) }).max(by: { widths[$0] < widths[$1] }) {
                 widths[i] -= 1
             }
         }
