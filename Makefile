@@ -34,6 +34,7 @@ bench: build
 	python3 -m pip install -q duckdb chdb >/dev/null 2>&1 || echo "warning: could not install duckdb/chdb from PyPI"
 	python3 bench/import_bench.py --journey $(JOURNEY)
 	python3 bench/query_bench.py --journey $(JOURNEY)
+	python3 bench/attribution_bench.py --journey $(JOURNEY)
 
 clean:
 	rm -rf .build datasets/demo/demo.journey*

@@ -170,17 +170,20 @@ public final class Shell {
     }
 
     func help(_ topic: String?) {
-        if let topic, let c = Self.commands.first(where: { $0.name.hasPrefix(topic.trimmingCharacters(in: CharacterSet(charactersIn: "."))) }) {
-            write("\(c.usage)\n  \(c.summary)"); return
+        if let topic {
+            let t = topic.lowercased()
+            if let h = StatementHelp.all.first(where: { $0.name == t }) { write(h.text); return }
+            if let c = Self.commands.first(where: { $0.name.hasPrefix(t.trimmingCharacters(in: CharacterSet(charactersIn: "."))) }) {
+                write("\(c.usage)\n  \(c.summary)"); return
+            }
+            if let h = StatementHelp.all.first(where: { $0.name.hasPrefix(t) }) { write(h.text); return }
+            let s = suggestion(for: t, among: StatementHelp.all.map(\.name) + Self.commands.map(\.name))
+            error("no help on '\(topic)'" + (s.map { " — did you mean '\($0)'?" } ?? "") + " (type .help)")
+            return
         }
-        var out = ["Statements (end with ; or at the end of a complete line):",
-                   "  funnel awareness > consideration > intent > conversion within 30d by channel",
-                   "  paths from awareness to conversion where channel = linkedin top 10",
-                   "  time from awareness to conversion by customer.segment",
-                   "  dropoff after consideration",
-                   "  count customers by customer.segment      top 5 channels      stats      quality",
-                   "  explain QUERY      set NAME = VALUE ($NAME in later statements)",
-                   "", "Commands:"]
+        var out = ["Statements (end with ; or at the end of a complete line; .help NAME for one in full):"]
+        for h in StatementHelp.all { out.append("  " + h.name.padding(toLength: 12, withPad: " ", startingAt: 0) + h.summary) }
+        out += ["", "Commands:"]
         for c in Self.commands { out.append("  " + c.usage.padding(toLength: 40, withPad: " ", startingAt: 0) + c.summary) }
         write(out.joined(separator: "\n"))
     }

@@ -1,0 +1,42 @@
+/// `.help STATEMENT`: the syntax, what it computes, and examples, one entry per statement.
+struct StatementHelp {
+    let name: String, syntax: String, summary: String, examples: [String]
+
+    static let all: [StatementHelp] = [
+        .init(name: "funnel", syntax: "funnel S1 > S2 [within D] > ... [within D] [where ...] [by DIM [at step N]] [order sequential|strict|any] [entry first|best] [excluding X [between i and j]] [same FIELD] [count customers|accounts] [top N]",
+              summary: "how many customers (or accounts) reach each step in order, % of first and previous, drop-off, time between steps",
+              examples: ["funnel awareness > consideration > intent > conversion within 30d by channel",
+                         "funnel awareness > webinar? > intent within 14d > conversion count accounts"]),
+        .init(name: "paths", syntax: "paths [from A] [to B] [within D] [where ...] [show event|channel|stage|kind] [top N] [max K steps] [keep repeats] [next K] [previous K]",
+              summary: "the most frequent sequences from the first A to the first B after it, with customers, share and median duration",
+              examples: ["paths from awareness to conversion show channel top 10", "paths from webinar next 3"]),
+        .init(name: "time", syntax: "time from A to B [by DIM] [where ...]", summary: "the distribution of durations from the first A to the first B after it, with a histogram",
+              examples: ["time from awareness to conversion by customer.segment"]),
+        .init(name: "dropoff", syntax: "dropoff after S [to STEP] [where ...]", summary: "customers who reached S and never moved on: their last touchpoint, channel, stage, time since",
+              examples: ["dropoff after consideration"]),
+        .init(name: "pauses", syntax: "pauses longer than D [resumed|open] [where ...]", summary: "gaps between touches longer than D: where journeys resumed, and who is still silent",
+              examples: ["pauses longer than 30d", "pauses longer than 60d open"]),
+        .init(name: "customers", syntax: "customers who [not] reached STEP [and ...] [and no touch for D] [where ...] [limit N]",
+              summary: "the customers matching a journey pattern, most recently active first", examples: ["customers who reached intent and not reached conversion and no touch for 14d"]),
+        .init(name: "count", syntax: "count [customers|accounts|events] [by DIM] [where ...]", summary: "sizes, optionally broken down", examples: ["count customers by customer.segment"]),
+        .init(name: "top", syntax: "top [N] channels|events|stages|kinds|campaigns [where ...]", summary: "the most frequent values, by events and customers", examples: ["top 5 channels"]),
+        .init(name: "stats", syntax: "stats [where ...]", summary: "customers, accounts, events; touches, channels and days per journey", examples: ["stats"]),
+        .init(name: "quality", syntax: "quality", summary: "nulls, duplicates, quarantined rows, unknown values, events per customer", examples: ["quality"]),
+        .init(name: "attribution", syntax: "attribution [of STEP] [model first|last|linear|time_decay [half_life D]|position [A B C]|markov [order 1..3]|shapley|all] [by channel|event|kind|stage] [lookback D] [where ...]",
+              summary: "credit for each conversion (count and value) split over the touchpoints before it, by the chosen model",
+              examples: ["attribution model linear by channel", "attribution model markov order 2", "attribution model all lookback 180d"]),
+        .init(name: "touchpoints", syntax: "touchpoints [for STEP] [by event|channel|kind|stage] [top N] [where ...]",
+              summary: "which touchpoints go with converting journeys: conversion rate, lift, position, time to conversion, verdict",
+              examples: ["touchpoints by channel", "touchpoints for event:demo_request by kind"]),
+        .init(name: "gaps", syntax: "gaps [for STEP] [top N] [where ...]", summary: "decision-stage touchpoints (consideration, intent) where journeys end without converting",
+              examples: ["gaps"]),
+        .init(name: "explain", syntax: "explain STATEMENT", summary: "the plan in plain words: how names were read, which filters are event- or journey-level",
+              examples: ["explain funnel awareness > conversion within 30d"]),
+        .init(name: "set", syntax: "set NAME = VALUE", summary: "a parameter for later statements ($NAME); --param NAME=VALUE in batch wins over a script's own set",
+              examples: ["set since = 2024-01-01"]),
+    ]
+
+    var text: String {
+        (["\(name): \(summary)", "  \(syntax)"] + examples.map { "  e.g. \($0)" }).joined(separator: "\n")
+    }
+}
