@@ -272,7 +272,7 @@ final class EventImporter {
         report.stored = written.stored; report.duplicates = written.duplicates
         report.alreadyStored = written.alreadyStored; report.crossSource = written.crossSource
         report.seconds = Date().timeIntervalSince(start)
-        if ProcessInfo.processInfo.environment["JOURNEY_TRACE"] != nil { FileHandle.standardError.write(Data("waited for writer: \(waited)s\n".utf8)) }
+        if ProcessInfo.processInfo.environment["JOURNEY_TRACE"] != nil { FileHandle.standardError.write(Data("waited for writer: \(waited)s; writer: rows \(writerTimes[0])s, merge \(writerTimes[1])s, commit \(writerTimes[2])s, total \(writerTimes[3])s\n".utf8)) }
         try db.transaction { try recordProgress(finished: true, rowsRead: report.rowsRead, quarantined: report.quarantinedTotal) }
         return report
     }
@@ -299,12 +299,17 @@ final class EventImporter {
     /// What the writer has stored so far; touched only on `flushQueue` (read after `waitForFlush`).
     var written = ChunkWriter.Outcome()
     private let flushQueue = DispatchQueue(label: "journey.import.flush")
+    private let inFlight = DispatchSemaphore(value: 2)
     private var flushError: Error?
     var waited = 0.0
 
-    /// Hands the batch to the writer thread (waiting for the previous one first) and starts a fresh batch.
+    /// Hands the batch to the writer thread and starts a fresh batch. Up to two batches wait for the writer, so a
+    /// slow commit (a WAL checkpoint) does not stall parsing.
     private func flush(last: Bool = false) throws {
-        try waitForFlush()
+        let t0 = Date()
+        inFlight.wait()
+        waited += Date().timeIntervalSince(t0)
+        if let e = flushError { inFlight.signal(); flushError = nil; throw e }
         let job = FlushJob(batch: batch, customers: batchCustomers, names: pendingNames, accounts: pendingAccounts,
                            newCustomers: pendingCustomers, accountLinks: pendingAccountLinks, quarantine: pendingQuarantine,
                            rowsRead: report.rowsRead, quarantined: report.quarantinedTotal)
@@ -312,6 +317,8 @@ final class EventImporter {
         batch = EventColumns(); batchCustomers = []
         batch.reserve(min(options.batchSize, 1 << 20)); batchCustomers.reserveCapacity(min(options.batchSize, 1 << 20))
         flushQueue.async { [self] in
+            defer { inFlight.signal() }
+            guard flushError == nil else { return }   // an earlier batch failed: write nothing after it
             do { try write(job) } catch { flushError = error }
         }
         if last { try waitForFlush() }
@@ -325,18 +332,22 @@ final class EventImporter {
     }
 
     /// Writes one batch and everything it refers to in one transaction (on the writer thread).
+    var writerTimes = [Double](repeating: 0, count: 4)   // rows, merge, commit, total (JOURNEY_TRACE)
     private func write(_ job: FlushJob) throws {
+        let t0 = Date()
+        var t1 = t0, t2 = t0
+        defer { let t3 = Date(); writerTimes[0] += t1.timeIntervalSince(t0); writerTimes[1] += t2.timeIntervalSince(t1); writerTimes[2] += t3.timeIntervalSince(t2); writerTimes[3] += t3.timeIntervalSince(t0) }
         try db.transaction {
             let n = try db.prepare("INSERT INTO dictionary(domain, code, name) VALUES(?, ?, ?)")
             for (d, c, name) in job.names { try n.bind([.text(d), .int(c), .text(name)]); try n.run() }
-            let a = try db.prepare("INSERT INTO accounts(id, key) VALUES(?, ?)")
-            for (id, key) in job.accounts { try a.bind([.int(id), .text(key)]); try a.run() }
+            // Rows go in 64 at a time (one statement step per 64 rows instead of one per row).
+            try insertRows(job.accounts, "accounts(id, key)", columns: 2) { st, base, row in
+                st.bindInt(row.0, at: base + 1); st.bindText(row.1, at: base + 2)
+            }
             // A new customer's account goes into its insert; only customers stored earlier need an update.
-            let c = try db.prepare("INSERT INTO customers(id, key, anonymous, account) VALUES(?, ?, ?, ?)")
-            for (id, key, anon, account) in job.newCustomers {
-                c.bindInt(id, at: 1); c.bindText(key, at: 2); c.bindInt(anon ? 1 : 0, at: 3)
-                if account != 0 { c.bindInt(account, at: 4) } else { c.bindNull(at: 4) }
-                try c.run()
+            try insertRows(job.newCustomers, "customers(id, key, anonymous, account)", columns: 4) { st, base, row in
+                st.bindInt(row.0, at: base + 1); st.bindText(row.1, at: base + 2); st.bindInt(row.2 ? 1 : 0, at: base + 3)
+                if row.3 != 0 { st.bindInt(row.3, at: base + 4) } else { st.bindNull(at: base + 4) }
             }
             let l = try db.prepare("UPDATE customers SET account=? WHERE id=?")
             for (cust, acct) in job.accountLinks { try l.bind([.int(acct), .int(cust)]); try l.run() }
@@ -344,10 +355,31 @@ final class EventImporter {
             for (line, reason, detail, rawText) in job.quarantine {
                 try q.bind([.text(source.path), .int(Int64(line)), .text(reason), .text(detail), .text(rawText)]); try q.run()
             }
+            t1 = Date()
             let o = try writer.merge(job.batch, customers: job.customers)
+            t2 = Date()
             written.stored += o.stored; written.duplicates += o.duplicates
             written.alreadyStored += o.alreadyStored; written.crossSource += o.crossSource
             try recordProgress(finished: false, rowsRead: job.rowsRead, quarantined: job.quarantined)
+        }
+    }
+
+    /// Inserts `rows` into `table` (`"name(col, ...)"`) with multi-row statements of up to 64 rows.
+    private func insertRows<T>(_ rows: [T], _ table: String, columns: Int,
+                               bind: (Statement, Int32, T) -> Void) throws {
+        guard !rows.isEmpty else { return }
+        let one = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
+        func statement(_ n: Int) throws -> Statement {
+            try db.prepare("INSERT INTO \(table) VALUES " + Array(repeating: one, count: n).joined(separator: ","))
+        }
+        let full = try statement(64)
+        var i = 0
+        while i < rows.count {
+            let n = min(64, rows.count - i)
+            let st = n == 64 ? full : try statement(n)
+            for k in 0..<n { bind(st, Int32(k * columns), rows[i + k]) }
+            try st.run()
+            i += n
         }
     }
 
