@@ -153,6 +153,8 @@ public indirect enum Statement: Equatable, Sendable {
     case customers(CustomersQuery)
     /// `attribution [of STEP] [model M [half_life D] [order N] | position A B C] [by DIM] [lookback D] [where ...]`
     case attribution(AttributionQuery)
+    /// `customers matching PATTERN [within D] [where ...] [limit N]`, `count matching PATTERN [within D] [by DIM] [where ...]`
+    case matching(MatchQuery)
     /// `touchpoints [for STEP] [by event|channel|kind|stage] [top N] [where ...]` — which touchpoints matter.
     case touchpoints(RelevanceQuery)
     /// `gaps [for STEP] [top N] [where ...]` — decision-stage touchpoints where many journeys end.
@@ -190,6 +192,31 @@ public struct AttributionQuery: Equatable, Sendable {
     public var lookback: TimeSpan?
     public var filter: Expr?
     public static let models = ["first", "last", "linear", "time_decay", "position", "markov", "shapley", "all"]
+}
+
+/// A regular pattern over a customer's events (see docs/semantics.md, "match").
+public indirect enum Pattern: Equatable, Sendable {
+    /// One event matching the predicate: `webinar`, `channel = linkedin`, `any`.
+    case step(Expr)
+    /// Consecutive parts: `a b c` (each right after the previous, no other event between).
+    case sequence([Pattern])
+    /// `a then b [within D]`: b later than a, other events allowed between; b's first event at most D after a's last.
+    case then(Pattern, Pattern, within: TimeSpan?)
+    /// `a | b`
+    case alternation([Pattern])
+    /// `p?` `p*` `p+` `p{m,n}` (max nil = unbounded)
+    case repetition(Pattern, min: Int, max: Int?)
+}
+
+public struct MatchQuery: Equatable, Sendable {
+    public var pattern: Pattern
+    public var within: TimeSpan?
+    public var filter: Expr?
+    public var by: Breakdown?
+    public var limit: Int = 50
+    /// true: `count matching` (a summary); false: `customers matching` (the list).
+    public var count: Bool
+    public init(pattern: Pattern, count: Bool) { self.pattern = pattern; self.count = count }
 }
 
 public struct RelevanceQuery: Equatable, Sendable {

@@ -25,8 +25,21 @@ extension Statement {
             return of(q.conditions.map { if case .reached(let e, _) = $0 { return e }; return nil } + [q.filter])
         case .attribution(let q): return of([q.conversion, q.filter])
         case .touchpoints(let q), .gaps(let q): return of([q.conversion, q.filter])
+        case .matching(let q): return q.pattern.steps.reduce(of([q.filter])) { $0.union($1.fieldNames) }
         case .retention(let q): return of([q.start, q.returning, q.filter])
         case .explain(let s): return s.fieldNames
+        }
+    }
+}
+
+extension Pattern {
+    /// Every step predicate in the pattern.
+    public var steps: [Expr] {
+        switch self {
+        case .step(let e): return [e]
+        case .sequence(let ps), .alternation(let ps): return ps.flatMap(\.steps)
+        case .then(let a, let b, _): return a.steps + b.steps
+        case .repetition(let p, _, _): return p.steps
         }
     }
 }

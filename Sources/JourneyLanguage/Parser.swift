@@ -5,7 +5,7 @@ public struct Parser {
     /// Words that end a step or filter expression inside a statement.
     static let clauseWords: Set<String> = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top",
                                           "show", "max", "keep", "to", "from", "next", "previous", "at", "limit", "then",
-                                          "resumed", "open", "limit", "lookback", "model", "returning", "every", "periods", "of", "for"]
+                                          "resumed", "open", "limit", "lookback", "model", "returning", "every", "periods", "of", "for", "matching"]
 
     var tokens: [Token]
     var pos = 0
@@ -135,6 +135,9 @@ public struct Parser {
             var next: Expr?
             if accept("to") { next = try parseStepExpr() }
             return .dropoff(after: after, next: next, filter: try parseWhere())
+        case "count" where peek(1).text.lowercased() == "matching":
+            _ = advance(); _ = advance()
+            return .matching(try parseMatchQuery(count: true))
         case "count":
             _ = advance()
             var unit = "customers"
@@ -172,6 +175,9 @@ public struct Parser {
             var which: String?
             if isWord("resumed") || isWord("open") { which = advance().text.lowercased() }
             return .pauses(longer: d, which: which, filter: try parseWhere())
+        case "customers" where peek(1).text.lowercased() == "matching":
+            _ = advance(); _ = advance()
+            return .matching(try parseMatchQuery(count: false))
         case "customers": _ = advance(); return .customers(try parseCustomers())
         case "attribution": _ = advance(); return .attribution(try parseAttribution())
         case "touchpoints": _ = advance(); return .touchpoints(try parseRelevance(allowBy: true))
@@ -248,6 +254,92 @@ public struct Parser {
             break
         }
         return q
+    }
+
+    // MARK: Patterns
+
+    mutating func parseMatchQuery(count: Bool) throws -> MatchQuery {
+        if peek.kind == .end { throw error("a pattern after 'matching' (e.g. awareness any* webinar+ any* conversion)") }
+        var q = MatchQuery(pattern: try parsePattern(), count: count)
+        while true {
+            if accept("within") { q.within = try parseDuration(); continue }
+            if let w = try parseWhere() { q.filter = w; continue }
+            if count && isWord("by") { q.by = try parseBy(); continue }
+            if !count && accept("limit") { q.limit = max(1, try expectInt("a number after 'limit'")); continue }
+            break
+        }
+        return q
+    }
+
+    /// pattern = alternatives { "then" alternatives [ "within" DURATION ] }
+    mutating func parsePattern() throws -> Pattern {
+        var p = try parseAlternatives()
+        while accept("then") {
+            let q = try parseAlternatives()
+            var w: TimeSpan?
+            // `within` right after a `then` part bounds that gap; put the whole pattern in ( ) to bound all of it.
+            if accept("within") { w = try parseDuration() }
+            p = .then(p, q, within: w)
+        }
+        return p
+    }
+
+    mutating func parseAlternatives() throws -> Pattern {
+        var parts = [try parseSequence()]
+        while acceptSymbol("|") { parts.append(try parseSequence()) }
+        return parts.count == 1 ? parts[0] : .alternation(parts)
+    }
+
+    func startsPatternItem() -> Bool {
+        let t = peek
+        if t.kind == .string { return true }
+        if t.kind == .symbol { return t.text == "(" }
+        guard t.kind == .word else { return false }
+        let w = t.text.lowercased()
+        return !(Self.clauseWords.contains(w) || ["and", "or", "then", "limit"].contains(w))
+    }
+
+    mutating func parseSequence() throws -> Pattern {
+        var items = [try parsePatternItem()]
+        while startsPatternItem() { items.append(try parsePatternItem()) }
+        return items.count == 1 ? items[0] : .sequence(items)
+    }
+
+    mutating func parsePatternItem() throws -> Pattern {
+        var atom: Pattern
+        let t = peek
+        if acceptSymbol("(") {
+            atom = try parsePattern()
+            guard acceptSymbol(")") else { throw error("')' to close the '(' at \(t.range.line):\(t.range.column)") }
+        } else {
+            if !startsPatternItem() { throw error("a step of the pattern (a stage, event or channel name, any, or '(')") }
+            // One event: a predicate; `and` / `or` combine predicates on that same event.
+            var e = try parseNot(inFunnel: false)
+            while isWord("and") || isWord("or") {
+                let or = advance().text.lowercased() == "or"
+                let rhs = try parseNot(inFunnel: false)
+                e = or ? .or(e, rhs) : .and(e, rhs)
+            }
+            atom = .step(e)
+        }
+        while true {
+            if acceptSymbol("?") { atom = .repetition(atom, min: 0, max: 1); continue }
+            if acceptSymbol("*") { atom = .repetition(atom, min: 0, max: nil); continue }
+            if acceptSymbol("+") { atom = .repetition(atom, min: 1, max: nil); continue }
+            if isSymbol("{") {
+                let open = advance()
+                let m = try expectInt("a count after '{'")
+                var n: Int? = m
+                if acceptSymbol(",") { n = peek.kind == .number ? try expectInt("a count") : nil }
+                guard acceptSymbol("}") else { throw error("'}' to close the '{' at \(open.range.line):\(open.range.column)") }
+                if let n, n < m { throw Diagnostic("a repetition {m,n} needs m ≤ n", at: open.range) }
+                if m > 100 || (n ?? 0) > 100 { throw Diagnostic("a repetition count is at most 100", at: open.range) }
+                atom = .repetition(atom, min: m, max: n)
+                continue
+            }
+            break
+        }
+        return atom
     }
 
     mutating func parseRelevance(allowBy: Bool) throws -> RelevanceQuery {

@@ -104,6 +104,9 @@ public final class Session {
                 return try ex.customers(q, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
             case .attribution(let q): return try ex.attribution(q, binder: &binder)
             case .touchpoints(let q): return try ex.touchpoints(q, binder: &binder)
+            case .matching(let q):
+                if q.count { return try ex.countMatching(q, binder: &binder) }
+                return try ex.customersMatching(q, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
             case .gaps(let q): return try ex.gaps(q, binder: &binder)
             case .pauses(let d, let which, let f):
                 return try ex.pauses(longer: d, which: which, filter: f, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
@@ -166,6 +169,16 @@ public final class Session {
                 + Self.modelWords(q) + "; credits and the conversion's value are added up per \(by)")
             let f = try binder.bindFilter(q.filter, data: data)
             for d in f.description { add("filter", d + (d.hasPrefix("event-level") ? " (which events count as touchpoints; conversions are found among all events)" : "")) }
+        case .matching(let q):
+            let tables = StepTest.Tables()
+            var b = binder
+            let m = try PatternMatcher(q.pattern, within: q.within, tables: tables) { e in StepTest(try b.bindEvent(e), tables: tables) }
+            binder = b
+            add("statement", "\(q.count ? "count" : "customers") matching \(describe(q.pattern))\(q.within.map { " within \($0.text)" } ?? "")")
+            add("in plain words", "each customer's events are read once, left to right, by an automaton of the pattern (juxtaposed steps are consecutive events; 'then' allows other events between; ? * + {m,n} repeat; | is either); matches do not overlap, each is the earliest-ending one after the previous" + (q.within.map { "; a match lasts at most \($0.text) from its first event to its last" } ?? ""))
+            add("matcher", m.description + "; time linear in the events (no backtracking)")
+            let f = try binder.bindFilter(q.filter, data: data)
+            for d in f.description { add("filter", d) }
         case .touchpoints(let q), .gaps(let q):
             if let c = q.conversion { _ = try binder.bindEvent(c) }
             let conv = q.conversion.map(describe) ?? "stage conversion"

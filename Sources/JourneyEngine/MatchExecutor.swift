@@ -1,0 +1,104 @@
+import Foundation
+import JourneyCore
+import JourneyLanguage
+
+/// A pattern in words, as the user could have written it.
+public func describe(_ p: Pattern) -> String {
+    switch p {
+    case .step(let e): return describe(e)
+    case .sequence(let ps): return ps.map { q in if case .alternation = q { return "(\(describe(q)))" }; return describe(q) }.joined(separator: " ")
+    case .alternation(let ps): return ps.map(describe).joined(separator: " | ")
+    case .then(let a, let b, let w): return "\(describe(a)) then \(describe(b))" + (w.map { " within \($0.text)" } ?? "")
+    case .repetition(let q, let lo, let hi):
+        var inner = describe(q)
+        if case .step = q {} else { inner = "(\(inner))" }
+        switch (lo, hi) {
+        case (0, 1): return inner + "?"
+        case (0, nil): return inner + "*"
+        case (1, nil): return inner + "+"
+        default: return inner + "{\(lo),\(hi.map(String.init) ?? "")}"
+        }
+    }
+}
+
+extension Executor {
+    /// Compiles the statement's pattern.
+    func matcher(_ q: MatchQuery, binder: inout Binder) throws -> PatternMatcher {
+        let tables = StepTest.Tables()
+        var b = binder
+        defer { binder = b }
+        return try PatternMatcher(q.pattern, within: q.within, tables: tables) { e in StepTest(try b.bindEvent(e), tables: tables) }
+    }
+
+    /// Per customer (index), the matches of the pattern among the events passing the event-level filter.
+    func forEachMatch(_ q: MatchQuery, binder: inout Binder, _ visit: (_ c: Int, _ v: UnsafePackedView, _ matches: [(Int, Int)]) -> Void) throws -> BoundFilter {
+        let filter = try binder.bindFilter(q.filter, data: data)
+        let m = try matcher(q, binder: &binder)
+        let eventFilter = filter.events.map { StepTest($0, tables: m.tables) }
+        let scratch = m.scratch()
+        var positions: [Int] = [], found: [(Int, Int)] = []
+        try seq.withView { v in
+            for c in 0..<seq.customerCount {
+                try checkCancel(c)
+                if let j = filter.journeys, !j[c] { continue }
+                positions.removeAll(keepingCapacity: true)
+                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where eventFilter?.matches(v, i) ?? true { positions.append(i) }
+                if positions.isEmpty { continue }
+                positions.withUnsafeBufferPointer { m.matches(v, $0, scratch, into: &found) }
+                if !found.isEmpty { visit(c, v, found) }
+            }
+        }
+        return filter
+    }
+
+    /// `customers matching PATTERN`: who has a match, how many, the first and the latest.
+    public func customersMatching(_ q: MatchQuery, binder: inout Binder, keys: ([Int64]) throws -> [String]) throws -> [ResultTable] {
+        var hits: [(c: Int, n: Int, first: (Int, Int), last: (Int, Int))] = []
+        var total = 0
+        let filter = try forEachMatch(q, binder: &binder) { c, _, ms in
+            hits.append((c, ms.count, ms[0], ms[ms.count - 1])); total += ms.count
+        }
+        let shown = hits.sorted { seq.times[$0.last.1] != seq.times[$1.last.1] ? seq.times[$0.last.1] > seq.times[$1.last.1] : $0.c < $1.c }.prefix(q.limit)
+        let names = try keys(shown.map { seq.customerIDs[$0.c] })
+        let rows: [[Value]] = seq.withView { v in
+            zip(shown, names).map { h, name in
+                [.text(name), .int(h.n), .text(UTC.format(ms: v.times[h.first.0], dateOnly: true)),
+                 .duration(Double(v.times[h.first.1] - v.times[h.first.0])), .text(UTC.format(ms: v.times[h.last.1], dateOnly: true)),
+                 .text(label(.event, v, h.last.1))]
+            }
+        }
+        let notes = ["\(hits.count.grouped) of \(seq.customerCount.grouped) customers match \(describe(q.pattern))\(q.within.map { " within \($0.text)" } ?? ""); \(total.grouped) matches in all; \(rows.count) shown, most recent match first",
+                     "matches do not overlap; each is the earliest-ending one after the previous (see docs/semantics.md, match)"] + filter.description
+        return [ResultTable(title: "customers matching", columns: ["customer", "matches", "first match", "its duration", "latest match end", "its last event"],
+                            rows: rows, notes: notes)]
+    }
+
+    /// `count matching PATTERN [by DIM]`: customers with a match and matches, per group.
+    public func countMatching(_ q: MatchQuery, binder: inout Binder) throws -> [ResultTable] {
+        let dim = q.by.flatMap(Self.eventDimension)
+        let attr = try q.by.flatMap { Self.eventDimension($0) == nil ? try attributeColumn($0) : nil }
+        var groups: [String: (customers: Int, matches: Int)] = [:]
+        var size: [String: Int] = [:]
+        if let attr { for (c, a) in attr.enumerated() where seq.offsets[c + 1] > seq.offsets[c] { size[a, default: 0] += 1 } }
+        var customers = 0, matches = 0
+        let filter = try forEachMatch(q, binder: &binder) { c, v, ms in
+            let g = dim.map { label($0, v, ms[0].0) } ?? attr?[c] ?? "all"
+            groups[g, default: (0, 0)].customers += 1
+            groups[g, default: (0, 0)].matches += ms.count
+            customers += 1; matches += ms.count
+        }
+        let rows: [[Value]] = groups.sorted { $0.value.customers != $1.value.customers ? $0.value.customers > $1.value.customers : $0.key < $1.key }.map { k, x in
+            var r: [Value] = q.by == nil ? [] : [.text(k)]
+            r += [.int(x.customers), .percent(Double(x.customers) / Double(max(q.by == nil || dim != nil ? seq.customerCount : size[k] ?? 0, 1))), .int(x.matches)]
+            return r
+        }
+        var notes = ["\(customers.grouped) of \(seq.customerCount.grouped) customers match \(describe(q.pattern))\(q.within.map { " within \($0.text)" } ?? ""), \(matches.grouped) matches"]
+        if let by = q.by {
+            notes.append(dim != nil ? "a customer counts under the \(by.field.display) of their first match's first event; share = of all customers"
+                                    : "share = of the customers with that \(by.field.display)")
+        }
+        notes += filter.description
+        return [ResultTable(title: "count matching", columns: (q.by.map { [$0.field.display] } ?? []) + ["customers", "share", "matches"],
+                            rows: rows, notes: notes, chart: q.by == nil ? nil : .bars(label: 0, value: 1))]
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import JourneyCore
+import JourneyLanguage
+
+/// A regular pattern over events compiled to a Thompson automaton and run as a Pike machine: one pass over a
+/// customer's events, a bounded set of threads per automaton node, so any pattern runs in time linear in the
+/// events (no backtracking).
+///
+/// Threads carry the time of their first event (for the whole-pattern window) and a deadline (for a `then … within`
+/// gap). Two threads at one node are compared by both: a later start and a later deadline can only do better, so
+/// a dominated thread is dropped and at most `maxThreads` undominated ones are kept per node (in practice one).
+public struct PatternMatcher {
+    enum Node {
+        case test(Int, next: Int, filler: Bool)      // consume an event matching tests[i]; a gap filler keeps the deadline
+        case split(Int, Int)
+        case mark(Int64, next: Int)                  // deadline = this event's time + D
+        case accept
+    }
+    var nodes: [Node] = []
+    var tests: [StepTest] = []
+    var start = 0
+    let window: Int64?
+    static let maxThreads = 4
+
+    /// Keeps the step tests' code tables alive as long as the matcher.
+    let tables: StepTest.Tables
+
+    /// `bind` compiles a step predicate; its tables must be `tables`.
+    public init(_ pattern: Pattern, within: TimeSpan?, tables: StepTest.Tables, bind: (Expr) throws -> StepTest) throws {
+        window = within?.milliseconds
+        self.tables = tables
+        let accept = add(.accept)
+        start = try compile(pattern, next: accept, bind: bind)
+    }
+
+    mutating func add(_ n: Node) -> Int { nodes.append(n); return nodes.count - 1 }
+
+    /// Compiles `p` so that it continues at `next`; returns its entry node.
+    mutating func compile(_ p: Pattern, next: Int, bind: (Expr) throws -> StepTest) throws -> Int {
+        switch p {
+        case .step(let e):
+            tests.append(try bind(e))
+            return add(.test(tests.count - 1, next: next, filler: false))
+        case .sequence(let parts):
+            var n = next
+            for part in parts.reversed() { n = try compile(part, next: n, bind: bind) }
+            return n
+        case .alternation(let parts):
+            var entries: [Int] = []
+            for part in parts { entries.append(try compile(part, next: next, bind: bind)) }
+            var n = entries.last!
+            for e in entries.dropLast().reversed() { n = add(.split(e, n)) }
+            return n
+        case .then(let a, let b, let within):
+            let bEntry = try compile(b, next: next, bind: bind)
+            // The gap: any events (fillers) before b's first.
+            tests.append(StepTest(.any, tables: tables))
+            let loop = add(.split(bEntry, -1))
+            let filler = add(.test(tests.count - 1, next: loop, filler: true))
+            nodes[loop] = .split(bEntry, filler)
+            let gapEntry = within.map { add(.mark($0.milliseconds, next: loop)) } ?? loop
+            return try compile(a, next: gapEntry, bind: bind)
+        case .repetition(let inner, let min, let max):
+            var n = next
+            if let max {
+                // Optional copies after the required ones: p{2,4} = p p (p (p)?)?
+                for _ in 0..<(max - min) {
+                    let body = try compile(inner, next: n, bind: bind)
+                    n = add(.split(body, n))
+                }
+            } else {
+                // A loop: entry = split(body → entry, next).
+                let loop = add(.split(-1, next))
+                let body = try compile(inner, next: loop, bind: bind)
+                nodes[loop] = .split(body, next)
+                n = loop
+            }
+            for _ in 0..<min { n = try compile(inner, next: n, bind: bind) }
+            return n
+        }
+    }
+
+    struct Thread { var start: Int; var startTime: Int64; var deadline: Int64 }
+
+    /// Scratch state for one core; reused across customers.
+    public final class Scratch {
+        var current: [[Thread]], next: [[Thread]]
+        var mark: [Int], nextMark: [Int]
+        var active: [Int] = [], nextActive: [Int] = []
+        var counter = 0
+        init(nodes: Int) {
+            current = Array(repeating: [], count: nodes); next = current
+            mark = Array(repeating: 0, count: nodes); nextMark = mark
+        }
+        func newGeneration() -> Int { counter += 1; return counter }
+    }
+
+    public func scratch() -> Scratch { Scratch(nodes: nodes.count) }
+
+    /// The non-overlapping matches among `positions` (event indexes of one customer, in order), as (first, last)
+    /// event index pairs. Scanning left to right, each match is the earliest-ending one that starts after the
+    /// previous match, and of those the one starting latest. A match has at least one event.
+    public func matches(_ v: UnsafePackedView, _ positions: UnsafeBufferPointer<Int>, _ s: Scratch, into out: inout [(Int, Int)]) {
+        out.removeAll(keepingCapacity: true)
+        var gen = s.newGeneration()
+        s.active.removeAll(keepingCapacity: true)
+        for (k, i) in positions.enumerated() {
+            let t = v.times[i]
+            var ignored: Int? = nil   // an empty match does not count
+            addThread(start, Thread(start: k, startTime: t, deadline: .max), gen: gen, list: &s.current, marks: &s.mark,
+                      active: &s.active, time: t, accepted: &ignored)
+            let nextGen = s.newGeneration()
+            s.nextActive.removeAll(keepingCapacity: true)
+            var best: Thread? = nil
+            for n in s.active {
+                guard case .test(let ti, let nx, let filler) = nodes[n] else { continue }
+                for th in s.current[n] {
+                    if let w = window, t - th.startTime > w { continue }
+                    if !filler && t > th.deadline { continue }
+                    guard tests[ti].matches(v, i) else { break }
+                    var nt = th
+                    if !filler { nt.deadline = .max }
+                    var acc: Int? = nil
+                    addThread(nx, nt, gen: nextGen, list: &s.next, marks: &s.nextMark, active: &s.nextActive, time: t, accepted: &acc)
+                    if acc != nil, best.map({ nt.start > $0.start }) ?? true { best = nt }
+                }
+            }
+            for n in s.active { s.current[n].removeAll(keepingCapacity: true) }
+            swap(&s.current, &s.next); swap(&s.mark, &s.nextMark); swap(&s.active, &s.nextActive)
+            gen = nextGen
+            if let b = best {
+                out.append((positions[b.start], i))
+                // Past the match: every thread alive now started inside it.
+                for n in s.active { s.current[n].removeAll(keepingCapacity: true) }
+                s.active.removeAll(keepingCapacity: true)
+                gen = s.newGeneration()
+            }
+        }
+        for n in s.active { s.current[n].removeAll(keepingCapacity: true) }
+        s.active.removeAll(keepingCapacity: true)
+    }
+
+    /// Adds `th` at node `n` and follows its epsilon moves; records reaching accept.
+    func addThread(_ n: Int, _ th: Thread, gen: Int, list: inout [[Thread]], marks: inout [Int], active: inout [Int],
+                   time: Int64, accepted: inout Int?) {
+        if marks[n] != gen { marks[n] = gen; list[n].removeAll(keepingCapacity: true); active.append(n) }
+        // Dominance: drop `th` when a thread here is at least as good on both counts; drop those it beats.
+        for o in list[n] where o.start >= th.start && o.deadline >= th.deadline { return }
+        list[n].removeAll { th.start >= $0.start && th.deadline >= $0.deadline }
+        if list[n].count >= Self.maxThreads { list[n].removeFirst() }
+        list[n].append(th)
+        switch nodes[n] {
+        case .split(let a, let b):
+            addThread(a, th, gen: gen, list: &list, marks: &marks, active: &active, time: time, accepted: &accepted)
+            addThread(b, th, gen: gen, list: &list, marks: &marks, active: &active, time: time, accepted: &accepted)
+        case .mark(let d, let nx):
+            var t2 = th
+            t2.deadline = time > Int64.max - d ? .max : time + d
+            addThread(nx, t2, gen: gen, list: &list, marks: &marks, active: &active, time: time, accepted: &accepted)
+        case .accept:
+            accepted = th.start
+        case .test:
+            break
+        }
+    }
+
+    /// The automaton in words, for `explain`.
+    public var description: String {
+        "\(nodes.count) states, \(tests.count) step tests\(window.map { ", window \($0 / 1000)s" } ?? "")"
+    }
+}
