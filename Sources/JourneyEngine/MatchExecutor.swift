@@ -30,24 +30,47 @@ extension Executor {
         return try PatternMatcher(q.pattern, within: q.within, tables: tables) { e in StepTest(try b.bindEvent(e), tables: tables) }
     }
 
-    /// Per customer (index), the matches of the pattern among the events passing the event-level filter.
+    /// Per customer (index, in order), the matches of the pattern among the events passing the event-level filter.
+    /// Customers are split over the cores; `visit` runs afterwards on the calling thread.
     func forEachMatch(_ q: MatchQuery, binder: inout Binder, _ visit: (_ c: Int, _ v: UnsafePackedView, _ matches: [(Int, Int)]) -> Void) throws -> BoundFilter {
         let filter = try binder.bindFilter(q.filter, data: data)
         let m = try matcher(q, binder: &binder)
         let eventFilter = filter.events.map { StepTest($0, tables: m.tables) }
-        let scratch = m.scratch()
-        var positions: [Int] = [], found: [(Int, Int)] = []
-        try seq.withView { v in
-            for c in 0..<seq.customerCount {
-                try checkCancel(c)
-                if let j = filter.journeys, !j[c] { continue }
-                positions.removeAll(keepingCapacity: true)
-                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where eventFilter?.matches(v, i) ?? true { positions.append(i) }
-                if positions.isEmpty { continue }
-                positions.withUnsafeBufferPointer { m.matches(v, $0, scratch, into: &found) }
-                if !found.isEmpty { visit(c, v, found) }
+        let required = m.required
+        let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
+        var found = [[(c: Int, matches: [(Int, Int)])]](repeating: [], count: parts)
+        var errors = [Error?](repeating: nil, count: parts)
+        seq.withView { v in
+            found.withUnsafeMutableBufferPointer { out in
+                errors.withUnsafeMutableBufferPointer { errs in
+                    DispatchQueue.concurrentPerform(iterations: parts) { p in
+                        let scratch = m.scratch()
+                        var positions: [Int] = [], ms: [(Int, Int)] = []
+                        var seen = [Bool](repeating: false, count: required.count)
+                        do {
+                            for c in (seq.customerCount * p / parts)..<(seq.customerCount * (p + 1) / parts) {
+                                try checkCancel(c)
+                                if let j = filter.journeys, !j[c] { continue }
+                                positions.removeAll(keepingCapacity: true)
+                                for k in 0..<seen.count { seen[k] = false }
+                                var missing = required.count
+                                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where eventFilter?.matches(v, i) ?? true {
+                                    positions.append(i)
+                                    if missing > 0 {
+                                        for (k, r) in required.enumerated() where !seen[k] && r.matches(v, i) { seen[k] = true; missing -= 1 }
+                                    }
+                                }
+                                if positions.isEmpty || missing > 0 { continue }
+                                positions.withUnsafeBufferPointer { m.matches(v, $0, scratch, into: &ms) }
+                                if !ms.isEmpty { out[p].append((c, ms)) }
+                            }
+                        } catch { errs[p] = error }
+                    }
+                }
             }
         }
+        if let e = errors.compactMap({ $0 }).first { throw e }
+        seq.withView { v in for part in found { for (c, ms) in part { visit(c, v, ms) } } }
         return filter
     }
 

@@ -31,6 +31,20 @@ public struct PatternMatcher {
         self.tables = tables
         let accept = add(.accept)
         start = try compile(pattern, next: accept, bind: bind)
+        required = try Self.requiredSteps(pattern).map(bind)
+    }
+
+    /// Steps every match must contain one event of: a customer without such an event is skipped unread.
+    public private(set) var required: [StepTest] = []
+
+    static func requiredSteps(_ p: Pattern) -> [Expr] {
+        switch p {
+        case .step(let e): return [e]
+        case .sequence(let ps): return ps.flatMap(requiredSteps)
+        case .then(let a, let b, _): return requiredSteps(a) + requiredSteps(b)
+        case .repetition(let q, let lo, _): return lo > 0 ? requiredSteps(q) : []
+        case .alternation: return []
+        }
     }
 
     mutating func add(_ n: Node) -> Int { nodes.append(n); return nodes.count - 1 }
@@ -82,16 +96,24 @@ public struct PatternMatcher {
 
     struct Thread { var start: Int; var startTime: Int64; var deadline: Int64 }
 
-    /// Scratch state for one core; reused across customers.
+    /// Thread lists for one core, reused across customers: per node up to `maxThreads` threads in flat buffers.
     public final class Scratch {
-        var current: [[Thread]], next: [[Thread]]
-        var mark: [Int], nextMark: [Int]
-        var active: [Int] = [], nextActive: [Int] = []
-        var counter = 0
-        init(nodes: Int) {
-            current = Array(repeating: [], count: nodes); next = current
-            mark = Array(repeating: 0, count: nodes); nextMark = mark
+        struct List {
+            let threads: UnsafeMutablePointer<Thread>, counts: UnsafeMutablePointer<Int>, marks: UnsafeMutablePointer<Int>
+            let active: UnsafeMutablePointer<Int>
+            var activeCount = 0
+            init(nodes: Int) {
+                threads = .allocate(capacity: nodes * PatternMatcher.maxThreads)
+                counts = .allocate(capacity: nodes); counts.initialize(repeating: 0, count: nodes)
+                marks = .allocate(capacity: nodes); marks.initialize(repeating: 0, count: nodes)
+                active = .allocate(capacity: nodes)
+            }
+            func free() { threads.deallocate(); counts.deallocate(); marks.deallocate(); active.deallocate() }
         }
+        var current: List, next: List
+        var counter = 0
+        init(nodes: Int) { current = List(nodes: nodes); next = List(nodes: nodes) }
+        deinit { current.free(); next.free() }
         func newGeneration() -> Int { counter += 1; return counter }
     }
 
@@ -103,60 +125,68 @@ public struct PatternMatcher {
     public func matches(_ v: UnsafePackedView, _ positions: UnsafeBufferPointer<Int>, _ s: Scratch, into out: inout [(Int, Int)]) {
         out.removeAll(keepingCapacity: true)
         var gen = s.newGeneration()
-        s.active.removeAll(keepingCapacity: true)
+        s.current.activeCount = 0
+        let mt = Self.maxThreads
         for (k, i) in positions.enumerated() {
             let t = v.times[i]
             var ignored: Int? = nil   // an empty match does not count
-            addThread(start, Thread(start: k, startTime: t, deadline: .max), gen: gen, list: &s.current, marks: &s.mark,
-                      active: &s.active, time: t, accepted: &ignored)
+            addThread(start, Thread(start: k, startTime: t, deadline: .max), gen: gen, &s.current, time: t, accepted: &ignored)
             let nextGen = s.newGeneration()
-            s.nextActive.removeAll(keepingCapacity: true)
+            s.next.activeCount = 0
             var best: Thread? = nil
-            for n in s.active {
+            let cur = s.current
+            for a in 0..<cur.activeCount {
+                let n = cur.active[a]
                 guard case .test(let ti, let nx, let filler) = nodes[n] else { continue }
-                for th in s.current[n] {
+                let count = cur.counts[n]
+                if count == 0 || !tests[ti].matches(v, i) { continue }
+                for x in 0..<count {
+                    let th = cur.threads[n * mt + x]
                     if let w = window, t - th.startTime > w { continue }
                     if !filler && t > th.deadline { continue }
-                    guard tests[ti].matches(v, i) else { break }
                     var nt = th
                     if !filler { nt.deadline = .max }
                     var acc: Int? = nil
-                    addThread(nx, nt, gen: nextGen, list: &s.next, marks: &s.nextMark, active: &s.nextActive, time: t, accepted: &acc)
+                    addThread(nx, nt, gen: nextGen, &s.next, time: t, accepted: &acc)
                     if acc != nil, best.map({ nt.start > $0.start }) ?? true { best = nt }
                 }
             }
-            for n in s.active { s.current[n].removeAll(keepingCapacity: true) }
-            swap(&s.current, &s.next); swap(&s.mark, &s.nextMark); swap(&s.active, &s.nextActive)
+            swap(&s.current, &s.next)
             gen = nextGen
             if let b = best {
                 out.append((positions[b.start], i))
                 // Past the match: every thread alive now started inside it.
-                for n in s.active { s.current[n].removeAll(keepingCapacity: true) }
-                s.active.removeAll(keepingCapacity: true)
+                s.current.activeCount = 0
                 gen = s.newGeneration()
             }
         }
-        for n in s.active { s.current[n].removeAll(keepingCapacity: true) }
-        s.active.removeAll(keepingCapacity: true)
     }
 
     /// Adds `th` at node `n` and follows its epsilon moves; records reaching accept.
-    func addThread(_ n: Int, _ th: Thread, gen: Int, list: inout [[Thread]], marks: inout [Int], active: inout [Int],
-                   time: Int64, accepted: inout Int?) {
-        if marks[n] != gen { marks[n] = gen; list[n].removeAll(keepingCapacity: true); active.append(n) }
+    func addThread(_ n: Int, _ th: Thread, gen: Int, _ list: inout Scratch.List, time: Int64, accepted: inout Int?) {
+        let mt = Self.maxThreads
+        if list.marks[n] != gen {
+            list.marks[n] = gen; list.counts[n] = 0
+            list.active[list.activeCount] = n; list.activeCount += 1
+        }
         // Dominance: drop `th` when a thread here is at least as good on both counts; drop those it beats.
-        for o in list[n] where o.start >= th.start && o.deadline >= th.deadline { return }
-        list[n].removeAll { th.start >= $0.start && th.deadline >= $0.deadline }
-        if list[n].count >= Self.maxThreads { list[n].removeFirst() }
-        list[n].append(th)
+        let base = list.threads + n * mt
+        var count = list.counts[n]
+        for x in 0..<count where base[x].start >= th.start && base[x].deadline >= th.deadline { return }
+        var w = 0
+        for x in 0..<count where !(th.start >= base[x].start && th.deadline >= base[x].deadline) { base[w] = base[x]; w += 1 }
+        count = w
+        if count >= mt { for x in 1..<count { base[x - 1] = base[x] }; count -= 1 }
+        base[count] = th
+        list.counts[n] = count + 1
         switch nodes[n] {
         case .split(let a, let b):
-            addThread(a, th, gen: gen, list: &list, marks: &marks, active: &active, time: time, accepted: &accepted)
-            addThread(b, th, gen: gen, list: &list, marks: &marks, active: &active, time: time, accepted: &accepted)
+            addThread(a, th, gen: gen, &list, time: time, accepted: &accepted)
+            addThread(b, th, gen: gen, &list, time: time, accepted: &accepted)
         case .mark(let d, let nx):
             var t2 = th
             t2.deadline = time > Int64.max - d ? .max : time + d
-            addThread(nx, t2, gen: gen, list: &list, marks: &marks, active: &active, time: time, accepted: &accepted)
+            addThread(nx, t2, gen: gen, &list, time: time, accepted: &accepted)
         case .accept:
             accepted = th.start
         case .test:
