@@ -11,7 +11,7 @@ public struct Completer {
 
     public init() {}
 
-    static let stepStarters: Set<String> = ["funnel", ">", "from", "to", "after", "excluding", "(", "or", "and", "not", "touched", "where", "|", "of", "for"]
+    static let stepStarters: Set<String> = ["funnel", ">", "from", "to", "after", "excluding", "(", "or", "and", "not", "touched", "where", "|", "of", "for", "matching", "then"]
     static let clauses: [String: [String]] = [
         "funnel": ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top"],
         "paths": ["from", "to", "within", "where", "show", "top", "max", "keep", "next", "previous"],
@@ -68,7 +68,9 @@ public struct Completer {
             case "show": options = ["event", "channel", "stage", "kind"]
             case "order": options = ["sequential", "strict", "any"]
             case "entry": options = ["first", "best"]
+            case "customers" where words.count == 1: options = ["who", "matching"]
             case "count" where statement == "funnel": options = ["customers", "accounts"]
+            case "count" where words.count == 1: options = ["customers", "accounts", "events", "matching"]
             case "count": options = ["customers", "accounts", "events"]
             case "top" where statement == "top": options = ["channels", "events", "stages", "kinds", "campaigns"]
             case "keep": options = ["repeats"]

@@ -29,6 +29,8 @@ import Testing
         #expect(c.candidates(for: "attribution of con") == ["consideration", "conversion", "contract_signed"])
         #expect(c.candidates(for: "touchpoints f") == ["for"])
         #expect(c.candidates(for: "to") == ["top", "touchpoints"])
+        #expect(c.candidates(for: "customers m") == ["matching"])
+        #expect(c.candidates(for: "customers matching web") == ["webinar", "website"])
     }
 
     @Test func clausesFieldsAndValues() {
