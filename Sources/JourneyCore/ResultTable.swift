@@ -27,6 +27,10 @@ public enum ChartHint: Equatable, Sendable {
     case histogram(label: Int, value: Int)
     /// One bar per value column for each row (models side by side).
     case groupedBars(label: Int, values: [Int])
+    /// A series in row order (months, weeks) as columns.
+    case columns(label: Int, value: Int)
+    /// Paths (`a → b → c`) as a tree of shared beginnings.
+    case pathTree(label: Int, value: Int)
 }
 
 /// One table of a result: a title, typed columns, rows, notes printed under it, and how to chart it.

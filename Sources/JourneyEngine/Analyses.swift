@@ -118,7 +118,7 @@ extension Executor {
         var notes = filter.description
         notes.append("\(started.grouped) customers; consecutive repeats \(q.keepRepeats ? "kept" : "collapsed"); shown by \(q.show.rawValue)")
         return [ResultTable(title: "paths", columns: ["path", "customers", "share", "median duration"], rows: rows, notes: notes,
-                            chart: .bars(label: 0, value: 1))]
+                            chart: .pathTree(label: 0, value: 1))]
     }
 
     // MARK: time
@@ -240,7 +240,9 @@ extension Executor {
             }
         }
         let total = Set(groups.values.flatMap { $0 }).count
-        let rows: [[Value]] = groups.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }.map { (k, s) in
+        // A breakdown by month is a series: in month order, drawn as columns.
+        let monthly = by?.month == true
+        let rows: [[Value]] = groups.sorted { monthly ? $0.key < $1.key : ($0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key) }.map { (k, s) in
             (by == nil ? [] : [.text(k)]) + [.int(unit == "events" ? events[k] ?? 0 : s.count),
                                              .percent(unit == "events" ? Double(events[k] ?? 0) / Double(max(events.values.reduce(0, +), 1)) : Double(s.count) / Double(max(total, 1)))]
         }
@@ -248,7 +250,7 @@ extension Executor {
         var notes = filter.description
         if let by, Self.eventDimension(by) != nil, unit != "events" { notes.append("a \(name.dropLast()) counts under every \(by.field.display) it has an event with; shares can add up to more than 100%") }
         return [ResultTable(title: "count \(name)", columns: (by.map { [$0.field.display] } ?? []) + [name, "share"], rows: rows, notes: notes,
-                            chart: by == nil ? nil : .bars(label: 0, value: 1))]
+                            chart: by == nil ? nil : monthly ? .columns(label: 0, value: 1) : .bars(label: 0, value: 1))]
     }
 
     public func top(_ what: PathShow, n: Int, campaign: Bool, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {

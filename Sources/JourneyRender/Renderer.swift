@@ -3,12 +3,25 @@ import JourneyCore
 
 /// How results are written: one settings value drives every format.
 public struct RenderSettings: Sendable {
-    public enum Mode: String, Sendable, CaseIterable { case table, csv, tsv, json, markdown, line }
+    public enum Mode: String, Sendable, CaseIterable { case table, ascii, csv, tsv, json, markdown, line }
     public var mode: Mode = .table
     public var width = 80
     public var charts = true
     public var nullText = "NULL"
+    /// ANSI colour (only on a terminal, never with NO_COLOR); every chart reads the same without it.
+    public var color = false
     public init() {}
+
+    /// Box drawing and block characters, or plain ASCII (`.mode ascii`, or a locale that is not UTF-8).
+    public var ascii: Bool { mode == .ascii }
+
+    /// True when the locale's character set is not UTF-8 (then tables and charts are drawn in ASCII).
+    public static func localeIsUTF8(_ env: [String: String]) -> Bool {
+        let v = env["LC_ALL"].flatMap { $0.isEmpty ? nil : $0 } ?? env["LC_CTYPE"].flatMap { $0.isEmpty ? nil : $0 } ?? env["LANG"] ?? ""
+        if v.isEmpty { return true }   // unset: assume a modern UTF-8 terminal
+        let u = v.uppercased()
+        return u.contains("UTF-8") || u.contains("UTF8")
+    }
 }
 
 /// Display width of a string in terminal columns: wide (CJK, emoji) count two, combining marks zero.
@@ -70,102 +83,12 @@ public enum Renderer {
 
     public static func render(_ t: ResultTable, _ s: RenderSettings) -> String {
         switch s.mode {
-        case .table: return table(t, s)
+        case .table, .ascii: return table(t, s)
         case .csv, .tsv: return delimited(t, s.mode == .csv ? "," : "\t")
         case .json: return json(t)
         case .markdown: return markdown(t, s)
         case .line: return t.rows.map { r in zip(t.columns, r).map { "\($0) = \(cell($1, s))" }.joined(separator: "\n") }.joined(separator: "\n\n")
         }
-    }
-
-    static func table(_ t: ResultTable, _ s: RenderSettings) -> String {
-        let cells = t.rows.map { $0.map { cell($0, s) } }
-        var widths = t.columns.map(displayWidth)
-        for r in cells { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], displayWidth(c)) } }
-        let numeric = t.columns.indices.map { i in t.rows.contains { i < $0.count && isNumeric($0[i]) } }
-        // Shrink the widest column that can give until the table fits: numbers are never cut, text down to 6.
-        let floor = t.columns.indices.map { i in numeric[i] ? max(4, cells.map { i < $0.count ? displayWidth($0[i]) : 0 }.max() ?? 4) : 6 }
-        // Headers wrap, so numeric columns first give back header width down to the header's longest word, then
-        // down to their numbers (cutting a header word), and only then are text values cut.
-        let longestWord = t.columns.map { $0.split(separator: " ").map { displayWidth(String($0)) }.max() ?? 0 }
-        for pass in 0..<3 {
-            let limit = t.columns.indices.map { i in pass == 0 ? max(floor[i], longestWord[i]) : floor[i] }
-            while widths.reduce(0, +) + 3 * widths.count + 1 > s.width,
-                  let i = widths.indices.filter({ widths[$0] > limit[$0] && (pass == 2 ? !numeric[$0] : numeric[$0]) }).max(by: { widths[$0] < widths[$1] }) {
-                widths[i] -= 1
-            }
-        }
-        func line(_ l: String, _ m: String, _ r: String) -> String { l + widths.map { String(repeating: "─", count: $0 + 2) }.joined(separator: m) + r }
-        var out = [t.title.isEmpty ? nil : fit(t.title, s.width), line("┌", "┬", "┐")].compactMap { $0 }
-        // Headers wrap at spaces onto as many lines as the narrowest needs (a word too long is cut).
-        let heads = t.columns.enumerated().map { wrap($1, widths[$0]) }
-        for k in 0..<(heads.map(\.count).max() ?? 1) {
-            out.append("│" + heads.enumerated().map { i, h in " " + pad(k < h.count ? h[k] : "", widths[i], right: numeric[i]) + " " }.joined(separator: "│") + "│")
-        }
-        out.append(line("├", "┼", "┤"))
-        for r in cells {
-            out.append("│" + r.enumerated().map { " " + pad(fit($1, widths[$0]), widths[$0], right: numeric[$0]) + " " }.joined(separator: "│") + "│")
-        }
-        out.append(line("└", "┴", "┘"))
-        out.append("\(t.rows.count) row\(t.rows.count == 1 ? "" : "s")")
-        for n in t.notes {
-            let lines = wrap(n, max(20, s.width - 6))
-            out.append("note: " + (lines.first ?? ""))
-            out.append(contentsOf: lines.dropFirst().map { "      " + $0 })
-        }
-        if s.charts, let c = t.chart, !t.rows.isEmpty { out.append(contentsOf: chart(t, c, s)) }
-        return out.joined(separator: "\n")
-    }
-
-    /// A horizontal bar per row, proportional to the value column.
-    static func number(_ v: Value) -> Double? {
-        switch v {
-        case .int(let i): return Double(i)
-        case .double(let d), .percent(let d), .money(let d), .duration(let d): return d.isNaN ? nil : d
-        default: return nil
-        }
-    }
-
-    /// A bar per row (or, grouped, a bar per value column under each row's label), drawn from a zero axis so
-    /// negative values (a lift below the base rate) extend to its left.
-    static func chart(_ t: ResultTable, _ hint: ChartHint, _ s: RenderSettings) -> [String] {
-        let li: Int, series: [Int]
-        switch hint {
-        case .funnel(let l, let v), .bars(let l, let v), .histogram(let l, let v): (li, series) = (l, [v])
-        case .groupedBars(let l, let vs): (li, series) = (l, vs)
-        }
-        let all = t.rows.flatMap { r in series.compactMap { number(r[$0]) } }
-        let lo = min(0, all.min() ?? 0), hi = max(0, all.max() ?? 0)
-        guard hi > lo else { return [] }
-        let grouped = series.count > 1
-        let names = series.map { t.columns[$0] }
-        let nameW = grouped ? min(12, names.map(displayWidth).max() ?? 0) : 0
-        let labelW = grouped ? nameW + 2 : min(24, t.rows.map { displayWidth(cell($0[li], s)) }.max() ?? 0)
-        let valueW = min(14, t.rows.flatMap { r in series.map { displayWidth(cell(r[$0], s)) } }.max() ?? 0)
-        let barW = max(10, s.width - labelW - valueW - 3)
-        let negW = lo < 0 ? Int((Double(barW) * -lo / (hi - lo)).rounded()) : 0
-        let posW = barW - negW
-        func bar(_ v: Double) -> String {
-            if v < 0 {
-                let n = min(negW, Int((v / lo * Double(negW)).rounded()))
-                return String(repeating: " ", count: negW - n) + String(repeating: "█", count: n) + (posW > 0 ? "│" + String(repeating: " ", count: posW - 1) : "")
-            }
-            let n = hi > 0 ? min(posW, Int((v / hi * Double(posW)).rounded())) : 0
-            return (negW > 0 ? String(repeating: " ", count: negW) + "│" : "") + String(repeating: "█", count: max(0, n - (negW > 0 ? 1 : 0)))
-                + String(repeating: " ", count: max(0, posW - max(n, negW > 0 ? 1 : 0)))
-        }
-        var out = [""]
-        // Grouped bars take a line per value: the first rows only, the rest stay in the table.
-        let shownRows = grouped ? Array(t.rows.prefix(6)) : t.rows
-        for r in shownRows {
-            if grouped { out.append(fit(cell(r[li], s), s.width)) }
-            for (k, c) in series.enumerated() {
-                let label = grouped ? "  " + fit(names[k], nameW) : fit(cell(r[li], s), labelW)
-                out.append(pad(label, labelW, right: false) + " " + bar(number(r[c]) ?? 0) + " " + fit(cell(r[c], s), valueW))
-            }
-        }
-        if shownRows.count < t.rows.count { out.append("(\(t.rows.count - shownRows.count) more rows in the table)") }
-        return out
     }
 
     static func csvField(_ s: String, _ d: String) -> String {

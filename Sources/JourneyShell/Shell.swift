@@ -29,8 +29,11 @@ public final class Shell {
     public init(session: Session, interactive: Bool) {
         self.session = session
         self.interactive = interactive
-        color = interactive && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-        if let c = ProcessInfo.processInfo.environment["COLUMNS"], let w = Int(c) { settings.width = w }
+        let env = ProcessInfo.processInfo.environment
+        color = interactive && env["NO_COLOR"] == nil
+        settings.color = color
+        if !RenderSettings.localeIsUTF8(env) { settings.mode = .ascii }
+        if let c = env["COLUMNS"], let w = Int(c) { settings.width = w }
         if interactive {
             var ws = winsize()
             if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 { settings.width = Int(ws.ws_col) }
@@ -115,9 +118,9 @@ public final class Shell {
                 sh.session.invalidate(); sh.refreshCompletion(); sh.write(r.summary); return true
             } catch { sh.error("\(error)"); return false }
         },
-        DotCommand(name: "mode", usage: ".mode table|csv|tsv|json|markdown|line", summary: "how results are printed") { sh, a in
+        DotCommand(name: "mode", usage: ".mode table|ascii|csv|tsv|json|markdown|line", summary: "how results are printed") { sh, a in
             guard let m = a.first.flatMap({ w in RenderSettings.Mode.allCases.first { $0.rawValue.hasPrefix(w) } }) else {
-                sh.error("usage: .mode table|csv|tsv|json|markdown|line"); return false
+                sh.error("usage: .mode table|ascii|csv|tsv|json|markdown|line"); return false
             }
             sh.settings.mode = m; return true
         },

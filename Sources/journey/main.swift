@@ -12,7 +12,7 @@ Usage:
   journey STORE -c "QUERY" [-c ...]    run queries and exit (non-zero on the first error)
   journey STORE -f FILE.jql [--param NAME=VALUE ...]
   journey STORE < script.jql           statements from standard input
-     --mode table|csv|tsv|json|markdown|line   --width N
+     --mode table|ascii|csv|tsv|json|markdown|line   --width N
   journey import FILE... --into STORE [--map COLUMN=FIELD ...] [--format csv|ndjson]
   journey generate --profile b2b|b2c --customers N --seed S --out FILE.csv
 
@@ -61,7 +61,7 @@ func runMain() -> Int32 {
         case "-c": guard let v = value() else { printError("-c needs a query"); return 1 }; commands.append(v)
         case "-f": scriptFile = value()
         case "--mode":
-            guard let m = value().flatMap(RenderSettings.Mode.init(rawValue:)) else { printError("--mode takes table, csv, tsv, json, markdown or line"); return 1 }
+            guard let m = value().flatMap(RenderSettings.Mode.init(rawValue:)) else { printError("--mode takes table, ascii, csv, tsv, json, markdown or line"); return 1 }
             mode = m
         case "--width": width = value().flatMap(Int.init)
         case "--param":
