@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "JourneyTestSupport", path: "Tests/JourneyTestSupport", swiftSettings: v5),
         .testTarget(name: "JourneyStoreTests", dependencies: ["JourneyStore", "JourneyGenerator", "JourneyTestSupport"], swiftSettings: v5),
         .testTarget(name: "JourneyLanguageTests", dependencies: ["JourneyLanguage"], swiftSettings: v5),
+        .testTarget(name: "JourneyRenderTests", dependencies: ["JourneyRender", "JourneyCore"], exclude: ["golden"], swiftSettings: v5),
         .testTarget(name: "JourneyEngineTests",
                     dependencies: ["JourneyEngine", "JourneyStore", "JourneySession", "JourneyGenerator"],
                     swiftSettings: v5),
