@@ -3,7 +3,7 @@ SWIFT ?= swift
 DEBS := libsqlite3-dev libedit-dev pkg-config sqlite3 tmux
 JOURNEY := .build/release/journey
 
-.PHONY: deps pydeps build run test bench clean demo
+.PHONY: deps pydeps testdeps build run test bench clean demo
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -26,7 +26,11 @@ pydeps:
 	  python3 -m pip install -q channelattribution matplotlib pandas >/dev/null 2>&1 || \
 	  echo "warning: could not install channelattribution from PyPI (the Markov cross-check will fail)"
 
-test: deps pydeps
+# Headless Chromium renders an HTML report in the tests.
+testdeps:
+	@dpkg -s chromium >/dev/null 2>&1 || { echo "installing: chromium"; (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null || echo "warning: could not install chromium (the HTML report test will fail)"; }
+
+test: deps pydeps testdeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel
 

@@ -235,3 +235,17 @@ public struct RetentionQuery: Equatable, Sendable {
     public var by: Breakdown?
     public var filter: Expr?
 }
+
+extension Literal {
+    /// A value given on the command line (`--param since=2024-01-01`): a number, date or duration when it reads as
+    /// one, else text.
+    public static func fromArgument(_ v: String) -> Literal {
+        let toks = Lexer.tokenize(v)
+        switch toks.first?.kind {
+        case .number? where toks.count == 2: return .number(Double(v) ?? 0)
+        case .date? where toks.count == 2: return .date(v)
+        case .duration? where toks.count == 2: return .duration(v)
+        default: return .text(v)
+        }
+    }
+}

@@ -80,23 +80,12 @@ public final class Shell {
         let saved = sourceName
         if let name { sourceName = name }
         defer { sourceName = saved }
-        var buffer = "", startLine = 1, lineNo = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNo += 1
-            let line = String(raw)
-            if buffer.isEmpty {
-                let t = line.trimmingCharacters(in: .whitespaces)
-                if t.isEmpty || t.hasPrefix("--") { continue }
-                startLine = lineNo
-                if t.hasPrefix(".") { if !execute(t, line: lineNo) { return false }; continue }
-            }
-            buffer += (buffer.isEmpty ? "" : "\n") + line
-            if Parser.isComplete(buffer) {
-                if !execute(buffer, line: startLine) { return false }
-                buffer = ""
+        for block in ScriptBlock.split(text) {
+            switch block {
+            case .comment: continue
+            case .command(let t, let line), .statement(let t, let line): if !execute(t, line: line) { return false }
             }
         }
-        if !buffer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return execute(buffer, line: startLine) }
         return true
     }
 

@@ -15,6 +15,7 @@ Usage:
      --mode table|ascii|csv|tsv|json|markdown|line   --width N
   journey import FILE... --into STORE [--map COLUMN=FIELD ...] [--format csv|ndjson]
   journey generate --profile b2b|b2c --customers N --seed S --out FILE.csv
+  journey report SCRIPT.jql [--store STORE] --out REPORT.html|REPORT.md [--param NAME=VALUE ...]
 
 Examples:
   journey datasets/demo/demo.journey -c "funnel awareness > consideration > intent > conversion within 90d"
@@ -44,6 +45,7 @@ func runMain() -> Int32 {
     switch args.first {
     case "import": return ImportCommand.run(Array(args.dropFirst()))
     case "generate": return GenerateCommand.run(Array(args.dropFirst()))
+    case "report": return ReportCommand.run(Array(args.dropFirst()))
     case "--help", "-h", "help": print(usage); return 0
     default: break
     }
@@ -66,16 +68,7 @@ func runMain() -> Int32 {
         case "--width": width = value().flatMap(Int.init)
         case "--param":
             guard let p = value(), let eq = p.firstIndex(of: "=") else { printError("--param takes NAME=VALUE"); return 1 }
-            let v = String(p[p.index(after: eq)...])
-            let toks = Lexer.tokenize(v)
-            let lit: Literal
-            switch toks.first?.kind {
-            case .number? where toks.count == 2: lit = .number(Double(v) ?? 0)
-            case .date? where toks.count == 2: lit = .date(v)
-            case .duration? where toks.count == 2: lit = .duration(v)
-            default: lit = .text(v)
-            }
-            params[String(p[..<eq])] = lit
+            params[String(p[..<eq])] = Literal.fromArgument(String(p[p.index(after: eq)...]))
         default:
             if a.hasPrefix("-") { printError("unknown option '\(a)'\n\n\(usage)"); return 1 }
             if storePath != nil { printError("more than one store named ('\(storePath!)' and '\(a)')"); return 1 }

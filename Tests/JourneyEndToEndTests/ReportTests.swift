@@ -1,0 +1,98 @@
+import JourneyTestSupport
+import Foundation
+import Testing
+
+/// `journey report`: the Markdown report of a saved query equals its committed expected file; the HTML report
+/// renders in headless Chromium to a non-blank PNG with no script errors; a bad script writes nothing.
+@Suite(.serialized) struct ReportTests {
+    static var root: URL { SavedQueryTests.root }
+
+    @Test func markdownReportMatchesExpected() throws {
+        let out = tempDir() + "/weekly.md"
+        let r = try journey(["report", Self.root.appendingPathComponent("queries/weekly_funnel.jql").path, "--store", SavedQueryTests.store, "--out", out])
+        #expect(r.status == 0, "\(r.err)")
+        let got = try String(contentsOfFile: out, encoding: .utf8)
+        let expectedPath = Self.root.appendingPathComponent("queries/expected/weekly_funnel.report.md").path
+        if ProcessInfo.processInfo.environment["JOURNEY_RECORD"] != nil { try got.write(toFile: expectedPath, atomically: true, encoding: .utf8); return }
+        #expect(got == (try String(contentsOfFile: expectedPath, encoding: .utf8)), "differs from \(expectedPath) (JOURNEY_RECORD=1 re-records)")
+        #expect(got.contains("Weekly funnel: how many accounts move"), "the script's comments are the prose")
+        #expect(got.contains("| step | accounts |"), "tables as Markdown")
+        #expect(got.contains("went on"), "text charts")
+    }
+
+    @Test func htmlReportRendersInChromium() throws {
+        let d = tempDir(), html = d + "/relevance.html", png = d + "/relevance.png"
+        let r = try journey(["report", Self.root.appendingPathComponent("queries/touchpoint_relevance.jql").path, "--store", SavedQueryTests.store,
+                             "--out", html, "--param", "lookback=120d"])
+        #expect(r.status == 0, "\(r.err)")
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.contains("<svg") && page.contains("<table>"))
+        #expect(!page.contains("<script"), "no script")
+        #expect(!page.contains("src=\"http") && !page.contains("href=\"http") && !page.contains("url(http"), "no network")
+        // Headless Chromium (Debian `chromium`, installed by `make test`) takes a screenshot.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
+        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1100,1600",
+                       "--enable-logging=stderr", "--v=0", "--screenshot=\(png)", "file://\(html)"]
+        let err = Pipe()
+        p.standardError = err; p.standardOutput = Pipe()
+        try p.run()
+        let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(!log.contains("Uncaught") && !log.contains(":CONSOLE("), "script errors or console messages: \(log.suffix(800))")
+        // Decode the PNG (zlib, per-row filters) with Python and count the pixels that are not background.
+        let check = """
+        import sys, zlib, struct
+        data = open(sys.argv[1], 'rb').read()
+        assert data[:8] == b'\\x89PNG\\r\\n\\x1a\\n'
+        pos, idat, w, h, ct = 8, b'', 0, 0, 0
+        while pos < len(data):
+            n, kind = struct.unpack('>I4s', data[pos:pos+8]); body = data[pos+8:pos+8+n]; pos += 12 + n
+            if kind == b'IHDR': w, h, depth, ct = struct.unpack('>IIBB', body[:10])
+            elif kind == b'IDAT': idat += body
+        bpp = {2: 3, 6: 4}[ct]; raw = zlib.decompress(idat); stride = w * bpp
+        prev = bytearray(stride); colors = set(); ink = 0
+        for y in range(h):
+            f = raw[y*(stride+1)]; line = bytearray(raw[y*(stride+1)+1:(y+1)*(stride+1)])
+            for i in range(stride):
+                a = line[i-bpp] if i >= bpp else 0; b = prev[i]; c = prev[i-bpp] if i >= bpp else 0
+                if f == 1: line[i] = (line[i] + a) & 255
+                elif f == 2: line[i] = (line[i] + b) & 255
+                elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
+                elif f == 4:
+                    p = a + b - c; pa, pb, pc = abs(p-a), abs(p-b), abs(p-c)
+                    line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+            prev = line
+            if y % 4 == 0:
+                for x in range(0, w, 4):
+                    px = bytes(line[x*bpp:x*bpp+3]); colors.add(px)
+                    if px != b'\\xff\\xff\\xff': ink += 1
+        print(w, h, len(colors), ink / ((w // 4) * (h // 4)))
+        """
+        let py = Process()
+        py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        py.arguments = ["python3", "-c", check, png]
+        let out = Pipe()
+        py.standardOutput = out
+        try py.run()
+        let line = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        py.waitUntilExit()
+        let f = line.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(py.terminationStatus == 0 && f.count == 4, "png check: \(line)")
+        if f.count == 4 {
+            #expect(f[0] == 1100 && f[1] == 1600)
+            #expect(f[2] > 20, "more than a few colours (text, bars, table rules)")
+            #expect(f[3] > 0.02 && f[3] < 0.9, "non-blank but not a solid fill: \(f[3])")
+        }
+    }
+
+    @Test func badScriptWritesNothing() throws {
+        let d = tempDir(), script = d + "/bad.jql", out = d + "/bad.html"
+        try "-- a report\ntop 3 channels;\nfunnel awarness > conversion;\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let r = try journey(["report", script, "--store", SavedQueryTests.store, "--out", out])
+        #expect(r.status == 1)
+        #expect(r.err.contains("bad.jql:3:8: error: unknown stage 'awarness'"), "\(r.err)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+}
