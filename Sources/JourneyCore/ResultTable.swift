@@ -31,6 +31,8 @@ public enum ChartHint: Equatable, Sendable {
     case columns(label: Int, value: Int)
     /// Paths (`a → b → c`) as a tree of shared beginnings.
     case pathTree(label: Int, value: Int)
+    /// A cohort grid: a row per cohort, shaded cells from column `first` on (shares 0…1).
+    case cohortGrid(label: Int, first: Int)
 }
 
 /// One table of a result: a title, typed columns, rows, notes printed under it, and how to chart it.

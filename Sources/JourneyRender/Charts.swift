@@ -10,6 +10,7 @@ enum Charts {
         case .groupedBars(let l, let vs): return bars(t, label: l, series: vs, s)
         case .columns(let l, let v): return columns(t, label: l, value: v, s)
         case .pathTree(let l, let v): return pathTree(t, label: l, value: v, s)
+        case .cohortGrid(let l, let f): return cohortGrid(t, label: l, first: f, s)
         }
     }
 
@@ -153,6 +154,28 @@ enum Charts {
             for (k, c) in kids.enumerated() { walk(c, top ? "" : prefix + (isLast ? "   " : pipe), k == kids.count - 1, false) }
         }
         for (k, c) in root.children.sorted(by: { $0.n > $1.n }).enumerated() { walk(c, "", k == root.children.count - 1, true) }
+        return out
+    }
+
+    /// Cohorts as rows and periods as columns, each cell shaded by its share (░▒▓█, or .:#@ in ASCII) with the
+    /// percentage beside the shade; the most recent rows that fit.
+    static func cohortGrid(_ t: ResultTable, label li: Int, first: Int, _ s: RenderSettings) -> [String] {
+        let shades = s.ascii ? [" ", ".", ":", "#", "@"] : [" ", "░", "▒", "▓", "█"]
+        let labelW = min(20, s.width / 4, t.rows.map { displayWidth(Renderer.cell($0[li], s)) }.max() ?? 0)
+        let cellW = 6
+        let cols = max(1, min(t.columns.count - first, (s.width - labelW - 1) / cellW))
+        var out = ["", Renderer.pad("", labelW, right: false) + " " + (first..<(first + cols)).map { Renderer.pad(String($0 - first), cellW - 1, right: true) + " " }.joined()]
+        for r in t.rows.suffix(24) {
+            var line = Renderer.pad(Renderer.fit(Renderer.cell(r[li], s), labelW), labelW, right: false) + " "
+            for c in first..<(first + cols) {
+                guard case .percent(let p) = r[c], !p.isNaN else { line += repeated(" ", cellW); continue }
+                let shade = shades[min(4, Int((p * 4).rounded(.up)))]
+                let pct = p >= 0.995 ? "100" : String(format: "%.0f", p * 100)
+                line += Style.bar(shade, negative: false, s) + Renderer.pad(pct, cellW - 2, right: true) + " "
+            }
+            out.append(line)
+        }
+        if t.rows.count > 24 { out.append("(the \(t.rows.count - 24) older rows are in the table)") }
         return out
     }
 }

@@ -135,6 +135,7 @@ enum SVGChart {
         case .funnel(let l, let v), .bars(let l, let v), .histogram(let l, let v): return bars(t, label: l, series: [v])
         case .groupedBars(let l, let vs): return bars(t, label: l, series: vs)
         case .columns(let l, let v): return columns(t, label: l, value: v)
+        case .cohortGrid(let l, let f): return grid(t, label: l, first: f)
         case .pathTree:
             var s = RenderSettings(); s.width = 100
             return "<pre>" + esc(Charts.draw(t, hint, s).joined(separator: "\n")) + "</pre>"
@@ -194,5 +195,25 @@ enum SVGChart {
             svg += "<text x=\"\(left)\" y=\"\(h - 8)\">\(esc(Renderer.cell(a[li], s)))</text><text x=\"\(w)\" y=\"\(h - 8)\" text-anchor=\"end\">\(esc(Renderer.cell(b[li], s)))</text>"
         }
         return svg + "<line x1=\"\(left)\" y1=\"\(h - bottom)\" x2=\"\(w)\" y2=\"\(h - bottom)\" stroke=\"#889\"/></svg>"
+    }
+
+    /// A cohort grid: cells shaded by share, the percentage written in each.
+    static func grid(_ t: ResultTable, label li: Int, first: Int) -> String {
+        let s = RenderSettings()
+        let rows = Array(t.rows.suffix(36)), cols = t.columns.count - first
+        let labelW = 150.0, cw = 52.0, ch = 22.0
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(labelW + cw * Double(cols)))\" height=\"\(Int(ch * Double(rows.count + 1)))\" role=\"img\">"
+        for c in 0..<cols { svg += "<text x=\"\(labelW + cw * Double(c) + cw / 2)\" y=\"15\" text-anchor=\"middle\">\(c)</text>" }
+        for (r, row) in rows.enumerated() {
+            let y = ch * Double(r + 1)
+            svg += "<text x=\"\(labelW - 8)\" y=\"\(y + ch / 2)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(esc(Renderer.cell(row[li], s)))</text>"
+            for c in 0..<cols {
+                guard case .percent(let p) = row[first + c], !p.isNaN else { continue }
+                let x = labelW + cw * Double(c)
+                svg += "<rect x=\"\(x + 1)\" y=\"\(y + 1)\" width=\"\(cw - 2)\" height=\"\(ch - 2)\" fill=\"#3b6fd4\" fill-opacity=\"\(String(format: "%.3f", 0.08 + 0.92 * min(1, max(0, p))))\"/>"
+                svg += "<text x=\"\(x + cw / 2)\" y=\"\(y + ch / 2)\" text-anchor=\"middle\" dominant-baseline=\"middle\" style=\"fill:\(p > 0.5 ? "#fff" : "#223")\">\(String(format: "%.0f", p * 100))%</text>"
+            }
+        }
+        return svg + "</svg>"
     }
 }

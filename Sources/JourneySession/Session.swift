@@ -79,13 +79,6 @@ public final class Session {
             return [try store.quality()]
         case .explain(let inner):
             return [try explain(inner)]
-        case .retention(let q):
-            let data = try data()
-            var binder = Binder(catalog: data.catalog)
-            _ = try binder.bindEvent(q.start)
-            if let r = q.returning { _ = try binder.bindEvent(r) }
-            _ = try binder.bindFilter(q.filter, data: data)
-            throw StoreError("retention is understood but not computed yet in this build")
         default:
             let data = try data()
             var binder = Binder(catalog: data.catalog)
@@ -108,6 +101,7 @@ public final class Session {
                 if q.count { return try ex.countMatching(q, binder: &binder) }
                 return try ex.customersMatching(q, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
             case .gaps(let q): return try ex.gaps(q, binder: &binder)
+            case .retention(let q): return try ex.retention(q, binder: &binder)
             case .pauses(let d, let which, let f):
                 return try ex.pauses(longer: d, which: which, filter: f, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
             default: return []
@@ -177,6 +171,13 @@ public final class Session {
             add("statement", "\(q.count ? "count" : "customers") matching \(describe(q.pattern))\(q.within.map { " within \($0.text)" } ?? "")")
             add("in plain words", "each customer's events are read once, left to right, by an automaton of the pattern (juxtaposed steps are consecutive events; 'then' allows other events between; ? * + {m,n} repeat; | is either); matches do not overlap, each is the earliest-ending one after the previous" + (q.within.map { "; a match lasts at most \($0.text) from its first event to its last" } ?? ""))
             add("matcher", m.description + "; time linear in the events (no backtracking)")
+            let f = try binder.bindFilter(q.filter, data: data)
+            for d in f.description { add("filter", d) }
+        case .retention(let q):
+            _ = try binder.bindEvent(q.start)
+            if let r = q.returning { _ = try binder.bindEvent(r) }
+            add("statement", "retention from \(describe(q.start))\(q.returning.map { " returning \(describe($0))" } ?? "") every \(q.period), \(q.periods) periods")
+            add("in plain words", "each customer's first \(describe(q.start)) puts them in a cohort (its \(q.period)\(q.by.map { ", or their \($0.field.display)" } ?? "")); for k = 1 … \(q.periods - 1), the share of the cohort with \(q.returning.map(describe) ?? "any event") after it in the calendar \(q.period) k \(q.period)s later (\"on\" retention, as Mixpanel and Amplitude)")
             let f = try binder.bindFilter(q.filter, data: data)
             for d in f.description { add("filter", d) }
         case .touchpoints(let q), .gaps(let q):
