@@ -6,6 +6,8 @@ public enum Value: Equatable, Sendable {
     case duration(Double)     // milliseconds
     case money(Double)
     case text(String)
+    /// A short series drawn as a sparkline in the cell (`▁▃▆█`); its numbers in CSV and JSON.
+    case series([Double])
     case null
 
     /// Plain text, for CSV and JSON.
@@ -16,6 +18,7 @@ public enum Value: Equatable, Sendable {
         case .percent(let v): return v.isNaN ? "" : String(format: "%.1f", v * 100)
         case .duration(let v): return v.isNaN ? "" : String(format: "%.0f", v / 1000)
         case .text(let s): return s
+        case .series(let xs): return xs.map { $0 == $0.rounded() ? String(Int($0)) : String($0) }.joined(separator: " ")
         case .null: return ""
         }
     }

@@ -256,6 +256,8 @@ extension Executor {
     public func top(_ what: PathShow, n: Int, campaign: Bool, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(f, data: data)
         var events: [String: Int] = [:], customers: [String: Int] = [:]
+        var trend: [String: [Double]] = [:]   // events per month over the data's last 12 months
+        let lastMonth = RetentionPeriod.month.index(seq.times.max() ?? 0), firstMonth = lastMonth - 11
         var totalEvents = 0
         seq.withView { v in
             var seen = Set<String>()
@@ -266,15 +268,20 @@ extension Executor {
                     let l = campaign ? (v.campaigns[i] == 0 ? "(none)" : catalog.campaigns[Int(v.campaigns[i])]) : label(what, v, i)
                     events[l, default: 0] += 1
                     totalEvents += 1
+                    let m = RetentionPeriod.month.index(v.times[i]) - firstMonth
+                    if m >= 0 && m < 12 { trend[l, default: [Double](repeating: 0, count: 12)][m] += 1 }
                     if seen.insert(l).inserted { customers[l, default: 0] += 1 }
                 }
             }
         }
         let name = campaign ? "campaign" : what.rawValue
         let rows: [[Value]] = events.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(n).map { (k, e) in
-            [.text(k), .int(e), .percent(Double(e) / Double(max(totalEvents, 1))), .int(customers[k] ?? 0)]
+            [.text(k), .int(e), .percent(Double(e) / Double(max(totalEvents, 1))), .int(customers[k] ?? 0),
+             .series(trend[k] ?? [Double](repeating: 0, count: 12))]
         }
-        return [ResultTable(title: "top \(name)s", columns: [name, "events", "share of events", "customers"], rows: rows, notes: filter.description,
+        let span = "\(RetentionPeriod.month.label(firstMonth)) … \(RetentionPeriod.month.label(lastMonth))"
+        return [ResultTable(title: "top \(name)s", columns: [name, "events", "share of events", "customers", "by month"], rows: rows,
+                            notes: filter.description + ["by month: events per month, \(span), each row scaled to its own range"],
                             chart: .bars(label: 0, value: 1))]
     }
 

@@ -45,13 +45,26 @@ public enum Renderer {
         case .percent(let p): return p.isNaN ? "–" : String(format: "%.1f%%", p * 100)
         case .duration(let ms): return formatDuration(ms: ms)
         case .text(let t): return t
+        case .series(let xs): return sparkline(xs, ascii: s.ascii)
         case .null: return s.nullText
         }
     }
 
 
     static func isNumeric(_ v: Value) -> Bool {
-        switch v { case .text, .null: return false; default: return true }
+        switch v { case .text, .null, .series: return false; default: return true }
+    }
+
+    /// One character per value, its height from the smallest to the largest (`▁▂▃▄▅▆▇█`, or ` .:-=+*#` in ASCII).
+    public static func sparkline(_ xs: [Double], ascii: Bool = false) -> String {
+        let marks = ascii ? Array(" .:-=+*#") : Array("▁▂▃▄▅▆▇█")
+        let finite = xs.filter { $0.isFinite }
+        guard let lo = finite.min(), let hi = finite.max() else { return "" }
+        return String(xs.map { x -> Character in
+            guard x.isFinite else { return " " }
+            if hi == lo { return marks[hi > 0 ? marks.count / 2 : 0] }
+            return marks[min(marks.count - 1, Int((x - lo) / (hi - lo) * Double(marks.count - 1) + 0.5))]
+        })
     }
 
     /// Cuts `s` to `w` display columns, ending with `…` when cut.
@@ -110,6 +123,7 @@ public enum Renderer {
                 case .percent(let p): val = p.isNaN ? "null" : String(p)
                 case .duration(let ms): val = ms.isNaN ? "null" : String(ms / 1000)
                 case .text(let s): val = jsonQuoted(s)
+                case .series(let xs): val = "[" + xs.map { $0.isNaN ? "null" : String($0) }.joined(separator: ",") + "]"
                 case .null: val = "null"
                 }
                 return jsonQuoted(c) + ":" + val

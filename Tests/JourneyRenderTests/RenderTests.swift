@@ -37,6 +37,16 @@ import JourneyCore
                                      [.text("other (47 paths)"), .int(88), .percent(0.045), .duration(1.5e10)],
                                      [.text("(never reached conversion)"), .int(1787), .percent(0.907), .null]],
                               chart: .pathTree(label: 0, value: 1))),
+        ("cohorts", ResultTable(title: "retention every month", columns: ["cohort", "customers", "month 0", "month 1", "month 2", "month 3"],
+                                rows: [[.text("2025-01"), .int(40), .percent(1), .percent(0.55), .percent(0.3), .percent(0.125)],
+                                       [.text("2025-02"), .int(31), .percent(1), .percent(0.2), .percent(0.0), .null],
+                                       [.text("2025-03"), .int(12), .percent(1), .percent(0.75), .null, .null]],
+                                chart: .cohortGrid(label: 0, first: 2))),
+        ("sparklines", ResultTable(title: "top channels", columns: ["channel", "events", "by month"],
+                                   rows: [[.text("website"), .int(8969), .series([320, 348, 341, 395, 460, 387, 382, 323, 246, 146, 101, 68])],
+                                          [.text("linkedin"), .int(1361), .series([50, 59, 69, 56, 34, 48, 30, 10, 5, 2, 2, 4])],
+                                          [.text("flat"), .int(12), .series([1, 1, 1])]],
+                                   chart: .bars(label: 0, value: 1))),
         ("wide", ResultTable(title: "touchpoint relevance by event",
                              columns: ["touchpoint", "journeys", "conv. rate", "share of converting", "share of lost", "lift", "median position", "median time to conversion", "verdict"],
                              rows: [[.text("consultation"), .int(338), .percent(0.402), .percent(0.723), .percent(0.087), .percent(4.353), .double(12.5), .duration(1.3e9), .text("drives")]])),
@@ -109,6 +119,7 @@ import JourneyCore
                     case .duration(let ms):
                         if ms.isNaN { #expect(obj[c] is NSNull) } else { #expect(abs(((obj[c] as? NSNumber)?.doubleValue ?? .nan) - ms / 1000) < 1e-9) }
                     case .text(let t): #expect(obj[c] as? String == t)
+                    case .series(let xs): #expect((obj[c] as? [NSNumber])?.map(\.doubleValue) == xs)
                     case .null: #expect(obj[c] is NSNull)
                     }
                 }
