@@ -5,11 +5,6 @@ import JourneyLanguage
 
 /// `time`, `dropoff`, `count` and `top` against plain implementations on random journeys.
 @Suite struct AnalysesReferenceTests {
-    struct NoAttr: AttributeSource {
-        func customerAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { ids.map { _ in nil } }
-        func accountAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { ids.map { _ in nil } }
-        func accounts(for ids: [Int64]) throws -> [Int64] { ids.map { _ in 0 } }
-    }
     /// Events (time in days, stage 1…4, channel 1…3) per customer.
     typealias Journey = [(t: Int64, stage: Int, channel: Int)]
     static let day: Int64 = 86_400_000
@@ -35,7 +30,7 @@ import JourneyLanguage
         }
         var cat = Catalog()
         cat.stages = ["awareness", "consideration", "intent", "conversion"]; cat.events = ["", "touch"]; cat.channels = ["", "linkedin", "email", "website"]
-        return (journeys, JourneyData(sequences: seq, catalog: cat, attributes: NoAttr()))
+        return (journeys, JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes()))
     }
 
     func run(_ q: String, _ data: JourneyData) throws -> [ResultTable] {

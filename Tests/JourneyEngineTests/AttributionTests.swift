@@ -7,11 +7,6 @@ import JourneyLanguage
 /// Attribution models: hand-computed cases, a plain reference on random journeys, Shapley against enumeration of
 /// every order of the players, Markov against a dense linear solve.
 @Suite struct AttributionTests {
-    struct NoAttr: AttributeSource {
-        func customerAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { ids.map { _ in nil } }
-        func accountAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { ids.map { _ in nil } }
-        func accounts(for ids: [Int64]) throws -> [Int64] { ids.map { _ in 0 } }
-    }
     static let day: Int64 = 86_400_000
     static let channels = ["", "linkedin", "email", "website"]
     /// One event: time (ms), channel 1…3, stage 1…4 (4 = conversion), value.
@@ -31,7 +26,7 @@ import JourneyLanguage
         cat.stages = ["awareness", "consideration", "intent", "conversion"]
         cat.events = ["", "ad", "page", "call", "order"]
         cat.channels = Self.channels
-        return JourneyData(sequences: seq, catalog: cat, attributes: NoAttr())
+        return JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())
     }
 
     func run(_ q: String, _ d: JourneyData) throws -> ResultTable {

@@ -43,12 +43,7 @@ import JourneyLanguage
             let q = "paths from a to c max \(k) steps top 1000" + (keep ? " keep repeats" : "")
             guard case .paths(let pq) = try Parser.parse(q) else { Issue.record("not paths"); return }
             var binder = Binder(catalog: cat)
-            struct NoAttr: AttributeSource {
-                func customerAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { ids.map { _ in nil } }
-                func accountAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { ids.map { _ in nil } }
-                func accounts(for ids: [Int64]) throws -> [Int64] { ids.map { _ in 0 } }
-            }
-            let t = try Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: NoAttr())).paths(pq, binder: &binder)[0]
+            let t = try Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())).paths(pq, binder: &binder)[0]
             let ref = reference(journeys, from: "a", to: "c", max: k, keep: keep)
             var got: [String: Int] = [:], never = -1
             for r in t.rows {

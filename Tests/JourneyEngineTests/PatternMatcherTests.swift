@@ -6,11 +6,6 @@ import JourneyLanguage
 
 /// `customers matching` / `count matching` against a plain backtracking reference on random journeys and patterns.
 @Suite struct PatternMatcherTests {
-    struct NoAttr: AttributeSource {
-        func customerAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { ids.map { _ in nil } }
-        func accountAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { ids.map { _ in nil } }
-        func accounts(for ids: [Int64]) throws -> [Int64] { ids.map { _ in 0 } }
-    }
     static let day: Int64 = 86_400_000
     static let names = ["", "a", "b", "c"]
 
@@ -28,7 +23,7 @@ import JourneyLanguage
         var cat = Catalog()
         cat.stages = ["awareness"]
         cat.events = Self.names
-        return JourneyData(sequences: seq, catalog: cat, attributes: NoAttr())
+        return JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())
     }
 
     /// Matches per customer from the engine.

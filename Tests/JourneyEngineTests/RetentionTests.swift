@@ -6,11 +6,6 @@ import JourneyLanguage
 
 /// `retention` against plain calendar code on random journeys, and the calendar periods themselves.
 @Suite struct RetentionTests {
-    struct NoAttr: AttributeSource {
-        func customerAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { ids.map { _ in nil } }
-        func accountAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { ids.map { _ in nil } }
-        func accounts(for ids: [Int64]) throws -> [Int64] { ids.map { _ in 0 } }
-    }
     static let day: Int64 = 86_400_000
 
     @Test func calendarPeriods() {
@@ -43,7 +38,7 @@ import JourneyLanguage
             }
             var cat = Catalog()
             cat.stages = ["awareness", "consideration", "intent"]; cat.events = ["", "a", "b", "c"]
-            let d = JourneyData(sequences: seq, catalog: cat, attributes: NoAttr())
+            let d = JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())
             let q = "retention from stage:awareness returning stage:intent every \(period) periods 5"
             guard case .retention(let rq) = try Parser.parse(q) else { Issue.record("parse"); return }
             var binder = Binder(catalog: cat)

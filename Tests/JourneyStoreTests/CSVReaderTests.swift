@@ -1,6 +1,7 @@
 import JourneyTestSupport
 import Testing
 @testable import JourneyStore
+@testable import JourneyGenerator
 
 @Suite struct CSVReaderTests {
     func records(_ text: String) throws -> [[String]] {
@@ -47,7 +48,7 @@ import Testing
     /// Random files of plain and quoted fields, LF and CRLF, blank lines: every block size (the in-place fast path
     /// for whole plain lines and the byte-wise path across block ends) reads back the fields and lines written.
     @Test func randomFilesReadBackAtEveryBlockSize() throws {
-        var rng = SplitMix(seed: 7)
+        var rng = SeededRandom(seed: 7)
         for round in 0..<60 {
             var text = "", expected: [[String]] = [], lines: [Int] = [], line = 1
             for _ in 0..<Int(rng.next() % 12) + 1 {
@@ -75,18 +76,5 @@ import Testing
                 #expect(gotLines == lines, "round \(round), block \(block)")
             }
         }
-    }
-}
-
-/// A small deterministic generator for the test's random files.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
