@@ -71,6 +71,8 @@ public struct Executor {
         if q.steps.contains(where: \.optional) { configured.optional = q.steps.map(\.optional) }   // empty: no skip checks in the scan
         // Captured by the scan threads: a `let`, so no copy or retain per access.
         let plan = configured
+        let simple = SimpleFunnel(plan)
+        defer { simple?.free() }
         let n = plan.steps.count
         let atStep = max(1, min(n, q.by?.atStep ?? 1)) - 1
         var groupOf: [String] = []
@@ -78,10 +80,12 @@ public struct Executor {
         let attr = try q.by.flatMap { Self.eventDimension($0) == nil ? try attributeColumn($0) : nil }
         let accounts = q.unit == .accounts ? try data.attributes.accounts(for: seq.customerIDs) : []
         /// Per customer, the steps matched (bit k = step k+1); a skipped optional step leaves its bit clear.
-        var levels = [UInt32](repeating: 0, count: seq.customerCount)
+        /// (Kept only when groups or accounts need them; the plain count comes from the scan threads.)
+        let keepLevels = q.by != nil || q.unit == .accounts
+        var levels = [UInt32](repeating: 0, count: keepLevels ? seq.customerCount : 0)
         if q.by != nil { groupOf = [String](repeating: "", count: seq.customerCount) }
         /// What one thread's range of customers adds: step-to-step times, overall and per group.
-        struct Partial { var gaps: [[Double]]; var byGroup: [String: [[Double]]] = [:]; var error: Error? }
+        struct Partial { var gaps: [[Double]]; var byGroup: [String: [[Double]]] = [:]; var reached: [Int] = []; var error: Error? }
         let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
         var partials = [Partial](repeating: Partial(gaps: [[Double]](repeating: [], count: n)), count: parts)
         seq.withView { v in
@@ -94,15 +98,19 @@ public struct Executor {
                             let scratch = UnsafeMutablePointer<Int>.allocate(capacity: n), idx = UnsafeMutablePointer<Int>.allocate(capacity: n)
                             defer { scratch.deallocate(); idx.deallocate() }
                             var part = Partial(gaps: [[Double]](repeating: [], count: n))
+                            part.reached = [Int](repeating: 0, count: n)
                             do {
                                 for c in lo..<hi {
                                     try checkCancel(c)
                                     if let j = filter.journeys, !j[c] { continue }
-                                    let level = FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx)
+                                    let level = simple.map { FunnelMatcher.matchSimple($0, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), matched: idx) }
+                                        ?? FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx)
                                     guard level > 0 else { continue }
                                     var mask: UInt32 = 0
                                     for k in 0..<level where idx[k] >= 0 { mask |= 1 << UInt32(k) }
-                                    levelOut[c] = mask
+                                    if keepLevels { levelOut[c] = mask }
+                                    var m = mask
+                                    while m != 0 { part.reached[m.trailingZeroBitCount] += 1; m &= m - 1 }
                                     var group = ""
                                     if let d = eventDim { group = level > atStep && idx[atStep] >= 0 ? label(d, v, idx[atStep]) : "(not reached)"; groupOut[c] = group }
                                     else if let attr { group = attr[c]; groupOut[c] = group }
@@ -137,8 +145,14 @@ public struct Executor {
             }
         }
         // Counting unit: customers, or accounts (an account is at step k when any of its people is).
+        var isAll = false
         func counts(_ members: (Int) -> Bool) -> [Int] {
             var out = [Int](repeating: 0, count: n)
+            if isAll && q.unit == .customers {
+                // Every customer: the scan threads counted them already.
+                for part in partials { for k in 0..<n { out[k] += part.reached[k] } }
+                return out
+            }
             if q.unit == .accounts {
                 var reached: [Int64: UInt32] = [:]
                 for c in 0..<levels.count where levels[c] != 0 && members(c) {
@@ -197,7 +211,9 @@ public struct Executor {
             return [ResultTable(title: "funnel by \(by.field.display)", columns: cols, rows: out, notes: notes, chart: nil)]
         }
         let cols = ["step", unitName, "% of first", "% of previous", "dropped", "median time", "p90 time"]
-        return [ResultTable(title: "funnel", columns: cols, rows: rows(counts { _ in true }, gaps, group: nil), notes: notes,
+        isAll = true
+        let totals = counts { _ in true }
+        return [ResultTable(title: "funnel", columns: cols, rows: rows(totals, gaps, group: nil), notes: notes,
                             chart: .funnel(label: 0, value: 1))]
     }
 }
