@@ -14,6 +14,8 @@ extension Executor {
         let to = try q.to.map { StepTest(try binder.bindEvent($0), tables: tables) }
         let eventFilter = filter.events.map { StepTest($0, tables: tables) }
         let limit = q.next ?? q.previous ?? q.maxSteps
+        let hasFrom = from != nil, hasTo = to != nil
+        let fromCode = from?.code, toCode = to?.code
         let ellipsis = UInt32.max
         struct Partial { var paths: [[UInt32]: (n: Int, durations: [Double])] = [:]; var started = 0; var never = 0; var error: Error? }
         let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
@@ -46,21 +48,27 @@ extension Executor {
                             } else { count = hi - lo }
                             guard count > 0 else { continue }
                             @inline(__always) func at(_ k: Int) -> Int { eventFilter == nil ? lo + k : idx[k] }
+                            // Plain loops over reference-free tests (no closure, no retain per event).
+                            @inline(__always) func first(_ c: CodeTest?, _ t: StepTest?, from start: Int) -> Int? {
+                                var k = start
+                                if let c { while k < count { if c.matches(v, at(k)) { return k }; k += 1 }; return nil }
+                                while k < count { if t.unsafelyUnwrapped.matches(v, at(k)) { return k }; k += 1 }
+                                return nil
+                            }
                             var a = 0
-                            if let from {
-                                guard let f = (0..<count).first(where: { from.matches(v, at($0)) }) else { continue }
+                            if hasFrom {
+                                guard let f = first(fromCode, from, from: 0) else { continue }
                                 a = f
                             }
                             var b = count - 1
-                            if let to {
-                                let startSearch = from == nil ? 0 : a + 1
-                                guard let e = (startSearch..<count).first(where: { to.matches(v, at($0)) }) else {
-                                    if from != nil { part.started += 1; part.never += 1 }
+                            if hasTo {
+                                guard let e = first(toCode, to, from: hasFrom ? a + 1 : 0) else {
+                                    if hasFrom { part.started += 1; part.never += 1 }
                                     continue
                                 }
                                 b = e
                                 if from == nil, let pv = q.previous { a = max(0, b - pv) }
-                            } else if from != nil, let k = q.next {
+                            } else if hasFrom, let k = q.next {
                                 b = min(count - 1, a + k)
                             }
                             part.started += 1
@@ -69,13 +77,14 @@ extension Executor {
                                 let l = code(at(k))
                                 if q.keepRepeats || key.last != l { key.append(l) }
                             }
-                            if key.count > limit && limit >= 2 && to != nil && from != nil {
+                            if key.count > limit && limit >= 2 && hasTo && hasFrom {
                                 key = Array(key.prefix(limit - 1)) + [ellipsis, key[key.count - 1]]
                             } else if key.count > limit {
                                 key = q.previous != nil ? [ellipsis] + key.suffix(limit) : Array(key.prefix(limit)) + [ellipsis]
                             }
                             let d = Double(v.times[at(b)] - v.times[at(a)])
-                            if part.paths[key] == nil { part.paths[key] = (1, [d]) } else { part.paths[key]!.n += 1; part.paths[key]!.durations.append(d) }
+                            part.paths[key, default: (0, [])].n += 1
+                            part.paths[key, default: (0, [])].durations.append(d)
                         }
                     } catch { part.error = error }
                     out[p] = part

@@ -127,6 +127,32 @@ public struct StepTest {
     }
 }
 
+/// A `StepTest` without its general predicate: nothing reference-counted, so hot loops copy it for free.
+/// Only for the one-column tests (`StepTest.code` is nil for compound predicates).
+public struct CodeTest {
+    let column: StepTest.Column
+    let table: UnsafePointer<Bool>?
+    let count: Int
+
+    @inline(__always) public func matches(_ v: UnsafePackedView, _ i: Int) -> Bool {
+        let code: Int
+        switch column {
+        case .any: return true
+        case .event: code = Int(v.events[i])
+        case .channel: code = Int(v.channels[i])
+        case .stage: code = Int(v.stages[i])
+        case .kind: code = Int(v.kinds[i])
+        case .campaign: code = Int(v.campaigns[i])
+        case .general: return false
+        }
+        return code < count && table.unsafelyUnwrapped[code]
+    }
+}
+
+extension StepTest {
+    public var code: CodeTest? { column == .general ? nil : CodeTest(column: column, table: table, count: count) }
+}
+
 /// Unsafe views of the packed columns for the hot loops.
 public struct UnsafePackedView {
     public let times: UnsafeBufferPointer<Int64>
