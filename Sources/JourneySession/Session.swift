@@ -40,6 +40,11 @@ public final class Session {
         let d = JourneyData(sequences: try store.loadSequences(devicesAndSources: devicesAndSources), catalog: try store.catalog(),
                             attributes: StoreAttributes(store: store))
         cached = d
+        if ProcessInfo.processInfo.environment["JOURNEY_TRACE"] != nil,
+           let proc = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+            let lines = proc.split(separator: "\n").filter { $0.hasPrefix("VmRSS") || $0.hasPrefix("VmHWM") || $0.hasPrefix("RssAnon") || $0.hasPrefix("RssFile") }
+            FileHandle.standardError.write(Data(("loaded \(d.sequences.eventCount) events, \(d.sequences.byteSize) bytes packed; " + lines.joined(separator: "; ") + "\n").utf8))
+        }
         return d
     }
 

@@ -32,18 +32,20 @@ extension Store {
         if devicesAndSources { seq.devices = column(events); seq.sources = column(events) }
         seq.customerIDs = column(customers); seq.offsets = column(customers + 1)
         seq.offsets[0] = 0
-        // Two halves by events; the second thread opens its own read-only connection.
+        // Two halves by events, one thread each.
         let parts = slots.count >= 2 ? (threads ?? (events > 200_000 ? 2 : 1)) : 1
         let split = parts == 1 ? slots.count : (slots.firstIndex { $0.eventStart >= events / 2 } ?? slots.count)
         var errors = [Error?](repeating: nil, count: parts)
         let sql = "SELECT ids, offsets, times, codes, channels, stages, kinds, campaigns, vals, mflags, devices, sources FROM chunks WHERE chunk = ?"
         let path = self.path
-        let mainDB = db
         withColumns(&seq) { c in
             errors.withUnsafeMutableBufferPointer { errOut in
                 DispatchQueue.concurrentPerform(iterations: parts) { p in
                     do {
-                        let conn = p == 0 ? mainDB : try Database(path: path, readOnly: true)
+                        // A connection of its own per thread with SQLite's small default cache, closed when the load
+                        // ends: the chunks pass through it into the columns, so resident memory is the columns (not
+                        // the columns plus a mapped store file, which doubled the peak).
+                        let conn = try Database(path: path, readOnly: true)
                         let st = try conn.prepare(sql)
                         for slot in slots[(p == 0 ? 0 : split)..<(p == 0 ? split : slots.count)] {
                             st.bindInt(slot.chunk, at: 1)

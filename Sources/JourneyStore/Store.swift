@@ -79,7 +79,7 @@ public final class Store {
         }
         // WAL with synchronous=NORMAL: a killed process loses nothing committed; only a power cut can lose the last commits.
         if !readOnly { try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL") }
-        try db.execute("PRAGMA cache_size = -65536; PRAGMA mmap_size = 17179869184")   // reads map the file: no copy through read()   // 64 MiB: chunk BLOBs and the customer index stay cached
+        try db.execute("PRAGMA cache_size = -16384")   // 16 MiB: the customer index and small tables (chunks are read by the loader's own connections)
     }
 
     private func initialize() throws {

@@ -104,4 +104,11 @@ func runMain() -> Int32 {
     return 0
 }
 
-exit(runMain())
+let status = runMain()
+if ProcessInfo.processInfo.environment["JOURNEY_TRACE"] != nil,
+   let proc = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+    // Resident memory now and at its peak (bench/ reads these).
+    let lines = proc.split(separator: "\n").filter { $0.hasPrefix("VmRSS") || $0.hasPrefix("VmHWM") || $0.hasPrefix("RssAnon") || $0.hasPrefix("RssFile") }
+    FileHandle.standardError.write(Data((lines.joined(separator: "; ") + "\n").utf8))
+}
+exit(status)
