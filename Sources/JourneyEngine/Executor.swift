@@ -103,7 +103,7 @@ public struct Executor {
                                 for c in lo..<hi {
                                     try checkCancel(c)
                                     if let j = filter.journeys, !j[c] { continue }
-                                    let level = simple.map { FunnelMatcher.matchSimple($0, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), matched: idx) }
+                                    let level = simple.map { FunnelMatcher.matchSimple($0, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx) }
                                         ?? FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx)
                                     guard level > 0 else { continue }
                                     var mask: UInt32 = 0

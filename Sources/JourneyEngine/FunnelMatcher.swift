@@ -46,7 +46,7 @@ public enum SameColumn: String, CaseIterable, Sendable {
     }
 }
 
-/// The common funnel compiled tighter: sequential, entry first, no event filter, exclusions, `same`, optional or
+/// The common funnel compiled tighter: sequential (entry first or best), no event filter, exclusions, `same`, optional or
 /// per-step windows, every step a table over one column. The scan is then one table lookup per event with no
 /// other checks (`FunnelMatcher.matchSimple`).
 struct SimpleFunnel {
@@ -56,10 +56,12 @@ struct SimpleFunnel {
     let counts: UnsafeMutablePointer<Int>
     let n: Int
     let within: Int64
+    /// Entry best (as ClickHouse `windowFunnel`): every step-1 event is tried and the furthest level counts.
+    let best: Bool
 
     /// nil when the plan needs the general matcher.
     init?(_ plan: FunnelPlan) {
-        guard plan.order == .sequential, plan.entry == .first, plan.filterTest == nil, plan.exclusions.isEmpty, plan.same == nil,
+        guard plan.order == .sequential, plan.filterTest == nil, plan.exclusions.isEmpty, plan.same == nil,
               plan.optional.isEmpty, plan.stepWithin.allSatisfy({ $0 == nil }), !plan.tests.isEmpty else { return nil }
         let cols: [Column?] = plan.tests.map {
             switch $0.column { case .event: return .event; case .channel: return .channel; case .stage: return .stage; case .kind: return .kind; default: return nil }
@@ -68,6 +70,7 @@ struct SimpleFunnel {
         column = c
         n = plan.tests.count
         within = plan.within ?? .max
+        best = plan.entry == .best
         tables = .allocate(capacity: n); counts = .allocate(capacity: n)
         for (k, t) in plan.tests.enumerated() { tables[k] = t.table.unsafelyUnwrapped; counts[k] = t.count }
     }
@@ -78,45 +81,58 @@ struct SimpleFunnel {
 public enum FunnelMatcher {
     /// `SimpleFunnel`'s scan over one customer's events `lo..<hi` (same result as `match` for such a plan).
     @inline(__always)
-    static func matchSimple(_ f: SimpleFunnel, _ v: UnsafePackedView, _ lo: Int, _ hi: Int, matched: UnsafeMutablePointer<Int>) -> Int {
+    static func matchSimple(_ f: SimpleFunnel, _ v: UnsafePackedView, _ lo: Int, _ hi: Int,
+                            scratch: UnsafeMutablePointer<Int>, matched: UnsafeMutablePointer<Int>) -> Int {
         switch f.column {
-        case .stage: return scan(f, v.stages, v.times, lo, hi, matched)
-        case .event: return scan(f, v.events, v.times, lo, hi, matched)
-        case .channel: return scan(f, v.channels, v.times, lo, hi, matched)
-        case .kind: return scan(f, v.kinds, v.times, lo, hi, matched)
+        case .stage: return scan(f, v.stages, v.times, lo, hi, scratch, matched)
+        case .event: return scan(f, v.events, v.times, lo, hi, scratch, matched)
+        case .channel: return scan(f, v.channels, v.times, lo, hi, scratch, matched)
+        case .kind: return scan(f, v.kinds, v.times, lo, hi, scratch, matched)
         }
     }
 
     @inline(__always)
     static func scan<T: FixedWidthInteger>(_ f: SimpleFunnel, _ codes: UnsafeBufferPointer<T>, _ times: UnsafeBufferPointer<Int64>,
-                                            _ lo: Int, _ hi: Int, _ matched: UnsafeMutablePointer<Int>) -> Int {
+                                            _ lo: Int, _ hi: Int, _ scratch: UnsafeMutablePointer<Int>, _ matched: UnsafeMutablePointer<Int>) -> Int {
         let c = codes.baseAddress.unsafelyUnwrapped, t = times.baseAddress.unsafelyUnwrapped
-        var table = f.tables[0], count = f.counts[0]
+        let entryTable = f.tables[0], entryCount = f.counts[0]
+        // Entry first writes its positions straight into `matched`; entry best tries each entry in `scratch`.
+        let out = f.best ? scratch : matched
+        var bestLevel = 0
         var i = lo
         while i < hi {
-            let code = Int(c[i])
-            if code < count && table[code] { break }
+            // The next entry: an event matching step 1.
+            while i < hi {
+                let code = Int(c[i])
+                if code < entryCount && entryTable[code] { break }
+                i += 1
+            }
+            if i == hi { break }
+            out[0] = i
+            let end = t[i] > Int64.max - f.within ? Int64.max : t[i] + f.within
+            var level = 1
+            var table = f.tables[1 < f.n ? 1 : 0], count = f.counts[1 < f.n ? 1 : 0]
+            var j = i + 1
+            while level < f.n && j < hi {
+                if t[j] > end { break }
+                let code = Int(c[j])
+                if code < count && table[code] {
+                    out[level] = j
+                    level += 1
+                    if level < f.n { table = f.tables[level]; count = f.counts[level] }
+                }
+                j += 1
+            }
+            if !f.best { return level }
+            if level > bestLevel {
+                bestLevel = level
+                matched.update(from: scratch, count: level)
+                if level == f.n { break }
+            }
             i += 1
         }
-        if i == hi { return 0 }
-        matched[0] = i
-        let end = t[i] > Int64.max - f.within ? Int64.max : t[i] + f.within
-        var level = 1
-        table = f.tables[1 < f.n ? 1 : 0]; count = f.counts[1 < f.n ? 1 : 0]
-        var j = i + 1
-        while level < f.n && j < hi {
-            if t[j] > end { break }
-            let code = Int(c[j])
-            if code < count && table[code] {
-                matched[level] = j
-                level += 1
-                if level < f.n { table = f.tables[level]; count = f.counts[level] }
-            }
-            j += 1
-        }
-        return level
+        return bestLevel
     }
-
 
     /// Matches one customer's events `lo..<hi`. Sequential: each step is the first matching event after the
     /// previous step's event (equal timestamps allowed, import order kept); strict: the very next counted event.
