@@ -51,7 +51,12 @@ extension Executor {
                             // Plain loops over reference-free tests (no closure, no retain per event).
                             @inline(__always) func first(_ c: CodeTest?, _ t: StepTest?, from start: Int) -> Int? {
                                 var k = start
-                                if let c { while k < count { if c.matches(v, at(k)) { return k }; k += 1 }; return nil }
+                                if let c {
+                                    // Without an event filter positions are events: scan the column directly.
+                                    if eventFilter == nil { return c.firstMatch(v, from: lo + start, to: hi).map { $0 - lo } }
+                                    while k < count { if c.matches(v, at(k)) { return k }; k += 1 }
+                                    return nil
+                                }
                                 while k < count { if t.unsafelyUnwrapped.matches(v, at(k)) { return k }; k += 1 }
                                 return nil
                             }
@@ -73,9 +78,27 @@ extension Executor {
                             }
                             part.started += 1
                             key.removeAll(keepingCapacity: true)
-                            for k in a...b {
-                                let l = code(at(k))
-                                if q.keepRepeats || key.last != l { key.append(l) }
+                            if eventFilter == nil {
+                                // Straight from the column: the label kind is chosen once per path, not per event.
+                                @inline(__always) func labels<T: FixedWidthInteger>(_ col: UnsafeBufferPointer<T>) {
+                                    let c = col.baseAddress.unsafelyUnwrapped
+                                    var last = UInt32.max
+                                    for i in (lo + a)...(lo + b) {
+                                        let l = UInt32(c[i])
+                                        if q.keepRepeats || l != last { key.append(l); last = l }
+                                    }
+                                }
+                                switch q.show {
+                                case .event: labels(v.events)
+                                case .channel: labels(v.channels)
+                                case .stage: labels(v.stages)
+                                case .kind: labels(v.kinds)
+                                }
+                            } else {
+                                for k in a...b {
+                                    let l = code(at(k))
+                                    if q.keepRepeats || key.last != l { key.append(l) }
+                                }
                             }
                             if key.count > limit && limit >= 2 && hasTo && hasFrom {
                                 key = Array(key.prefix(limit - 1)) + [ellipsis, key[key.count - 1]]

@@ -149,6 +149,27 @@ public struct CodeTest {
     }
 }
 
+extension CodeTest {
+    /// The first event in `lo..<hi` this test matches: the column is chosen once, then one table lookup per event.
+    @inline(__always) public func firstMatch(_ v: UnsafePackedView, from lo: Int, to hi: Int) -> Int? {
+        @inline(__always) func scan<T: FixedWidthInteger>(_ col: UnsafeBufferPointer<T>) -> Int? {
+            let c = col.baseAddress.unsafelyUnwrapped, t = table.unsafelyUnwrapped
+            var i = lo
+            while i < hi { let code = Int(c[i]); if code < count && t[code] { return i }; i += 1 }
+            return nil
+        }
+        switch column {
+        case .any: return lo < hi ? lo : nil
+        case .event: return scan(v.events)
+        case .channel: return scan(v.channels)
+        case .stage: return scan(v.stages)
+        case .kind: return scan(v.kinds)
+        case .campaign: return scan(v.campaigns)
+        case .general: return nil
+        }
+    }
+}
+
 extension StepTest {
     public var code: CodeTest? { column == .general ? nil : CodeTest(column: column, table: table, count: count) }
 }
