@@ -25,7 +25,18 @@ extension Store {
         let fill = try touchpointFill()
         // Columns are created without initializing (every element is written below before anything reads it), so
         // their pages are first touched by the copying threads.
-        func column<T>(_ n: Int) -> [T] { [T](unsafeUninitializedCapacity: n) { _, count in count = n } }
+        // Fresh columns are backed by huge pages where the kernel allows (THP `madvise` mode): the copy then takes
+        // one fault per 2 MiB instead of one per 4 KiB page, which was a third of a cold start.
+        func column<T>(_ n: Int) -> [T] {
+            [T](unsafeUninitializedCapacity: n) { buf, count in
+                if let base = buf.baseAddress, n * MemoryLayout<T>.stride >= 4 << 20 {
+                    let start = (Int(bitPattern: base) + (2 << 20) - 1) & ~((2 << 20) - 1)
+                    let end = (Int(bitPattern: base) + n * MemoryLayout<T>.stride) & ~((2 << 20) - 1)
+                    if end > start, let p = UnsafeMutableRawPointer(bitPattern: start) { _ = madvise(p, end - start, MADV_HUGEPAGE) }
+                }
+                count = n
+            }
+        }
         var seq = PackedSequences()
         seq.times = column(events); seq.events = column(events); seq.channels = column(events); seq.stages = column(events)
         seq.kinds = column(events); seq.campaigns = column(events); seq.values = column(events)
@@ -36,7 +47,9 @@ extension Store {
         let parts = slots.count >= 2 ? (threads ?? (events > 200_000 ? 2 : 1)) : 1
         let split = parts == 1 ? slots.count : (slots.firstIndex { $0.eventStart >= events / 2 } ?? slots.count)
         var errors = [Error?](repeating: nil, count: parts)
-        let sql = "SELECT ids, offsets, times, codes, channels, stages, kinds, campaigns, vals, mflags, devices, sources FROM chunks WHERE chunk = ?"
+        // Only the columns asked for: each one selected makes SQLite read the overflow pages up to its end.
+        let sql = "SELECT ids, offsets, times, codes, channels, stages, kinds, campaigns, vals, mflags"
+            + (devicesAndSources ? ", devices, sources" : "") + " FROM chunks WHERE chunk = ?"
         let path = self.path
         withColumns(&seq) { c in
             errors.withUnsafeMutableBufferPointer { errOut in

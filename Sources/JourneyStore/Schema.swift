@@ -43,12 +43,13 @@ enum Schema {
         cross_source INTEGER NOT NULL DEFAULT 0, quarantined INTEGER NOT NULL DEFAULT 0);
     -- The events: CHUNK customers (by id range) per row, each stored field a column BLOB (see EventColumns).
     -- Per customer, events are time-ordered with ties in import order. merged = events flagged as the same
-    -- touchpoint recorded by a second source (kept, left out of queries).
+    -- touchpoint recorded by a second source (kept, left out of queries). The columns the engine loads come
+    -- first: a row's BLOBs lie in one chain of overflow pages, so reading a column reads every page before it.
     CREATE TABLE IF NOT EXISTS chunks(
         chunk INTEGER PRIMARY KEY, customers INTEGER NOT NULL, events INTEGER NOT NULL, merged INTEGER NOT NULL,
         min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL,
-        ids BLOB, offsets BLOB, times BLOB, hashes BLOB, imports BLOB, codes BLOB, channels BLOB, stages BLOB,
-        kinds BLOB, campaigns BLOB, devices BLOB, sources BLOB, onlines BLOB, vals BLOB, mflags BLOB,
+        ids BLOB, offsets BLOB, times BLOB, codes BLOB, channels BLOB, stages BLOB, kinds BLOB, campaigns BLOB,
+        vals BLOB, mflags BLOB, devices BLOB, sources BLOB, onlines BLOB, hashes BLOB, imports BLOB,
         prop_offsets BLOB, props BLOB);
     """
 
