@@ -121,6 +121,10 @@ final class MasterDataImporter {
                 }
                 report.stored += 1
             }
+            if table == .customers {
+                // The free attribute names, kept in meta so opening the store need not scan every customer.
+                try store.setMeta("customer_attrs", try Store.scanCustomerAttributes(db).joined(separator: "\n"))
+            }
             if touchpointsChanged {
                 // Catalog channels never seen on a row still need a code, so the loader can fill them in.
                 try db.execute("""

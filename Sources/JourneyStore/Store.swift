@@ -135,9 +135,23 @@ public final class Store {
         c.sources = try names("source")
         c.properties = try names("property").filter { !$0.isEmpty }
         c.customerAttributes = ["segment", "status", "industry", "company_size", "country", "first_contact", "account"]
-        let extra = try db.prepare("SELECT DISTINCT j.key FROM customers, json_each(customers.attrs) j WHERE customers.attrs IS NOT NULL LIMIT 200")
-        while try extra.step() { if let k = extra.text(0), !c.customerAttributes.contains(k) { c.customerAttributes.append(k) } }
+        // Free attributes: recorded at import (a store from before that is scanned once and recorded when writable).
+        let extra: [String]
+        if let kept = try meta("customer_attrs") { extra = kept.split(separator: "\n").map(String.init) }
+        else {
+            extra = try Self.scanCustomerAttributes(db)
+            if !readOnly { try? setMeta("customer_attrs", extra.joined(separator: "\n")) }
+        }
+        for k in extra where !c.customerAttributes.contains(k) { c.customerAttributes.append(k) }
         return c
+    }
+
+    /// The keys of the customers' free attributes (JSON `attrs`), at most 200.
+    static func scanCustomerAttributes(_ db: Database) throws -> [String] {
+        let st = try db.prepare("SELECT DISTINCT j.key FROM customers, json_each(customers.attrs) j WHERE customers.attrs IS NOT NULL LIMIT 200")
+        var out: [String] = []
+        while try st.step() { if let k = st.text(0) { out.append(k) } }
+        return out
     }
 
     /// The touchpoint catalog by event code: what fills stage, channel and kind when a row has none.
