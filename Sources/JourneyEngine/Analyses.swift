@@ -106,8 +106,13 @@ extension Executor {
                                 key = q.previous != nil ? [ellipsis] + key.suffix(limit) : Array(key.prefix(limit)) + [ellipsis]
                             }
                             let d = Double(v.times[at(b)] - v.times[at(a)])
-                            part.paths[key, default: (0, [])].n += 1
-                            part.paths[key, default: (0, [])].durations.append(d)
+                            // One hash of the key per customer: found, update in place; new, insert.
+                            if let slot = part.paths.index(forKey: key) {
+                                part.paths.values[slot].n += 1
+                                part.paths.values[slot].durations.append(d)
+                            } else {
+                                part.paths[key] = (1, [d])
+                            }
                         }
                     } catch { part.error = error }
                     out[p] = part
