@@ -143,13 +143,15 @@ enum Charts {
         let (branch, last, pipe) = s.ascii ? ("|-- ", "`-- ", "|   ") : ("├─ ", "└─ ", "│  ")
         var out = [""]
         func walk(_ node: Node, _ prefix: String, _ isLast: Bool, _ top: Bool) {
-            let count = Style.dim(" (\(node.n.grouped))", s)
             // A chain with one child each is printed on one line: a → b → c.
             var names = [node.name], tail = node
             while tail.children.count == 1 && tail.children[0].n == tail.n { tail = tail.children[0]; names.append(tail.name) }
+            // Journeys whose path ends here (the rest go on along the branches below).
+            let ended = tail.n - tail.children.reduce(0) { $0 + $1.n }
+            let countText = " (\(node.n.grouped)" + (ended > 0 && !tail.children.isEmpty ? ", \(ended.grouped) end here)" : ")")
             let text = names.joined(separator: s.ascii ? " > " : sep)
             let lead = top ? "" : prefix + (isLast ? last : branch)
-            out.append(Renderer.fit(lead + text, max(10, s.width - displayWidth(" (\(node.n.grouped))"))) + count)
+            out.append(Renderer.fit(lead + text, max(10, s.width - displayWidth(countText))) + Style.dim(countText, s))
             let kids = tail.children.sorted { $0.n > $1.n }
             for (k, c) in kids.enumerated() { walk(c, top ? "" : prefix + (isLast ? "   " : pipe), k == kids.count - 1, false) }
         }
