@@ -106,9 +106,33 @@ def main():
         for _ in range(a.runs + 1):
             t = time.perf_counter(); res = s.query(q, "CSV").bytes().decode(); times.append(time.perf_counter() - t)
         results.append(("chDB windowFunnel (= entry best)", [int(x) for x in res.strip().split(",")], median(times[1:]), None))
+        # Paths in ClickHouse: each customer's events sorted (time, file order), from the first awareness to the
+        # first conversion after it, repeats collapsed (arrayCompact), more than 5 steps shown as 4 + … + last.
+        if s.query("EXISTS TABLE j.ev2", "CSV").bytes().strip() != b"1":
+            s.query(f"""CREATE TABLE j.ev2 ENGINE = MergeTree ORDER BY (c, t, rn) AS
+                SELECT raw.customer_id AS c, toUInt64(toUnixTimestamp64Milli(parseDateTime64BestEffort(raw.timestamp, 3))) AS t,
+                       raw.rn AS rn, raw.event AS e, if(raw.stage = '', tp.stage, raw.stage) AS st
+                FROM (SELECT *, rowNumberInAllBlocks() AS rn FROM file('{csv}', CSVWithNames, 'customer_id String, timestamp String, event String, channel String, stage String, kind String, account_id String, value String, source String, campaign String, device String, anonymous_id String') SETTINGS max_threads = 1) AS raw
+                LEFT JOIN file('{tps}', CSVWithNames, 'event String, stage String, channel String, kind String, online String') AS tp ON tp.event = raw.event""")
+        ch_paths_sql = """
+            SELECT path, count() AS n FROM (
+              SELECT arrayCompact(arrayMap(x -> x.3, arraySlice(a, ia, ib - ia + 1))) AS l,
+                     if(length(l) > 5, concat(arrayStringConcat(arraySlice(l, 1, 4), ' → '), ' → … → ', l[length(l)]), arrayStringConcat(l, ' → ')) AS path
+              FROM (SELECT a, ia, arrayFirstIndex((x, i) -> i > ia AND x.4 = 'conversion', a, arrayEnumerate(a)) AS ib
+                    FROM (SELECT arraySort(x -> (x.1, x.2), groupArray((t, rn, e, st))) AS a, arrayFirstIndex(x -> x.4 = 'awareness', a) AS ia
+                          FROM j.ev2 GROUP BY c)
+                    WHERE ia > 0)
+              WHERE ib > 0)
+            GROUP BY path ORDER BY n DESC, path LIMIT 20"""
+        times = []
+        for _ in range(a.runs + 1):
+            t = time.perf_counter(); res = s.query(ch_paths_sql, "TSV").bytes().decode(); times.append(time.perf_counter() - t)
+        ch_paths = [(r.split("\t")[0], int(r.split("\t")[1])) for r in res.strip().splitlines() if "\t" in r]
+        ch_paths_ms = median(times[1:])
     except ImportError:
         print("chdb is not installed (pip install chdb): skipped")
 
+    ch_paths, ch_paths_ms = (locals().get("ch_paths"), locals().get("ch_paths_ms"))
     first = results[0][1]; best = results[1][1]
     print(f"\n4-step funnel within 30d over {sum(1 for _ in open(csv, 'rb')) - 1:,} events, {a.customers:,} customers; medians of {a.runs}")
     print(f"{'engine':<34}{'step counts':<36}{'equal':>6}{'warm ms':>10}{'cold ms':>10}{'vs journey':>12}")
@@ -123,6 +147,11 @@ def main():
         print(f"{name:<34}{str(counts):<36}{'yes' if counts == ref else 'NO':>6}{warm * 1000:>10,.1f}{cold_ms:>10}{ratio:>14}")
     print(f"\npaths from awareness to conversion top 20: journey {journey_paths_ms * 1000:,.1f} ms warm, DuckDB SQL {duck_paths_ms * 1000:,.1f} ms "
           f"({duck_paths_ms / max(journey_paths_ms, 1e-9):,.1f}x); answers equal: {'yes' if paths_equal else 'NO'}")
+    if ch_paths is not None:
+        ch_cut = min(n for _, n in ch_paths) if ch_paths else 0
+        ch_equal = sorted(x for x in jrows if x[1] > ch_cut) == sorted(x for x in ch_paths if x[1] > ch_cut)
+        print(f"paths, chDB (arraySort, arrayCompact): {ch_paths_ms * 1000:,.1f} ms ({ch_paths_ms / max(journey_paths_ms, 1e-9):,.1f}x); "
+              f"answers equal: {'yes' if ch_equal else 'NO'}")
 
 if __name__ == "__main__":
     main()
