@@ -13,6 +13,8 @@ public struct JourneyData {
     public var sequences: PackedSequences
     public var catalog: Catalog
     public var attributes: AttributeSource
+    /// Which stages and events each customer has, built on first use and shared by copies of this value.
+    public let presence = PresenceIndex()
     public init(sequences: PackedSequences, catalog: Catalog, attributes: AttributeSource) {
         self.sequences = sequences; self.catalog = catalog; self.attributes = attributes
     }

@@ -73,6 +73,9 @@ public struct Executor {
         let plan = configured
         let simple = SimpleFunnel(plan)
         defer { simple?.free() }
+        // Candidate pruning: customers without any event the entry could match are not read (none with an event
+        // filter, whose positions the presence bits do not know).
+        let pruning = plan.filterTest == nil ? EntryPruning.of(q.order == .any ? plan.tests : [plan.tests[0]], data: data) : .none
         let n = plan.steps.count
         let atStep = max(1, min(n, q.by?.atStep ?? 1)) - 1
         var groupOf: [String] = []
@@ -103,6 +106,7 @@ public struct Executor {
                                 for c in lo..<hi {
                                     try checkCancel(c)
                                     if let j = filter.journeys, !j[c] { continue }
+                                    if !pruning.admits(c) { continue }
                                     let level = simple.map { FunnelMatcher.matchSimple($0, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx) }
                                         ?? FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx)
                                     guard level > 0 else { continue }

@@ -146,7 +146,15 @@ public final class Session {
             }
             let cores = ProcessInfo.processInfo.activeProcessorCount > 1 && data.sequences.customerCount > 20_000 ? 2 : 1
             add("scan", "one pass per customer over the time-ordered events, no backtracking (each event is looked at once per entry tried); customers split over \(cores) core\(cores == 1 ? "" : "s")")
-            add("pruning", "none yet: every customer is scanned (journey-level filters skip customers before their events are read)")
+            do {
+                var b2 = Binder(catalog: data.catalog)
+                b2.propertyColumns = data.sequences.properties
+                let p = try Executor(data: data).funnelPruning(q, binder: &b2)
+                let how = p.how == "none" ? "none for this entry step (a compound step, an event filter, or a step on another column)"
+                    : "\(p.how): customers without an event the entry step could match are skipped unread"
+                add("pruning", how + "; journey-level filters skip customers before their events are read")
+                add("scanned", "\(p.customers.grouped) of \(data.sequences.customerCount.grouped) customers, \(p.events.grouped) of \(data.sequences.eventCount.grouped) events")
+            }
             add("window", q.within.map { "\($0.text) from the entry step" } ?? "none: any time after the entry")
             add("in plain words", "for each customer, take the \(q.entry == .first ? "first" : "best") \(describe(q.steps[0].expr)); then the first matching event of each later step after the previous one\(q.within.map { ", no later than \($0.text) after the entry" } ?? ""); count how many reach each step")
             let f = try binder.bindFilter(q.filter, data: data)

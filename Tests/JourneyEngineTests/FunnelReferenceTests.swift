@@ -163,3 +163,50 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
         #expect(t.rows[1][5] == .duration(86_400_000))
     }
 }
+
+/// The whole statement (tight scan, presence pruning, counting in the scan threads) against the reference on
+/// random journeys, with steps named by event and by stage, entry first and best.
+@Suite struct FunnelStatementTests {
+    @Test func statementCountsMatchReference() throws {
+        var seed: UInt64 = 9
+        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        for trial in 0..<400 {
+            var seq = PackedSequences()
+            var journeys: [[(t: Int64, e: Int)]] = []
+            // Enough customers now and then for the scan to split over both cores.
+            let customers = next(10) == 0 ? 25_000 + next(100) : 1 + next(40)
+            for c in 0..<customers {
+                var t: Int64 = 0
+                var evs: [(t: Int64, e: Int)] = []
+                for _ in 0..<next(8) { t += Int64(next(4)) * 1000; evs.append((t, 1 + next(5))) }
+                journeys.append(evs)
+                seq.customerIDs.append(Int64(c + 1))
+                for e in evs {
+                    seq.times.append(e.t); seq.events.append(UInt32(e.e)); seq.channels.append(0); seq.stages.append(UInt8(e.e))
+                    seq.kinds.append(0); seq.campaigns.append(0); seq.values.append(.nan)
+                }
+                seq.offsets.append(Int32(seq.times.count))
+            }
+            var cat = Catalog()
+            cat.events = ["", "a", "b", "c", "d", "x"]
+            cat.stages = ["s1", "s2", "s3", "s4", "s5"]
+            let steps = (0..<(1 + next(4))).map { _ in 1 + next(4) }
+            let within: Int64? = next(2) == 0 ? nil : Int64(next(10)) * 1000
+            let best = next(2) == 0
+            let byStage = next(2) == 0
+            let names = steps.map { byStage ? "stage:s\($0)" : "event:\(cat.events[$0])" }
+            let text = "funnel " + names.joined(separator: " > ") + (within.map { " within \($0 / 1000)s" } ?? "") + (best ? " entry best" : "")
+            guard case .funnel(let q) = try Parser.parse(text) else { Issue.record("parse"); continue }
+            var binder = Binder(catalog: cat)
+            let table = try Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())).funnel(q, binder: &binder)[0]
+            var want = [Int](repeating: 0, count: steps.count)
+            for j in journeys {
+                let ref = referenceLevel(events: j, steps: steps, within: within, best: best, order: "sequential", exclusions: [],
+                                         channels: nil, optional: steps.map { _ in false })
+                for k in 0..<ref.level { want[k] += 1 }
+            }
+            let got = table.rows.map { r -> Int in if case .int(let n) = r[1] { return n }; return -1 }
+            #expect(got == want, "trial \(trial): \(text) on \(customers) customers")
+        }
+    }
+}
