@@ -130,7 +130,8 @@ public struct StepTest {
 }
 
 /// A `StepTest` without its general predicate: nothing reference-counted, so hot loops copy it for free.
-/// Only for the one-column tests (`StepTest.code` is nil for compound predicates).
+/// Only for the one-column tests (`StepTest.code` is nil for compound predicates). Its `matches` repeats
+/// `StepTest.matches` on purpose: having one call the other measured ~50% slower in the general funnel path.
 public struct CodeTest {
     let column: StepTest.Column
     let table: UnsafePointer<Bool>?
