@@ -86,6 +86,9 @@ import Testing
                      "customers who reached intent and not reached conversion and no touch for 14d limit 5",
                      "attribution of conversion model time_decay half_life 7d by channel lookback 90d",
                      "touchpoints for stage:conversion by channel top 5 where channel != website",
+                     "customers matching awareness any* (webinar | \"white paper\")+ then conversion within 7d limit 5",
+                     "count matching (a b){2,3} c? within 30d by customer.segment",
+                     "retention from stage:conversion returning stage:retention every week periods 6 by channel",
                      "time from stage:awareness to event:\"W_Completeren aanvraag\" by month(first_contact)",
                      "explain funnel a > (b or c) > not d excluding x between 1 and 2 order any entry best count accounts"]
         var seed: UInt64 = 11
