@@ -100,10 +100,17 @@ extension Executor {
                                     if q.keepRepeats || key.last != l { key.append(l) }
                                 }
                             }
+                            // Long middles become `…`, in place (the key keeps its buffer from customer to customer).
                             if key.count > limit && limit >= 2 && hasTo && hasFrom {
-                                key = Array(key.prefix(limit - 1)) + [ellipsis, key[key.count - 1]]
+                                let lastLabel = key[key.count - 1]
+                                key.removeSubrange((limit - 1)...)
+                                key.append(ellipsis); key.append(lastLabel)
                             } else if key.count > limit {
-                                key = q.previous != nil ? [ellipsis] + key.suffix(limit) : Array(key.prefix(limit)) + [ellipsis]
+                                if q.previous != nil {
+                                    key.removeSubrange(0..<(key.count - limit)); key.insert(ellipsis, at: 0)
+                                } else {
+                                    key.removeSubrange(limit...); key.append(ellipsis)
+                                }
                             }
                             let d = Double(v.times[at(b)] - v.times[at(a)])
                             // One hash of the key per customer: found, update in place; new, insert.
