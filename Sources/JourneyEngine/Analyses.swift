@@ -17,7 +17,12 @@ extension Executor {
         let hasFrom = from != nil, hasTo = to != nil
         let fromCode = from?.code, toCode = to?.code
         let ellipsis = UInt32.max
-        struct Partial { var paths: [[UInt32]: (n: Int, durations: [Double])] = [:]; var started = 0; var never = 0; var error: Error? }
+        struct Partial {
+            var paths: [[UInt32]: (n: Int, durations: [Double])] = [:]
+            /// Short paths (up to 5 labels, each below 4095) packed into one integer: a cheaper key to hash.
+            var packed: [UInt64: (n: Int, durations: [Double])] = [:]
+            var started = 0; var never = 0; var error: Error?
+        }
         let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
         var partials = [Partial](repeating: Partial(), count: parts)
         seq.withView { v in
@@ -114,7 +119,14 @@ extension Executor {
                             }
                             let d = Double(v.times[at(b)] - v.times[at(a)])
                             // One hash of the key per customer: found, update in place; new, insert.
-                            if let slot = part.paths.index(forKey: key) {
+                            if let pk = Self.pack(key, ellipsis: ellipsis) {
+                                if let slot = part.packed.index(forKey: pk) {
+                                    part.packed.values[slot].n += 1
+                                    part.packed.values[slot].durations.append(d)
+                                } else {
+                                    part.packed[pk] = (1, [d])
+                                }
+                            } else if let slot = part.paths.index(forKey: key) {
                                 part.paths.values[slot].n += 1
                                 part.paths.values[slot].durations.append(d)
                             } else {
@@ -132,6 +144,10 @@ extension Executor {
         for part in partials {
             started += part.started; neverReached += part.never
             for (k, v) in part.paths {
+                if counts[k] == nil { counts[k] = v } else { counts[k]!.n += v.n; counts[k]!.durations += v.durations }
+            }
+            for (pk, v) in part.packed {
+                let k = Self.unpack(pk, ellipsis: ellipsis)
                 if counts[k] == nil { counts[k] = v } else { counts[k]!.n += v.n; counts[k]!.durations += v.durations }
             }
         }
@@ -163,6 +179,26 @@ extension Executor {
         notes.append("\(started.grouped) customers; consecutive repeats \(q.keepRepeats ? "kept" : "collapsed"); shown by \(q.show.rawValue)")
         return [ResultTable(title: "paths", columns: ["path", "customers", "share", "median duration"], rows: rows, notes: notes,
                             chart: .pathTree(label: 0, value: 1))]
+    }
+
+    /// A path of up to 5 labels, each below 4095 (`…` stored as 4095), as one integer: 4 bits of length, then
+    /// 12 bits per label. nil when the path does not fit.
+    @inline(__always) static func pack(_ key: [UInt32], ellipsis: UInt32) -> UInt64? {
+        guard key.count <= 5 else { return nil }
+        var v = UInt64(key.count)
+        for (i, l) in key.enumerated() {
+            let x: UInt64
+            if l == ellipsis { x = 4095 } else if l < 4095 { x = UInt64(l) } else { return nil }
+            v |= x << UInt64(4 + 12 * i)
+        }
+        return v
+    }
+
+    static func unpack(_ v: UInt64, ellipsis: UInt32) -> [UInt32] {
+        (0..<Int(v & 15)).map { i in
+            let x = UInt32((v >> UInt64(4 + 12 * i)) & 4095)
+            return x == 4095 ? ellipsis : x
+        }
     }
 
     // MARK: time
