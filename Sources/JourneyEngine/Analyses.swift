@@ -14,7 +14,10 @@ extension Executor {
         let to = try q.to.map { StepTest(try binder.bindEvent($0), tables: tables) }
         let eventFilter = filter.events.map { StepTest($0, tables: tables) }
         let limit = q.next ?? q.previous ?? q.maxSteps
-        let hasFrom = from != nil, hasTo = to != nil
+        let hasFrom = from != nil, hasTo = to != nil, keep = q.keepRepeats
+        // Without an event filter (positions are events), presence bits prune customers lacking A or B.
+        let fromPruning = eventFilter == nil ? from.map { EntryPruning.of([$0], data: data) } ?? .none : .none
+        let toPruning = eventFilter == nil ? to.map { EntryPruning.of([$0], data: data) } ?? .none : .none
         let fromCode = from?.code, toCode = to?.code
         let ellipsis = UInt32.max
         struct Partial {
@@ -43,6 +46,13 @@ extension Executor {
                         for c in (seq.customerCount * p / parts)..<(seq.customerCount * (p + 1) / parts) {
                             try checkCancel(c)
                             if let j = filter.journeys, !j[c] { continue }
+                            // Presence bits answer without reading the events: no A means no path; A but no B at
+                            // all means "never reached B".
+                            if !fromPruning.admits(c) { continue }
+                            if !toPruning.admits(c) {
+                                if hasFrom { part.started += 1; part.never += 1 }
+                                continue
+                            }
                             let lo = Int(v.offsets[c]), hi = Int(v.offsets[c + 1])
                             // Positions 0..<count over the counted events: the events themselves, or those passing the filter.
                             let count: Int
@@ -90,7 +100,7 @@ extension Executor {
                                     var last = UInt32.max
                                     for i in (lo + a)...(lo + b) {
                                         let l = UInt32(c[i])
-                                        if q.keepRepeats || l != last { key.append(l); last = l }
+                                        if keep || l != last { key.append(l); last = l }
                                     }
                                 }
                                 switch q.show {
