@@ -7,7 +7,7 @@ Answers are compared per channel (within 0.01 conversions) before timings are pr
 """
 import csv as csvmod, io, os, re, subprocess, time
 
-from common import OUT, arguments, generated_file, median
+from common import OUT, arguments, duckdb_events, generated_file, median
 
 LOOKBACK_MS = 90 * 86_400_000
 
@@ -35,20 +35,10 @@ def main():
     import duckdb
     con = duckdb.connect(os.path.join(OUT, f"b2b-{a.customers}-v2.duckdb"))
     con.execute("SET enable_progress_bar = false")
-    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'ev2'").fetchone()[0]:
-        con.execute(f"""
-            CREATE TABLE ev2 AS
-            WITH raw AS (SELECT *, row_number() OVER () AS file_row FROM read_csv('{csv}', header=true, all_varchar=true)),
-                 tp AS (SELECT * FROM read_csv('{tps}', header=true, all_varchar=true))
-            SELECT raw.customer_id AS c, epoch_ms(CAST(raw.timestamp AS TIMESTAMPTZ)) AS t,
-                   coalesce(nullif(raw.stage, ''), tp.stage) AS st,
-                   coalesce(nullif(raw.channel, ''), nullif(tp.channel, ''), '(none)') AS ch,
-                   TRY_CAST(nullif(raw.value, '') AS DOUBLE) AS val,
-                   row_number() OVER (PARTITION BY raw.customer_id ORDER BY epoch_ms(CAST(raw.timestamp AS TIMESTAMPTZ)), raw.file_row) AS rn
-            FROM raw LEFT JOIN tp ON tp.event = raw.event""")
+    duckdb_events(con, csv, tps)
     sql = f"""
-        WITH conv AS (SELECT c, rn, t, lag(rn) OVER (PARTITION BY c ORDER BY rn) AS prev FROM ev2 WHERE st = 'conversion'),
-        touch AS (SELECT conv.c, conv.rn AS crn, e.ch, e.rn FROM conv JOIN ev2 e ON e.c = conv.c AND e.rn < conv.rn
+        WITH conv AS (SELECT c, rn, t, lag(rn) OVER (PARTITION BY c ORDER BY rn) AS prev FROM events WHERE st = 'conversion'),
+        touch AS (SELECT conv.c, conv.rn AS crn, e.ch, e.rn FROM conv JOIN events e ON e.c = conv.c AND e.rn < conv.rn
                   AND (conv.prev IS NULL OR e.rn > conv.prev) AND e.st IS DISTINCT FROM 'conversion' AND conv.t - e.t <= {LOOKBACK_MS}),
         n AS (SELECT c, crn, count(*) AS n, min(rn) AS fr, max(rn) AS lr FROM touch GROUP BY c, crn)
         SELECT ch, sum(CASE WHEN rn = fr THEN 1 ELSE 0 END), sum(CASE WHEN rn = lr THEN 1 ELSE 0 END), sum(1.0 / n)

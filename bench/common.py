@@ -24,3 +24,19 @@ def generated_file(journey, customers):
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2]
+
+def duckdb_events(con, csv, tps):
+    """The generated events in DuckDB as table `events`: customer c, time t (ms), event e, stage st and channel ch
+    (filled from the touchpoint catalog where a row has none, as journey does), value val, and rn = the event's
+    position in the customer's time order, ties in file order (journey's order). Created once per DuckDB file."""
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'events'").fetchone()[0]:
+        con.execute(f"""
+            CREATE TABLE events AS
+            WITH raw AS (SELECT *, row_number() OVER () AS file_row FROM read_csv('{csv}', header=true, all_varchar=true)),
+                 tp AS (SELECT * FROM read_csv('{tps}', header=true, all_varchar=true))
+            SELECT raw.customer_id AS c, epoch_ms(CAST(raw.timestamp AS TIMESTAMPTZ)) AS t, raw.event AS e,
+                   coalesce(nullif(raw.stage, ''), tp.stage) AS st,
+                   coalesce(nullif(raw.channel, ''), nullif(tp.channel, ''), '(none)') AS ch,
+                   TRY_CAST(nullif(raw.value, '') AS DOUBLE) AS val,
+                   row_number() OVER (PARTITION BY raw.customer_id ORDER BY epoch_ms(CAST(raw.timestamp AS TIMESTAMPTZ)), raw.file_row) AS rn
+            FROM raw LEFT JOIN tp ON tp.event = raw.event""")

@@ -7,7 +7,7 @@ session, `.timer on`). Figures only; nothing here is asserted by tests.
 """
 import os, re, subprocess, sys, time
 
-from common import OUT, arguments, generated_file, median
+from common import OUT, arguments, duckdb_events, generated_file, median
 STEPS = ["awareness", "consideration", "intent", "conversion"]
 WINDOW_MS = 30 * 86_400_000
 
@@ -41,22 +41,14 @@ def main():
     db = os.path.join(out, f"b2b-{a.customers}-v2.duckdb")
     con = duckdb.connect(db)
     con.execute("SET enable_progress_bar = false")
-    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'ev'").fetchone()[0]:
-        con.execute(f"""
-            CREATE TABLE ev AS
-            WITH raw AS (SELECT *, row_number() OVER () AS file_row FROM read_csv('{csv}', header=true, all_varchar=true)),
-                 tp AS (SELECT * FROM read_csv('{tps}', header=true, all_varchar=true))
-            SELECT raw.customer_id AS c, epoch_ms(CAST(raw.timestamp AS TIMESTAMPTZ)) AS t, raw.event AS e,
-                   coalesce(nullif(raw.stage, ''), tp.stage) AS st,
-                   row_number() OVER (PARTITION BY raw.customer_id ORDER BY epoch_ms(CAST(raw.timestamp AS TIMESTAMPTZ)), raw.file_row) AS rn
-            FROM raw LEFT JOIN tp ON tp.event = raw.event""")
+    duckdb_events(con, csv, tps)
     # Entry first, sequential: step k = the first event after step k-1's with stage k, within 30d of the entry.
     sql = f"""
-        WITH s1 AS (SELECT c, min(rn) AS r FROM ev WHERE st = '{STEPS[0]}' GROUP BY c),
-        s1t AS (SELECT s1.c, s1.r, ev.t AS t1 FROM s1 JOIN ev ON ev.c = s1.c AND ev.rn = s1.r),
-        s2 AS (SELECT s.c, s.t1, min(ev.rn) AS r FROM s1t s JOIN ev ON ev.c = s.c AND ev.rn > s.r AND ev.st = '{STEPS[1]}' AND ev.t - s.t1 <= {WINDOW_MS} GROUP BY s.c, s.t1),
-        s3 AS (SELECT s.c, s.t1, min(ev.rn) AS r FROM s2 s JOIN ev ON ev.c = s.c AND ev.rn > s.r AND ev.st = '{STEPS[2]}' AND ev.t - s.t1 <= {WINDOW_MS} GROUP BY s.c, s.t1),
-        s4 AS (SELECT s.c, s.t1, min(ev.rn) AS r FROM s3 s JOIN ev ON ev.c = s.c AND ev.rn > s.r AND ev.st = '{STEPS[3]}' AND ev.t - s.t1 <= {WINDOW_MS} GROUP BY s.c, s.t1)
+        WITH s1 AS (SELECT c, min(rn) AS r FROM events WHERE st = '{STEPS[0]}' GROUP BY c),
+        s1t AS (SELECT s1.c, s1.r, events.t AS t1 FROM s1 JOIN events ON events.c = s1.c AND events.rn = s1.r),
+        s2 AS (SELECT s.c, s.t1, min(events.rn) AS r FROM s1t s JOIN events ON events.c = s.c AND events.rn > s.r AND events.st = '{STEPS[1]}' AND events.t - s.t1 <= {WINDOW_MS} GROUP BY s.c, s.t1),
+        s3 AS (SELECT s.c, s.t1, min(events.rn) AS r FROM s2 s JOIN events ON events.c = s.c AND events.rn > s.r AND events.st = '{STEPS[2]}' AND events.t - s.t1 <= {WINDOW_MS} GROUP BY s.c, s.t1),
+        s4 AS (SELECT s.c, s.t1, min(events.rn) AS r FROM s3 s JOIN events ON events.c = s.c AND events.rn > s.r AND events.st = '{STEPS[3]}' AND events.t - s.t1 <= {WINDOW_MS} GROUP BY s.c, s.t1)
         SELECT (SELECT count(*) FROM s1), (SELECT count(*) FROM s2), (SELECT count(*) FROM s3), (SELECT count(*) FROM s4)"""
     times = []
     for _ in range(a.runs + 1):
@@ -65,10 +57,10 @@ def main():
 
     # Paths from the first awareness to the first conversion after it, repeats collapsed, at most 5 steps.
     paths_sql = """
-        WITH a AS (SELECT c, min(rn) AS ra FROM ev WHERE st = 'awareness' GROUP BY c),
-        b AS (SELECT a.c, a.ra, min(ev.rn) AS rb FROM a JOIN ev ON ev.c = a.c AND ev.rn > a.ra AND ev.st = 'conversion' GROUP BY a.c, a.ra),
-        s AS (SELECT b.c, ev.rn, ev.e, lag(ev.e) OVER (PARTITION BY b.c ORDER BY ev.rn) AS prev
-              FROM b JOIN ev ON ev.c = b.c AND ev.rn BETWEEN b.ra AND b.rb),
+        WITH a AS (SELECT c, min(rn) AS ra FROM events WHERE st = 'awareness' GROUP BY c),
+        b AS (SELECT a.c, a.ra, min(events.rn) AS rb FROM a JOIN events ON events.c = a.c AND events.rn > a.ra AND events.st = 'conversion' GROUP BY a.c, a.ra),
+        s AS (SELECT b.c, events.rn, events.e, lag(events.e) OVER (PARTITION BY b.c ORDER BY events.rn) AS prev
+              FROM b JOIN events ON events.c = b.c AND events.rn BETWEEN b.ra AND b.rb),
         l AS (SELECT c, list(e ORDER BY rn) AS l FROM s WHERE prev IS NULL OR prev <> e GROUP BY c),
         p AS (SELECT CASE WHEN len(l) > 5 THEN array_to_string(l[1:4], ' → ') || ' → … → ' || l[len(l)]
                           ELSE array_to_string(l, ' → ') END AS path FROM l)
@@ -93,34 +85,30 @@ def main():
         from chdb import session as chs
         s = chs.Session(os.path.join(out, f"b2b-{a.customers}.chdb"))
         s.query("CREATE DATABASE IF NOT EXISTS j")
-        if s.query("EXISTS TABLE j.ev", "CSV").bytes().strip() != b"1":
-            s.query(f"""CREATE TABLE j.ev ENGINE = MergeTree ORDER BY (c, t) AS
+        # One table for both queries: the events with their time, file order, name and stage (filled from the
+        # touchpoint catalog where a row has none, as journey does).
+        if s.query("EXISTS TABLE j.events", "CSV").bytes().strip() != b"1":
+            s.query(f"""CREATE TABLE j.events ENGINE = MergeTree ORDER BY (c, t, rn) AS
                 SELECT raw.customer_id AS c, toUInt64(toUnixTimestamp64Milli(parseDateTime64BestEffort(raw.timestamp, 3))) AS t,
-                       if(raw.stage = '', tp.stage, raw.stage) AS st
-                FROM file('{csv}', CSVWithNames, 'customer_id String, timestamp String, event String, channel String, stage String, kind String, account_id String, value String, source String, campaign String, device String, anonymous_id String') AS raw
+                       raw.rn AS rn, raw.event AS e, if(raw.stage = '', tp.stage, raw.stage) AS st
+                FROM (SELECT *, rowNumberInAllBlocks() AS rn FROM file('{csv}', CSVWithNames, 'customer_id String, timestamp String, event String, channel String, stage String, kind String, account_id String, value String, source String, campaign String, device String, anonymous_id String') SETTINGS max_threads = 1) AS raw
                 LEFT JOIN file('{tps}', CSVWithNames, 'event String, stage String, channel String, kind String, online String') AS tp ON tp.event = raw.event""")
         conds = ", ".join(f"st = '{x}'" for x in STEPS)
         q = f"SELECT " + ", ".join(f"countIf(level >= {k})" for k in range(1, 5)) + \
-            f" FROM (SELECT c, windowFunnel({WINDOW_MS})(t, {conds}) AS level FROM j.ev GROUP BY c)"
+            f" FROM (SELECT c, windowFunnel({WINDOW_MS})(t, {conds}) AS level FROM j.events GROUP BY c)"
         times = []
         for _ in range(a.runs + 1):
             t = time.perf_counter(); res = s.query(q, "CSV").bytes().decode(); times.append(time.perf_counter() - t)
         results.append(("chDB windowFunnel (= entry best)", [int(x) for x in res.strip().split(",")], median(times[1:]), None))
         # Paths in ClickHouse: each customer's events sorted (time, file order), from the first awareness to the
         # first conversion after it, repeats collapsed (arrayCompact), more than 5 steps shown as 4 + … + last.
-        if s.query("EXISTS TABLE j.ev2", "CSV").bytes().strip() != b"1":
-            s.query(f"""CREATE TABLE j.ev2 ENGINE = MergeTree ORDER BY (c, t, rn) AS
-                SELECT raw.customer_id AS c, toUInt64(toUnixTimestamp64Milli(parseDateTime64BestEffort(raw.timestamp, 3))) AS t,
-                       raw.rn AS rn, raw.event AS e, if(raw.stage = '', tp.stage, raw.stage) AS st
-                FROM (SELECT *, rowNumberInAllBlocks() AS rn FROM file('{csv}', CSVWithNames, 'customer_id String, timestamp String, event String, channel String, stage String, kind String, account_id String, value String, source String, campaign String, device String, anonymous_id String') SETTINGS max_threads = 1) AS raw
-                LEFT JOIN file('{tps}', CSVWithNames, 'event String, stage String, channel String, kind String, online String') AS tp ON tp.event = raw.event""")
         ch_paths_sql = """
             SELECT path, count() AS n FROM (
               SELECT arrayCompact(arrayMap(x -> x.3, arraySlice(a, ia, ib - ia + 1))) AS l,
                      if(length(l) > 5, concat(arrayStringConcat(arraySlice(l, 1, 4), ' → '), ' → … → ', l[length(l)]), arrayStringConcat(l, ' → ')) AS path
               FROM (SELECT a, ia, arrayFirstIndex((x, i) -> i > ia AND x.4 = 'conversion', a, arrayEnumerate(a)) AS ib
                     FROM (SELECT arraySort(x -> (x.1, x.2), groupArray((t, rn, e, st))) AS a, arrayFirstIndex(x -> x.4 = 'awareness', a) AS ia
-                          FROM j.ev2 GROUP BY c)
+                          FROM j.events GROUP BY c)
                     WHERE ia > 0)
               WHERE ib > 0)
             GROUP BY path ORDER BY n DESC, path LIMIT 20"""

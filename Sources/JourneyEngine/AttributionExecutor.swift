@@ -194,7 +194,7 @@ extension Executor {
             markov = (c, effects)
             notes.append("markov: order \(order), \(total.paths.count.grouped) distinct paths, conversion probability from the start \(String(format: "%.4f", prob)); credit = conversions × removal effect / sum of removal effects")
         }
-        var shapley: (credit: Credit, phi: [Double])?
+        var shapley: Credit?
         if wantShapley {
             let players = Array(Set(total.sets.keys.flatMap { $0 })).sorted()
             let slot = Dictionary(uniqueKeysWithValues: players.enumerated().map { ($1, $0) })
@@ -202,9 +202,9 @@ extension Executor {
             let phi = DataDrivenAttribution.shapley(sets, players: players.count)
             let phiValue = DataDrivenAttribution.shapley(total.sets.map { (members: $0.key.map { slot[$0]! }, conversions: $0.value.value) },
                                                          players: players.count)
-            var c = Credit(labels: L), full = [Double](repeating: .nan, count: L)
-            for (k, l) in players.enumerated() { full[Int(l)] = phi[k]; c.conversions[Int(l)] = phi[k]; c.value[Int(l)] = phiValue[k] }
-            shapley = (c, full)
+            var c = Credit(labels: L)
+            for (k, l) in players.enumerated() { c.conversions[Int(l)] = phi[k]; c.value[Int(l)] = phiValue[k] }
+            shapley = c
             let how = players.count <= 12 ? "exact over all \((1 << players.count).grouped) coalitions"
                 : "exact by the closed form (\(players.count) \(show.rawValue)s: more than 12 to enumerate)"
             notes.append("shapley: v(S) = conversions of the converting journeys whose \(show.rawValue)s all lie in S; \(how)")
@@ -223,7 +223,7 @@ extension Executor {
             return [[.text("(no touchpoint)")] + Array(repeating: Value.double(Double(total.bare)), count: cols)]
         }
         if q.model == "all" {
-            let credits = total.credits.map(\.conversions) + [markov!.credit.conversions, shapley!.credit.conversions]
+            let credits = total.credits.map(\.conversions) + [markov!.credit.conversions, shapley!.conversions]
             let names = heuristics.map(\.name) + ["markov", "shapley"]
             var rows: [[Value]] = present.sorted { total.credits[2].conversions[$0] > total.credits[2].conversions[$1] }.map { l in
                 [.text(labelName(show, UInt32(l)))] + credits.map { .double($0[l]) }
@@ -236,7 +236,7 @@ extension Executor {
         let credit: Credit
         var extra: (String, [Double])?
         if let m = markov { credit = m.credit; extra = ("removal effect", m.effects) }
-        else if let s = shapley { credit = s.credit }
+        else if let s = shapley { credit = s }
         else { credit = total.credits[0] }
         var rows: [[Value]] = present.sorted { credit.conversions[$0] != credit.conversions[$1] ? credit.conversions[$0] > credit.conversions[$1] : $0 < $1 }.map { l in
             var r: [Value] = [.text(labelName(show, UInt32(l))), .double(credit.conversions[l]),

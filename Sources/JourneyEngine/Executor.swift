@@ -149,14 +149,8 @@ public struct Executor {
             }
         }
         // Counting unit: customers, or accounts (an account is at step k when any of its people is).
-        var isAll = false
         func counts(_ members: (Int) -> Bool) -> [Int] {
             var out = [Int](repeating: 0, count: n)
-            if isAll && q.unit == .customers {
-                // Every customer: the scan threads counted them already.
-                for part in partials { for k in 0..<n { out[k] += part.reached[k] } }
-                return out
-            }
             if q.unit == .accounts {
                 var reached: [Int64: UInt32] = [:]
                 for c in 0..<levels.count where levels[c] != 0 && members(c) {
@@ -215,8 +209,10 @@ public struct Executor {
             return [ResultTable(title: "funnel by \(by.field.display)", columns: cols, rows: out, notes: notes, chart: nil)]
         }
         let cols = ["step", unitName, "% of first", "% of previous", "dropped", "median time", "p90 time"]
-        isAll = true
-        let totals = counts { _ in true }
+        // Every customer counted by customers: the scan threads summed them already.
+        var totals = [Int](repeating: 0, count: n)
+        if q.unit == .customers { for part in partials { for k in 0..<n { totals[k] += part.reached[k] } } }
+        else { totals = counts { _ in true } }
         return [ResultTable(title: "funnel", columns: cols, rows: rows(totals, gaps, group: nil), notes: notes,
                             chart: .funnel(label: 0, value: 1))]
     }

@@ -138,8 +138,8 @@ import JourneyLanguage
     }
 
     @Test func heuristicModelsMatchPlainCodeOnRandomJourneys() throws {
-        var seed: UInt64 = 99
-        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        var rng = TestRandom(seed: 99)
+        func next(_ n: Int) -> Int { rng.next(n) }
         for _ in 0..<150 {
             var journeys: [[Event]] = []
             for _ in 0..<(1 + next(30)) {
@@ -174,8 +174,8 @@ import JourneyLanguage
     }
 
     @Test func touchpointsAndGapsMatchPlainCode() throws {
-        var seed: UInt64 = 41
-        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        var rng = TestRandom(seed: 41)
+        func next(_ n: Int) -> Int { rng.next(n) }
         for _ in 0..<100 {
             var journeys: [[Event]] = []
             for _ in 0..<(1 + next(80)) {
@@ -244,8 +244,8 @@ import JourneyLanguage
     }
 
     @Test func shapleyMatchesEveryOrderAndTheClosedForm() throws {
-        var seed: UInt64 = 5
-        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        var rng = TestRandom(seed: 5)
+        func next(_ n: Int) -> Int { rng.next(n) }
         for _ in 0..<40 {
             let n = 1 + next(6)
             let sets: [(members: [Int], conversions: Double)] = (0..<(1 + next(10))).map { _ in
@@ -301,8 +301,8 @@ import JourneyLanguage
     }
 
     @Test func markovMatchesADenseSolve() throws {
-        var seed: UInt64 = 17
-        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        var rng = TestRandom(seed: 17)
+        func next(_ n: Int) -> Int { rng.next(n) }
         for _ in 0..<60 {
             let labels = 2 + next(5)
             let paths: [(labels: [UInt32], conversions: Double, nulls: Double)] = (0..<(1 + next(12))).map { _ in
@@ -355,8 +355,8 @@ import JourneyLanguage
         re = r['removal_effects']
         print(json.dumps(dict(zip(re['channel_name'], re['removal_effect']))))
         """
-        var seed: UInt64 = 3
-        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        var rng = TestRandom(seed: 3)
+        func next(_ n: Int) -> Int { rng.next(n) }
         for round in 0..<4 {
             let names = ["linkedin", "email", "website", "events", "display"]
             var paths: [(labels: [UInt32], conversions: Double, nulls: Double)] = []

@@ -80,8 +80,8 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
 
 @Suite struct FunnelReferenceTests {
     @Test func engineMatchesReferenceOnRandomData() throws {
-        var seed: UInt64 = 42
-        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        var rng = TestRandom(seed: 42)
+        func next(_ n: Int) -> Int { rng.next(n) }
         for trial in 0..<2000 {
             var seq = PackedSequences()
             var journeys: [[(t: Int64, e: Int)]] = []
@@ -168,8 +168,8 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
 /// random journeys, with steps named by event and by stage, entry first and best.
 @Suite struct FunnelStatementTests {
     @Test func statementCountsMatchReference() throws {
-        var seed: UInt64 = 9
-        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        var rng = TestRandom(seed: 9)
+        func next(_ n: Int) -> Int { rng.next(n) }
         for trial in 0..<400 {
             var seq = PackedSequences()
             var journeys: [[(t: Int64, e: Int)]] = []

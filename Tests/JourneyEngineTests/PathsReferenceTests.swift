@@ -20,8 +20,8 @@ import JourneyLanguage
     }
 
     @Test func engineMatchesReference() throws {
-        var seed: UInt64 = 5
-        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        var rng = TestRandom(seed: 5)
+        func next(_ n: Int) -> Int { rng.next(n) }
         let names = ["", "a", "b", "c", "d"]
         for _ in 0..<300 {
             var seq = PackedSequences()

@@ -129,8 +129,8 @@ import JourneyLanguage
     }
 
     @Test func engineMatchesReferenceOnRandomPatterns() throws {
-        var seed: UInt64 = 77
-        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        var rng = TestRandom(seed: 77)
+        func next(_ n: Int) -> Int { rng.next(n) }
         var checked = 0
         for _ in 0..<1500 {
             var journeys: [[(Int64, Int)]] = []

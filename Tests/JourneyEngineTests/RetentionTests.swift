@@ -21,8 +21,8 @@ import JourneyLanguage
     }
 
     @Test(arguments: ["day", "week", "month"]) func matchesPlainCode(period: String) throws {
-        var seed: UInt64 = 12
-        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        var rng = TestRandom(seed: 12)
+        func next(_ n: Int) -> Int { rng.next(n) }
         let p = RetentionPeriod(rawValue: period)!
         for _ in 0..<60 {
             var seq = PackedSequences()
