@@ -2,10 +2,12 @@ import Foundation
 import JourneyCore
 import JourneyLanguage
 
-/// Candidate pruning: per customer, a bit per stage (up to 16) and per event code (up to 64) they have at least
-/// one event of. Built from the packed columns in one pass on first use (~10 ms for 12M events) and kept with
-/// the loaded journeys; a funnel then skips, without reading their events, the customers who lack every event
-/// its entry step could match.
+/// Candidate pruning: per customer, a 16-bit signature of the stages and a 64-bit signature of the event codes
+/// they have at least one event of (code c sets bit c mod 16, or c mod 64: exact for up to 16 stages and 64
+/// events; beyond that codes share bits, so a customer may be read in vain but is never skipped wrongly). Built
+/// from the packed columns in one pass on first use (~10 ms for 12M events) and kept with the loaded journeys;
+/// a funnel or paths then skips, without reading their events, the customers who lack every event its entry
+/// step could match.
 public final class PresenceIndex: @unchecked Sendable {
     private let lock = NSLock()
     private var stages: [UInt16]?
@@ -13,22 +15,20 @@ public final class PresenceIndex: @unchecked Sendable {
 
     public init() {}
 
-    /// The per-customer stage masks (bit s = stage code s), or nil when the catalog has more than 15 stages.
-    public func stageMasks(_ seq: PackedSequences, stageCount: Int) -> [UInt16]? {
-        guard stageCount < 16 else { return nil }
+    /// The per-customer stage signatures (bit s mod 16 for stage code s).
+    public func stageMasks(_ seq: PackedSequences) -> [UInt16] {
         lock.lock(); defer { lock.unlock() }
         if let stages { return stages }
-        let m = Self.build(seq, UInt16.self) { v, i in UInt16(1) << UInt16(v.stages[i]) }
+        let m = Self.build(seq, UInt16.self) { v, i in UInt16(1) << UInt16(v.stages[i] & 15) }
         stages = m
         return m
     }
 
-    /// The per-customer event masks (bit e = event code e), or nil when there are more than 64 event codes.
-    public func eventMasks(_ seq: PackedSequences, eventCount: Int) -> [UInt64]? {
-        guard eventCount <= 64 else { return nil }
+    /// The per-customer event signatures (bit e mod 64 for event code e).
+    public func eventMasks(_ seq: PackedSequences) -> [UInt64] {
         lock.lock(); defer { lock.unlock() }
         if let events { return events }
-        let m = Self.build(seq, UInt64.self) { v, i in UInt64(1) << UInt64(v.events[i]) }
+        let m = Self.build(seq, UInt64.self) { v, i in UInt64(1) << UInt64(v.events[i] & 63) }
         events = m
         return m
     }
@@ -59,15 +59,13 @@ public enum EntryPruning {
         guard !tests.isEmpty, tests.allSatisfy({ $0.column == tests[0].column }) else { return .none }
         switch tests[0].column {
         case .stage:
-            guard let masks = data.presence.stageMasks(data.sequences, stageCount: data.catalog.stages.count) else { return .none }
             var m: UInt16 = 0
-            for t in tests { for code in 0..<min(t.count, 16) where t.table.unsafelyUnwrapped[code] { m |= 1 << UInt16(code) } }
-            return .stages(masks, mask: m)
+            for t in tests { for code in 0..<t.count where t.table.unsafelyUnwrapped[code] { m |= 1 << UInt16(code & 15) } }
+            return m == .max ? .none : .stages(data.presence.stageMasks(data.sequences), mask: m)
         case .event:
-            guard let masks = data.presence.eventMasks(data.sequences, eventCount: data.catalog.events.count) else { return .none }
             var m: UInt64 = 0
-            for t in tests { for code in 0..<min(t.count, 64) where t.table.unsafelyUnwrapped[code] { m |= 1 << UInt64(code) } }
-            return .events(masks, mask: m)
+            for t in tests { for code in 0..<t.count where t.table.unsafelyUnwrapped[code] { m |= 1 << UInt64(code & 63) } }
+            return m == .max ? .none : .events(data.presence.eventMasks(data.sequences), mask: m)
         default: return .none
         }
     }
@@ -91,8 +89,8 @@ public enum EntryPruning {
     var described: String {
         switch self {
         case .none: return "none"
-        case .stages: return "stage presence bits per customer"
-        case .events: return "event presence bits per customer"
+        case .stages: return "stage presence signature per customer (16 bits)"
+        case .events: return "event presence signature per customer (64 bits)"
         }
     }
 }

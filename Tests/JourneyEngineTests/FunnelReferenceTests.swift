@@ -175,6 +175,11 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             var journeys: [[(t: Int64, e: Int)]] = []
             // Enough customers now and then for the scan to split over both cores.
             let customers = next(10) == 0 ? 25_000 + next(100) : 1 + next(40)
+            // Now and then catalogs past 64 events and 16 stages, where steps share presence bits (customers are
+            // read in vain, never skipped wrongly).
+            let wide = next(3) == 0
+            let eventCodes = wide ? [0, 1, 65, 129, 2, 193] : [0, 1, 2, 3, 4, 5]
+            let stageCodes = wide ? [0, 1, 17, 33, 2, 49] : [0, 1, 2, 3, 4, 5]
             for c in 0..<customers {
                 var t: Int64 = 0
                 var evs: [(t: Int64, e: Int)] = []
@@ -182,19 +187,21 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
                 journeys.append(evs)
                 seq.customerIDs.append(Int64(c + 1))
                 for e in evs {
-                    seq.times.append(e.t); seq.events.append(UInt32(e.e)); seq.channels.append(0); seq.stages.append(UInt8(e.e))
-                    seq.kinds.append(0); seq.campaigns.append(0); seq.values.append(.nan)
+                    seq.times.append(e.t); seq.events.append(UInt32(eventCodes[e.e])); seq.channels.append(0)
+                    seq.stages.append(UInt8(stageCodes[e.e])); seq.kinds.append(0); seq.campaigns.append(0); seq.values.append(.nan)
                 }
                 seq.offsets.append(Int32(seq.times.count))
             }
             var cat = Catalog()
-            cat.events = ["", "a", "b", "c", "d", "x"]
-            cat.stages = ["s1", "s2", "s3", "s4", "s5"]
+            cat.events = (0..<(wide ? 200 : 6)).map { "x\($0)" }
+            cat.stages = (1..<(wide ? 60 : 6)).map { "t\($0)" }
+            for (i, name) in ["", "a", "b", "c", "d", "x"].enumerated() { cat.events[eventCodes[i]] = name }
+            for i in 1...5 { cat.stages[stageCodes[i] - 1] = "s\(i)" }
             let steps = (0..<(1 + next(4))).map { _ in 1 + next(4) }
             let within: Int64? = next(2) == 0 ? nil : Int64(next(10)) * 1000
             let best = next(2) == 0
             let byStage = next(2) == 0
-            let names = steps.map { byStage ? "stage:s\($0)" : "event:\(cat.events[$0])" }
+            let names = steps.map { byStage ? "stage:s\($0)" : "event:\(cat.events[eventCodes[$0]])" }
             let text = "funnel " + names.joined(separator: " > ") + (within.map { " within \($0 / 1000)s" } ?? "") + (best ? " entry best" : "")
             guard case .funnel(let q) = try Parser.parse(text) else { Issue.record("parse"); continue }
             var binder = Binder(catalog: cat)
