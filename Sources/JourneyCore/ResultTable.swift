@@ -45,6 +45,8 @@ public struct ResultTable: Equatable, Sendable {
     public var rows: [[Value]]
     public var notes: [String]
     public var chart: ChartHint?
+    /// Text cells wrap at spaces onto more lines instead of being cut with `…` (prose such as `explain`'s).
+    public var wrapsText = false
     public init(title: String, columns: [String], rows: [[Value]] = [], notes: [String] = [], chart: ChartHint? = nil) {
         self.title = title; self.columns = columns; self.rows = rows; self.notes = notes; self.chart = chart
     }
@@ -69,4 +71,36 @@ public struct QueryError: Error, CustomStringConvertible {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+/// `quantile` of unsorted values, found by selection in linear time instead of a sort; reorders `xs`.
+/// The values must not be NaN.
+public func quantile(selecting xs: inout [Double], _ q: Double) -> Double {
+    guard !xs.isEmpty else { return .nan }
+    let pos = q * Double(xs.count - 1)
+    let lo = Int(pos.rounded(.down)), hi = Int(pos.rounded(.up))
+    select(&xs, lo)
+    let a = xs[lo]
+    let b = hi == lo ? a : xs[(lo + 1)...].min() ?? a
+    return a + (b - a) * (pos - Double(lo))
+}
+
+/// Moves the `k`-th smallest value to `xs[k]`, smaller or equal ones before it and greater or equal ones after:
+/// quickselect with a median-of-three pivot and three-way partitions (many equal values stay linear), sorting
+/// the rest if the pivots keep failing.
+func select(_ xs: inout [Double], _ k: Int) {
+    var lo = 0, hi = xs.count - 1, rounds = 0
+    xs.withUnsafeMutableBufferPointer { a in
+        while lo < hi {
+            rounds += 1
+            if rounds > 64 { a[lo...hi].sort(); return }
+            let x = a[lo], y = a[(lo + hi) / 2], z = a[hi]
+            let pivot = max(min(x, y), min(max(x, y), z))
+            var lt = lo, i = lo, gt = hi
+            while i <= gt {
+                if a[i] < pivot { a.swapAt(lt, i); lt += 1; i += 1 } else if a[i] > pivot { a.swapAt(i, gt); gt -= 1 } else { i += 1 }
+            }
+            if k < lt { hi = lt - 1 } else if k > gt { lo = gt + 1 } else { return }
+        }
+    }
 }

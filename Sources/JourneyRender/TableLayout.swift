@@ -51,6 +51,13 @@ extension Renderer {
             }
             out.append(line(g.ml, g.mm, g.mr))
             for r in cells {
+                if t.wrapsText {
+                    let parts = r.enumerated().map { i, c in numeric[i] ? [fit(c, widths[i])] : wrap(c, widths[i]) }
+                    for k in 0..<(parts.map(\.count).max() ?? 1) {
+                        out.append(g.v + parts.enumerated().map { i, p in " " + pad(k < p.count ? p[k] : "", widths[i], right: numeric[i]) + " " }.joined(separator: g.v) + g.v)
+                    }
+                    continue
+                }
                 out.append(g.v + r.enumerated().map { " " + pad(fit($1, widths[$0]), widths[$0], right: numeric[$0]) + " " }.joined(separator: g.v) + g.v)
             }
             out.append(line(g.bl, g.bm, g.br))

@@ -54,6 +54,14 @@ import JourneyCore
                                 rows: [[.text("Müller GmbH"), .money(1_234_567.891), .duration(45 * 60_000), .null],
                                        [.text("東京の顧客"), .money(-12.5), .duration(3 * 86_400_000 + 4 * 3_600_000), .text("e\u{301}te\u{301}")],
                                        [.text("a very long customer name that must be cut to fit"), .money(.nan), .duration(.nan), .text("x")]])),
+        ("prose", {
+            var t = ResultTable(title: "explain", columns: ["part", "meaning"],
+                                rows: [[.text("statement"), .text("paths from awareness to conversion within 90d")],
+                                       [.text("in plain words"), .text("for each customer, the sequence of events from the first awareness to the first conversion after it, if it came at most 90d later (else: never reached); a step is an event with repeats collapsed")],
+                                       [.text("scanned"), .text("1,970 of 2,501 customers")]])
+            t.wrapsText = true
+            return t
+        }()),
     ]
 
     static let goldenDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("golden").path
