@@ -10,6 +10,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        // A header-only module: the engine's prefetch hint (docs/ARCHITECTURE.md, "Paths").
+        .systemLibrary(name: "CPrefetch"),
         .target(name: "JourneyCore", swiftSettings: v5),
         // The import loop mutates the importer's state millions of times; dynamic exclusivity checks on those
         // class properties cost ~15% of the import (docs/ARCHITECTURE.md, "Language mode").
@@ -17,7 +19,7 @@ let package = Package(
                 swiftSettings: v5 + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "JourneyGenerator", dependencies: ["JourneyCore"], swiftSettings: v5),
         .target(name: "JourneyLanguage", dependencies: ["JourneyCore"], swiftSettings: v5),
-        .target(name: "JourneyEngine", dependencies: ["JourneyCore", "JourneyLanguage"], swiftSettings: v5),
+        .target(name: "JourneyEngine", dependencies: ["CPrefetch", "JourneyCore", "JourneyLanguage"], swiftSettings: v5),
         .target(name: "JourneyRender", dependencies: ["JourneyCore"], swiftSettings: v5),
         .target(name: "JourneySession",
                 dependencies: ["JourneyCore", "JourneyStore", "JourneyLanguage", "JourneyEngine", "JourneyRender"],

@@ -432,6 +432,7 @@ public struct Parser {
 
     mutating func parsePaths() throws -> PathsQuery {
         var q = PathsQuery()
+        var nextAt: SourceRange?, previousAt: SourceRange?
         while true {
             if accept("from") { q.from = try parseStepExpr(); continue }
             if accept("to") { q.to = try parseStepExpr(); continue }
@@ -447,9 +448,18 @@ public struct Parser {
                 _ = accept("steps") || accept("step"); continue
             }
             if accept("keep") { try expectWord("repeats", after: "'keep'"); q.keepRepeats = true; continue }
-            if accept("next") { q.next = try expectInt("a number after 'next'"); continue }
-            if accept("previous") { q.previous = try expectInt("a number after 'previous'"); continue }
+            if isWord("next") { nextAt = advance().range; q.next = max(1, try expectInt("a number after 'next'")); continue }
+            if isWord("previous") { previousAt = advance().range; q.previous = max(1, try expectInt("a number after 'previous'")); continue }
             break
+        }
+        // `next` and `previous` each replace one end of the path: the other end must be there, this one not.
+        if let r = nextAt {
+            if q.from == nil { throw Diagnostic("'next' counts the steps after 'from A', and there is no 'from'", at: r, help: "paths from awareness next 3") }
+            if q.to != nil { throw Diagnostic("'next' and 'to' both end the path", at: r, help: "to shorten paths from A to B, use 'max K steps'") }
+        }
+        if let r = previousAt {
+            if q.to == nil { throw Diagnostic("'previous' counts the steps before 'to B', and there is no 'to'", at: r, help: "paths to conversion previous 3") }
+            if q.from != nil { throw Diagnostic("'previous' and 'from' both start the path", at: r, help: "to shorten paths from A to B, use 'max K steps'") }
         }
         return q
     }

@@ -163,10 +163,23 @@ public final class Session {
         case .paths(let q):
             if let f = q.from { _ = try binder.bindEvent(f) }
             if let t = q.to { _ = try binder.bindEvent(t) }
-            add("statement", "paths" + (q.from.map { " from \(describe($0))" } ?? "") + (q.to.map { " to \(describe($0))" } ?? ""))
-            add("in plain words", "for each customer, the sequence of \(q.show.rawValue)s from the first \(q.from.map(describe) ?? "event") to the first \(q.to.map(describe) ?? "last event") after it; repeats \(q.keepRepeats ? "kept" : "collapsed"); longer than \(q.maxSteps) shown with …; the top \(q.top) sequences with their customers")
+            add("statement", "paths" + (q.from.map { " from \(describe($0))" } ?? "") + (q.to.map { " to \(describe($0))" } ?? "")
+                + (q.next.map { " next \($0)" } ?? "") + (q.previous.map { " previous \($0)" } ?? "") + (q.within.map { " within \($0.text)" } ?? ""))
+            let start = q.from.map { "the first \(describe($0))" } ?? "the first event"
+            var end = q.to.map { "the first \(describe($0))" + (q.from == nil ? "" : " after it") } ?? "the last event"
+            if let w = q.within {
+                if q.from != nil && q.to != nil { end += ", if it came at most \(w.text) later (else: never reached)" }
+                else if q.to != nil { end += ", starting at most \(w.text) before it" } else { end += " at most \(w.text) after the start" }
+            }
+            let steps = q.next.map { "; only the start and the \($0) steps after it" } ?? q.previous.map { "; only the \($0) steps before the end and the end" }
+                ?? "; more than \(q.maxSteps) steps shown as the first \(q.maxSteps - 1), … and the last"
+            add("in plain words", "for each customer, the sequence of \(q.show.rawValue)s from \(start) to \(end); a step is a \(q.show.rawValue) with repeats \(q.keepRepeats ? "kept" : "collapsed")\(steps); the top \(q.top) sequences with their customers, share and median duration")
             let f = try binder.bindFilter(q.filter, data: data)
             for d in f.description { add("filter", d) }
+            if f.events == nil {
+                let prune = [q.from, q.to].compactMap { $0 }.map { "customers without \(describe($0)) are not read" }
+                if !prune.isEmpty { add("pruning", prune.joined(separator: "; ") + " (presence signatures per customer)") }
+            }
         case .attribution(let q):
             if let c = q.conversion { _ = try binder.bindEvent(c) }
             let conv = q.conversion.map(describe) ?? "stage conversion"
@@ -212,7 +225,9 @@ public final class Session {
         let bytes = data.sequences.byteSize
         let size = bytes >= 1_048_576 ? "\((bytes / 1_048_576).grouped) MiB" : "\((bytes / 1024).grouped) KiB"
         add("data", "\(data.sequences.customerCount.grouped) customers, \(data.sequences.eventCount.grouped) events in memory (\(size) packed)")
-        return ResultTable(title: "explain", columns: ["part", "meaning"], rows: rows)
+        var table = ResultTable(title: "explain", columns: ["part", "meaning"], rows: rows)
+        table.wrapsText = true
+        return table
     }
 }
 

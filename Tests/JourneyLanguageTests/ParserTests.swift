@@ -70,6 +70,15 @@ import Testing
         #expect(error("funnel a > b within 30").contains("a duration needs a unit"))
         #expect(error("funnel a > b within 3y").contains("unknown duration unit 'y'"))
         #expect(error("count customers where x = $nope").contains("unknown parameter '$nope'"))
+        #expect(error("paths from a to b next 3") == """
+        1:19: error: 'next' and 'to' both end the path
+        1 | paths from a to b next 3
+          |                   ^~~~
+        help: to shorten paths from A to B, use 'max K steps'
+        """)
+        #expect(error("paths next 3").contains("'next' counts the steps after 'from A', and there is no 'from'"))
+        #expect(error("paths from a previous 2").contains("'previous' counts the steps before 'to B', and there is no 'to'"))
+        #expect(error("paths previous 2 from a to b").contains("'previous' and 'from' both start the path"))
     }
 
     @Test func continuationRule() {
