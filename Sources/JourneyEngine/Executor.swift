@@ -103,6 +103,24 @@ public struct Executor {
                             var part = Partial(gaps: [[Double]](repeating: [], count: n))
                             part.reached = [Int](repeating: 0, count: n)
                             do {
+                                if let simple, !keepLevels {
+                                    // The common case: a loop of its own, with nothing per customer but the scan.
+                                    let reached = UnsafeMutablePointer<Int>.allocate(capacity: n)
+                                    reached.initialize(repeating: 0, count: n)
+                                    defer { reached.deallocate() }
+                                    if let j = filter.journeys {
+                                        try j.withUnsafeBufferPointer { jb in
+                                            try simple.count(v, lo..<hi, journeys: jb, pruning: pruning, scratch: scratch, matched: idx,
+                                                             reached: reached, gaps: &part.gaps, cancelled: isCancelled)
+                                        }
+                                    } else {
+                                        try simple.count(v, lo..<hi, journeys: nil, pruning: pruning, scratch: scratch, matched: idx,
+                                                         reached: reached, gaps: &part.gaps, cancelled: isCancelled)
+                                    }
+                                    part.reached = Array(UnsafeBufferPointer(start: reached, count: n))
+                                    partOut[p] = part
+                                    return
+                                }
                                 for c in lo..<hi {
                                     try checkCancel(c)
                                     if let j = filter.journeys, !j[c] { continue }
@@ -169,7 +187,7 @@ public struct Executor {
         func nextRequired(_ k: Int) -> Int? { var p = k + 1; while p < n && optional[p] { p += 1 }; return p < n ? p : nil }
         func rows(_ cnt: [Int], _ g: [[Double]], group: String?) -> [[Value]] {
             (0..<n).map { k in
-                let sorted = g[k].sorted()
+                var times = g[k]
                 var r: [Value] = []
                 if let group { r.append(.text(group)) }
                 let p = previousRequired(k)
@@ -178,8 +196,8 @@ public struct Executor {
                       .percent(cnt[0] > 0 ? Double(cnt[k]) / Double(cnt[0]) : .nan),
                       .percent(k == 0 ? (cnt[0] > 0 ? 1 : .nan) : (cnt[p] > 0 ? Double(cnt[k]) / Double(cnt[p]) : .nan)),
                       dropped,
-                      k == 0 || sorted.isEmpty ? .null : .duration(quantile(sorted, 0.5)),
-                      k == 0 || sorted.isEmpty ? .null : .duration(quantile(sorted, 0.9))]
+                      k == 0 || times.isEmpty ? .null : .duration(quantile(selecting: &times, 0.5)),
+                      k == 0 || times.isEmpty ? .null : .duration(quantile(selecting: &times, 0.9))]
                 return r
             }
         }

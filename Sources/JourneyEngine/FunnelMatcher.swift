@@ -78,6 +78,40 @@ struct SimpleFunnel {
     func free() { tables.deallocate(); counts.deallocate() }
 }
 
+extension SimpleFunnel {
+    /// The plain funnel (counted by customers, no groups) over the customers in `range`: adds how many reach
+    /// each step to `reached` and appends the step-to-step times to `gaps`. The column is chosen once for the
+    /// range, so a customer costs its scan and nothing else.
+    func count(_ v: UnsafePackedView, _ range: Range<Int>, journeys: UnsafeBufferPointer<Bool>?, pruning: EntryPruning,
+               scratch: UnsafeMutablePointer<Int>, matched: UnsafeMutablePointer<Int>, reached: UnsafeMutablePointer<Int>,
+               gaps: inout [[Double]], cancelled: () -> Bool) throws {
+        switch column {
+        case .stage: try run(v.stages, v, range, journeys, pruning, scratch, matched, reached, &gaps, cancelled)
+        case .event: try run(v.events, v, range, journeys, pruning, scratch, matched, reached, &gaps, cancelled)
+        case .channel: try run(v.channels, v, range, journeys, pruning, scratch, matched, reached, &gaps, cancelled)
+        case .kind: try run(v.kinds, v, range, journeys, pruning, scratch, matched, reached, &gaps, cancelled)
+        }
+    }
+
+    @inline(__always)
+    private func run<T: FixedWidthInteger>(_ codes: UnsafeBufferPointer<T>, _ v: UnsafePackedView, _ range: Range<Int>,
+                                           _ journeys: UnsafeBufferPointer<Bool>?, _ pruning: EntryPruning,
+                                           _ scratch: UnsafeMutablePointer<Int>, _ matched: UnsafeMutablePointer<Int>,
+                                           _ reached: UnsafeMutablePointer<Int>, _ gaps: inout [[Double]], _ cancelled: () -> Bool) throws {
+        let off = v.offsets.baseAddress.unsafelyUnwrapped, t = v.times.baseAddress.unsafelyUnwrapped
+        for c in range {
+            if c & 0xFFF == 0, cancelled() { throw QueryCancelled() }
+            if let j = journeys, !j[c] { continue }
+            if !pruning.admits(c) { continue }
+            let level = FunnelMatcher.scan(self, codes, v.times, Int(off[c]), Int(off[c + 1]), scratch, matched)
+            guard level > 0 else { continue }
+            for k in 0..<level { reached[k] += 1 }
+            var k = 1
+            while k < level { gaps[k].append(Double(t[matched[k]] - t[matched[k - 1]])); k += 1 }
+        }
+    }
+}
+
 public enum FunnelMatcher {
     /// `SimpleFunnel`'s scan over one customer's events `lo..<hi` (same result as `match` for such a plan).
     @inline(__always)
@@ -113,10 +147,12 @@ public enum FunnelMatcher {
             var level = 1
             var table = f.tables[1 < f.n ? 1 : 0], count = f.counts[1 < f.n ? 1 : 0]
             var j = i + 1
+            // Times are read only for matching events: they are in order, so a match past the window means
+            // every later event is past it too (and the times column stays out of the cache otherwise).
             while level < f.n && j < hi {
-                if t[j] > end { break }
                 let code = Int(c[j])
                 if code < count && table[code] {
+                    if t[j] > end { break }
                     out[level] = j
                     level += 1
                     if level < f.n { table = f.tables[level]; count = f.counts[level] }

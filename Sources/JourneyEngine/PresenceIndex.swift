@@ -10,88 +10,82 @@ import JourneyLanguage
 /// step could match.
 public final class PresenceIndex: @unchecked Sendable {
     private let lock = NSLock()
-    private var stages: [UInt16]?
-    private var events: [UInt64]?
+    // Owned buffers rather than arrays, so a scan tests a customer with one load and no reference counting.
+    private var stages: UnsafeMutableBufferPointer<UInt16>?
+    private var events: UnsafeMutableBufferPointer<UInt64>?
 
     public init() {}
+    deinit { stages?.deallocate(); events?.deallocate() }
 
-    /// The per-customer stage signatures (bit s mod 16 for stage code s).
-    public func stageMasks(_ seq: PackedSequences) -> [UInt16] {
+    /// The per-customer stage signatures (bit s mod 16 for stage code s), built on first use.
+    func stageMasks(_ seq: PackedSequences) -> UnsafePointer<UInt16> {
         lock.lock(); defer { lock.unlock() }
-        if let stages { return stages }
+        if let stages { return UnsafePointer(stages.baseAddress.unsafelyUnwrapped) }
         let m = Self.build(seq, UInt16.self) { v, i in UInt16(1) << UInt16(v.stages[i] & 15) }
         stages = m
-        return m
+        return UnsafePointer(m.baseAddress.unsafelyUnwrapped)
     }
 
-    /// The per-customer event signatures (bit e mod 64 for event code e).
-    public func eventMasks(_ seq: PackedSequences) -> [UInt64] {
+    /// The per-customer event signatures (bit e mod 64 for event code e), built on first use.
+    func eventMasks(_ seq: PackedSequences) -> UnsafePointer<UInt64> {
         lock.lock(); defer { lock.unlock() }
-        if let events { return events }
+        if let events { return UnsafePointer(events.baseAddress.unsafelyUnwrapped) }
         let m = Self.build(seq, UInt64.self) { v, i in UInt64(1) << UInt64(v.events[i] & 63) }
         events = m
-        return m
+        return UnsafePointer(m.baseAddress.unsafelyUnwrapped)
     }
 
-    static func build<M: FixedWidthInteger>(_ seq: PackedSequences, _: M.Type, _ bit: (UnsafePackedView, Int) -> M) -> [M] {
-        var out = [M](repeating: 0, count: seq.customerCount)
+    static func build<M: FixedWidthInteger>(_ seq: PackedSequences, _: M.Type, _ bit: (UnsafePackedView, Int) -> M) -> UnsafeMutableBufferPointer<M> {
+        let out = UnsafeMutableBufferPointer<M>.allocate(capacity: max(1, seq.customerCount))
         seq.withView { v in
-            out.withUnsafeMutableBufferPointer { o in
-                for c in 0..<seq.customerCount {
-                    var m: M = 0
-                    for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) { m |= bit(v, i) }
-                    o[c] = m
-                }
+            for c in 0..<seq.customerCount {
+                var m: M = 0
+                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) { m |= bit(v, i) }
+                out[c] = m
             }
         }
         return out
     }
 }
 
-/// The candidates a step test admits: a mask to test each customer's presence bits against.
-public enum EntryPruning {
-    case none
-    case stages([UInt16], mask: UInt16)
-    case events([UInt64], mask: UInt64)
+/// The candidates a step test admits: a mask to test each customer's presence signature against. The
+/// signatures belong to the data's `PresenceIndex`, which outlives every query on that data.
+public struct EntryPruning {
+    private var stages: UnsafePointer<UInt16>?
+    private var events: UnsafePointer<UInt64>?
+    private var mask: UInt64 = 0
+
+    static let none = EntryPruning()
 
     /// Pruning for entries that must match one of `tests` (the first step; with `order any`, every step).
     static func of(_ tests: [StepTest], data: JourneyData) -> EntryPruning {
         guard !tests.isEmpty, tests.allSatisfy({ $0.column == tests[0].column }) else { return .none }
+        var p = EntryPruning()
         switch tests[0].column {
         case .stage:
-            var m: UInt16 = 0
-            for t in tests { for code in 0..<t.count where t.table.unsafelyUnwrapped[code] { m |= 1 << UInt16(code & 15) } }
-            return m == .max ? .none : .stages(data.presence.stageMasks(data.sequences), mask: m)
+            for t in tests { for code in 0..<t.count where t.table.unsafelyUnwrapped[code] { p.mask |= 1 << UInt64(code & 15) } }
+            if p.mask == 0xFFFF { return .none }
+            p.stages = data.presence.stageMasks(data.sequences)
         case .event:
-            var m: UInt64 = 0
-            for t in tests { for code in 0..<t.count where t.table.unsafelyUnwrapped[code] { m |= 1 << UInt64(code & 63) } }
-            return m == .max ? .none : .events(data.presence.eventMasks(data.sequences), mask: m)
+            for t in tests { for code in 0..<t.count where t.table.unsafelyUnwrapped[code] { p.mask |= 1 << UInt64(code & 63) } }
+            if p.mask == .max { return .none }
+            p.events = data.presence.eventMasks(data.sequences)
         default: return .none
         }
+        return p
     }
 
     /// False when customer `c` cannot enter (has no event the entry could match).
     @inline(__always) func admits(_ c: Int) -> Bool {
-        switch self {
-        case .none: return true
-        case .stages(let masks, let m): return masks[c] & m != 0
-        case .events(let masks, let m): return masks[c] & m != 0
-        }
-    }
-
-    /// Customers admitted and their events, for `explain`.
-    func estimate(_ seq: PackedSequences) -> (customers: Int, events: Int) {
-        var cs = 0, es = 0
-        for c in 0..<seq.customerCount where admits(c) { cs += 1; es += Int(seq.offsets[c + 1] - seq.offsets[c]) }
-        return (cs, es)
+        if let s = stages { return UInt64(s[c]) & mask != 0 }
+        if let e = events { return e[c] & mask != 0 }
+        return true
     }
 
     var described: String {
-        switch self {
-        case .none: return "none"
-        case .stages: return "stage presence signature per customer (16 bits)"
-        case .events: return "event presence signature per customer (64 bits)"
-        }
+        if stages != nil { return "stage presence signature per customer (16 bits)" }
+        if events != nil { return "event presence signature per customer (64 bits)" }
+        return "none"
     }
 }
 

@@ -202,12 +202,15 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             let best = next(2) == 0
             let byStage = next(2) == 0
             let names = steps.map { byStage ? "stage:s\($0)" : "event:\(cat.events[eventCodes[$0]])" }
+            // Now and then a journey-level filter: only customers who touched d count.
+            let touched = next(4) == 0
             let text = "funnel " + names.joined(separator: " > ") + (within.map { " within \($0 / 1000)s" } ?? "") + (best ? " entry best" : "")
+                + (touched ? " where touched event:d" : "")
             guard case .funnel(let q) = try Parser.parse(text) else { Issue.record("parse"); continue }
             var binder = Binder(catalog: cat)
             let table = try Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())).funnel(q, binder: &binder)[0]
             var want = [Int](repeating: 0, count: steps.count)
-            for j in journeys {
+            for j in journeys where !touched || j.contains(where: { $0.e == 4 }) {
                 let ref = referenceLevel(events: j, steps: steps, within: within, best: best, order: "sequential", exclusions: [],
                                          channels: nil, optional: steps.map { _ in false })
                 for k in 0..<ref.level { want[k] += 1 }
