@@ -12,7 +12,7 @@ public struct PackedSequences: Sendable {
     public var stages: [UInt8] = []           // stage ordinal + 1 (0 = no stage)
     public var kinds: [UInt8] = []            // 0 none, 1 paid, 2 owned, 3 earned
     public var campaigns: [UInt32] = []
-    public var values: [Double] = []          // NaN = no value
+    public var values = SparseDoubles()       // NaN = no value; stored sparsely (few events have one)
     /// Loaded only for statements that name them (`Store.loadSequences(extra:)`); empty otherwise.
     public var devices: [UInt16] = []
     public var sources: [UInt16] = []
@@ -34,7 +34,7 @@ public struct PackedSequences: Sendable {
     /// Bytes held by the columns (for `explain` and the memory figures in bench/).
     public var byteSize: Int {
         times.count * 8 + events.count * 4 + channels.count * 2 + stages.count + kinds.count
-            + campaigns.count * 4 + values.count * 8 + customerIDs.count * 8 + offsets.count * 4
+            + campaigns.count * 4 + values.byteSize + customerIDs.count * 8 + offsets.count * 4
             + devices.count * 2 + sources.count * 2
     }
 }

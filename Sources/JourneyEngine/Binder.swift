@@ -185,7 +185,7 @@ public struct UnsafePackedView {
     public let stages: UnsafeBufferPointer<UInt8>
     public let kinds: UnsafeBufferPointer<UInt8>
     public let campaigns: UnsafeBufferPointer<UInt32>
-    public let values: UnsafeBufferPointer<Double>
+    public let values: UnsafeSparseDoubles
     public let offsets: UnsafeBufferPointer<Int32>
     public let devices: UnsafeBufferPointer<UInt16>
     public let sources: UnsafeBufferPointer<UInt16>
@@ -200,7 +200,7 @@ extension PackedSequences {
                     try stages.withUnsafeBufferPointer { s in
                         try kinds.withUnsafeBufferPointer { k in
                             try campaigns.withUnsafeBufferPointer { cp in
-                                try values.withUnsafeBufferPointer { v in
+                                try values.withView { v in
                                     try offsets.withUnsafeBufferPointer { o in
                                         try devices.withUnsafeBufferPointer { dv in
                                             try sources.withUnsafeBufferPointer { sr in

@@ -39,7 +39,7 @@ extension Store {
         }
         var seq = PackedSequences()
         seq.times = column(events); seq.events = column(events); seq.channels = column(events); seq.stages = column(events)
-        seq.kinds = column(events); seq.campaigns = column(events); seq.values = column(events)
+        seq.kinds = column(events); seq.campaigns = column(events)
         if devicesAndSources { seq.devices = column(events); seq.sources = column(events) }
         seq.customerIDs = column(customers); seq.offsets = column(customers + 1)
         seq.offsets[0] = 0
@@ -47,13 +47,18 @@ extension Store {
         let parts = slots.count >= 2 ? (threads ?? (events > 200_000 ? 2 : 1)) : 1
         let split = parts == 1 ? slots.count : (slots.firstIndex { $0.eventStart >= events / 2 } ?? slots.count)
         var errors = [Error?](repeating: nil, count: parts)
+        // Values are few (conversions): each thread lists where they are, and they are stored sparsely after.
+        var found = [(positions: [Int], values: [Double])](repeating: ([], []), count: parts)
         // Only the columns asked for: each one selected makes SQLite read the overflow pages up to its end.
         let sql = "SELECT ids, offsets, times, codes, channels, stages, kinds, campaigns, vals, mflags"
             + (devicesAndSources ? ", devices, sources" : "") + " FROM chunks WHERE chunk = ?"
         let path = self.path
         withColumns(&seq) { c in
             errors.withUnsafeMutableBufferPointer { errOut in
+            found.withUnsafeMutableBufferPointer { foundOut in
                 DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    var positions: [Int] = [], values: [Double] = []
+                    defer { foundOut[p] = (positions, values) }
                     do {
                         // A connection of its own per thread with SQLite's small default cache, closed when the load
                         // ends: the chunks pass through it into the columns, so resident memory is the columns (not
@@ -62,14 +67,19 @@ extension Store {
                         let st = try conn.prepare(sql)
                         for slot in slots[(p == 0 ? 0 : split)..<(p == 0 ? split : slots.count)] {
                             st.bindInt(slot.chunk, at: 1)
-                            if try st.step() { Self.copy(st, slot.eventStart, slot.customerStart, slot.merged, devicesAndSources, fill, c) }
+                            if try st.step() {
+                                Self.copy(st, slot.eventStart, slot.customerStart, slot.merged, devicesAndSources, fill, c, &positions, &values)
+                            }
                             st.reset()
                         }
                     } catch { errOut[p] = error }
                 }
             }
+            }
         }
         if let e = errors.compactMap({ $0 }).first { throw e }
+        // Part 0 holds the lower chunks: concatenated in part order, positions increase.
+        seq.values = SparseDoubles(count: events, positions: found.flatMap(\.positions), values: found.flatMap(\.values))
         return seq
     }
 
@@ -77,7 +87,7 @@ extension Store {
     struct ColumnPointers {
         let ids: UnsafeMutablePointer<Int64>, offsets: UnsafeMutablePointer<Int32>, times: UnsafeMutablePointer<Int64>
         let events: UnsafeMutablePointer<UInt32>, channels: UnsafeMutablePointer<UInt16>, stages: UnsafeMutablePointer<UInt8>
-        let kinds: UnsafeMutablePointer<UInt8>, campaigns: UnsafeMutablePointer<UInt32>, values: UnsafeMutablePointer<Double>
+        let kinds: UnsafeMutablePointer<UInt8>, campaigns: UnsafeMutablePointer<UInt32>
         let devices: UnsafeMutablePointer<UInt16>?, sources: UnsafeMutablePointer<UInt16>?
     }
 
@@ -95,18 +105,18 @@ extension Store {
         s.stages.withUnsafeMutableBufferPointer { st in
         s.kinds.withUnsafeMutableBufferPointer { k in
         s.campaigns.withUnsafeMutableBufferPointer { cp in
-        s.values.withUnsafeMutableBufferPointer { v in
         s.devices.withUnsafeMutableBufferPointer { dv in
         s.sources.withUnsafeMutableBufferPointer { sr in
             body(ColumnPointers(ids: base(ids), offsets: base(offs), times: base(t), events: base(e), channels: base(ch),
-                                stages: base(st), kinds: base(k), campaigns: base(cp), values: base(v),
+                                stages: base(st), kinds: base(k), campaigns: base(cp),
                                 devices: hasExtra ? dv.baseAddress : nil, sources: hasExtra ? sr.baseAddress : nil))
-        } } } } } } } } } } }
+        } } } } } } } } } }
     }
 
     /// Copies one chunk row (columns in `loadSequences`' SELECT order) to its place, leaving merged events out.
     private static func copy(_ st: Statement, _ eventStart: Int, _ customerStart: Int, _ merged: Bool, _ extra: Bool,
-                             _ fill: [(stage: UInt8, channel: UInt16, kind: UInt8)?], _ c: ColumnPointers) {
+                             _ fill: [(stage: UInt8, channel: UInt16, kind: UInt8)?], _ c: ColumnPointers,
+                             _ positions: inout [Int], _ values: inout [Double]) {
         func blob<T>(_ col: Int32, _ type: T.Type) -> UnsafeBufferPointer<T> {
             let b = st.blob(col)
             return UnsafeBufferPointer(start: b.baseAddress?.assumingMemoryBound(to: T.self), count: b.count / MemoryLayout<T>.stride)
@@ -121,7 +131,9 @@ extension Store {
                 if let base = src.baseAddress { (dst + eventStart).update(from: base, count: src.count) }
             }
             bulk(2, c.times); bulk(3, c.events); bulk(4, c.channels); bulk(5, c.stages); bulk(6, c.kinds)
-            bulk(7, c.campaigns); bulk(8, c.values)
+            bulk(7, c.campaigns)
+            let vals = blob(8, Double.self)
+            for i in 0..<vals.count where !vals[i].isNaN { positions.append(eventStart + i); values.append(vals[i]) }
             if extra, let dv = c.devices, let sr = c.sources { bulk(10, dv); bulk(11, sr) }
             for k in 0..<ids.count { c.offsets[customerStart + k + 1] = Int32(eventStart) + offs[k + 1] }
             w = eventStart + n
@@ -135,7 +147,8 @@ extension Store {
                 while Int(offs[k + 1]) <= i { c.offsets[customerStart + k + 1] = Int32(w); k += 1 }
                 if flags[i] != 0 { continue }
                 c.times[w] = times[i]; c.events[w] = codes[i]; c.channels[w] = chans[i]; c.stages[w] = stages[i]
-                c.kinds[w] = kinds[i]; c.campaigns[w] = camps[i]; c.values[w] = vals[i]
+                c.kinds[w] = kinds[i]; c.campaigns[w] = camps[i]
+                if !vals[i].isNaN { positions.append(w); values.append(vals[i]) }
                 if extra, let dv = c.devices, let sr = c.sources { dv[w] = devs[i]; sr[w] = srcs[i] }
                 w += 1
             }
