@@ -359,3 +359,19 @@ struct PackedPath: Hashable {
         return out
     }
 }
+
+extension Executor {
+    /// For `explain`: the customers (and their events) `paths` reads after the journey filter and the presence
+    /// signatures of A and B, and whether the signatures prune at all.
+    public func pathsScanned(_ q: PathsQuery, binder: inout Binder) throws -> (pruned: Bool, customers: Int, events: Int) {
+        let filter = try binder.bindFilter(q.filter, data: data)
+        let tables = StepTest.Tables()
+        let ends = try [q.from, q.to].compactMap { $0 }.map { StepTest(try binder.bindEvent($0), tables: tables) }
+        let prunings = filter.events == nil ? ends.map { EntryPruning.of([$0], data: data) } : []
+        var cs = 0, es = 0
+        for c in 0..<seq.customerCount where (filter.journeys?[c] ?? true) && prunings.allSatisfy({ $0.admits(c) }) {
+            cs += 1; es += Int(seq.offsets[c + 1] - seq.offsets[c])
+        }
+        return (prunings.contains { $0.described != "none" }, cs, es)
+    }
+}

@@ -173,13 +173,19 @@ public final class Session {
             }
             let steps = q.next.map { "; only the start and the \($0) steps after it" } ?? q.previous.map { "; only the \($0) steps before the end and the end" }
                 ?? "; more than \(q.maxSteps) steps shown as the first \(q.maxSteps - 1), … and the last"
-            add("in plain words", "for each customer, the sequence of \(q.show.rawValue)s from \(start) to \(end); a step is a \(q.show.rawValue) with repeats \(q.keepRepeats ? "kept" : "collapsed")\(steps); the top \(q.top) sequences with their customers, share and median duration")
+            add("in plain words", "for each customer, the sequence of \(q.show.rawValue)s from \(start) to \(end); a step is \(q.show == .event ? "an" : "a") \(q.show.rawValue) with repeats \(q.keepRepeats ? "kept" : "collapsed")\(steps); the top \(q.top) sequences with their customers, share and median duration")
             let f = try binder.bindFilter(q.filter, data: data)
             for d in f.description { add("filter", d) }
-            if f.events == nil {
-                let prune = [q.from, q.to].compactMap { $0 }.map { "customers without \(describe($0)) are not read" }
-                if !prune.isEmpty { add("pruning", prune.joined(separator: "; ") + " (presence signatures per customer)") }
+            var b2 = Binder(catalog: data.catalog)
+            b2.propertyColumns = data.sequences.properties
+            let p = try Executor(data: data).pathsScanned(q, binder: &b2)
+            if p.pruned {
+                let ends = [q.from, q.to].compactMap { $0 }.map(describe).joined(separator: " or ")
+                add("pruning", "customers without \(ends) are skipped unread (presence signatures per customer)")
+            } else {
+                add("pruning", "none (no from or to, an event filter, or a compound step)")
             }
+            add("scanned", "\(p.customers.grouped) of \(data.sequences.customerCount.grouped) customers, \(p.events.grouped) of \(data.sequences.eventCount.grouped) events")
         case .attribution(let q):
             if let c = q.conversion { _ = try binder.bindEvent(c) }
             let conv = q.conversion.map(describe) ?? "stage conversion"

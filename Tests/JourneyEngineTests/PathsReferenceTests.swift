@@ -129,6 +129,17 @@ import JourneyLanguage
                 want.append([.text("other (\(rest.count) paths)"), .int(d.count), .percent(Double(d.count) / Double(max(ref.started, 1))),
                              .duration(quantile(d.sorted(), 0.5))])
             }
+            // What `explain` reports as read: customers whose presence signature admits A and B (code mod 64),
+            // every customer with an event filter (which the signatures do not know).
+            var b2 = Binder(catalog: cat)
+            let scanned = try Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())).pathsScanned(pq, binder: &b2)
+            let code = Dictionary(uniqueKeysWithValues: names.indices.map { (names[$0], codes[$0]) })
+            func signed(_ j: [Event], _ name: String?) -> Bool {
+                guard let name, s.channel == nil else { return true }
+                return j.contains { code[$0.name]! & 63 == code[name]! & 63 }
+            }
+            let admitted = journeys.filter { signed($0, s.from) && signed($0, s.to) }
+            #expect(scanned.customers == admitted.count && scanned.events == admitted.reduce(0) { $0 + $1.count }, "\(s.text)")
             let rows = t.rows.filter { if case .text(let p) = $0[0] { return !p.hasPrefix("(never reached") }; return true }
             #expect(rows == want, "\(s.text) on \(journeys)")
             if s.from != nil && s.to != nil {
