@@ -43,6 +43,10 @@ public struct Executor {
         if q.steps.first?.optional == true {
             throw Diagnostic("the first step cannot be optional: it is the entry", at: q.steps[0].expr.range)
         }
+        if q.order == .any && q.strictlyLater {
+            throw Diagnostic("'strictly later' orders the steps in time, and 'order any' lets them come in any order", at: q.steps[0].expr.range,
+                             help: "use 'order sequential' or 'order strict' with 'strictly later'")
+        }
         if q.order == .any, let s = q.steps.first(where: \.optional) {
             throw Diagnostic("optional steps need an order: 'order any' already lets any step come in any order", at: s.expr.range)
         }
@@ -68,6 +72,7 @@ public struct Executor {
                               within: q.within?.milliseconds, order: q.order, entry: q.entry, eventFilter: filter.events,
                               exclusions: exclusions)
         configured.same = same
+        configured.strictlyLater = q.strictlyLater
         if q.steps.contains(where: \.optional) { configured.optional = q.steps.map(\.optional) }   // empty: no skip checks in the scan
         // Captured by the scan threads: a `let`, so no copy or retain per access.
         let plan = configured
@@ -205,6 +210,7 @@ public struct Executor {
         var notes: [String] = []
         if let w = q.within { notes.append("window: \(w.text) from the entry (\(q.entry == .first ? "the first" : "the best") \(q.order == .any ? "event of any step" : describe(q.steps[0].expr)))") }
         if q.order == .any { notes.append("order any: step k counts \(unitName) who did steps 1 to k in any order") }
+        if q.strictlyLater { notes.append("strictly later: each step's event comes at a later time than the previous step's") }
         if let same { notes.append("same \(same.rawValue): every step's event has the entry event's \(same.rawValue)") }
         for (x, a, b) in q.exclusions { notes.append("excluding \(describe(x)) between step \(a ?? 1) and step \(b ?? n): such entries are dropped") }
         notes += filter.description

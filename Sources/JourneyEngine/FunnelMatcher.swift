@@ -15,6 +15,9 @@ public struct FunnelPlan {
     public var optional: [Bool] = []
     /// `same PROPERTY`: every matched step's event has the entry event's value of this column.
     public var same: SameColumn?
+    /// `strictly later`: events at the previous step's time are passed over (they cannot be the next step, and
+    /// with `order strict` they do not end the chain).
+    public var strictlyLater = false
     /// The steps and the event filter compiled for the scan (see `StepTest`).
     let tests: [StepTest]
     let filterTest: StepTest?
@@ -61,7 +64,7 @@ struct SimpleFunnel {
 
     /// nil when the plan needs the general matcher.
     init?(_ plan: FunnelPlan) {
-        guard plan.order == .sequential, plan.filterTest == nil, plan.exclusions.isEmpty, plan.same == nil,
+        guard plan.order == .sequential, plan.filterTest == nil, plan.exclusions.isEmpty, plan.same == nil, !plan.strictlyLater,
               plan.optional.isEmpty, plan.stepWithin.allSatisfy({ $0 == nil }), !plan.tests.isEmpty else { return nil }
         let cols: [Column?] = plan.tests.map {
             switch $0.column { case .event: return .event; case .channel: return .channel; case .stage: return .stage; case .kind: return .kind; default: return nil }
@@ -216,6 +219,7 @@ public enum FunnelMatcher {
             if let w = plan.within, t - t0 > w { break }
             if let w = plan.stepWithin[level], t - v.times[prevMatched] > w { break }
             last = j
+            if plan.strictlyLater && t == v.times[prevMatched] { j += 1; continue }
             let ok = held == nil || plan.same!.value(v, j) == held!
             if ok && plan.tests[level].matches(v, j) {
                 idx[level] = j; level += 1; prevMatched = j

@@ -110,9 +110,13 @@ public struct FunnelQuery: Equatable, Sendable {
     public var same: FieldRef?
     public var unit: CountUnit = .customers
     public var top: Int?
+    /// `strictly later`: a step's event must come at a later time than the previous step's (as ClickHouse's
+    /// `strict_increase`); by default it may share it, being later in the store's order.
+    public var strictlyLater = false
     public static func == (a: FunnelQuery, b: FunnelQuery) -> Bool {
         a.steps == b.steps && a.within == b.within && a.filter == b.filter && a.by == b.by && a.order == b.order
             && a.entry == b.entry && a.same == b.same && a.unit == b.unit && a.top == b.top && a.exclusions.count == b.exclusions.count
+            && a.strictlyLater == b.strictlyLater
     }
 }
 

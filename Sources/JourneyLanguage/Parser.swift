@@ -3,7 +3,7 @@ public struct Parser {
     public static let statementKeywords = ["funnel", "paths", "time", "dropoff", "stats", "quality", "count", "top",
                                            "pauses", "customers", "attribution", "touchpoints", "gaps", "retention", "explain", "set"]
     /// Words that end a step or filter expression inside a statement.
-    static let clauseWords: Set<String> = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top",
+    static let clauseWords: Set<String> = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "strictly",
                                           "show", "max", "keep", "to", "from", "next", "previous", "at", "limit", "then",
                                           "resumed", "open", "limit", "lookback", "model", "returning", "every", "periods", "of", "for", "matching"]
 
@@ -96,7 +96,7 @@ public struct Parser {
     }
 
     func clauseHelp(_ word: String) -> String? {
-        let clauses = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "show", "max", "keep", "limit"]
+        let clauses = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "show", "max", "keep", "limit", "strictly"]
         if clauses.contains(word.lowercased()) { return "'\(word)' is not a clause of this statement (see .help)" }
         return suggestion(for: word, among: clauses).map { "did you mean '\($0)'?" }
     }
@@ -420,6 +420,7 @@ public struct Parser {
                 q.exclusions.append((x, from, to)); continue
             }
             if accept("same") { q.same = try parseField(); continue }
+            if accept("strictly") { try expectWord("later", after: "'strictly'"); q.strictlyLater = true; continue }
             if accept("count") {
                 guard peek.kind == .word, let u = CountUnit(rawValue: peek.text.lowercased()) else { throw error("customers or accounts after 'count'") }
                 _ = advance(); q.unit = u; continue

@@ -14,8 +14,11 @@ struct NoAttributes: AttributeSource {
 /// k−1 whose event is step k's; strict = exactly the next index; any order = each event of W, in order, takes the
 /// first unmatched step it is; entry best = the maximum over all entries. Exclusions: an excluded event strictly
 /// between step a's event and step b's (or, when b was not reached, the last event the match looked at).
+/// `strictly later`: only events at a later time than the previous step's can be the next step; strict order
+/// then means the next event at a later time.
 func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, best: Bool, order: String,
-                    exclusions: [(e: Int, from: Int, to: Int)] = [], channels: [Int]? = nil, optional: [Bool]? = nil) -> (level: Int, mask: UInt32) {
+                    exclusions: [(e: Int, from: Int, to: Int)] = [], channels: [Int]? = nil, optional: [Bool]? = nil,
+                    strictlyLater: Bool = false) -> (level: Int, mask: UInt32) {
     let n = steps.count
     let opt = optional ?? [Bool](repeating: false, count: n)
     var bestLevel = 0, bestMask: UInt32 = 0
@@ -41,6 +44,8 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             var prev = s
             // Targets from step k: k itself, and past optional steps the next ones up to the first required one.
             func targets(_ k: Int) -> [Int] { var t = [k]; var p = k; while p < n - 1 && opt[p] { p += 1; t.append(p) }; return t }
+            // The events that may be the next step: after the previous one (at a later time, if strictly later).
+            func eligible(_ j: Int) -> Bool { j > prev && (!strictlyLater || events[j].t > events[prev].t) }
             while idx.count < n {
                 let k = idx.count
                 let ts = targets(k)
@@ -48,9 +53,10 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
                 for t in ts {
                     let cand: Int?
                     if order == "strict" {
-                        cand = window.contains(prev + 1) && events[prev + 1].e == steps[t] && held(prev + 1) ? prev + 1 : nil
+                        let nextOne = window.first(where: eligible)
+                        cand = nextOne.flatMap { events[$0].e == steps[t] && held($0) ? $0 : nil }
                     } else {
-                        cand = window.first { $0 > prev && events[$0].e == steps[t] && held($0) }
+                        cand = window.first { eligible($0) && events[$0].e == steps[t] && held($0) }
                     }
                     if let c = cand, best == nil || c < best!.j { best = (c, t) }
                 }
@@ -60,7 +66,7 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
                 prev = b.j
             }
             if idx.count == n { last = prev }
-            else if order == "strict" { last = window.contains(prev + 1) ? prev + 1 : prev }
+            else if order == "strict" { last = window.first(where: eligible) ?? window.last { $0 > prev } ?? prev }
             else { last = window.last ?? s }
         }
         var level = idx.count
@@ -119,11 +125,13 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             }
             let same = next(3) == 0
             let optional = order == "any" ? steps.map { _ in false } : steps.indices.map { $0 > 0 && next(3) == 0 }
+            let strictlyLater = order != "any" && next(3) == 0
             var plan = FunnelPlan(steps: steps.map { s in .event((0...5).map { $0 == s }) }, stepWithin: steps.map { _ in nil },
                                   within: within, order: FunnelOrder(rawValue: order)!, entry: best ? .best : .first, eventFilter: nil,
                                   exclusions: exclusions.map { x in (.event((0...5).map { $0 == x.e }), x.from, x.to) })
             if same { plan.same = .channel }
             plan.optional = optional
+            plan.strictlyLater = strictlyLater
             seq.withView { v in
                 let scratch = UnsafeMutablePointer<Int>.allocate(capacity: 8), idx = UnsafeMutablePointer<Int>.allocate(capacity: 8)
                 defer { scratch.deallocate(); idx.deallocate() }
@@ -131,10 +139,10 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
                     let level = FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx)
                     let m = (level: level, eventIndex: idx)
                     let ref = referenceLevel(events: journeys[c], steps: steps, within: within, best: best, order: order, exclusions: exclusions,
-                                             channels: same ? channelsByCustomer[c] : nil, optional: optional)
+                                             channels: same ? channelsByCustomer[c] : nil, optional: optional, strictlyLater: strictlyLater)
                     var mask: UInt32 = 0
                     for k in 0..<m.level where m.eventIndex[k] >= 0 { mask |= 1 << UInt32(k) }
-                    #expect(m.level == ref.level && mask == ref.mask, "trial \(trial) customer \(c) steps \(steps) within \(String(describing: within)) best \(best) \(order) same \(same) optional \(optional) exclusions \(exclusions) events \(journeys[c])")
+                    #expect(m.level == ref.level && mask == ref.mask, "trial \(trial) customer \(c) steps \(steps) within \(String(describing: within)) best \(best) \(order) later \(strictlyLater) same \(same) optional \(optional) exclusions \(exclusions) events \(journeys[c])")
                 }
             }
         }
@@ -204,15 +212,19 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             let names = steps.map { byStage ? "stage:s\($0)" : "event:\(cat.events[eventCodes[$0]])" }
             // Now and then a journey-level filter: only customers who touched d count.
             let touched = next(4) == 0
-            let text = "funnel " + names.joined(separator: " > ") + (within.map { " within \($0 / 1000)s" } ?? "") + (best ? " entry best" : "")
-                + (touched ? " where touched event:d" : "")
+            let later = next(4) == 0
+            var text = "funnel " + names.joined(separator: " > ")
+            if let within { text += " within \(within / 1000)s" }
+            if best { text += " entry best" }
+            if touched { text += " where touched event:d" }
+            if later { text += " strictly later" }
             guard case .funnel(let q) = try Parser.parse(text) else { Issue.record("parse"); continue }
             var binder = Binder(catalog: cat)
             let table = try Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())).funnel(q, binder: &binder)[0]
             var want = [Int](repeating: 0, count: steps.count)
             for j in journeys where !touched || j.contains(where: { $0.e == 4 }) {
                 let ref = referenceLevel(events: j, steps: steps, within: within, best: best, order: "sequential", exclusions: [],
-                                         channels: nil, optional: steps.map { _ in false })
+                                         channels: nil, optional: steps.map { _ in false }, strictlyLater: later)
                 for k in 0..<ref.level { want[k] += 1 }
             }
             let got = table.rows.map { r -> Int in if case .int(let n) = r[1] { return n }; return -1 }

@@ -76,6 +76,11 @@ import Testing
           |                   ^~~~
         help: to shorten paths from A to B, use 'max K steps'
         """)
+        #expect(error("funnel a > b strictly") == """
+        1:22: error: expected 'later' after 'strictly', but the statement ended
+        1 | funnel a > b strictly
+          |                      ^
+        """)
         #expect(error("paths next 3").contains("'next' counts the steps after 'from A', and there is no 'from'"))
         #expect(error("paths from a previous 2").contains("'previous' counts the steps before 'to B', and there is no 'to'"))
         #expect(error("paths previous 2 from a to b").contains("'previous' and 'from' both start the path"))
