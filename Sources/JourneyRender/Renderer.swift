@@ -75,15 +75,29 @@ public enum Renderer {
         return out + "…"
     }
 
-    /// `text` in lines of at most `width` display columns, broken at spaces; a word longer than a line is cut.
-    static func wrap(_ text: String, _ width: Int) -> [String] {
+    /// `text` in lines of at most `width` display columns, broken at spaces; a word longer than a line is cut,
+    /// or with `hyphenate` broken over lines with `-` (headers: nothing of a column's name is lost).
+    static func wrap(_ text: String, _ width: Int, hyphenate: Bool = false) -> [String] {
         var lines: [String] = [], line = ""
         for word in text.split(separator: " ", omittingEmptySubsequences: false).map(String.init) {
-            let w = displayWidth(word)
-            if line.isEmpty { line = fit(word, width); continue }
-            if displayWidth(line) + 1 + w <= width { line += " " + word; continue }
-            lines.append(line)
-            line = fit(word, width)
+            var pieces = [word]
+            if hyphenate && width >= 3 && displayWidth(word) > width {
+                pieces = []
+                var rest = Substring(word)
+                while displayWidth(String(rest)) > width {
+                    var head = "", used = 0
+                    for ch in rest { let cw = displayWidth(String(ch)); if used + cw > width - 1 { break }; head.append(ch); used += cw }
+                    pieces.append(head + "-"); rest = rest.dropFirst(head.count)
+                }
+                pieces.append(String(rest))
+            }
+            for piece in pieces {
+                let w = displayWidth(piece)
+                if line.isEmpty { line = fit(piece, width); continue }
+                if displayWidth(line) + 1 + w <= width && !line.hasSuffix("-") { line += " " + piece; continue }
+                lines.append(line)
+                line = fit(piece, width)
+            }
         }
         lines.append(line)
         return lines

@@ -31,10 +31,17 @@ extension Renderer {
         // Numbers are never cut; text goes down to 6 columns.
         let floor = t.columns.indices.map { i in numeric[i] ? max(4, cells.map { i < $0.count ? displayWidth($0[i]) : 0 }.max() ?? 4) : 6 }
         let longestWord = t.columns.map { $0.split(separator: " ").map { displayWidth(String($0)) }.max() ?? 0 }
-        for pass in 0..<3 {
-            let limit = t.columns.indices.map { i in pass == 0 ? max(floor[i], longestWord[i]) : floor[i] }
+        // What gives way, in turn: number columns' headers down to their longest word (they wrap at spaces), text
+        // down to 16 columns (cut with …), number headers until a word breaks over two lines (with -), text down
+        // to 10, number headers down to their cells, text down to 6.
+        let passes: [(numbers: Bool, limit: (Int) -> Int)] = [
+            (true, { max(floor[$0], longestWord[$0]) }), (false, { max(floor[$0], 16) }),
+            (true, { max(floor[$0], (longestWord[$0] + 1) / 2 + 1) }), (false, { max(floor[$0], 10) }),
+            (true, { floor[$0] }), (false, { floor[$0] }),
+        ]
+        for pass in passes {
             while widths.reduce(0, +) + 3 * widths.count + 1 > s.width,
-                  let i = widths.indices.filter({ widths[$0] > limit[$0] && (pass == 2 ? !numeric[$0] : numeric[$0]) }).max(by: { widths[$0] < widths[$1] }) {
+                  let i = widths.indices.filter({ numeric[$0] == pass.numbers && widths[$0] > pass.limit($0) }).max(by: { widths[$0] < widths[$1] }) {
                 widths[i] -= 1
             }
         }
@@ -45,7 +52,7 @@ extension Renderer {
             func line(_ l: String, _ m: String, _ r: String) -> String { l + widths.map { String(repeating: g.h, count: $0 + 2) }.joined(separator: m) + r }
             out.append(line(g.tl, g.tm, g.tr))
             // Headers wrap at spaces onto as many lines as the narrowest needs (a word too long is cut).
-            let heads = t.columns.enumerated().map { wrap($1, widths[$0]) }
+            let heads = t.columns.enumerated().map { wrap($1, widths[$0], hyphenate: true) }
             for k in 0..<(heads.map(\.count).max() ?? 1) {
                 out.append(g.v + heads.enumerated().map { i, h in " " + Style.bold(pad(k < h.count ? h[k] : "", widths[i], right: numeric[i]), s) + " " }.joined(separator: g.v) + g.v)
             }
