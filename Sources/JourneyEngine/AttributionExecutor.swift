@@ -107,6 +107,8 @@ extension Executor {
         let L = labelCount(show)
 
         let tables = StepTest.Tables()
+
+        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
         let conversion = StepTest(convPred, tables: tables)
         let touch = filter.events.map { StepTest($0, tables: tables) }
         struct Partial {
@@ -282,6 +284,7 @@ extension Executor {
         let filter = try binder.bindFilter(q.filter, data: data)
         let (convPred, convName) = try conversionPredicate(q.conversion, binder: &binder)
         let tables = StepTest.Tables()
+        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
         let conversion = StepTest(convPred, tables: tables), touch = filter.events.map { StepTest($0, tables: tables) }
         let L = labelCount(q.by)
         var journeys = [Int](repeating: 0, count: L), converting = journeys
@@ -341,6 +344,7 @@ extension Executor {
         let filter = try binder.bindFilter(q.filter, data: data)
         let (convPred, convName) = try conversionPredicate(q.conversion, binder: &binder)
         let tables = StepTest.Tables()
+        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
         let conversion = StepTest(convPred, tables: tables), touch = filter.events.map { StepTest($0, tables: tables) }
         let decisionNames = ["consideration", "intent"].filter { catalog.stageCode($0) != nil }
         guard !decisionNames.isEmpty else { throw QueryError("gaps looks at the decision stages consideration and intent; this store's stages have neither") }

@@ -8,6 +8,7 @@ extension Executor {
         let filter = try binder.bindFilter(q.filter, data: data)
         enum Test { case reached(StepTest, Bool), silent(Int64) }
         let tables = StepTest.Tables()
+        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
         let tests: [Test] = try q.conditions.map { c in
             switch c {
             case .reached(let e, let negated): return .reached(StepTest(try binder.bindEvent(e), tables: tables), negated)

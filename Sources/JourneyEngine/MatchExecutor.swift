@@ -25,6 +25,7 @@ extension Executor {
     /// Compiles the statement's pattern.
     func matcher(_ q: MatchQuery, binder: inout Binder) throws -> PatternMatcher {
         let tables = StepTest.Tables()
+        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
         var b = binder
         defer { binder = b }
         return try PatternMatcher(q.pattern, within: q.within, tables: tables) { e in StepTest(try b.bindEvent(e), tables: tables) }

@@ -15,6 +15,7 @@ extension Executor {
     public func paths(_ q: PathsQuery, binder: inout Binder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(q.filter, data: data)
         let tables = StepTest.Tables()
+        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
         let from = try q.from.map { StepTest(try binder.bindEvent($0), tables: tables) }
         let to = try q.to.map { StepTest(try binder.bindEvent($0), tables: tables) }
         let eventFilter = filter.events.map { StepTest($0, tables: tables) }
@@ -366,6 +367,7 @@ extension Executor {
     public func pathsScanned(_ q: PathsQuery, binder: inout Binder) throws -> (pruned: Bool, customers: Int, events: Int) {
         let filter = try binder.bindFilter(q.filter, data: data)
         let tables = StepTest.Tables()
+        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
         let ends = try [q.from, q.to].compactMap { $0 }.map { StepTest(try binder.bindEvent($0), tables: tables) }
         let prunings = filter.events == nil ? ends.map { EntryPruning.of([$0], data: data) } : []
         var cs = 0, es = 0

@@ -94,6 +94,7 @@ extension Executor {
     public func funnelPruning(_ q: FunnelQuery, binder: inout Binder) throws -> (how: String, customers: Int, events: Int) {
         let filter = try binder.bindFilter(q.filter, data: data)
         let tables = StepTest.Tables()
+        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
         let steps = try q.steps.map { StepTest(try binder.bindEvent($0.expr), tables: tables) }
         let pruning = filter.events == nil && !steps.isEmpty ? EntryPruning.of(q.order == .any ? steps : [steps[0]], data: data) : .none
         var cs = 0, es = 0

@@ -42,50 +42,120 @@ extension Executor {
     public func retention(_ q: RetentionQuery, binder: inout Binder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(q.filter, data: data)
         let tables = StepTest.Tables()
+        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
         let start = StepTest(try binder.bindEvent(q.start), tables: tables)
         let returning = try q.returning.map { StepTest(try binder.bindEvent($0), tables: tables) }
         let eventFilter = filter.events.map { StepTest($0, tables: tables) }
         guard let period = RetentionPeriod(rawValue: q.period) else { throw QueryError("retention periods are day, week or month") }
         let n = q.periods
         let dim = q.by.flatMap(Self.eventDimension)
-        let attr = try q.by.flatMap { Self.eventDimension($0) == nil ? try attributeColumn($0) : nil }
-        let end = seq.times.max() ?? 0
-        let endPeriod = period.index(end)
-        // Per row key: cohort size, and per period k: retained and eligible (period k has begun by the data's end).
-        var rows: [String: (size: Int, retained: [Int], eligible: [Int], order: Int)] = [:]
-        var seen = [Bool](repeating: false, count: n)
-        try seq.withView { v in
-            for c in 0..<seq.customerCount {
-                try checkCancel(c)
-                if let j = filter.journeys, !j[c] { continue }
-                let lo = Int(v.offsets[c]), hi = Int(v.offsets[c + 1])
-                guard let b = (lo..<hi).first(where: { (eventFilter?.matches(v, $0) ?? true) && start.matches(v, $0) }) else { continue }
-                let birth = period.index(v.times[b])
-                for k in 0..<n { seen[k] = false }
-                for i in (b + 1)..<max(b + 1, hi) where (eventFilter?.matches(v, i) ?? true) && (returning?.matches(v, i) ?? true) {
-                    let k = period.index(v.times[i]) - birth
-                    if k >= n { break }
-                    if k >= 0 { seen[k] = true }
-                }
-                let key = dim.map { label($0, v, b) } ?? attr?[c] ?? period.label(birth)
-                var r = rows[key] ?? (0, [Int](repeating: 0, count: n), [Int](repeating: 0, count: n), dim == nil && attr == nil ? birth : 0)
-                r.size += 1
-                for k in 0..<n where birth + k <= endPeriod {
-                    r.eligible[k] += 1
-                    if k == 0 || seen[k] { r.retained[k] += 1 }
-                }
-                rows[key] = r
+        // A customer attribute's values as dense codes (names kept for the rows).
+        var attrNames: [String] = [], attrCode: [Int] = []
+        if let by = q.by, dim == nil {
+            var index: [String: Int] = [:]
+            attrCode = try attributeColumn(by).map { v in
+                if let k = index[v] { return k }
+                index[v] = attrNames.count; attrNames.append(v); return attrNames.count - 1
             }
         }
+        let end = seq.times.max() ?? 0
+        let endPeriod = period.index(end)
+        let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
+        var tallies = [RetentionTally](repeating: RetentionTally(periods: n), count: parts)
+        var errors = [Error?](repeating: nil, count: parts)
+        seq.withView { v in
+            tallies.withUnsafeMutableBufferPointer { out in
+                errors.withUnsafeMutableBufferPointer { errs in
+                    DispatchQueue.concurrentPerform(iterations: parts) { p in
+                        var tally = RetentionTally(periods: n)
+                        var seen = [Bool](repeating: false, count: n)
+                        var clock = PeriodClock(period)
+                        do {
+                            for c in (seq.customerCount * p / parts)..<(seq.customerCount * (p + 1) / parts) {
+                                try checkCancel(c)
+                                if let j = filter.journeys, !j[c] { continue }
+                                let lo = Int(v.offsets[c]), hi = Int(v.offsets[c + 1])
+                                var b = lo
+                                while b < hi && !((eventFilter?.matches(v, b) ?? true) && start.matches(v, b)) { b += 1 }
+                                guard b < hi else { continue }
+                                let birth = clock.index(v.times[b])
+                                for k in 0..<n { seen[k] = false }
+                                var i = b + 1
+                                while i < hi {
+                                    if (eventFilter?.matches(v, i) ?? true) && (returning?.matches(v, i) ?? true) {
+                                        let k = clock.index(v.times[i]) - birth
+                                        if k >= n { break }
+                                        if k >= 0 { seen[k] = true }
+                                    }
+                                    i += 1
+                                }
+                                let key = dim.map { Int(labelCode($0, v, b)) } ?? (q.by != nil ? attrCode[c] : birth)
+                                let r = tally.row(key)
+                                tally.size[r] += 1
+                                for k in 0..<n where birth + k <= endPeriod {
+                                    tally.eligible[r * n + k] += 1
+                                    if k == 0 || seen[k] { tally.retained[r * n + k] += 1 }
+                                }
+                            }
+                        } catch { errs[p] = error }
+                        out[p] = tally
+                    }
+                }
+            }
+        }
+        if let e = errors.compactMap({ $0 }).first { throw e }
+        var all = RetentionTally(periods: n)
+        for t in tallies {
+            for (key, r) in zip(t.keys, t.keys.indices) {
+                let g = all.row(key)
+                all.size[g] += t.size[r]
+                for k in 0..<n { all.eligible[g * n + k] += t.eligible[r * n + k]; all.retained[g * n + k] += t.retained[r * n + k] }
+            }
+        }
+        func name(_ key: Int) -> String { dim.map { codeName($0, key) } ?? (q.by != nil ? attrNames[key] : period.label(key)) }
         let byCohort = q.by == nil
-        let sorted = rows.sorted { byCohort ? $0.value.order < $1.value.order : ($0.value.size != $1.value.size ? $0.value.size > $1.value.size : $0.key < $1.key) }
-        let out: [[Value]] = sorted.map { k, r in
-            [.text(k), .int(r.size)] + (0..<n).map { i in r.eligible[i] > 0 ? .percent(Double(r.retained[i]) / Double(r.eligible[i])) : .null }
+        let sorted = all.keys.indices.map { ($0, name(all.keys[$0])) }
+            .sorted { byCohort ? all.keys[$0.0] < all.keys[$1.0] : (all.size[$0.0] != all.size[$1.0] ? all.size[$0.0] > all.size[$1.0] : $0.1 < $1.1) }
+        let out: [[Value]] = sorted.map { r, label in
+            [.text(label), .int(all.size[r])] + (0..<n).map { k in
+                all.eligible[r * n + k] > 0 ? .percent(Double(all.retained[r * n + k]) / Double(all.eligible[r * n + k])) : .null
+            }
         }
         let unit = q.period
         let notes = ["cohort = the \(byCohort ? unit : q.by!.field.display) of each customer's first \(describe(q.start)); column k = share of the cohort with \(q.returning.map(describe) ?? "any event") after it in the \(unit) k \(unit)s later (calendar \(unit)s, UTC\(unit == "week" ? ", from Monday" : "")); column 0 is the cohort itself (100%)",
                      "a cell is empty when that \(unit) had not begun by the data's end (\(UTC.format(ms: end, dateOnly: true))); its share counts only the customers whose \(unit) k had begun"] + filter.description
         return [ResultTable(title: "retention every \(unit)", columns: [byCohort ? "cohort" : q.by!.field.display, "customers"] + (0..<n).map { "\(unit) \($0)" },
                             rows: out, notes: notes, chart: .cohortGrid(label: 0, first: 2))]
+    }
+}
+
+/// One core's cohorts: a row per key (cohort period, event-field code or attribute code), its size and per
+/// period the retained and eligible customers, in flat arrays.
+struct RetentionTally {
+    let periods: Int
+    var rowOf: [Int: Int] = [:]
+    var keys: [Int] = [], size: [Int] = [], retained: [Int] = [], eligible: [Int] = []
+    init(periods: Int) { self.periods = periods }
+
+    mutating func row(_ key: Int) -> Int {
+        if let r = rowOf[key] { return r }
+        let r = keys.count
+        rowOf[key] = r; keys.append(key); size.append(0)
+        retained += [Int](repeating: 0, count: periods); eligible += [Int](repeating: 0, count: periods)
+        return r
+    }
+}
+
+/// `RetentionPeriod.index` for times that mostly fall in the period asked last (a customer's events are in
+/// time order): the calendar is consulted only when a time leaves the current period.
+struct PeriodClock {
+    let period: RetentionPeriod
+    var low = Int64.max, high = Int64.min, current = 0
+    init(_ period: RetentionPeriod) { self.period = period }
+
+    @inline(__always) mutating func index(_ t: Int64) -> Int {
+        if t >= low && t < high { return current }
+        current = period.index(t); low = period.start(current); high = period.start(current + 1)
+        return current
     }
 }

@@ -4,12 +4,22 @@ import JourneyStore
 import JourneyLanguage
 import JourneyEngine
 
-/// Adapts the store to the engine's attribute reads.
-struct StoreAttributes: AttributeSource {
+/// Adapts the store to the engine's attribute reads. One per loaded journeys (dropped with them after an import):
+/// the customers' accounts, asked for by every `count accounts`, are read once and kept.
+final class StoreAttributes: AttributeSource, @unchecked Sendable {
     let store: Store
+    private var accountsOfLoaded: (ids: [Int64], accounts: [Int64])?
+    private let lock = NSLock()
+    init(store: Store) { self.store = store }
     func customerAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { try store.customerAttribute(name, for: ids) }
     func accountAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { try store.accountAttribute(name, for: ids) }
-    func accounts(for ids: [Int64]) throws -> [Int64] { try store.accounts(for: ids) }
+    func accounts(for ids: [Int64]) throws -> [Int64] {
+        lock.lock(); defer { lock.unlock() }
+        if let kept = accountsOfLoaded, kept.ids == ids { return kept.accounts }
+        let a = try store.accounts(for: ids)
+        accountsOfLoaded = (ids, a)
+        return a
+    }
 }
 
 /// One analyst's session over one store: the API the shell, the batch runner and reports share.
@@ -139,6 +149,7 @@ public final class Session {
         case .funnel(let q):
             add("statement", "funnel of \(q.steps.count) steps, order \(q.order.rawValue), entry \(q.entry.rawValue), counting \(q.unit.rawValue)")
             let tables = StepTest.Tables()
+            defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
             for (i, s) in q.steps.enumerated() {
                 let test = StepTest(try binder.bindEvent(s.expr), tables: tables)
                 add("step \(i + 1)", describe(s.expr) + (s.optional ? " (optional)" : "") + (s.within.map { " within \($0.text) of step \(i)" } ?? ""))
@@ -197,6 +208,7 @@ public final class Session {
             for d in f.description { add("filter", d + (d.hasPrefix("event-level") ? " (which events count as touchpoints; conversions are found among all events)" : "")) }
         case .matching(let q):
             let tables = StepTest.Tables()
+            defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
             var b = binder
             let m = try PatternMatcher(q.pattern, within: q.within, tables: tables) { e in StepTest(try b.bindEvent(e), tables: tables) }
             binder = b

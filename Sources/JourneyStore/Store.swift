@@ -196,10 +196,7 @@ public final class Store {
             guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { throw StoreError("bad attribute name '\(name)'") }
             column = "json_extract(c.attrs, '$.\(name)')"
         }
-        var map: [Int64: String] = [:]
-        let st = try db.prepare("SELECT c.id, \(column) FROM customers c LEFT JOIN accounts a ON a.id = c.account")
-        while try st.step() { if let t = st.text(1) { map[st.int(0)] = t } }
-        return ids.map { map[$0] }
+        return try perCustomer("SELECT c.id, \(column) FROM customers c LEFT JOIN accounts a ON a.id = c.account", ids: ids, missing: nil) { $0.text(1) }
     }
 
     /// First contact: the customer master data's date, else the customer's first event (`YYYY-MM-DD`).
@@ -227,25 +224,37 @@ public final class Store {
             guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { throw StoreError("bad attribute name '\(name)'") }
             column = "json_extract(a.attrs, '$.\(name)')"
         }
-        var map: [Int64: String] = [:]
-        let st = try db.prepare("SELECT c.id, \(column) FROM customers c JOIN accounts a ON a.id = c.account")
-        while try st.step() { if let t = st.text(1) { map[st.int(0)] = t } }
-        return ids.map { map[$0] }
+        return try perCustomer("SELECT c.id, \(column) FROM customers c JOIN accounts a ON a.id = c.account", ids: ids, missing: nil) { $0.text(1) }
     }
 
     /// Account store id per customer (0 when none), indexed like `ids`.
     public func accounts(for ids: [Int64]) throws -> [Int64] {
-        var map: [Int64: Int64] = [:]
-        let st = try db.prepare("SELECT id, account FROM customers WHERE account IS NOT NULL")
-        while try st.step() { map[st.int(0)] = st.int(1) }
-        return ids.map { map[$0] ?? 0 }
+        try perCustomer("SELECT id, account FROM customers WHERE account IS NOT NULL", ids: ids, missing: 0) { $0.int(1) }
     }
 
     public func customerKeys(for ids: [Int64]) throws -> [String] {
-        var map: [Int64: String] = [:]
-        let st = try db.prepare("SELECT id, key FROM customers")
-        while try st.step() { map[st.int(0)] = st.text(1) }
-        return ids.map { map[$0] ?? "#\($0)" }
+        let keys: [String?] = try perCustomer("SELECT id, key FROM customers", ids: ids, missing: nil) { $0.text(1) }
+        return zip(ids, keys).map { $1 ?? "#\($0)" }
+    }
+
+    /// One value per customer id in `ids` from `sql`, whose first column is the customer id; `missing` where
+    /// the query has no row. When `ids` ascend (as the loaded journeys' do) the rows, read in id order, are
+    /// merged in one pass; otherwise through a dictionary.
+    func perCustomer<T>(_ sql: String, ids: [Int64], missing: T, _ value: (Statement) -> T) throws -> [T] {
+        let st = try db.prepare(sql + " ORDER BY 1")
+        if zip(ids, ids.dropFirst()).allSatisfy({ $0 < $1 }) {
+            var out = [T](repeating: missing, count: ids.count)
+            var k = 0
+            while k < ids.count, try st.step() {
+                let id = st.int(0)
+                while k < ids.count && ids[k] < id { k += 1 }
+                if k < ids.count && ids[k] == id { out[k] = value(st); k += 1 }
+            }
+            return out
+        }
+        var map: [Int64: T] = [:]
+        while try st.step() { map[st.int(0)] = value(st) }
+        return ids.map { map[$0] ?? missing }
     }
 
     /// Table definitions, for `.schema`.

@@ -1,0 +1,304 @@
+import Foundation
+import JourneyCore
+import JourneyLanguage
+
+extension Executor {
+    // MARK: count
+
+    /// `count customers|accounts|events [by DIM] [where …]`. Groups are codes (an event field's, or the dense
+    /// codes of a customer attribute's values), counted in arrays on both cores; names only for the rows.
+    public func count(unit: String, by: Breakdown?, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
+        let filter = try binder.bindFilter(f, data: data)
+        let dim = by.flatMap(Self.eventDimension)
+        // The group of a customer attribute: its value's dense code, per customer.
+        var attrNames: [String] = [], attrCode: [Int32] = []
+        if let by, dim == nil {
+            var index: [String: Int32] = [:]
+            attrCode = try attributeColumn(by).map { v in
+                if let k = index[v] { return k }
+                let k = Int32(attrNames.count); index[v] = k; attrNames.append(v); return k
+            }
+        }
+        let groupCount: Int
+        if let dim { groupCount = codeBound(dim) } else if by != nil { groupCount = attrNames.count } else { groupCount = 1 }
+        // Accounts: an index per account (people without one count alone): the store's account id itself when
+        // the ids are dense enough, else numbered through a dictionary.
+        var accountOf: [Int32] = [], accountCount = 0
+        if unit == "accounts" {
+            let accounts = try data.attributes.accounts(for: seq.customerIDs)
+            let largest = Int(accounts.max() ?? 0)
+            if largest < 4 * seq.customerCount + 1024 {
+                accountOf = (0..<seq.customerCount).map { c in Int32(accounts[c] != 0 ? Int(accounts[c]) : largest + 1 + c) }
+                accountCount = largest + 1 + seq.customerCount
+            } else {
+                var index: [Int64: Int32] = [:]
+                accountOf = (0..<seq.customerCount).map { c in
+                    let key = accounts[c] != 0 ? accounts[c] : -seq.customerIDs[c]
+                    if let k = index[key] { return k }
+                    let k = Int32(accountCount); index[key] = k; accountCount += 1; return k
+                }
+            }
+        }
+        let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
+        var results = [CountTally](repeating: CountTally(groups: 0), count: parts)
+        var errors = [Error?](repeating: nil, count: parts)
+        let tables = StepTest.Tables()   // owns the compiled filter's tables for the whole scan
+        defer { withExtendedLifetime(tables) {} }
+        let eventFilter = filter.events.map { StepTest($0, tables: tables) }
+        let accountsWanted = unit == "accounts", attributeGroups = by != nil && dim == nil
+        let checkCancel = self.checkCancel
+        seq.withView { v in
+            results.withUnsafeMutableBufferPointer { out in
+                errors.withUnsafeMutableBufferPointer { errs in
+                    attrCode.withUnsafeBufferPointer { attr in
+                        accountOf.withUnsafeBufferPointer { acc in
+                            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                                var scan = CountScan(v: v, groups: groupCount, journeys: filter.journeys, eventFilter: eventFilter,
+                                                     accounts: accountsWanted ? acc : nil, attributes: attributeGroups ? attr : nil)
+                                defer { out[p] = scan.finish() }
+                                let range = (seq.customerCount * p / parts)..<(seq.customerCount * (p + 1) / parts)
+                                do {
+                                    // The group column chosen once: the loop over events is specialized for it.
+                                    switch dim {
+                                    case .event: try scan.run(range, column: v.events, checkCancel)
+                                    case .channel: try scan.run(range, column: v.channels, checkCancel)
+                                    case .stage: try scan.run(range, column: v.stages, checkCancel)
+                                    case .kind: try scan.run(range, column: v.kinds, checkCancel)
+                                    case nil: try scan.run(range, column: UnsafeBufferPointer<UInt8>(start: nil, count: 0), checkCancel)
+                                    }
+                                } catch { errs[p] = error }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let e = errors.compactMap({ $0 }).first { throw e }
+        var events = [Int](repeating: 0, count: groupCount), units = [Int](repeating: 0, count: groupCount)
+        var present = [Bool](repeating: false, count: groupCount)
+        var total = 0
+        for part in results {
+            for g in 0..<groupCount { events[g] += part.events[g]; units[g] += part.customers[g]; present[g] = present[g] || part.present[g] }
+            total += part.counted
+        }
+        if unit == "accounts" {
+            // Distinct (group, account) pairs (group UInt32.max collects every counted account for the total):
+            // a bit per pair when that fits in 64 MB, else sorted.
+            units = [Int](repeating: 0, count: groupCount); total = 0
+            let space = accountCount
+            if (groupCount + 1) * space <= 512 << 20 {
+                var bits = [UInt64](repeating: 0, count: ((groupCount + 1) * space + 63) / 64)
+                for part in results {
+                    for x in part.pairs {
+                        let g = Int(x >> 32), a = Int(x & 0xFFFF_FFFF)
+                        let slot = (g == Int(UInt32.max) ? groupCount : g) * space + a
+                        let bit = UInt64(1) << UInt64(slot & 63)
+                        if bits[slot >> 6] & bit != 0 { continue }
+                        bits[slot >> 6] |= bit
+                        if g == Int(UInt32.max) { total += 1 } else { units[g] += 1 }
+                    }
+                }
+            } else {
+                var pairs = results.flatMap(\.pairs)
+                pairs.sort()
+                var previous: UInt64?
+                for x in pairs where x != previous {
+                    previous = x
+                    let g = Int(x >> 32)
+                    if g == Int(UInt32.max) { total += 1 } else { units[g] += 1 }
+                }
+            }
+        }
+        let allEvents = events.reduce(0, +)
+        func name(_ g: Int) -> String { dim.map { codeName($0, g) } ?? (by != nil ? attrNames[g] : "all") }
+        let monthly = by?.month == true
+        let value: (Int) -> Int = { unit == "events" ? events[$0] : units[$0] }
+        let shown = (0..<groupCount).filter { present[$0] }.map { ($0, name($0)) }
+            .sorted { monthly ? $0.1 < $1.1 : (value($0.0) != value($1.0) ? value($0.0) > value($1.0) : $0.1 < $1.1) }
+        let rows: [[Value]] = shown.map { g, k in
+            (by == nil ? [] : [.text(k)]) + [.int(value(g)),
+                                             .percent(unit == "events" ? Double(events[g]) / Double(max(allEvents, 1)) : Double(units[g]) / Double(max(total, 1)))]
+        }
+        var notes = filter.description
+        if let by, dim != nil, unit != "events" { notes.append("a \(unit.dropLast()) counts under every \(by.field.display) it has an event with; shares can add up to more than 100%") }
+        return [ResultTable(title: "count \(unit)", columns: (by.map { [$0.field.display] } ?? []) + [unit, "share"], rows: rows, notes: notes,
+                            chart: by == nil ? nil : monthly ? .columns(label: 0, value: 1) : .bars(label: 0, value: 1))]
+    }
+
+    // MARK: top
+
+    /// `top N channels|events|stages|kinds|campaigns [where …]`: events, share, customers and a 12-month trend
+    /// per value, counted by code on both cores.
+    public func top(_ what: PathShow, n: Int, campaign: Bool, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
+        let filter = try binder.bindFilter(f, data: data)
+        let tables = StepTest.Tables()   // owns the compiled filter's tables for the whole scan
+        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
+        let eventFilter = filter.events.map { StepTest($0, tables: tables) }
+        let width = campaign ? codeBound(campaigns: ()) : codeBound(what)
+        let lastMonth = RetentionPeriod.month.index(seq.times.max() ?? 0), firstMonth = lastMonth - 11
+        // The 12 months' bounds, so an event's month is found by comparing, not by calendar arithmetic.
+        let bounds = (0...12).map { RetentionPeriod.month.start(firstMonth + $0) }
+        struct Part { var events: [Int]; var customers: [Int]; var trend: [Double]; var total = 0 }
+        let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
+        var results = [Part](repeating: Part(events: [], customers: [], trend: []), count: parts)
+        var errors = [Error?](repeating: nil, count: parts)
+        seq.withView { v in
+            results.withUnsafeMutableBufferPointer { out in
+                errors.withUnsafeMutableBufferPointer { errs in
+                    DispatchQueue.concurrentPerform(iterations: parts) { p in
+                        var part = Part(events: [Int](repeating: 0, count: width), customers: [Int](repeating: 0, count: width),
+                                        trend: [Double](repeating: 0, count: width * 12))
+                        var stamp = [Int](repeating: -1, count: width)
+                        do {
+                            for c in (seq.customerCount * p / parts)..<(seq.customerCount * (p + 1) / parts) {
+                                try checkCancel(c)
+                                if let j = filter.journeys, !j[c] { continue }
+                                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where eventFilter?.matches(v, i) ?? true {
+                                    let k = campaign ? Int(v.campaigns[i]) : Int(labelCode(what, v, i))
+                                    part.events[k] += 1; part.total += 1
+                                    let t = v.times[i]
+                                    if t >= bounds[0] && t < bounds[12] {
+                                        var m = 0
+                                        while t >= bounds[m + 1] { m += 1 }
+                                        part.trend[k * 12 + m] += 1
+                                    }
+                                    if stamp[k] != c { stamp[k] = c; part.customers[k] += 1 }
+                                }
+                            }
+                        } catch { errs[p] = error }
+                        out[p] = part
+                    }
+                }
+            }
+        }
+        if let e = errors.compactMap({ $0 }).first { throw e }
+        var events = [Int](repeating: 0, count: width), customers = events, trend = [Double](repeating: 0, count: width * 12)
+        var totalEvents = 0
+        for part in results {
+            for k in 0..<width { events[k] += part.events[k]; customers[k] += part.customers[k] }
+            for x in 0..<(width * 12) { trend[x] += part.trend[x] }
+            totalEvents += part.total
+        }
+        func name(_ k: Int) -> String {
+            campaign ? (k == 0 ? "(none)" : k < catalog.campaigns.count ? catalog.campaigns[k] : "(code \(k))") : codeName(what, k)
+        }
+        let ranked = (0..<width).filter { events[$0] > 0 }.map { ($0, name($0)) }
+            .sorted { events[$0.0] != events[$1.0] ? events[$0.0] > events[$1.0] : $0.1 < $1.1 }
+        let rows: [[Value]] = ranked.prefix(n).map { k, label in
+            [.text(label), .int(events[k]), .percent(Double(events[k]) / Double(max(totalEvents, 1))), .int(customers[k]),
+             .series(Array(trend[(k * 12)..<(k * 12 + 12)]))]
+        }
+        let title = campaign ? "campaign" : what.rawValue
+        let span = "\(RetentionPeriod.month.label(firstMonth)) … \(RetentionPeriod.month.label(lastMonth))"
+        return [ResultTable(title: "top \(title)s", columns: [title, "events", "share of events", "customers", "by month"], rows: rows,
+                            notes: filter.description + ["by month: events per month, \(span), each row scaled to its own range"],
+                            chart: .bars(label: 0, value: 1))]
+    }
+
+    /// How many codes to count an event field over: its catalog's size (stage codes are ordinal + 1), or more
+    /// when the data holds a larger code (never from an import; a guard, so no count is lost).
+    func codeBound(_ show: PathShow) -> Int {
+        seq.withView { v in
+            func bound<T: FixedWidthInteger>(_ col: UnsafeBufferPointer<T>, _ n: Int) -> Int { max(n, (col.max().map { Int($0) } ?? 0) + 1) }
+            switch show {
+            case .event: return bound(v.events, catalog.events.count)
+            case .channel: return bound(v.channels, catalog.channels.count)
+            case .stage: return bound(v.stages, catalog.stages.count + 1)
+            case .kind: return bound(v.kinds, Catalog.kinds.count)
+            }
+        }
+    }
+
+    func codeBound(campaigns: Void) -> Int {
+        seq.withView { v in max(catalog.campaigns.count, (v.campaigns.max().map { Int($0) } ?? 0) + 1) }
+    }
+
+    /// A code's name, or `(code N)` for one the catalog lacks.
+    func codeName(_ show: PathShow, _ code: Int) -> String {
+        let size: Int
+        switch show {
+        case .event: size = catalog.events.count
+        case .channel: size = catalog.channels.count
+        case .stage: size = catalog.stages.count + 1
+        case .kind: size = Catalog.kinds.count
+        }
+        return code < size ? labelName(show, UInt32(code)) : "(code \(code))"
+    }
+}
+
+/// One core's `count`: per group its events and customers, whether it occurred, and (for accounts) the distinct
+/// (group, account) pairs; filled through raw pointers, so the loop does no reference counting or access checks.
+struct CountTally {
+    var events: [Int], customers: [Int], present: [Bool]
+    var counted = 0
+    var pairs: [UInt64] = []
+    init(groups: Int) {
+        events = [Int](repeating: 0, count: groups); customers = events; present = [Bool](repeating: false, count: groups)
+    }
+}
+
+struct CountScan {
+    let v: UnsafePackedView
+    let groups: Int
+    let journeys: [Bool]?
+    let eventFilter: StepTest?
+    let accounts: UnsafeBufferPointer<Int32>?
+    let attributes: UnsafeBufferPointer<Int32>?
+    let events, customers, stamp: UnsafeMutablePointer<Int>
+    let present: UnsafeMutablePointer<Bool>
+    var counted = 0
+    var pairs: [UInt64] = []
+
+    init(v: UnsafePackedView, groups: Int, journeys: [Bool]?, eventFilter: StepTest?, accounts: UnsafeBufferPointer<Int32>?,
+         attributes: UnsafeBufferPointer<Int32>?) {
+        self.v = v; self.groups = groups; self.journeys = journeys; self.eventFilter = eventFilter
+        self.accounts = accounts; self.attributes = attributes
+        events = .allocate(capacity: max(groups, 1)); events.initialize(repeating: 0, count: max(groups, 1))
+        customers = .allocate(capacity: max(groups, 1)); customers.initialize(repeating: 0, count: max(groups, 1))
+        stamp = .allocate(capacity: max(groups, 1)); stamp.initialize(repeating: -1, count: max(groups, 1))
+        present = .allocate(capacity: max(groups, 1)); present.initialize(repeating: false, count: max(groups, 1))
+    }
+
+    /// The tally, and the scratch freed.
+    func finish() -> CountTally {
+        var t = CountTally(groups: 0)
+        t.events = Array(UnsafeBufferPointer(start: events, count: groups))
+        t.customers = Array(UnsafeBufferPointer(start: customers, count: groups))
+        t.present = Array(UnsafeBufferPointer(start: present, count: groups))
+        t.counted = counted; t.pairs = pairs
+        events.deallocate(); customers.deallocate(); stamp.deallocate(); present.deallocate()
+        return t
+    }
+
+    @inline(__always) mutating func add(_ g: Int, _ c: Int, event: Bool) {
+        if event { events[g] += 1 }
+        present[g] = true
+        if stamp[g] != c {
+            stamp[g] = c; customers[g] += 1
+            if let a = accounts { pairs.append(UInt64(g) << 32 | UInt64(a[c])) }
+        }
+    }
+
+    /// Customers in `range`; each counted event's group is its code in `column` (empty: the customer's attribute
+    /// group, or the one group).
+    mutating func run<T: FixedWidthInteger>(_ range: Range<Int>, column: UnsafeBufferPointer<T>, _ checkCancel: (Int) throws -> Void) throws {
+        let byColumn = column.count > 0
+        for c in range {
+            try checkCancel(c)
+            if let j = journeys, !j[c] { continue }
+            let fixed = attributes.map { Int($0[c]) } ?? 0
+            var any = false
+            for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) {
+                if let f = eventFilter, !f.matches(v, i) { continue }
+                any = true
+                add(byColumn ? Int(column[i]) : fixed, c, event: true)
+            }
+            // A customer with no events at all still has an attribute value.
+            if !any && eventFilter == nil && attributes != nil { add(fixed, c, event: false); any = true }
+            if any {
+                counted += 1
+                if let a = accounts { pairs.append(UInt64(UInt32.max) << 32 | UInt64(a[c])) }
+            }
+        }
+    }
+}

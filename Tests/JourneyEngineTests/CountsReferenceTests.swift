@@ -1,0 +1,266 @@
+import Foundation
+import Testing
+import JourneyCore
+import JourneyLanguage
+@testable import JourneyEngine
+
+/// The plain way to count: string labels, dictionaries and sets per event (how `count`, `top`, `stats` and
+/// `retention` were first written; obviously right, 10–50× slower). The engine's code-array versions must give the same tables.
+extension Executor {
+    func plainRetention(_ q: RetentionQuery, binder: inout Binder) throws -> [ResultTable] {
+        let filter = try binder.bindFilter(q.filter, data: data)
+        let tables = StepTest.Tables()
+        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
+        let start = StepTest(try binder.bindEvent(q.start), tables: tables)
+        let returning = try q.returning.map { StepTest(try binder.bindEvent($0), tables: tables) }
+        let eventFilter = filter.events.map { StepTest($0, tables: tables) }
+        guard let period = RetentionPeriod(rawValue: q.period) else { throw QueryError("retention periods are day, week or month") }
+        let n = q.periods
+        let dim = q.by.flatMap(Self.eventDimension)
+        let attr = try q.by.flatMap { Self.eventDimension($0) == nil ? try attributeColumn($0) : nil }
+        let end = seq.times.max() ?? 0
+        let endPeriod = period.index(end)
+        // Per row key: cohort size, and per period k: retained and eligible (period k has begun by the data's end).
+        var rows: [String: (size: Int, retained: [Int], eligible: [Int], order: Int)] = [:]
+        var seen = [Bool](repeating: false, count: n)
+        try seq.withView { v in
+            for c in 0..<seq.customerCount {
+                try checkCancel(c)
+                if let j = filter.journeys, !j[c] { continue }
+                let lo = Int(v.offsets[c]), hi = Int(v.offsets[c + 1])
+                guard let b = (lo..<hi).first(where: { (eventFilter?.matches(v, $0) ?? true) && start.matches(v, $0) }) else { continue }
+                let birth = period.index(v.times[b])
+                for k in 0..<n { seen[k] = false }
+                for i in (b + 1)..<max(b + 1, hi) where (eventFilter?.matches(v, i) ?? true) && (returning?.matches(v, i) ?? true) {
+                    let k = period.index(v.times[i]) - birth
+                    if k >= n { break }
+                    if k >= 0 { seen[k] = true }
+                }
+                let key = dim.map { label($0, v, b) } ?? attr?[c] ?? period.label(birth)
+                var r = rows[key] ?? (0, [Int](repeating: 0, count: n), [Int](repeating: 0, count: n), dim == nil && attr == nil ? birth : 0)
+                r.size += 1
+                for k in 0..<n where birth + k <= endPeriod {
+                    r.eligible[k] += 1
+                    if k == 0 || seen[k] { r.retained[k] += 1 }
+                }
+                rows[key] = r
+            }
+        }
+        let byCohort = q.by == nil
+        let sorted = rows.sorted { byCohort ? $0.value.order < $1.value.order : ($0.value.size != $1.value.size ? $0.value.size > $1.value.size : $0.key < $1.key) }
+        let out: [[Value]] = sorted.map { k, r in
+            [.text(k), .int(r.size)] + (0..<n).map { i in r.eligible[i] > 0 ? .percent(Double(r.retained[i]) / Double(r.eligible[i])) : .null }
+        }
+        let unit = q.period
+        let notes = ["cohort = the \(byCohort ? unit : q.by!.field.display) of each customer's first \(describe(q.start)); column k = share of the cohort with \(q.returning.map(describe) ?? "any event") after it in the \(unit) k \(unit)s later (calendar \(unit)s, UTC\(unit == "week" ? ", from Monday" : "")); column 0 is the cohort itself (100%)",
+                     "a cell is empty when that \(unit) had not begun by the data's end (\(UTC.format(ms: end, dateOnly: true))); its share counts only the customers whose \(unit) k had begun"] + filter.description
+        return [ResultTable(title: "retention every \(unit)", columns: [byCohort ? "cohort" : q.by!.field.display, "customers"] + (0..<n).map { "\(unit) \($0)" },
+                            rows: out, notes: notes, chart: .cohortGrid(label: 0, first: 2))]
+    }
+
+    func plainStats(filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
+        let filter = try binder.bindFilter(f, data: data)
+        let accounts = try data.attributes.accounts(for: seq.customerIDs)
+        let conversion = catalog.stageCode("conversion")
+        var touches: [Double] = [], channels: [Double] = [], days: [Double] = []
+        struct Acc { var touches = 0; var channels = Set<UInt16>(); var first = Int64.max; var last = Int64.min; var conv = Int64.max
+            var convTouches: [(Int64, UInt16)] = [] }
+        var accs: [Int64: Acc] = [:]
+        var events = 0, customers = 0
+        seq.withView { v in
+            for c in 0..<seq.customerCount {
+                if let j = filter.journeys, !j[c] { continue }
+                var n = 0
+                var ch = Set<UInt16>()
+                var first = Int64.max, last = Int64.min
+                let key = accounts[c] != 0 ? accounts[c] : -seq.customerIDs[c]
+                var acc = accs[key] ?? Acc()
+                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where filter.events?.matches(v, i) ?? true {
+                    n += 1
+                    if v.channels[i] != 0 { ch.insert(v.channels[i]) }
+                    first = min(first, v.times[i]); last = max(last, v.times[i])
+                    acc.convTouches.append((v.times[i], v.channels[i]))
+                    if let conversion, v.stages[i] == conversion { acc.conv = min(acc.conv, v.times[i]) }
+                }
+                guard n > 0 else { continue }
+                customers += 1; events += n
+                touches.append(Double(n)); channels.append(Double(ch.count)); days.append(Double(last - first) / 86_400_000)
+                acc.touches += n; acc.channels.formUnion(ch); acc.first = min(acc.first, first); acc.last = max(acc.last, last)
+                accs[key] = acc
+            }
+        }
+        func row(_ name: String, _ xs: [Double], digits: Int = 1) -> [Value] {
+            let s = xs.sorted()
+            let mean = s.isEmpty ? Double.nan : s.reduce(0, +) / Double(s.count)
+            return [.text(name), .double(mean), .double(quantile(s, 0.5))]
+        }
+        let accountList = Array(accs.values)
+        let converting = accountList.filter { $0.conv != .max }
+        let convTouches = converting.map { a in Double(a.convTouches.filter { $0.0 <= a.conv }.count) }
+        let convChannels = converting.map { a in Double(Set(a.convTouches.filter { $0.0 <= a.conv && $0.1 != 0 }.map(\.1)).count) }
+        let convDays = converting.map { a in Double(a.conv - a.first) / 86_400_000 }
+        let size = ResultTable(title: "store", columns: ["measure", "count"], rows: [
+            [.text("customers"), .int(customers)], [.text("accounts (people without one count alone)"), .int(accountList.count)],
+            [.text("events"), .int(events)], [.text("converting accounts"), .int(converting.count)]], notes: filter.description)
+        let per = ResultTable(title: "per journey", columns: ["measure", "mean", "median"], rows: [
+            row("touches per customer", touches), row("channels per customer", channels), row("days per customer (first to last touch)", days),
+            row("touches per account", accountList.map { Double($0.touches) }), row("channels per account", accountList.map { Double($0.channels.count) }),
+            row("days per account", accountList.map { Double($0.last - $0.first) / 86_400_000 }),
+            row("touches per converting account, to conversion", convTouches), row("channels per converting account, to conversion", convChannels),
+            row("days per converting account, first touch to conversion", convDays)],
+            notes: ["a converting account's journey runs from its first touch (any of its people) to its first conversion-stage event"])
+        return [size, per]
+    }
+
+    func plainCount(unit: String, by: Breakdown?, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
+        let filter = try binder.bindFilter(f, data: data)
+        let accounts = unit == "accounts" ? try data.attributes.accounts(for: seq.customerIDs) : []
+        let attr = try by.flatMap { Self.eventDimension($0) == nil ? try attributeColumn($0) : nil }
+        var groups: [String: Set<Int64>] = [:]
+        var events: [String: Int] = [:]
+        seq.withView { v in
+            for c in 0..<seq.customerCount {
+                if let j = filter.journeys, !j[c] { continue }
+                let id = unit == "accounts" ? (accounts[c] != 0 ? accounts[c] : -seq.customerIDs[c]) : seq.customerIDs[c]
+                var any = false
+                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where filter.events?.matches(v, i) ?? true {
+                    any = true
+                    let g = by.flatMap(Self.eventDimension).map { label($0, v, i) } ?? attr?[c] ?? "all"
+                    groups[g, default: []].insert(id)
+                    events[g, default: 0] += 1
+                }
+                if !any && filter.events == nil, let a = attr { groups[a[c], default: []].insert(id) }
+            }
+        }
+        let total = Set(groups.values.flatMap { $0 }).count
+        // A breakdown by month is a series: in month order, drawn as columns.
+        let monthly = by?.month == true
+        // Rows by the number shown (events for `count events`), ties by name.
+        func shown(_ k: String, _ s: Set<Int64>) -> Int { unit == "events" ? events[k] ?? 0 : s.count }
+        let rows: [[Value]] = groups.sorted { monthly ? $0.key < $1.key : (shown($0.key, $0.value) != shown($1.key, $1.value) ? shown($0.key, $0.value) > shown($1.key, $1.value) : $0.key < $1.key) }.map { (k, s) in
+            (by == nil ? [] : [.text(k)]) + [.int(unit == "events" ? events[k] ?? 0 : s.count),
+                                             .percent(unit == "events" ? Double(events[k] ?? 0) / Double(max(events.values.reduce(0, +), 1)) : Double(s.count) / Double(max(total, 1)))]
+        }
+        let name = unit
+        var notes = filter.description
+        if let by, Self.eventDimension(by) != nil, unit != "events" { notes.append("a \(name.dropLast()) counts under every \(by.field.display) it has an event with; shares can add up to more than 100%") }
+        return [ResultTable(title: "count \(name)", columns: (by.map { [$0.field.display] } ?? []) + [name, "share"], rows: rows, notes: notes,
+                            chart: by == nil ? nil : monthly ? .columns(label: 0, value: 1) : .bars(label: 0, value: 1))]
+    }
+
+    func plainTop(_ what: PathShow, n: Int, campaign: Bool, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
+        let filter = try binder.bindFilter(f, data: data)
+        var events: [String: Int] = [:], customers: [String: Int] = [:]
+        var trend: [String: [Double]] = [:]   // events per month over the data's last 12 months
+        let lastMonth = RetentionPeriod.month.index(seq.times.max() ?? 0), firstMonth = lastMonth - 11
+        var totalEvents = 0
+        seq.withView { v in
+            var seen = Set<String>()
+            for c in 0..<seq.customerCount {
+                if let j = filter.journeys, !j[c] { continue }
+                seen.removeAll(keepingCapacity: true)
+                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where filter.events?.matches(v, i) ?? true {
+                    let l = campaign ? (v.campaigns[i] == 0 ? "(none)" : catalog.campaigns[Int(v.campaigns[i])]) : label(what, v, i)
+                    events[l, default: 0] += 1
+                    totalEvents += 1
+                    let m = RetentionPeriod.month.index(v.times[i]) - firstMonth
+                    if m >= 0 && m < 12 { trend[l, default: [Double](repeating: 0, count: 12)][m] += 1 }
+                    if seen.insert(l).inserted { customers[l, default: 0] += 1 }
+                }
+            }
+        }
+        let name = campaign ? "campaign" : what.rawValue
+        let rows: [[Value]] = events.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(n).map { (k, e) in
+            [.text(k), .int(e), .percent(Double(e) / Double(max(totalEvents, 1))), .int(customers[k] ?? 0),
+             .series(trend[k] ?? [Double](repeating: 0, count: 12))]
+        }
+        let span = "\(RetentionPeriod.month.label(firstMonth)) … \(RetentionPeriod.month.label(lastMonth))"
+        return [ResultTable(title: "top \(name)s", columns: [name, "events", "share of events", "customers", "by month"], rows: rows,
+                            notes: filter.description + ["by month: events per month, \(span), each row scaled to its own range"],
+                            chart: .bars(label: 0, value: 1))]
+    }
+}
+
+/// Customers in twos per account, every third one without an account (counted alone).
+struct SomeAccounts: AttributeSource {
+    func customerAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { ids.map { "s\($0 % 3)" } }
+    func accountAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { ids.map { _ in nil } }
+    func accounts(for ids: [Int64]) throws -> [Int64] { ids.map { $0 % 3 == 0 ? 0 : $0 / 2 + 1 } }
+}
+
+/// Equal tables, numbers within a relative 1e-9 (means summed in another order).
+func nearlyEqual(_ a: [ResultTable], _ b: [ResultTable]) -> Bool {
+    guard a.count == b.count else { return false }
+    for (x, y) in zip(a, b) {
+        guard x.title == y.title, x.columns == y.columns, x.notes == y.notes, x.rows.count == y.rows.count else { return false }
+        for (r, q) in zip(x.rows, y.rows) {
+            guard r.count == q.count else { return false }
+            for (u, w) in zip(r, q) {
+                if case .double(let p) = u, case .double(let o) = w {
+                    if !(p == o || (p.isNaN && o.isNaN) || abs(p - o) <= 1e-9 * max(abs(p), abs(o))) { return false }
+                } else if u != w { return false }
+            }
+        }
+    }
+    return true
+}
+
+@Suite struct CountsReferenceTests {
+    @Test func countTopStatsAndRetentionEqualThePlainVersions() throws {
+        var rng = TestRandom(seed: 33)
+        func next(_ n: Int) -> Int { rng.next(n) }
+        for round in 0..<400 {
+            var seq = PackedSequences()
+            // Enough customers now and then for both cores; some customers without events.
+            let customers = round % 25 == 0 ? 21_000 + next(100) : 1 + next(40)
+            let last = Int64(next(3) + 1) * 400 * 86_400_000
+            for c in 0..<customers {
+                seq.customerIDs.append(Int64(c + 1))
+                var ts = (0..<next(7)).map { _ in Int64(next(Int(last / 3_600_000))) * 3_600_000 }
+                ts.sort()
+                for t in ts {
+                    seq.times.append(t); seq.events.append(UInt32(1 + next(4))); seq.channels.append(UInt16(next(4)))
+                    seq.stages.append(UInt8(next(5))); seq.kinds.append(UInt8(next(4))); seq.campaigns.append(UInt32(next(3)))
+                    seq.values.append(next(5) == 0 ? Double(next(100)) : .nan)
+                }
+                seq.offsets.append(Int32(seq.times.count))
+            }
+            var cat = Catalog()
+            cat.stages = ["awareness", "consideration", "intent", "conversion"]; cat.events = ["", "a", "b", "c", "d"]
+            cat.channels = ["", "linkedin", "email", "website"]; cat.campaigns = ["", "spring", "fall"]
+            let data = JourneyData(sequences: seq, catalog: cat, attributes: SomeAccounts())
+            let filters = ["", " where channel = email", " where touched stage:intent", " where not channel = linkedin and stage != consideration"]
+            let filter = filters[next(filters.count)]
+            let text: String
+            let kind = next(4)
+            if kind == 3 {
+                let by = ["", " by channel", " by stage", " by customer.segment"][next(4)]
+                let returning = ["", " returning stage:intent", " returning event:b"][next(3)]
+                text = "retention from \(["stage:awareness", "event:a", "channel:email"][next(3)])\(returning) every \(["day", "week", "month"][next(3)]) periods \(1 + next(8))\(by)\(filter)"
+            } else if kind == 2 {
+                text = "stats" + filter
+            } else if kind == 0 {
+                let unit = ["customers", "accounts", "events"][next(3)]
+                let by = ["", " by channel", " by event", " by stage", " by kind", " by customer.segment"][next(6)]
+                text = "count \(unit)\(by)\(filter)"
+            } else {
+                text = "top \(1 + next(6)) \(["channels", "events", "stages", "kinds", "campaigns"][next(5)])\(filter)"
+            }
+            var b1 = Binder(catalog: cat), b2 = Binder(catalog: cat)
+            let ex = Executor(data: data)
+            let fast: [ResultTable], plain: [ResultTable]
+            switch try Parser.parse(text) {
+            case .count(let u, let by, let f):
+                fast = try ex.count(unit: u, by: by, filter: f, binder: &b1); plain = try ex.plainCount(unit: u, by: by, filter: f, binder: &b2)
+            case .top(let w, let n, let f, let c):
+                fast = try ex.top(w, n: n, campaign: c, filter: f, binder: &b1); plain = try ex.plainTop(w, n: n, campaign: c, filter: f, binder: &b2)
+            case .retention(let q):
+                fast = try ex.retention(q, binder: &b1); plain = try ex.plainRetention(q, binder: &b2)
+            case .stats(let f):
+                fast = try ex.stats(filter: f, binder: &b1); plain = try ex.plainStats(filter: f, binder: &b2)
+            default: Issue.record("not count, top or stats: \(text)"); return
+            }
+            #expect(nearlyEqual(fast, plain), "\(text) on \(customers) customers: \(fast) vs \(plain)")
+        }
+    }
+}
