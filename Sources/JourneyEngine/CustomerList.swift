@@ -16,25 +16,33 @@ extension Executor {
             }
         }
         let end = seq.times.max() ?? 0
+        // The conditions split once: step tests with whether each must or must not be reached, and the silences.
+        var steps: [StepTest] = [], negated: [Bool] = [], silences: [Int64] = []
+        for t in tests {
+            switch t {
+            case .reached(let s, let n): steps.append(s); negated.append(n)
+            case .silent(let d): silences.append(d)
+            }
+        }
+        let eventFilter = filter.events.map { StepTest($0, tables: tables) }
         var hits: [(c: Int, first: Int, last: Int, touches: Int)] = []
+        var reached = [Bool](repeating: false, count: steps.count)
         try seq.withView { v in
             for c in 0..<seq.customerCount {
                 try checkCancel(c)
                 if let j = filter.journeys, !j[c] { continue }
                 var first = -1, last = -1, touches = 0
-                var reached = [Bool](repeating: false, count: tests.count)
-                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where filter.events?.matches(v, i) ?? true {
+                for k in 0..<steps.count { reached[k] = false }
+                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) {
+                    if let f = eventFilter, !f.matches(v, i) { continue }
                     if first < 0 { first = i }
                     last = i; touches += 1
-                    for (k, t) in tests.enumerated() { if case .reached(let s, _) = t, !reached[k], s.matches(v, i) { reached[k] = true } }
+                    for k in 0..<steps.count where !reached[k] && steps[k].matches(v, i) { reached[k] = true }
                 }
                 guard last >= 0 else { continue }
-                let ok = tests.enumerated().allSatisfy { k, t in
-                    switch t {
-                    case .reached(_, let negated): return reached[k] != negated
-                    case .silent(let d): return end - v.times[last] > d
-                    }
-                }
+                var ok = true
+                for k in 0..<steps.count where reached[k] == negated[k] { ok = false; break }
+                for d in silences where !(end - v.times[last] > d) { ok = false; break }
                 if ok { hits.append((c, first, last, touches)) }
             }
         }
