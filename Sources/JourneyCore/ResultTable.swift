@@ -88,7 +88,7 @@ public func quantile(selecting xs: inout [Double], _ q: Double) -> Double {
 /// Moves the `k`-th smallest value to `xs[k]`, smaller or equal ones before it and greater or equal ones after:
 /// quickselect with a median-of-three pivot and three-way partitions (many equal values stay linear), sorting
 /// the rest if the pivots keep failing.
-func select(_ xs: inout [Double], _ k: Int) {
+public func select<T: Comparable>(_ xs: inout [T], _ k: Int) {
     var lo = 0, hi = xs.count - 1, rounds = 0
     xs.withUnsafeMutableBufferPointer { a in
         while lo < hi {
