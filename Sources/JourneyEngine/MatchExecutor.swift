@@ -22,6 +22,29 @@ public func describe(_ p: Pattern) -> String {
 }
 
 extension Executor {
+    /// For `explain`: the steps every match needs, and the customers (with their events) that have them all and
+    /// so are run through the automaton; the others are skipped after one pass over their events.
+    public func matchScanned(_ q: MatchQuery, binder: inout Binder) throws -> (required: [String], customers: Int, events: Int) {
+        let filter = try binder.bindFilter(q.filter, data: data)
+        let m = try matcher(q, binder: &binder)
+        let eventFilter = filter.events.map { StepTest($0, tables: m.tables) }
+        var cs = 0, es = 0
+        var seen = [Bool](repeating: false, count: m.required.count)
+        seq.withView { v in
+            for c in 0..<seq.customerCount {
+                if let j = filter.journeys, !j[c] { continue }
+                for k in seen.indices { seen[k] = false }
+                var n = 0
+                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where eventFilter?.matches(v, i) ?? true {
+                    n += 1
+                    for k in seen.indices where !seen[k] && m.required[k].matches(v, i) { seen[k] = true }
+                }
+                if n > 0 && !seen.contains(false) { cs += 1; es += n }
+            }
+        }
+        return (PatternMatcher.requiredSteps(q.pattern).map(describe), cs, es)
+    }
+
     /// Compiles the statement's pattern.
     func matcher(_ q: MatchQuery, binder: inout Binder) throws -> PatternMatcher {
         let tables = StepTest.Tables()

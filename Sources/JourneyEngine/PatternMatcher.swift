@@ -196,6 +196,6 @@ public struct PatternMatcher {
 
     /// The automaton in words, for `explain`.
     public var description: String {
-        "\(nodes.count) states, \(tests.count) step tests\(window.map { ", window \($0 / 1000)s" } ?? "")"
+        "\(nodes.count) states, \(tests.count) step tests\(window.map { ", window \(formatDuration(ms: Double($0)))" } ?? "")"
     }
 }

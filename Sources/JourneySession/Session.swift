@@ -217,6 +217,12 @@ public final class Session {
             add("matcher", m.description + "; time linear in the events (no backtracking)")
             let f = try binder.bindFilter(q.filter, data: data)
             for d in f.description { add("filter", d) }
+            var b2 = Binder(catalog: data.catalog)
+            b2.propertyColumns = data.sequences.properties
+            let scan = try Executor(data: data).matchScanned(q, binder: &b2)
+            add("pruning", scan.required.isEmpty ? "none: the pattern has no step every match needs"
+                : "customers without \(scan.required.count == 1 ? "this step" : "all of these steps") are skipped after one pass: " + scan.required.joined(separator: "; "))
+            add("scanned", "\(scan.customers.grouped) of \(data.sequences.customerCount.grouped) customers run through the automaton, \(scan.events.grouped) of \(data.sequences.eventCount.grouped) events")
         case .retention(let q):
             _ = try binder.bindEvent(q.start)
             if let r = q.returning { _ = try binder.bindEvent(r) }
@@ -239,7 +245,8 @@ public final class Session {
         default:
             add("statement", "\(st)".prefix(200).description)
         }
-        for r in binder.resolutions { add("name", r) }
+        var named = Set<String>()
+        for r in binder.resolutions where named.insert(r).inserted { add("name", r) }
         let bytes = data.sequences.byteSize
         let size = bytes >= 1_048_576 ? "\((bytes / 1_048_576).grouped) MiB" : "\((bytes / 1024).grouped) KiB"
         add("data", "\(data.sequences.customerCount.grouped) customers, \(data.sequences.eventCount.grouped) events in memory (\(size) packed)")

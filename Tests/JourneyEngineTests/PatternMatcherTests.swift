@@ -144,9 +144,17 @@ import JourneyLanguage
             let stmt = "customers matching " + text + (window != nil ? " within 3d" : "")
             guard case .matching(let q) = try Parser.parse(stmt) else { Issue.record("parse \(stmt)"); continue }
             let got = try engine(stmt, data(journeys))
+            // What `explain` says is run through the automaton: the customers with events for every required step
+            // (a customer with a match is always among them).
+            let required = PatternMatcher.requiredSteps(q.pattern)
+            let having = journeys.filter { j in !j.isEmpty && required.allSatisfy { e in j.contains { test(e, $0.1) } } }
+            var b = Binder(catalog: data(journeys).catalog)
+            let scanned = try Executor(data: data(journeys)).matchScanned(q, binder: &b)
+            #expect(scanned.customers == having.count && scanned.events == having.reduce(0) { $0 + $1.count }, "\(stmt)")
             for (c, j) in journeys.enumerated() {
                 let want = reference(q.pattern, within: q.within?.milliseconds, j)
                 #expect(got[c].map { [$0.0, $0.1] } == want.map { [$0.0, $0.1] }, "\(stmt) on \(j)")
+                if !want.isEmpty { #expect(having.contains { $0.elementsEqual(j) { $0 == $1 } }) }
                 checked += 1
             }
         }
