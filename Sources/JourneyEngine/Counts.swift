@@ -199,12 +199,12 @@ extension Executor {
     /// when the data holds a larger code (never from an import; a guard, so no count is lost).
     func codeBound(_ show: PathShow) -> Int {
         seq.withView { v in
-            func bound<T: FixedWidthInteger>(_ col: UnsafeBufferPointer<T>, _ n: Int) -> Int { max(n, (col.max().map { Int($0) } ?? 0) + 1) }
+            func largest<T: FixedWidthInteger>(_ col: UnsafeBufferPointer<T>) -> Int { col.max().map { Int($0) } ?? 0 }
             switch show {
-            case .event: return bound(v.events, catalog.events.count)
-            case .channel: return bound(v.channels, catalog.channels.count)
-            case .stage: return bound(v.stages, catalog.stages.count + 1)
-            case .kind: return bound(v.kinds, Catalog.kinds.count)
+            case .event: return max(labelCount(show), largest(v.events) + 1)
+            case .channel: return max(labelCount(show), largest(v.channels) + 1)
+            case .stage: return max(labelCount(show), largest(v.stages) + 1)
+            case .kind: return max(labelCount(show), largest(v.kinds) + 1)
             }
         }
     }
@@ -215,14 +215,7 @@ extension Executor {
 
     /// A code's name, or `(code N)` for one the catalog lacks.
     func codeName(_ show: PathShow, _ code: Int) -> String {
-        let size: Int
-        switch show {
-        case .event: size = catalog.events.count
-        case .channel: size = catalog.channels.count
-        case .stage: size = catalog.stages.count + 1
-        case .kind: size = Catalog.kinds.count
-        }
-        return code < size ? labelName(show, UInt32(code)) : "(code \(code))"
+        code < labelCount(show) ? labelName(show, UInt32(code)) : "(code \(code))"
     }
 }
 

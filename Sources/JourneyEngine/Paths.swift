@@ -28,27 +28,13 @@ extension Executor {
         let fromCode = from?.code, toCode = to?.code
         let ellipsis = UInt32.max
         // Keys built in registers straight from the column when the shape allows (the common case).
-        let labelCount: Int
-        switch q.show {
-        case .event: labelCount = catalog.events.count
-        case .channel: labelCount = catalog.channels.count
-        case .stage: labelCount = catalog.stages.count + 1
-        case .kind: labelCount = Catalog.kinds.count
-        }
         let registerKeys = eventFilter == nil && q.next == nil && q.previous == nil && limit < PackedPath.capacity
-            && labelCount < PackedPath.labelLimit
+            && labelCount(q.show) < PackedPath.labelLimit
         let cutMiddle = hasFrom && hasTo && limit >= 2   // first K−1, …, B; otherwise the first K, …
         let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
         var tallies = [PathTally](repeating: PathTally(), count: parts)
         seq.withView { v in
-            @inline(__always) func code(_ i: Int) -> UInt32 {
-                switch q.show {
-                case .event: return v.events[i]
-                case .channel: return UInt32(v.channels[i])
-                case .stage: return UInt32(v.stages[i])
-                case .kind: return UInt32(v.kinds[i])
-                }
-            }
+            @inline(__always) func code(_ i: Int) -> UInt32 { labelCode(q.show, v, i) }
             // The columns a candidate's events are read from, to prefetch.
             func base<T>(_ b: UnsafeBufferPointer<T>) -> (UnsafeRawPointer?, Int) { (UnsafeRawPointer(b.baseAddress), MemoryLayout<T>.stride) }
             func columnBase(_ c: StepTest.Column?) -> (UnsafeRawPointer?, Int) {
@@ -226,15 +212,7 @@ extension Executor {
             for (k, id) in t.longIDs { merge(.long(k), id) }
             toGlobal.append(map)
         }
-        func name(_ c: UInt32) -> String {
-            if c == ellipsis { return "…" }
-            switch q.show {
-            case .event: return catalog.events[Int(c)]
-            case .channel: return c == 0 ? "(none)" : catalog.channels[Int(c)]
-            case .stage: return c == 0 ? "(none)" : catalog.stages[Int(c) - 1]
-            case .kind: return c == 0 ? "(none)" : Catalog.kinds[Int(c)]
-            }
-        }
+        func name(_ c: UInt32) -> String { c == ellipsis ? "…" : labelName(q.show, c) }
         // Rank by customers, ties by name: only paths that can reach the top rows are named.
         let byCount = counts.indices.sorted { counts[$0] > counts[$1] }
         let threshold = q.top > 0 && byCount.count >= q.top ? counts[byCount[q.top - 1]] : (q.top > 0 ? 0 : Int.max)
