@@ -103,7 +103,8 @@ public struct Executor {
                         // Each thread owns its customer range, its scratch and its partial result.
                         DispatchQueue.concurrentPerform(iterations: parts) { p in
                             let lo = seq.customerCount * p / parts, hi = seq.customerCount * (p + 1) / parts
-                            let scratch = UnsafeMutablePointer<Int>.allocate(capacity: n), idx = UnsafeMutablePointer<Int>.allocate(capacity: n)
+                            // Scratch: n for the general matcher, n + n² for the one-pass entry best.
+                            let scratch = UnsafeMutablePointer<Int>.allocate(capacity: n + n * n), idx = UnsafeMutablePointer<Int>.allocate(capacity: n)
                             defer { scratch.deallocate(); idx.deallocate() }
                             var part = Partial(gaps: [[Double]](repeating: [], count: n))
                             part.reached = [Int](repeating: 0, count: n)

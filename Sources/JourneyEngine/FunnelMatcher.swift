@@ -61,6 +61,10 @@ struct SimpleFunnel {
     let within: Int64
     /// Entry best (as ClickHouse `windowFunnel`): every step-1 event is tried and the furthest level counts.
     let best: Bool
+    /// Per code: bit k when it matches step k+1 (one lookup tells entry best which levels an event may extend,
+    /// and lets it pass over the rest).
+    let role: UnsafeMutablePointer<UInt32>
+    let roleCount: Int
 
     /// nil when the plan needs the general matcher.
     init?(_ plan: FunnelPlan) {
@@ -69,16 +73,22 @@ struct SimpleFunnel {
         let cols: [Column?] = plan.tests.map {
             switch $0.column { case .event: return .event; case .channel: return .channel; case .stage: return .stage; case .kind: return .kind; default: return nil }
         }
-        guard let c = cols[0], cols.allSatisfy({ $0 == c }) else { return nil }
+        guard let c = cols[0], cols.allSatisfy({ $0 == c }), plan.tests.count <= 32 else { return nil }
         column = c
         n = plan.tests.count
         within = plan.within ?? .max
         best = plan.entry == .best
         tables = .allocate(capacity: n); counts = .allocate(capacity: n)
         for (k, t) in plan.tests.enumerated() { tables[k] = t.table.unsafelyUnwrapped; counts[k] = t.count }
+        roleCount = plan.tests.map(\.count).max() ?? 0
+        role = .allocate(capacity: max(roleCount, 1))
+        role.initialize(repeating: 0, count: max(roleCount, 1))
+        for (k, t) in plan.tests.enumerated() {
+            for code in 0..<t.count where t.table.unsafelyUnwrapped[code] { role[code] |= 1 << UInt32(k) }
+        }
     }
 
-    func free() { tables.deallocate(); counts.deallocate() }
+    func free() { tables.deallocate(); counts.deallocate(); role.deallocate() }
 }
 
 extension SimpleFunnel {
@@ -133,9 +143,8 @@ public enum FunnelMatcher {
                                             _ lo: Int, _ hi: Int, _ scratch: UnsafeMutablePointer<Int>, _ matched: UnsafeMutablePointer<Int>) -> Int {
         let c = codes.baseAddress.unsafelyUnwrapped, t = times.baseAddress.unsafelyUnwrapped
         let entryTable = f.tables[0], entryCount = f.counts[0]
-        // Entry first writes its positions straight into `matched`; entry best tries each entry in `scratch`.
-        let out = f.best ? scratch : matched
-        var bestLevel = 0
+        if f.best { return scanBest(f, c, t, lo, hi, scratch, matched) }
+        let out = matched
         var i = lo
         while i < hi {
             // The next entry: an event matching step 1.
@@ -162,29 +171,70 @@ public enum FunnelMatcher {
                 }
                 j += 1
             }
-            if !f.best { return level }
-            if level > bestLevel {
-                bestLevel = level
-                matched.update(from: scratch, count: level)
-                if level == f.n { break }
-            }
-            i += 1
+            return level
         }
-        return bestLevel
+        return 0
+    }
+
+    /// Entry best in one pass (as ClickHouse's `windowFunnel`): per level, the latest start of a chain that got
+    /// there and that chain's events. An event extends level k−1 to k when it matches step k within the window
+    /// of that start and the start is later than level k's (later steps first, so one event serves one step).
+    /// The level reached is the furthest any entry reaches; the chain kept is that of the latest entry getting
+    /// that far (ties in time: the earlier one). `scratch` holds n + n² entries.
+    @inline(__always)
+    static func scanBest<T: FixedWidthInteger>(_ f: SimpleFunnel, _ c: UnsafePointer<T>, _ t: UnsafePointer<Int64>, _ lo: Int, _ hi: Int,
+                                                _ scratch: UnsafeMutablePointer<Int>, _ matched: UnsafeMutablePointer<Int>) -> Int {
+        let n = f.n
+        let start = scratch, chain = scratch + n
+        for k in 0..<n { start[k] = Int.min }
+        let role = f.role, roleCount = f.roleCount
+        // Level 1's start and entry live in registers: most events only pass by.
+        var entryStart = Int.min, entry = -1
+        var j = lo
+        while j < hi {
+            let code = Int(c[j])
+            let r = code < roleCount ? role[code] : 0
+            if r == 0 { j += 1; continue }
+            var steps = r & ~1   // the later steps this event matches, taken from the last down
+            if steps != 0 && entryStart != Int.min {
+                start[0] = entryStart; chain[0] = entry
+                while steps != 0 {
+                    let k = 31 - steps.leadingZeroBitCount
+                    steps &= ~(1 << UInt32(k))
+                    let s = start[k - 1]
+                    if s > start[k] && Int(t[j]) - s <= Int(f.within) {
+                        start[k] = s
+                        (chain + k * n).update(from: chain + (k - 1) * n, count: k)
+                        chain[k * n + k] = j
+                    }
+                }
+            }
+            // A new entry only when later in time: of equal times the earlier entry can do all the later can.
+            if r & 1 != 0 {
+                let time = Int(t[j])
+                if time > entryStart { entryStart = time; entry = j }
+            }
+            j += 1
+        }
+        start[0] = entryStart; chain[0] = entry
+        var level = 0
+        while level < n && start[level] != Int.min { level += 1 }
+        if level > 0 { matched.update(from: chain + (level - 1) * n, count: level) }
+        return level
     }
 
     /// Matches one customer's events `lo..<hi`. Sequential: each step is the first matching event after the
     /// previous step's event (equal timestamps allowed, import order kept); strict: the very next counted event.
     /// Any order: from the entry, each counted event in the window takes the first unmatched step it matches;
     /// the level is the longest prefix of steps all matched. Entry `first`: the first step-1 event (any order:
-    /// the first event matching any step) starts the window; `best`: the start that reaches furthest.
+    /// the first event matching any step) starts the window; `best`: the furthest level any entry reaches, with
+    /// the events of the latest entry reaching it (ties in time: the earlier), as `scanBest` finds in one pass.
     /// An entry with an excluded event between its exclusion steps reaches level 0.
     /// Returns the level reached (0 = never entered); `matched[0..<level]` receives the matched events' indices.
     /// `scratch` and `matched` hold at least `plan.steps.count` entries.
     public static func match(_ plan: FunnelPlan, _ v: UnsafePackedView, _ lo: Int, _ hi: Int,
                              scratch: UnsafeMutablePointer<Int>, matched: UnsafeMutablePointer<Int>) -> Int {
-        var bestLevel = 0
-        let n = plan.steps.count
+        var bestLevel = 0, bestTime = Int64.min
         var i = lo
         while i < hi {
             if let f = plan.filterTest, !f.matches(v, i) { i += 1; continue }
@@ -192,11 +242,11 @@ public enum FunnelMatcher {
             if isEntry {
                 var (level, last) = plan.order == .any ? extendAnyOrder(plan, v, i, hi, scratch) : extend(plan, v, i, hi, scratch)
                 if level > 0 && !plan.exclusions.isEmpty && excluded(plan, v, scratch, level: level, lastConsidered: last) { level = 0 }
-                if level > bestLevel {
-                    bestLevel = level
+                if level > bestLevel || (level == bestLevel && level > 0 && v.times[i] > bestTime) {
+                    bestLevel = level; bestTime = v.times[i]
                     matched.update(from: scratch, count: level)
                 }
-                if plan.entry == .first || level == n { return bestLevel }
+                if plan.entry == .first { return bestLevel }
             }
             i += 1
         }

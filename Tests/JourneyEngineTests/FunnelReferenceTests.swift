@@ -21,7 +21,7 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
                     strictlyLater: Bool = false) -> (level: Int, mask: UInt32) {
     let n = steps.count
     let opt = optional ?? [Bool](repeating: false, count: n)
-    var bestLevel = 0, bestMask: UInt32 = 0
+    var bestLevel = 0, bestMask: UInt32 = 0, bestTime = Int64.min
     for s in events.indices {
         let isEntry = order == "any" ? steps.contains(events[s].e) : events[s].e == steps[0]
         guard isEntry else { continue }
@@ -74,12 +74,13 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             let a = idx[x.from], b = x.to < level && idx[x.to] >= 0 ? idx[x.to] : last + 1
             if events.indices.contains(where: { $0 > min(a, b) && $0 < max(a, b) && events[$0].e == x.e }) { level = 0 }
         }
-        if level > bestLevel {
-            bestLevel = level
+        // Entry best: the furthest level, with the steps of the latest entry reaching it (ties: the earlier).
+        if level > bestLevel || (level == bestLevel && level > 0 && t0 > bestTime) {
+            bestLevel = level; bestTime = t0
             bestMask = 0
             for k in 0..<level where idx[k] >= 0 { bestMask |= 1 << UInt32(k) }
         }
-        if !best || bestLevel == n { return (bestLevel, bestMask) }
+        if !best { return (bestLevel, bestMask) }
     }
     return (bestLevel, bestMask)
 }
@@ -229,6 +230,42 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             }
             let got = table.rows.map { r -> Int in if case .int(let n) = r[1] { return n }; return -1 }
             #expect(got == want, "trial \(trial): \(text) on \(customers) customers")
+        }
+    }
+}
+
+@Suite struct OnePassEntryBestTests {
+    /// The one-pass entry best (`SimpleFunnel`) picks the same level and the same events as trying every entry
+    /// (`FunnelMatcher.match`): the latest entry reaching the furthest level, ties in time to the earlier.
+    @Test func sameEventsAsTryingEveryEntry() {
+        var rng = TestRandom(seed: 77)
+        func next(_ n: Int) -> Int { rng.next(n) }
+        for _ in 0..<3000 {
+            var seq = PackedSequences()
+            var t: Int64 = 0
+            for _ in 0..<next(16) {
+                t += Int64(next(3)) * 1000    // many equal times
+                seq.times.append(t); seq.events.append(UInt32(1 + next(3))); seq.channels.append(0); seq.stages.append(0)
+                seq.kinds.append(0); seq.campaigns.append(0); seq.values.append(.nan)
+            }
+            seq.customerIDs.append(1); seq.offsets.append(Int32(seq.times.count))
+            let steps = (0..<(1 + next(4))).map { _ in 1 + next(3) }
+            let within: Int64? = next(3) == 0 ? nil : Int64(next(6)) * 1000
+            let plan = FunnelPlan(steps: steps.map { s in .event((0...3).map { $0 == s }) }, stepWithin: steps.map { _ in nil },
+                                  within: within, order: .sequential, entry: .best, eventFilter: nil)
+            guard let simple = SimpleFunnel(plan) else { Issue.record("not a simple plan"); return }
+            defer { simple.free() }
+            let n = steps.count
+            let scratch = UnsafeMutablePointer<Int>.allocate(capacity: n + n * n), a = UnsafeMutablePointer<Int>.allocate(capacity: n),
+                b = UnsafeMutablePointer<Int>.allocate(capacity: n)
+            defer { scratch.deallocate(); a.deallocate(); b.deallocate() }
+            seq.withView { v in
+                let hi = seq.times.count
+                let one = FunnelMatcher.matchSimple(simple, v, 0, hi, scratch: scratch, matched: a)
+                let every = FunnelMatcher.match(plan, v, 0, hi, scratch: scratch, matched: b)
+                #expect(one == every && (0..<one).allSatisfy { a[$0] == b[$0] },
+                        "steps \(steps) within \(String(describing: within)) events \(Array(zip(seq.times, seq.events)))")
+            }
         }
     }
 }
