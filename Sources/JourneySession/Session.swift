@@ -167,7 +167,9 @@ public final class Session {
                 add("scanned", "\(p.customers.grouped) of \(data.sequences.customerCount.grouped) customers, \(p.events.grouped) of \(data.sequences.eventCount.grouped) events")
             }
             add("window", q.within.map { "\($0.text) from the entry step" } ?? "none: any time after the entry")
-            add("in plain words", "for each customer, take the \(q.entry == .first ? "first" : "best") \(describe(q.steps[0].expr)); then the first matching event of each later step after the previous one\(q.strictlyLater ? " (at a later time: events at the previous step's time are passed over)" : " (it may share the previous step's time, being later in the store's order)")\(q.within.map { ", no later than \($0.text) after the entry" } ?? ""); count how many reach each step")
+            let entryWords = q.entry == .first ? "take the first \(describe(q.steps[0].expr))"
+                : "try every \(describe(q.steps[0].expr)) as the entry (the furthest step any reaches counts, with the times of the latest entry that got that far)"
+            add("in plain words", "for each customer, \(entryWords); then the first matching event of each later step after the previous one\(q.strictlyLater ? " (at a later time: events at the previous step's time are passed over)" : " (it may share the previous step's time, being later in the store's order)")\(q.within.map { ", no later than \($0.text) after the entry" } ?? ""); count how many reach each step")
             let f = try binder.bindFilter(q.filter, data: data)
             for d in f.description { add("filter", d) }
             if let by = q.by { add("breakdown", "\(by.field.display)\(Executor.eventDimension(by) != nil ? " of the event matching step \(by.atStep ?? 1)" : " (customer attribute)")") }
