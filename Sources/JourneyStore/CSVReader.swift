@@ -31,6 +31,18 @@ public struct RecordBuffer {
         withBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[start(i)..<ends[i]]), as: UTF8.self) }
     }
 
+    /// Field `i` without leading and trailing spaces and tabs (as `trimmingCharacters(in: .whitespaces)`, which
+    /// it calls only when a non-ASCII byte is at either end), cut at the byte level: no Foundation per field.
+    public func trimmedString(_ i: Int) -> String {
+        withBytes { b in
+            var lo = start(i), hi = ends[i]
+            while lo < hi && (b[lo] == 0x20 || b[lo] == 0x09) { lo += 1 }
+            while hi > lo && (b[hi - 1] == 0x20 || b[hi - 1] == 0x09) { hi -= 1 }
+            let s = String(decoding: UnsafeRawBufferPointer(rebasing: b[lo..<hi]), as: UTF8.self)
+            return lo < hi && (b[lo] >= 0x80 || b[hi - 1] >= 0x80) ? s.trimmingCharacters(in: .whitespaces) : s
+        }
+    }
+
     /// The record's text for a quarantine entry (at most `limit` bytes; fields joined by commas when unescaped).
     public func rawText(limit: Int = 2000) -> String {
         if let view { return String(decoding: view.prefix(limit), as: UTF8.self) }

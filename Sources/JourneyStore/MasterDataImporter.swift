@@ -21,13 +21,13 @@ final class MasterDataImporter {
 
     private func value(_ rec: RecordBuffer, _ f: Field) -> String? {
         guard let i = mapping.fieldColumn[f] else { return nil }
-        let t = rec.string(i).trimmingCharacters(in: .whitespaces)
+        let t = rec.trimmedString(i)
         return t.isEmpty ? nil : t
     }
 
     private func attrs(_ rec: RecordBuffer) -> SQLValue {
         let pairs = mapping.extraColumns.compactMap { (i, name) -> (String, String)? in
-            let v = rec.string(i).trimmingCharacters(in: .whitespaces)
+            let v = rec.trimmedString(i)
             return v.isEmpty ? nil : (name, v)
         }
         return pairs.isEmpty ? .null : .text(jsonObject(pairs))

@@ -1,3 +1,4 @@
+import Foundation
 import JourneyTestSupport
 import Testing
 @testable import JourneyStore
@@ -74,6 +75,27 @@ import Testing
                 while try r.next(into: &rec) { got.append((0..<rec.count).map { rec.string($0) }); gotLines.append(rec.line) }
                 #expect(got == expected, "round \(round), block \(block)")
                 #expect(gotLines == lines, "round \(round), block \(block)")
+            }
+        }
+    }
+}
+
+@Suite struct TrimmedFieldTests {
+    /// Trimming at the byte level gives what Foundation's `.whitespaces` trimming gives, non-ASCII spaces included.
+    @Test func sameAsFoundationTrimming() {
+        var seed: UInt64 = 3
+        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        let pieces = [" ", "\t", "a", "é", "\u{00A0}", "x y", "\u{3000}", "東", "", "\u{2003}b"]
+        for _ in 0..<2000 {
+            var rec = RecordBuffer()
+            var fields: [String] = []
+            for _ in 0..<(1 + next(5)) {
+                let f = (0..<next(6)).map { _ in pieces[next(pieces.count)] }.joined()
+                fields.append(f)
+                rec.bytes += Array(f.utf8); rec.ends.append(rec.bytes.count)
+            }
+            for (i, f) in fields.enumerated() {
+                #expect(rec.trimmedString(i) == f.trimmingCharacters(in: .whitespaces), "\(Array(f.unicodeScalars))")
             }
         }
     }
