@@ -49,9 +49,9 @@ public enum SameColumn: String, CaseIterable, Sendable {
     }
 }
 
-/// The common funnel compiled tighter: sequential (entry first or best), no event filter, exclusions, `same`, optional or
-/// per-step windows, every step a table over one column. The scan is then one table lookup per event with no
-/// other checks (`FunnelMatcher.matchSimple`).
+/// The common funnel compiled tighter: sequential (entry first or best), no exclusions, `same`, optional steps,
+/// per-step windows or `strictly later`, every step a table over one column. The scan is then one table lookup
+/// per event; an event-level filter is asked only about events that match a step (`FunnelMatcher.matchSimple`).
 struct SimpleFunnel {
     enum Column { case event, channel, stage, kind }
     let column: Column
@@ -61,6 +61,8 @@ struct SimpleFunnel {
     let within: Int64
     /// Entry best (as ClickHouse `windowFunnel`): every step-1 event is tried and the furthest level counts.
     let best: Bool
+    /// The event-level filter, if any: events failing it are invisible (checked only for events that match a step).
+    let filter: StepTest?
     /// Per code: bit k when it matches step k+1 (one lookup tells entry best which levels an event may extend,
     /// and lets it pass over the rest).
     let role: UnsafeMutablePointer<UInt32>
@@ -68,13 +70,14 @@ struct SimpleFunnel {
 
     /// nil when the plan needs the general matcher.
     init?(_ plan: FunnelPlan) {
-        guard plan.order == .sequential, plan.filterTest == nil, plan.exclusions.isEmpty, plan.same == nil, !plan.strictlyLater,
+        guard plan.order == .sequential, plan.exclusions.isEmpty, plan.same == nil, !plan.strictlyLater,
               plan.optional.isEmpty, plan.stepWithin.allSatisfy({ $0 == nil }), !plan.tests.isEmpty else { return nil }
         let cols: [Column?] = plan.tests.map {
             switch $0.column { case .event: return .event; case .channel: return .channel; case .stage: return .stage; case .kind: return .kind; default: return nil }
         }
         guard let c = cols[0], cols.allSatisfy({ $0 == c }), plan.tests.count <= 32 else { return nil }
         column = c
+        filter = plan.filterTest
         n = plan.tests.count
         within = plan.within ?? .max
         best = plan.entry == .best
@@ -111,12 +114,25 @@ extension SimpleFunnel {
                                            _ journeys: UnsafeBufferPointer<Bool>?, _ pruning: EntryPruning,
                                            _ scratch: UnsafeMutablePointer<Int>, _ matched: UnsafeMutablePointer<Int>,
                                            _ reached: UnsafeMutablePointer<Int>, _ gaps: inout [[Double]], _ cancelled: () -> Bool) throws {
+        if let f = filter {
+            try loop(codes, v, range, journeys, pruning, scratch, matched, reached, &gaps, cancelled, FilterGate(test: f, v: v))
+        } else {
+            try loop(codes, v, range, journeys, pruning, scratch, matched, reached, &gaps, cancelled, OpenGate())
+        }
+    }
+
+    @inline(__always)
+    private func loop<T: FixedWidthInteger, G: EventGate>(_ codes: UnsafeBufferPointer<T>, _ v: UnsafePackedView, _ range: Range<Int>,
+                                                           _ journeys: UnsafeBufferPointer<Bool>?, _ pruning: EntryPruning,
+                                                           _ scratch: UnsafeMutablePointer<Int>, _ matched: UnsafeMutablePointer<Int>,
+                                                           _ reached: UnsafeMutablePointer<Int>, _ gaps: inout [[Double]],
+                                                           _ cancelled: () -> Bool, _ gate: G) throws {
         let off = v.offsets.baseAddress.unsafelyUnwrapped, t = v.times.baseAddress.unsafelyUnwrapped
         for c in range {
             if c & 0xFFF == 0, cancelled() { throw QueryCancelled() }
             if let j = journeys, !j[c] { continue }
             if !pruning.admits(c) { continue }
-            let level = FunnelMatcher.scan(self, codes, v.times, Int(off[c]), Int(off[c + 1]), scratch, matched)
+            let level = FunnelMatcher.scan(self, codes, v.times, Int(off[c]), Int(off[c + 1]), scratch, matched, gate)
             guard level > 0 else { continue }
             for k in 0..<level { reached[k] += 1 }
             var k = 1
@@ -125,32 +141,49 @@ extension SimpleFunnel {
     }
 }
 
+/// Which events a scan counts: all (`OpenGate`, compiled away) or those passing the event-level filter.
+protocol EventGate { func admits(_ i: Int) -> Bool }
+struct OpenGate: EventGate { @inline(__always) func admits(_ i: Int) -> Bool { true } }
+struct FilterGate: EventGate {
+    let test: StepTest
+    let v: UnsafePackedView
+    @inline(__always) func admits(_ i: Int) -> Bool { test.matches(v, i) }
+}
+
 public enum FunnelMatcher {
     /// `SimpleFunnel`'s scan over one customer's events `lo..<hi` (same result as `match` for such a plan).
     @inline(__always)
     static func matchSimple(_ f: SimpleFunnel, _ v: UnsafePackedView, _ lo: Int, _ hi: Int,
                             scratch: UnsafeMutablePointer<Int>, matched: UnsafeMutablePointer<Int>) -> Int {
+        if let filter = f.filter { return matchSimple(f, v, lo, hi, scratch, matched, FilterGate(test: filter, v: v)) }
+        return matchSimple(f, v, lo, hi, scratch, matched, OpenGate())
+    }
+
+    @inline(__always)
+    static func matchSimple<G: EventGate>(_ f: SimpleFunnel, _ v: UnsafePackedView, _ lo: Int, _ hi: Int,
+                                          _ scratch: UnsafeMutablePointer<Int>, _ matched: UnsafeMutablePointer<Int>, _ gate: G) -> Int {
         switch f.column {
-        case .stage: return scan(f, v.stages, v.times, lo, hi, scratch, matched)
-        case .event: return scan(f, v.events, v.times, lo, hi, scratch, matched)
-        case .channel: return scan(f, v.channels, v.times, lo, hi, scratch, matched)
-        case .kind: return scan(f, v.kinds, v.times, lo, hi, scratch, matched)
+        case .stage: return scan(f, v.stages, v.times, lo, hi, scratch, matched, gate)
+        case .event: return scan(f, v.events, v.times, lo, hi, scratch, matched, gate)
+        case .channel: return scan(f, v.channels, v.times, lo, hi, scratch, matched, gate)
+        case .kind: return scan(f, v.kinds, v.times, lo, hi, scratch, matched, gate)
         }
     }
 
     @inline(__always)
-    static func scan<T: FixedWidthInteger>(_ f: SimpleFunnel, _ codes: UnsafeBufferPointer<T>, _ times: UnsafeBufferPointer<Int64>,
-                                            _ lo: Int, _ hi: Int, _ scratch: UnsafeMutablePointer<Int>, _ matched: UnsafeMutablePointer<Int>) -> Int {
+    static func scan<T: FixedWidthInteger, G: EventGate>(_ f: SimpleFunnel, _ codes: UnsafeBufferPointer<T>, _ times: UnsafeBufferPointer<Int64>,
+                                                          _ lo: Int, _ hi: Int, _ scratch: UnsafeMutablePointer<Int>,
+                                                          _ matched: UnsafeMutablePointer<Int>, _ gate: G) -> Int {
         let c = codes.baseAddress.unsafelyUnwrapped, t = times.baseAddress.unsafelyUnwrapped
         let entryTable = f.tables[0], entryCount = f.counts[0]
-        if f.best { return scanBest(f, c, t, lo, hi, scratch, matched) }
+        if f.best { return scanBest(f, c, t, lo, hi, scratch, matched, gate) }
         let out = matched
         var i = lo
         while i < hi {
             // The next entry: an event matching step 1.
             while i < hi {
                 let code = Int(c[i])
-                if code < entryCount && entryTable[code] { break }
+                if code < entryCount && entryTable[code] && gate.admits(i) { break }
                 i += 1
             }
             if i == hi { break }
@@ -163,7 +196,7 @@ public enum FunnelMatcher {
             // every later event is past it too (and the times column stays out of the cache otherwise).
             while level < f.n && j < hi {
                 let code = Int(c[j])
-                if code < count && table[code] {
+                if code < count && table[code] && gate.admits(j) {
                     if t[j] > end { break }
                     out[level] = j
                     level += 1
@@ -182,8 +215,9 @@ public enum FunnelMatcher {
     /// The level reached is the furthest any entry reaches; the chain kept is that of the latest entry getting
     /// that far (ties in time: the earlier one). `scratch` holds n + n² entries.
     @inline(__always)
-    static func scanBest<T: FixedWidthInteger>(_ f: SimpleFunnel, _ c: UnsafePointer<T>, _ t: UnsafePointer<Int64>, _ lo: Int, _ hi: Int,
-                                                _ scratch: UnsafeMutablePointer<Int>, _ matched: UnsafeMutablePointer<Int>) -> Int {
+    static func scanBest<T: FixedWidthInteger, G: EventGate>(_ f: SimpleFunnel, _ c: UnsafePointer<T>, _ t: UnsafePointer<Int64>,
+                                                              _ lo: Int, _ hi: Int, _ scratch: UnsafeMutablePointer<Int>,
+                                                              _ matched: UnsafeMutablePointer<Int>, _ gate: G) -> Int {
         let n = f.n
         let start = scratch, chain = scratch + n
         for k in 0..<n { start[k] = Int.min }
@@ -194,7 +228,7 @@ public enum FunnelMatcher {
         while j < hi {
             let code = Int(c[j])
             let r = code < roleCount ? role[code] : 0
-            if r == 0 { j += 1; continue }
+            if r == 0 || !gate.admits(j) { j += 1; continue }
             var steps = r & ~1   // the later steps this event matches, taken from the last down
             if steps != 0 && entryStart != Int.min {
                 start[0] = entryStart; chain[0] = entry

@@ -214,17 +214,20 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             // Now and then a journey-level filter: only customers who touched d count.
             let touched = next(4) == 0
             let later = next(4) == 0
+            // Now and then an event-level filter: b events are invisible.
+            let hideB = next(4) == 0
             var text = "funnel " + names.joined(separator: " > ")
             if let within { text += " within \(within / 1000)s" }
             if best { text += " entry best" }
             if touched { text += " where touched event:d" }
+            if hideB { text += touched ? " and not event:b" : " where not event:b" }
             if later { text += " strictly later" }
             guard case .funnel(let q) = try Parser.parse(text) else { Issue.record("parse"); continue }
             var binder = Binder(catalog: cat)
             let table = try Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())).funnel(q, binder: &binder)[0]
             var want = [Int](repeating: 0, count: steps.count)
             for j in journeys where !touched || j.contains(where: { $0.e == 4 }) {
-                let ref = referenceLevel(events: j, steps: steps, within: within, best: best, order: "sequential", exclusions: [],
+                let ref = referenceLevel(events: hideB ? j.filter { $0.e != 2 } : j, steps: steps, within: within, best: best, order: "sequential", exclusions: [],
                                          channels: nil, optional: steps.map { _ in false }, strictlyLater: later)
                 for k in 0..<ref.level { want[k] += 1 }
             }
