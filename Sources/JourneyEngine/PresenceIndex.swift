@@ -91,7 +91,7 @@ public struct EntryPruning {
 
 extension Executor {
     /// For `explain`: how a funnel's entry prunes customers, and how many customers and events it then reads.
-    public func funnelPruning(_ q: FunnelQuery, binder: inout Binder) throws -> (how: String, customers: Int, events: Int) {
+    public func funnelPruning(_ q: FunnelQuery, binder: inout Binder) throws -> (how: String, customers: Int, events: Int, tight: Bool) {
         let filter = try binder.bindFilter(q.filter, data: data)
         let tables = StepTest.Tables()
         defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
@@ -101,6 +101,11 @@ extension Executor {
         for c in 0..<seq.customerCount where (filter.journeys?[c] ?? true) && pruning.admits(c) {
             cs += 1; es += Int(seq.offsets[c + 1] - seq.offsets[c])
         }
-        return (pruning.described, cs, es)
+        // Whether the tight scan (`SimpleFunnel`) runs it: the same conditions as its initializer.
+        let column = steps.first?.column
+        let tight = q.order == .sequential && q.exclusions.isEmpty && q.same == nil && !q.strictlyLater
+            && !q.steps.contains { $0.optional || $0.within != nil } && steps.count <= 32
+            && [.event, .channel, .stage, .kind].contains(column) && steps.allSatisfy { $0.column == column }
+        return (pruning.described, cs, es, tight)
     }
 }

@@ -156,11 +156,14 @@ public final class Session {
                 add("  matcher", test.explain(data.catalog))
             }
             let cores = ProcessInfo.processInfo.activeProcessorCount > 1 && data.sequences.customerCount > 20_000 ? 2 : 1
-            add("scan", "one pass per customer over the time-ordered events, no backtracking (each event is looked at once per entry tried); customers split over \(cores) core\(cores == 1 ? "" : "s")")
+            var b2 = Binder(catalog: data.catalog)
+            b2.propertyColumns = data.sequences.properties
+            let p = try Executor(data: data).funnelPruning(q, binder: &b2)
+            let how = p.tight
+                ? "the tight scan: one table lookup per event" + (q.entry == .best ? ", every entry followed at once (per step the latest start, as ClickHouse's windowFunnel)" : ", from the first entry")
+                : "the general matcher (for exclusions, same, optional steps, per-step windows, strictly later or another order): each entry tried is followed forward"
+            add("scan", "\(how); no backtracking; customers split over \(cores) core\(cores == 1 ? "" : "s")")
             do {
-                var b2 = Binder(catalog: data.catalog)
-                b2.propertyColumns = data.sequences.properties
-                let p = try Executor(data: data).funnelPruning(q, binder: &b2)
                 let how = p.how == "none" ? "none for this entry step (a compound step, an event filter, or a step on another column)"
                     : "\(p.how): customers without an event the entry step could match are skipped unread"
                 add("pruning", how + "; journey-level filters skip customers before their events are read")

@@ -272,3 +272,24 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
         }
     }
 }
+
+@Suite struct FunnelScanChoiceTests {
+    /// `explain` says which scan runs a funnel: the tight scan exactly for the plans `SimpleFunnel` takes.
+    @Test func explainNamesTheScanThatRuns() throws {
+        var seq = PackedSequences()
+        seq.customerIDs = [1]; seq.offsets = [0, 0]
+        var cat = Catalog(); cat.events = ["", "a", "b", "c"]; cat.stages = ["s1"]
+        let data = JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())
+        let cases: [(String, Bool)] = [
+            ("funnel a > b > c", true), ("funnel a > b entry best within 3d", true), ("funnel a > b where not event:c", true),
+            ("funnel a > b same channel", false), ("funnel a > b? > c", false), ("funnel a > b within 1d > c", false),
+            ("funnel a > b strictly later", false), ("funnel a > b order strict", false), ("funnel a > b order any", false),
+            ("funnel a > b excluding c", false), ("funnel a > stage:s1", false), ("funnel (a or b) > c", false),
+        ]
+        for (text, tight) in cases {
+            guard case .funnel(let q) = try Parser.parse(text) else { Issue.record("parse \(text)"); continue }
+            var b = Binder(catalog: cat)
+            #expect(try Executor(data: data).funnelPruning(q, binder: &b).tight == tight, "\(text)")
+        }
+    }
+}
