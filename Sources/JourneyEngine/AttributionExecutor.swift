@@ -325,8 +325,8 @@ extension Executor {
             let l = r.l
             return [.text(labelName(q.by, UInt32(l))), .int(journeys[l]), .percent(Double(converting[l]) / Double(journeys[l])),
                     .percent(Double(converting[l]) / Double(max(converted, 1))), .percent(Double(journeys[l] - converting[l]) / Double(max(lost, 1))),
-                    r.lift.isNaN ? .null : .percent(r.lift), .double(quantile(positions[l].sorted(), 0.5)),
-                    toConversion[l].isEmpty ? .null : .duration(quantile(toConversion[l].sorted(), 0.5)), .text(r.verdict)]
+                    r.lift.isNaN ? .null : .percent(r.lift), .double(quantile(selecting: &positions[l], 0.5)),
+                    toConversion[l].isEmpty ? .null : .duration(quantile(selecting: &toConversion[l], 0.5)), .text(r.verdict)]
         }
         let name = q.by == .event ? "touchpoint" : q.by.rawValue
         let notes = ["\(all.grouped) journeys (customers), \(converted.grouped) converted (\(convName)): base rate \(String(format: "%.1f", base * 100))%; a journey's touchpoints are those before its first conversion",
