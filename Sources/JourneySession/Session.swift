@@ -10,8 +10,22 @@ final class StoreAttributes: AttributeSource, @unchecked Sendable {
     let store: Store
     private var accountsOfLoaded: (ids: [Int64], accounts: [Int64])?
     private let lock = NSLock()
+    /// Customer attributes already read, as a value table and a code per customer (4 bytes each, not a string).
+    private var attributesOfLoaded: [String: (ids: [Int64], values: [String?], codes: [Int32])] = [:]
     init(store: Store) { self.store = store }
-    func customerAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { try store.customerAttribute(name, for: ids) }
+    func customerAttribute(_ name: String, for ids: [Int64]) throws -> [String?] {
+        lock.lock(); defer { lock.unlock() }
+        if let kept = attributesOfLoaded[name], kept.ids == ids { return kept.codes.map { kept.values[Int($0)] } }
+        let read = try store.customerAttribute(name, for: ids)
+        var values: [String?] = [], index: [String?: Int32] = [:]
+        let codes = read.map { v -> Int32 in
+            if let k = index[v] { return k }
+            let k = Int32(values.count); index[v] = k; values.append(v); return k
+        }
+        // Kept only when the values repeat (a segment, a country), not for keys that are unique per customer.
+        if values.count * 4 < max(ids.count, 64) { attributesOfLoaded[name] = (ids, values, codes) }
+        return read
+    }
     func accountAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { try store.accountAttribute(name, for: ids) }
     func accounts(for ids: [Int64]) throws -> [Int64] {
         lock.lock(); defer { lock.unlock() }
