@@ -79,7 +79,7 @@ public struct Executor {
         let simple = SimpleFunnel(plan)
         defer { simple?.free() }
         // Candidate pruning: customers without any event the entry could match are not read (none with an event
-        // filter, whose positions the presence bits do not know).
+        // filter, whose positions the presence signatures do not know).
         let pruning = plan.filterTest == nil ? EntryPruning.of(q.order == .any ? plan.tests : [plan.tests[0]], data: data) : .none
         let n = plan.steps.count
         let atStep = max(1, min(n, q.by?.atStep ?? 1)) - 1

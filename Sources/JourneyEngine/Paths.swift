@@ -22,7 +22,7 @@ extension Executor {
         let limit = q.maxSteps
         let within = q.within?.milliseconds ?? .max
         let hasFrom = from != nil, hasTo = to != nil, keep = q.keepRepeats
-        // Without an event filter (positions are events), presence bits prune customers lacking A or B.
+        // Without an event filter (positions are events), presence signatures prune customers lacking A or B.
         let fromPruning = eventFilter == nil ? from.map { EntryPruning.of([$0], data: data) } ?? .none : .none
         let toPruning = eventFilter == nil ? to.map { EntryPruning.of([$0], data: data) } ?? .none : .none
         let fromCode = from?.code, toCode = to?.code
@@ -61,7 +61,7 @@ extension Executor {
                     var tally = PathTally()
                     var idx: [Int] = []          // the counted events of one customer (only with an event filter)
                     var key: [UInt32] = []
-                    // Candidates: the customers the journey filter and the presence bits leave.
+                    // Candidates: the customers the journey filter and the presence signatures leave.
                     var candidates: [Int32] = []
                     for c in (seq.customerCount * p / parts)..<(seq.customerCount * (p + 1) / parts) {
                         if let j = filter.journeys, !j[c] { continue }
