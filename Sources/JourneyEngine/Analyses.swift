@@ -67,32 +67,46 @@ extension Executor {
             throw Diagnostic("dropoff after a non-stage step needs 'to STEP' (which step counts as moving on)", at: after.range)
         }
         let end = seq.times.max() ?? 0
-        var byLast: [String: (n: Int, since: [Double], resumed: Int)] = [:]
+        let tables = StepTest.Tables()
+        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
+        let afterTest = StepTest(a, tables: tables), nextTest = StepTest(nextPred, tables: tables)
+        let eventFilter = filter.events.map { StepTest($0, tables: tables) }
+        // The last touchpoint as codes (event, channel, stage) in one integer; named only for the rows.
+        var byLast: [UInt64: (n: Int, since: [Double], resumed: Int)] = [:]
         var reached = 0, dropped = 0
         try seq.withView { v in
             for c in 0..<seq.customerCount {
                 try checkCancel(c)
                 if let j = filter.journeys, !j[c] { continue }
                 let lo = Int(v.offsets[c]), hi = Int(v.offsets[c + 1])
-                guard let s = (lo..<hi).first(where: { (filter.events?.matches(v, $0) ?? true) && a.matches(v, $0) }) else { continue }
+                var s = lo
+                while s < hi && !((eventFilter?.matches(v, s) ?? true) && afterTest.matches(v, s)) { s += 1 }
+                guard s < hi else { continue }
                 reached += 1
-                if ((s + 1)..<hi).contains(where: { nextPred.matches(v, $0) }) { continue }
+                var k = s + 1
+                while k < hi && !nextTest.matches(v, k) { k += 1 }
+                if k < hi { continue }
                 dropped += 1
                 let last = hi - 1
                 var resumed = false
-                var k = s + 1
+                k = s + 1
                 while k < hi { if v.times[k] - v.times[k - 1] > 30 * 86_400_000 { resumed = true; break }; k += 1 }
-                let key = "\(label(.event, v, last))\t\(label(.channel, v, last))\t\(label(.stage, v, last))"
-                byLast[key, default: (0, [], 0)].n += 1
-                byLast[key]!.since.append(Double(end - v.times[last]))
-                if resumed { byLast[key]!.resumed += 1 }
+                let key = UInt64(v.events[last]) << 24 | UInt64(v.channels[last]) << 8 | UInt64(v.stages[last])
+                var entry = byLast.removeValue(forKey: key) ?? (0, [], 0)
+                entry.n += 1; entry.since.append(Double(end - v.times[last]))
+                if resumed { entry.resumed += 1 }
+                byLast[key] = entry
             }
         }
-        let rows: [[Value]] = byLast.sorted { $0.value.n != $1.value.n ? $0.value.n > $1.value.n : $0.key < $1.key }.prefix(20).map { (k, v) in
-            let p = k.split(separator: "\t").map(String.init)
-            return [.text(p[0]), .text(p[1]), .text(p[2]), .int(v.n), .percent(Double(v.n) / Double(max(dropped, 1))),
-                    .duration(quantile(v.since.sorted(), 0.5)), .int(v.resumed)]
+        let named = byLast.map { key, value in
+            ([labelName(.event, UInt32(key >> 24)), labelName(.channel, UInt32((key >> 8) & 0xFFFF)), labelName(.stage, UInt32(key & 0xFF))], value)
         }
+        let rows: [[Value]] = named.sorted { $0.1.n != $1.1.n ? $0.1.n > $1.1.n : $0.0.joined(separator: "\t") < $1.0.joined(separator: "\t") }
+            .prefix(20).map { (p, v) in
+                var since = v.since
+                return [.text(p[0]), .text(p[1]), .text(p[2]), .int(v.n), .percent(Double(v.n) / Double(max(dropped, 1))),
+                        .duration(quantile(selecting: &since, 0.5)), .int(v.resumed)]
+            }
         let notes = ["\(reached.grouped) reached \(describe(after)); \(dropped.grouped) (\(String(format: "%.1f", Double(dropped) * 100 / Double(max(reached, 1))))%) never reached \(nextName)",
                      "time since last touch is measured to the store's last event (\(UTC.format(ms: end, dateOnly: true))); resumed = came back after a pause over 30d"] + filter.description
         return [ResultTable(title: "dropoff after \(describe(after))", columns: ["last touchpoint", "channel", "stage", "customers", "share", "median since last touch", "resumed after pause"],

@@ -4,9 +4,55 @@ import JourneyCore
 import JourneyLanguage
 @testable import JourneyEngine
 
-/// The plain way to count: string labels, dictionaries and sets per event (how `count`, `top`, `stats` and
-/// `retention` were first written; obviously right, 10–50× slower). The engine's code-array versions must give the same tables.
+/// The plain way to count: string labels, dictionaries and sets per event (how `count`, `top`, `stats`,
+/// `retention` and `dropoff` were first written; obviously right, 10–50× slower). The engine's code-array versions must give the same tables.
 extension Executor {
+    func plainDropoff(after: Expr, next: Expr?, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
+        let filter = try binder.bindFilter(f, data: data)
+        let a = try binder.bindEvent(after)
+        var nextPred: BoundPredicate
+        var nextName: String
+        if let next { nextPred = try binder.bindEvent(next); nextName = describe(next) }
+        else if case .stage(let t) = a, let s = t.firstIndex(of: true), s < catalog.stages.count {
+            var tt = [Bool](repeating: false, count: catalog.stages.count + 1)
+            for k in (s + 1)...catalog.stages.count { tt[k] = true }
+            nextPred = .stage(tt); nextName = "a later stage than \(catalog.stages[s - 1])"
+        } else {
+            throw Diagnostic("dropoff after a non-stage step needs 'to STEP' (which step counts as moving on)", at: after.range)
+        }
+        let end = seq.times.max() ?? 0
+        var byLast: [String: (n: Int, since: [Double], resumed: Int)] = [:]
+        var reached = 0, dropped = 0
+        try seq.withView { v in
+            for c in 0..<seq.customerCount {
+                try checkCancel(c)
+                if let j = filter.journeys, !j[c] { continue }
+                let lo = Int(v.offsets[c]), hi = Int(v.offsets[c + 1])
+                guard let s = (lo..<hi).first(where: { (filter.events?.matches(v, $0) ?? true) && a.matches(v, $0) }) else { continue }
+                reached += 1
+                if ((s + 1)..<hi).contains(where: { nextPred.matches(v, $0) }) { continue }
+                dropped += 1
+                let last = hi - 1
+                var resumed = false
+                var k = s + 1
+                while k < hi { if v.times[k] - v.times[k - 1] > 30 * 86_400_000 { resumed = true; break }; k += 1 }
+                let key = "\(label(.event, v, last))\t\(label(.channel, v, last))\t\(label(.stage, v, last))"
+                byLast[key, default: (0, [], 0)].n += 1
+                byLast[key]!.since.append(Double(end - v.times[last]))
+                if resumed { byLast[key]!.resumed += 1 }
+            }
+        }
+        let rows: [[Value]] = byLast.sorted { $0.value.n != $1.value.n ? $0.value.n > $1.value.n : $0.key < $1.key }.prefix(20).map { (k, v) in
+            let p = k.split(separator: "\t").map(String.init)
+            return [.text(p[0]), .text(p[1]), .text(p[2]), .int(v.n), .percent(Double(v.n) / Double(max(dropped, 1))),
+                    .duration(quantile(v.since.sorted(), 0.5)), .int(v.resumed)]
+        }
+        let notes = ["\(reached.grouped) reached \(describe(after)); \(dropped.grouped) (\(String(format: "%.1f", Double(dropped) * 100 / Double(max(reached, 1))))%) never reached \(nextName)",
+                     "time since last touch is measured to the store's last event (\(UTC.format(ms: end, dateOnly: true))); resumed = came back after a pause over 30d"] + filter.description
+        return [ResultTable(title: "dropoff after \(describe(after))", columns: ["last touchpoint", "channel", "stage", "customers", "share", "median since last touch", "resumed after pause"],
+                            rows: rows, notes: notes, chart: .bars(label: 0, value: 3))]
+    }
+
     func plainRetention(_ q: RetentionQuery, binder: inout Binder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(q.filter, data: data)
         let tables = StepTest.Tables()
@@ -206,7 +252,7 @@ func nearlyEqual(_ a: [ResultTable], _ b: [ResultTable]) -> Bool {
 }
 
 @Suite struct CountsReferenceTests {
-    @Test func countTopStatsAndRetentionEqualThePlainVersions() throws {
+    @Test func countTopStatsRetentionAndDropoffEqualThePlainVersions() throws {
         var rng = TestRandom(seed: 33)
         func next(_ n: Int) -> Int { rng.next(n) }
         for round in 0..<400 {
@@ -232,8 +278,10 @@ func nearlyEqual(_ a: [ResultTable], _ b: [ResultTable]) -> Bool {
             let filters = ["", " where channel = email", " where touched stage:intent", " where not channel = linkedin and stage != consideration"]
             let filter = filters[next(filters.count)]
             let text: String
-            let kind = next(4)
-            if kind == 3 {
+            let kind = next(5)
+            if kind == 4 {
+                text = "dropoff after \(["awareness", "consideration", "intent", "event:a"][next(4)])\(next(2) == 0 ? " to stage:conversion" : "")\(filter)"
+            } else if kind == 3 {
                 let by = ["", " by channel", " by stage", " by customer.segment"][next(4)]
                 let returning = ["", " returning stage:intent", " returning event:b"][next(3)]
                 text = "retention from \(["stage:awareness", "event:a", "channel:email"][next(3)])\(returning) every \(["day", "week", "month"][next(3)]) periods \(1 + next(8))\(by)\(filter)"
@@ -254,6 +302,15 @@ func nearlyEqual(_ a: [ResultTable], _ b: [ResultTable]) -> Bool {
                 fast = try ex.count(unit: u, by: by, filter: f, binder: &b1); plain = try ex.plainCount(unit: u, by: by, filter: f, binder: &b2)
             case .top(let w, let n, let f, let c):
                 fast = try ex.top(w, n: n, campaign: c, filter: f, binder: &b1); plain = try ex.plainTop(w, n: n, campaign: c, filter: f, binder: &b2)
+            case .dropoff(let a, let n, let f):
+                do {
+                    fast = try ex.dropoff(after: a, next: n, filter: f, binder: &b1)
+                } catch {
+                    // A step that is no stage without 'to': both refuse it.
+                    #expect(throws: Diagnostic.self) { try ex.plainDropoff(after: a, next: n, filter: f, binder: &b2) }
+                    continue
+                }
+                plain = try ex.plainDropoff(after: a, next: n, filter: f, binder: &b2)
             case .retention(let q):
                 fast = try ex.retention(q, binder: &b1); plain = try ex.plainRetention(q, binder: &b2)
             case .stats(let f):
