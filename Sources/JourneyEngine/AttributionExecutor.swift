@@ -2,7 +2,23 @@ import Foundation
 import JourneyCore
 import JourneyLanguage
 
+/// What attribution, touchpoints and gaps compile first: the conversion test and the touchpoint filter's, with
+/// the tables they point into (keep `tables` alive while the tests are used).
+struct ConversionTests {
+    let name: String
+    let conversion: StepTest
+    let touch: StepTest?
+    let tables: StepTest.Tables
+}
+
 extension Executor {
+    func conversionTests(_ e: Expr?, filter: BoundFilter, binder: inout Binder) throws -> ConversionTests {
+        let (predicate, name) = try conversionPredicate(e, binder: &binder)
+        let tables = StepTest.Tables()
+        return ConversionTests(name: name, conversion: StepTest(predicate, tables: tables),
+                               touch: filter.events.map { StepTest($0, tables: tables) }, tables: tables)
+    }
+
     /// The conversion step: the named one, else the stage `conversion`.
     func conversionPredicate(_ e: Expr?, binder: inout Binder) throws -> (BoundPredicate, String) {
         if let e { return (try binder.bindEvent(e), describe(e)) }
@@ -89,7 +105,9 @@ extension Executor {
 
     public func attribution(_ q: AttributionQuery, binder: inout Binder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(q.filter, data: data)
-        let (convPred, convName) = try conversionPredicate(q.conversion, binder: &binder)
+        let compiled = try conversionTests(q.conversion, filter: filter, binder: &binder)
+        defer { withExtendedLifetime(compiled.tables) {} }   // the compiled tests point into it
+        let conversion = compiled.conversion, touch = compiled.touch, convName = compiled.name
         let show: PathShow
         if let by = q.by {
             guard let d = Self.eventDimension(by) else {
@@ -106,11 +124,6 @@ extension Executor {
         let wantShapley = q.model == "shapley" || q.model == "all"
         let L = labelCount(show)
 
-        let tables = StepTest.Tables()
-
-        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
-        let conversion = StepTest(convPred, tables: tables)
-        let touch = filter.events.map { StepTest($0, tables: tables) }
         struct Partial {
             var credits: [Credit] = []
             var touches: [Int] = []
@@ -282,10 +295,9 @@ extension Executor {
     /// `touchpoints`: for every touchpoint, how the journeys that meet it fare.
     public func touchpoints(_ q: RelevanceQuery, binder: inout Binder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(q.filter, data: data)
-        let (convPred, convName) = try conversionPredicate(q.conversion, binder: &binder)
-        let tables = StepTest.Tables()
-        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
-        let conversion = StepTest(convPred, tables: tables), touch = filter.events.map { StepTest($0, tables: tables) }
+        let compiled = try conversionTests(q.conversion, filter: filter, binder: &binder)
+        defer { withExtendedLifetime(compiled.tables) {} }   // the compiled tests point into it
+        let conversion = compiled.conversion, touch = compiled.touch, convName = compiled.name
         let L = labelCount(q.by)
         var journeys = [Int](repeating: 0, count: L), converting = journeys
         var positions = [[Double]](repeating: [], count: L), toConversion = positions
@@ -342,10 +354,9 @@ extension Executor {
     /// `gaps`: touchpoints at the decision stages (consideration, intent) where journeys end without converting.
     public func gaps(_ q: RelevanceQuery, binder: inout Binder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(q.filter, data: data)
-        let (convPred, convName) = try conversionPredicate(q.conversion, binder: &binder)
-        let tables = StepTest.Tables()
-        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
-        let conversion = StepTest(convPred, tables: tables), touch = filter.events.map { StepTest($0, tables: tables) }
+        let compiled = try conversionTests(q.conversion, filter: filter, binder: &binder)
+        defer { withExtendedLifetime(compiled.tables) {} }   // the compiled tests point into it
+        let conversion = compiled.conversion, touch = compiled.touch, convName = compiled.name
         let decisionNames = ["consideration", "intent"].filter { catalog.stageCode($0) != nil }
         guard !decisionNames.isEmpty else { throw QueryError("gaps looks at the decision stages consideration and intent; this store's stages have neither") }
         var decision = [Bool](repeating: false, count: catalog.stages.count + 1)
