@@ -39,6 +39,7 @@ bench: build
 	python3 bench/import_bench.py --journey $(JOURNEY)
 	python3 bench/query_bench.py --journey $(JOURNEY)
 	python3 bench/attribution_bench.py --journey $(JOURNEY)
+	python3 bench/ties_bench.py --journey $(JOURNEY) --customers 200000
 
 clean:
 	rm -rf .build datasets/demo/demo.journey*

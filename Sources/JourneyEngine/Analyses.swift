@@ -3,6 +3,20 @@ import JourneyCore
 import JourneyLanguage
 
 extension Executor {
+    /// The first event other than `s` at `s`'s time or later that passes `test`: the events tied with `s` (at its
+    /// time, before or after it in the store), then the later ones — the funnel's default tie rule for two steps.
+    static func firstAtOrAfter(_ s: Int, lo: Int, hi: Int, _ v: UnsafePackedView, where test: (Int) -> Bool) -> Int? {
+        let t = v.times[s]
+        var g = s
+        while g > lo && v.times[g - 1] == t { g -= 1 }
+        var i = g
+        while i < hi {
+            if i != s && test(i) { return i }
+            i += 1
+        }
+        return nil
+    }
+
     // MARK: time
 
     public func time(from: Expr, to: Expr, by: Breakdown?, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
@@ -14,16 +28,14 @@ extension Executor {
             for c in 0..<seq.customerCount {
                 try checkCancel(c)
                 if let j = filter.journeys, !j[c] { continue }
-                var start: Int?
-                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where filter.events?.matches(v, i) ?? true {
-                    if start == nil { if a.matches(v, i) { start = i } }
-                    else if b.matches(v, i) {
-                        let d = Double(v.times[i] - v.times[start!])
-                        let g = by.map { bd in Self.eventDimension(bd).map { label($0, v, start!) } ?? attr![c] } ?? "all"
-                        groups[g, default: []].append(d)
-                        break
-                    }
-                }
+                let lo = Int(v.offsets[c]), hi = Int(v.offsets[c + 1])
+                guard let start = (lo..<hi).first(where: { (filter.events?.matches(v, $0) ?? true) && a.matches(v, $0) }) else { continue }
+                // The first B at A's time or later (ties together: one at A's time counts wherever it stands).
+                guard let i = Self.firstAtOrAfter(start, lo: lo, hi: hi, v, where: { (filter.events?.matches(v, $0) ?? true) && b.matches(v, $0) })
+                else { continue }
+                let d = Double(v.times[i] - v.times[start])
+                let g = by.map { bd in Self.eventDimension(bd).map { label($0, v, start) } ?? attr![c] } ?? "all"
+                groups[g, default: []].append(d)
             }
         }
         let cols = (by.map { [$0.field.display] } ?? []) + ["customers", "min", "p25", "median", "p75", "p90", "max"]
@@ -83,13 +95,12 @@ extension Executor {
                 while s < hi && !((eventFilter?.matches(v, s) ?? true) && afterTest.matches(v, s)) { s += 1 }
                 guard s < hi else { continue }
                 reached += 1
-                var k = s + 1
-                while k < hi && !nextTest.matches(v, k) { k += 1 }
-                if k < hi { continue }
+                // Moved on: an event of the next step at S's time or later (ties together, as the funnel).
+                if Self.firstAtOrAfter(s, lo: lo, hi: hi, v, where: { nextTest.matches(v, $0) }) != nil { continue }
                 dropped += 1
                 let last = hi - 1
                 var resumed = false
-                k = s + 1
+                var k = s + 1
                 while k < hi { if v.times[k] - v.times[k - 1] > 30 * 86_400_000 { resumed = true; break }; k += 1 }
                 let key = UInt64(v.events[last]) << 24 | UInt64(v.channels[last]) << 8 | UInt64(v.stages[last])
                 var entry = byLast.removeValue(forKey: key) ?? (0, [], 0)

@@ -43,7 +43,7 @@ public struct Executor {
         if q.steps.first?.optional == true {
             throw Diagnostic("the first step cannot be optional: it is the entry", at: q.steps[0].expr.range)
         }
-        if q.order == .any && q.strictlyLater {
+        if q.order == .any && q.ties == .strictlyLater {
             throw Diagnostic("'strictly later' orders the steps in time, and 'order any' lets them come in any order", at: q.steps[0].expr.range,
                              help: "use 'order sequential' or 'order strict' with 'strictly later'")
         }
@@ -72,7 +72,7 @@ public struct Executor {
                               within: q.within?.milliseconds, order: q.order, entry: q.entry, eventFilter: filter.events,
                               exclusions: exclusions)
         configured.same = same
-        configured.strictlyLater = q.strictlyLater
+        configured.ties = q.ties
         if q.steps.contains(where: \.optional) { configured.optional = q.steps.map(\.optional) }   // empty: no skip checks in the scan
         // Captured by the scan threads: a `let`, so no copy or retain per access.
         let plan = configured
@@ -106,6 +106,7 @@ public struct Executor {
                             // Scratch: n for the general matcher, n + n² for the one-pass entry best.
                             let scratch = UnsafeMutablePointer<Int>.allocate(capacity: n + n * n), idx = UnsafeMutablePointer<Int>.allocate(capacity: n)
                             defer { scratch.deallocate(); idx.deallocate() }
+                            var order: [Int] = []   // the general matcher's tie order, reused
                             var part = Partial(gaps: [[Double]](repeating: [], count: n))
                             part.reached = [Int](repeating: 0, count: n)
                             do {
@@ -132,7 +133,7 @@ public struct Executor {
                                     if let j = filter.journeys, !j[c] { continue }
                                     if !pruning.admits(c) { continue }
                                     let level = simple.map { FunnelMatcher.matchSimple($0, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx) }
-                                        ?? FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx)
+                                        ?? FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx, order: &order)
                                     guard level > 0 else { continue }
                                     var mask: UInt32 = 0
                                     for k in 0..<level where idx[k] >= 0 { mask |= 1 << UInt32(k) }
@@ -211,7 +212,11 @@ public struct Executor {
         var notes: [String] = []
         if let w = q.within { notes.append("window: \(w.text) from the entry (\(q.entry == .first ? "the first" : "the best") \(q.order == .any ? "event of any step" : describe(q.steps[0].expr)))") }
         if q.order == .any { notes.append("order any: step k counts \(unitName) who did steps 1 to k in any order") }
-        if q.strictlyLater { notes.append("strictly later: each step's event comes at a later time than the previous step's") }
+        switch q.ties {
+        case .strictlyLater: notes.append("strictly later: each step's event comes at a later time than the previous step's")
+        case .importOrder: notes.append("ties in import order: a step's event at the previous step's time counts only when it comes later in the store")
+        case .together: break
+        }
         if let same { notes.append("same \(same.rawValue): every step's event has the entry event's \(same.rawValue)") }
         for (x, a, b) in q.exclusions { notes.append("excluding \(describe(x)) between step \(a ?? 1) and step \(b ?? n): such entries are dropped") }
         notes += filter.description

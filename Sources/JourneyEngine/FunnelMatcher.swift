@@ -15,9 +15,9 @@ public struct FunnelPlan {
     public var optional: [Bool] = []
     /// `same PROPERTY`: every matched step's event has the entry event's value of this column.
     public var same: SameColumn?
-    /// `strictly later`: events at the previous step's time are passed over (they cannot be the next step, and
-    /// with `order strict` they do not end the chain).
-    public var strictlyLater = false
+    /// Events at one time: taken in step order (the default, as `windowFunnel`), in import order, or passed over
+    /// (`strictly later`: they cannot be the next step, and with `order strict` they do not end the chain).
+    public var ties: TieRule = .together
     /// The steps and the event filter compiled for the scan (see `StepTest`).
     let tests: [StepTest]
     let filterTest: StepTest?
@@ -50,7 +50,7 @@ public enum SameColumn: String, CaseIterable, Sendable {
 }
 
 /// The common funnel compiled tighter: sequential (entry first or best), no exclusions, `same`, optional steps,
-/// per-step windows or `strictly later`, every step a table over one column. The scan is then one table lookup
+/// per-step windows or `strictly later`, every step a table over one column (ties together or in import order). The scan is then one table lookup
 /// per event; an event-level filter is asked only about events that match a step (`FunnelMatcher.matchSimple`).
 struct SimpleFunnel {
     enum Column { case event, channel, stage, kind }
@@ -67,10 +67,12 @@ struct SimpleFunnel {
     /// and lets it pass over the rest).
     let role: UnsafeMutablePointer<UInt32>
     let roleCount: Int
+    /// Ties together: events at one time are taken in tie order (the lowest step they match, then import order).
+    let together: Bool
 
     /// nil when the plan needs the general matcher.
     init?(_ plan: FunnelPlan) {
-        guard plan.order == .sequential, plan.exclusions.isEmpty, plan.same == nil, !plan.strictlyLater,
+        guard plan.order == .sequential, plan.exclusions.isEmpty, plan.same == nil, plan.ties != .strictlyLater,
               plan.optional.isEmpty, plan.stepWithin.allSatisfy({ $0 == nil }), !plan.tests.isEmpty else { return nil }
         let cols: [Column?] = plan.tests.map {
             switch $0.column { case .event: return .event; case .channel: return .channel; case .stage: return .stage; case .kind: return .kind; default: return nil }
@@ -81,6 +83,7 @@ struct SimpleFunnel {
         n = plan.tests.count
         within = plan.within ?? .max
         best = plan.entry == .best
+        together = plan.ties == .together
         tables = .allocate(capacity: n); counts = .allocate(capacity: n)
         for (k, t) in plan.tests.enumerated() { tables[k] = t.table.unsafelyUnwrapped; counts[k] = t.count }
         roleCount = plan.tests.map(\.count).max() ?? 0
@@ -177,6 +180,7 @@ public enum FunnelMatcher {
         let c = codes.baseAddress.unsafelyUnwrapped, t = times.baseAddress.unsafelyUnwrapped
         let entryTable = f.tables[0], entryCount = f.counts[0]
         if f.best { return scanBest(f, c, t, lo, hi, scratch, matched, gate) }
+        if f.together { return scanTogether(f, c, t, lo, hi, matched, gate) }
         let out = matched
         var i = lo
         while i < hi {
@@ -209,26 +213,124 @@ public enum FunnelMatcher {
         return 0
     }
 
+    /// The steps an event matches (bit k = step k+1), from the role table.
+    @inline(__always)
+    static func role<T: FixedWidthInteger>(_ f: SimpleFunnel, _ c: UnsafePointer<T>, _ q: Int) -> UInt32 {
+        let code = Int(c[q])
+        return code < f.roleCount ? f.role[code] : 0
+    }
+
+    /// An event's place in the tie order of its time: the lowest step it matches, then its import position.
+    @inline(__always) static func tieKey(firstStep: Int, _ q: Int) -> Int { firstStep << 32 | q }
+
+    /// Of the events `g..<e` (all at one time) that match the step with bit `bit` and pass the gate, the first in
+    /// tie order after the key `after` (-1: any), or -1.
+    @inline(__always)
+    static func firstTied<T: FixedWidthInteger, G: EventGate>(_ f: SimpleFunnel, _ c: UnsafePointer<T>, _ g: Int, _ e: Int,
+                                                               _ bit: UInt32, after: Int, _ gate: G) -> Int {
+        var best = -1, bestKey = Int.max
+        for q in g..<e {
+            let r = role(f, c, q)
+            guard r & bit != 0 else { continue }
+            let k = tieKey(firstStep: r.trailingZeroBitCount, q)
+            if k > after && k < bestKey && gate.admits(q) { best = q; bestKey = k }
+        }
+        return best
+    }
+
+    /// Entry first with ties together: step k is the first event in (time, tie order) after step k−1's that
+    /// matches it. The forward scan reads codes only; around a match it reads the times of the match's tie group
+    /// (two reads when nothing ties), and within a group the step order decides, not the file.
+    @inline(__always)
+    static func scanTogether<T: FixedWidthInteger, G: EventGate>(_ f: SimpleFunnel, _ c: UnsafePointer<T>, _ t: UnsafePointer<Int64>,
+                                                                  _ lo: Int, _ hi: Int, _ out: UnsafeMutablePointer<Int>, _ gate: G) -> Int {
+        let entryTable = f.tables[0], entryCount = f.counts[0]
+        var i = lo
+        while i < hi {
+            let code = Int(c[i])
+            if code < entryCount && entryTable[code] && gate.admits(i) { break }
+            i += 1
+        }
+        if i == hi { return 0 }
+        out[0] = i
+        let end = t[i] > Int64.max - f.within ? Int64.max : t[i] + f.within
+        // The tie group [g, e) of the last matched event.
+        var g = i, e = i + 1
+        let t0 = t[i]
+        while g > lo && t[g - 1] == t0 { g -= 1 }
+        while e < hi && t[e] == t0 { e += 1 }
+        var level = 1, prev = i
+        while level < f.n {
+            let bit = UInt32(1) << UInt32(level)
+            var q = e - g > 1 ? firstTied(f, c, g, e, bit, after: tieKey(firstStep: role(f, c, prev).trailingZeroBitCount, prev), gate) : -1
+            if q < 0 {
+                var j = e
+                while j < hi && !(role(f, c, j) & bit != 0 && gate.admits(j)) { j += 1 }
+                if j == hi || t[j] > end { break }
+                // j's group: the events before j at its time do not match this step (the scan passed them).
+                let tj = t[j]
+                g = j; e = j + 1
+                while g > lo && t[g - 1] == tj { g -= 1 }
+                while e < hi && t[e] == tj { e += 1 }
+                q = e - g > 1 ? firstTied(f, c, j, e, bit, after: -1, gate) : j
+            }
+            out[level] = q; level += 1; prev = q
+        }
+        return level
+    }
+
     /// Entry best in one pass (as ClickHouse's `windowFunnel`): per level, the latest start of a chain that got
     /// there and that chain's events. An event extends level k−1 to k when it matches step k within the window
     /// of that start and the start is later than level k's (later steps first, so one event serves one step).
     /// The level reached is the furthest any entry reaches; the chain kept is that of the latest entry getting
-    /// that far (ties in time: the earlier one). `scratch` holds n + n² entries.
+    /// that far (ties in time: the earlier one). With ties together, the events of one time are taken in tie
+    /// order (the lowest step they match, then import order), as `windowFunnel` sorts them by (time, step).
+    /// `scratch` holds n + n² entries.
     @inline(__always)
     static func scanBest<T: FixedWidthInteger, G: EventGate>(_ f: SimpleFunnel, _ c: UnsafePointer<T>, _ t: UnsafePointer<Int64>,
                                                               _ lo: Int, _ hi: Int, _ scratch: UnsafeMutablePointer<Int>,
                                                               _ matched: UnsafeMutablePointer<Int>, _ gate: G) -> Int {
         let n = f.n
-        let start = scratch, chain = scratch + n
-        for k in 0..<n { start[k] = Int.min }
-        let role = f.role, roleCount = f.roleCount
-        // Level 1's start and entry live in registers: most events only pass by.
-        var entryStart = Int.min, entry = -1
+        var state = BestState(start: scratch, chain: scratch + n, n: n, within: Int(f.within))
+        for k in 0..<n { state.start[k] = Int.min }
         var j = lo
         while j < hi {
-            let code = Int(c[j])
-            let r = code < roleCount ? role[code] : 0
+            let r = role(f, c, j)
             if r == 0 || !gate.admits(j) { j += 1; continue }
+            if f.together && j + 1 < hi && t[j + 1] == t[j] {
+                // A tie group: its events in tie order, one pass per first step present.
+                let time = t[j]
+                var e = j + 1
+                while e < hi && t[e] == time { e += 1 }
+                var present: UInt32 = 0
+                for q in j..<e { let rq = role(f, c, q); if rq != 0 && gate.admits(q) { present |= 1 << UInt32(rq.trailingZeroBitCount) } }
+                while present != 0 {
+                    let first = present.trailingZeroBitCount
+                    present &= present - 1
+                    for q in j..<e {
+                        let rq = role(f, c, q)
+                        if rq != 0 && rq.trailingZeroBitCount == first && gate.admits(q) { state.take(q, rq, Int(time)) }
+                    }
+                }
+                j = e
+                continue
+            }
+            state.take(j, r, Int(t[j]))
+            j += 1
+        }
+        return state.finish(matched)
+    }
+
+    /// The one-pass entry best's state: per level the latest start and its chain (`chain[k*n ..< k*n+k+1]`).
+    struct BestState {
+        let start: UnsafeMutablePointer<Int>, chain: UnsafeMutablePointer<Int>
+        let n: Int, within: Int
+        // Level 1's start and entry live in registers: most events only pass by.
+        var entryStart = Int.min, entry = -1
+
+        /// Event `j` at `time`, matching the steps in `r`.
+        @inline(__always)
+        mutating func take(_ j: Int, _ r: UInt32, _ time: Int) {
             var steps = r & ~1   // the later steps this event matches, taken from the last down
             if steps != 0 && entryStart != Int.min {
                 start[0] = entryStart; chain[0] = entry
@@ -236,7 +338,7 @@ public enum FunnelMatcher {
                     let k = 31 - steps.leadingZeroBitCount
                     steps &= ~(1 << UInt32(k))
                     let s = start[k - 1]
-                    if s > start[k] && Int(t[j]) - s <= Int(f.within) {
+                    if s > start[k] && time - s <= within {
                         start[k] = s
                         (chain + k * n).update(from: chain + (k - 1) * n, count: k)
                         chain[k * n + k] = j
@@ -244,77 +346,111 @@ public enum FunnelMatcher {
                 }
             }
             // A new entry only when later in time: of equal times the earlier entry can do all the later can.
-            if r & 1 != 0 {
-                let time = Int(t[j])
-                if time > entryStart { entryStart = time; entry = j }
-            }
-            j += 1
+            if r & 1 != 0 && time > entryStart { entryStart = time; entry = j }
         }
-        start[0] = entryStart; chain[0] = entry
-        var level = 0
-        while level < n && start[level] != Int.min { level += 1 }
-        if level > 0 { matched.update(from: chain + (level - 1) * n, count: level) }
-        return level
+
+        func finish(_ matched: UnsafeMutablePointer<Int>) -> Int {
+            start[0] = entryStart; chain[0] = entry
+            var level = 0
+            while level < n && start[level] != Int.min { level += 1 }
+            if level > 0 { matched.update(from: chain + (level - 1) * n, count: level) }
+            return level
+        }
     }
 
-    /// Matches one customer's events `lo..<hi`. Sequential: each step is the first matching event after the
-    /// previous step's event (equal timestamps allowed, import order kept); strict: the very next counted event.
-    /// Any order: from the entry, each counted event in the window takes the first unmatched step it matches;
-    /// the level is the longest prefix of steps all matched. Entry `first`: the first step-1 event (any order:
-    /// the first event matching any step) starts the window; `best`: the furthest level any entry reaches, with
-    /// the events of the latest entry reaching it (ties in time: the earlier), as `scanBest` finds in one pass.
-    /// An entry with an excluded event between its exclusion steps reaches level 0.
-    /// Returns the level reached (0 = never entered); `matched[0..<level]` receives the matched events' indices.
-    /// `scratch` and `matched` hold at least `plan.steps.count` entries.
+    /// Matches one customer's events `lo..<hi`, read in the plan's tie order (`order` is its scratch): with ties
+    /// together, the events of one time sorted by the lowest step they match (then import order); otherwise
+    /// import order. Sequential: each step is the first matching event after the previous step's in that order
+    /// (`strictly later`: at a later time); strict: the very next counted event, except that with ties together
+    /// an event at the previous step's time or at the first time after it does not end the chain. Any order:
+    /// from the entry, each counted event in the window takes the first unmatched step it matches; the level is
+    /// the longest prefix of steps all matched. Entry `first`: the first step-1 event (any order: the first event
+    /// matching any step) starts the window; `best`: the furthest level any entry reaches, with the events of the
+    /// latest entry reaching it (ties in time: the earlier), as `scanBest` finds in one pass. An entry with an
+    /// excluded event between its exclusion steps reaches level 0.
+    /// Returns the level reached (0 = never entered); `matched[0..<level]` receives the matched events' indices
+    /// (-1 for a skipped optional step). `scratch` and `matched` hold at least `plan.steps.count` entries.
     public static func match(_ plan: FunnelPlan, _ v: UnsafePackedView, _ lo: Int, _ hi: Int,
-                             scratch: UnsafeMutablePointer<Int>, matched: UnsafeMutablePointer<Int>) -> Int {
-        var bestLevel = 0, bestTime = Int64.min
-        var i = lo
-        while i < hi {
-            if let f = plan.filterTest, !f.matches(v, i) { i += 1; continue }
-            let isEntry = plan.order == .any ? plan.tests.contains { $0.matches(v, i) } : plan.tests[0].matches(v, i)
-            if isEntry {
-                var (level, last) = plan.order == .any ? extendAnyOrder(plan, v, i, hi, scratch) : extend(plan, v, i, hi, scratch)
-                if level > 0 && !plan.exclusions.isEmpty && excluded(plan, v, scratch, level: level, lastConsidered: last) { level = 0 }
+                             scratch: UnsafeMutablePointer<Int>, matched: UnsafeMutablePointer<Int>, order: inout [Int]) -> Int {
+        tieOrder(plan, v, lo, hi, &order)
+        return order.withUnsafeBufferPointer { ord in
+            var bestLevel = 0, bestTime = Int64.min
+            for p in 0..<ord.count {
+                let i = ord[p]
+                if let f = plan.filterTest, !f.matches(v, i) { continue }
+                let isEntry = plan.order == .any ? plan.tests.contains { $0.matches(v, i) } : plan.tests[0].matches(v, i)
+                guard isEntry else { continue }
+                var (level, last) = plan.order == .any ? extendAnyOrder(plan, v, ord, p, scratch) : extend(plan, v, ord, p, scratch)
+                if level > 0 && !plan.exclusions.isEmpty && excluded(plan, v, lo, hi, ord, scratch, level: level, lastConsidered: last) { level = 0 }
                 if level > bestLevel || (level == bestLevel && level > 0 && v.times[i] > bestTime) {
                     bestLevel = level; bestTime = v.times[i]
-                    matched.update(from: scratch, count: level)
+                    for k in 0..<level { matched[k] = scratch[k] < 0 ? -1 : ord[scratch[k]] }
                 }
                 if plan.entry == .first { return bestLevel }
             }
-            i += 1
+            return bestLevel
         }
-        return bestLevel
     }
 
-    /// Sequential and strict matching from the entry at `start`; returns the level and the last event looked at.
-    static func extend(_ plan: FunnelPlan, _ v: UnsafePackedView, _ start: Int, _ hi: Int, _ idx: UnsafeMutablePointer<Int>) -> (Int, Int) {
+    /// The order the general matcher reads a customer's events in: import order, or with ties together each
+    /// run of equal times sorted by the lowest step its events match (events matching none last), then import order.
+    static func tieOrder(_ plan: FunnelPlan, _ v: UnsafePackedView, _ lo: Int, _ hi: Int, _ order: inout [Int]) {
+        order.removeAll(keepingCapacity: true)
+        guard plan.ties == .together else { order.append(contentsOf: lo..<hi); return }
+        let n = plan.tests.count
+        var i = lo
+        while i < hi {
+            var e = i + 1
+            while e < hi && v.times[e] == v.times[i] { e += 1 }
+            if e - i == 1 { order.append(i) }
+            else {
+                let keyed = (i..<e).map { q in (first: plan.tests.firstIndex { $0.matches(v, q) } ?? n, q: q) }
+                order.append(contentsOf: keyed.sorted { $0.first != $1.first ? $0.first < $1.first : $0.q < $1.q }.map(\.q))
+            }
+            i = e
+        }
+    }
+
+    /// Sequential and strict matching from the entry at position `start` of `ord`; `idx` receives positions.
+    /// Returns the level and the last position looked at.
+    static func extend(_ plan: FunnelPlan, _ v: UnsafePackedView, _ ord: UnsafeBufferPointer<Int>, _ start: Int,
+                       _ idx: UnsafeMutablePointer<Int>) -> (Int, Int) {
         idx[0] = start
-        let t0 = v.times[start]
+        let t0 = v.times[ord[start]]
         let n = plan.steps.count
-        let held = plan.same?.value(v, start)
+        let held = plan.same?.value(v, ord[start])
+        let strictTogether = plan.order == .strict && plan.ties == .together
         var level = 1
-        var j = start + 1
+        var p = start + 1
         var last = start
         var prevMatched = start
-        while level < n && j < hi {
-            if let f = plan.filterTest, !f.matches(v, j) { j += 1; continue }
-            let t = v.times[j]
+        // Strict order with ties together: the time of the first events after the previous step's time.
+        var nextTime: Int64? = nil
+        while level < n && p < ord.count {
+            let j = ord[p]
+            if let f = plan.filterTest, !f.matches(v, j) { p += 1; continue }
+            let t = v.times[j], tPrev = v.times[ord[prevMatched]]
             if let w = plan.within, t - t0 > w { break }
-            if let w = plan.stepWithin[level], t - v.times[prevMatched] > w { break }
-            last = j
-            if plan.strictlyLater && t == v.times[prevMatched] { j += 1; continue }
+            if let w = plan.stepWithin[level], t - tPrev > w { break }
+            if strictTogether && t != tPrev {
+                // Strict order, ties together: the next step stands at the previous step's time or at the first
+                // time after it; the events there that are not the step do not end the chain.
+                if nextTime == nil { nextTime = t }
+                if t != nextTime { break }
+            }
+            last = p
+            if plan.ties == .strictlyLater && t == tPrev { p += 1; continue }
             let ok = held == nil || plan.same!.value(v, j) == held!
             if ok && plan.tests[level].matches(v, j) {
-                idx[level] = j; level += 1; prevMatched = j
+                idx[level] = p; level += 1; prevMatched = p; nextTime = nil
             } else if ok, let target = skipTarget(plan, v, j, from: level) {
                 // Optional steps level..<target are skipped: this event is the later step.
                 for k in level..<target { idx[k] = -1 }
-                idx[target] = j; level = target + 1; prevMatched = j
-            } else if plan.order == .strict {
+                idx[target] = p; level = target + 1; prevMatched = p; nextTime = nil
+            } else if plan.order == .strict && !strictTogether {
                 break
             }
-            j += 1
+            p += 1
         }
         if level == n { last = prevMatched }
         return (level, last)
@@ -332,36 +468,50 @@ public enum FunnelMatcher {
         return nil
     }
 
-    /// Any order: each event in the window takes the first still unmatched step it matches.
-    static func extendAnyOrder(_ plan: FunnelPlan, _ v: UnsafePackedView, _ start: Int, _ hi: Int, _ idx: UnsafeMutablePointer<Int>) -> (Int, Int) {
+    /// Any order: each event in the window takes the first still unmatched step it matches (positions of `ord`).
+    static func extendAnyOrder(_ plan: FunnelPlan, _ v: UnsafePackedView, _ ord: UnsafeBufferPointer<Int>, _ start: Int,
+                               _ idx: UnsafeMutablePointer<Int>) -> (Int, Int) {
         let n = plan.steps.count
         for k in 0..<n { idx[k] = -1 }
-        let t0 = v.times[start]
-        let held = plan.same?.value(v, start)
-        var j = start, last = start, matched = 0
-        while j < hi && matched < n {
-            if let f = plan.filterTest, !f.matches(v, j) { j += 1; continue }
+        let t0 = v.times[ord[start]]
+        let held = plan.same?.value(v, ord[start])
+        var p = start, last = start, matched = 0
+        while p < ord.count && matched < n {
+            let j = ord[p]
+            if let f = plan.filterTest, !f.matches(v, j) { p += 1; continue }
             if let w = plan.within, v.times[j] - t0 > w { break }
-            last = j
-            if let held, plan.same!.value(v, j) != held { j += 1; continue }
-            for k in 0..<n where idx[k] < 0 && plan.tests[k].matches(v, j) { idx[k] = j; matched += 1; break }
-            j += 1
+            last = p
+            if let held, plan.same!.value(v, j) != held { p += 1; continue }
+            for k in 0..<n where idx[k] < 0 && plan.tests[k].matches(v, j) { idx[k] = p; matched += 1; break }
+            p += 1
         }
         var level = 0
         while level < n && idx[level] >= 0 { level += 1 }
         return (level, last)
     }
 
-    /// True when an exclusion event lies between its two steps: after step `from`'s event and before step `to`'s
-    /// event, or, when `to` was not reached, up to the last event the match looked at.
-    static func excluded(_ plan: FunnelPlan, _ v: UnsafePackedView, _ idx: UnsafeMutablePointer<Int>, level: Int, lastConsidered: Int) -> Bool {
+    /// True when an exclusion event lies between its two steps (`idx` holds positions of `ord`). In import order
+    /// (and strictly later): after step `from`'s event and before step `to`'s, or, when `to` was not reached, up
+    /// to the last event the match looked at. With ties together, by time: strictly after step `from`'s time and
+    /// strictly before step `to`'s, or, when `to` was not reached, no later than the last event looked at.
+    static func excluded(_ plan: FunnelPlan, _ v: UnsafePackedView, _ lo: Int, _ hi: Int, _ ord: UnsafeBufferPointer<Int>,
+                         _ idx: UnsafeMutablePointer<Int>, level: Int, lastConsidered: Int) -> Bool {
+        func counted(_ e: Int, _ x: BoundPredicate) -> Bool { (plan.eventFilter?.matches(v, e) ?? true) && x.matches(v, e) }
         for x in plan.exclusions where x.from < level && idx[x.from] >= 0 {
-            let a = idx[x.from]
-            let b = x.to < level && idx[x.to] >= 0 ? idx[x.to] : lastConsidered + 1
-            var e = min(a, b) + 1
-            while e < max(a, b) {
-                if plan.eventFilter?.matches(v, e) ?? true, x.predicate.matches(v, e) { return true }
-                e += 1
+            let reached = x.to < level && idx[x.to] >= 0
+            if plan.ties == .together {
+                let ta = v.times[ord[idx[x.from]]]
+                let tb = reached ? v.times[ord[idx[x.to]]] : v.times[ord[lastConsidered]]
+                let (a, b) = (min(ta, tb), max(ta, tb))
+                for e in lo..<hi where v.times[e] > a && (reached ? v.times[e] < b : v.times[e] <= b) && counted(e, x.predicate) { return true }
+            } else {
+                let a = idx[x.from]
+                let b = reached ? idx[x.to] : lastConsidered + 1
+                var p = min(a, b) + 1
+                while p < max(a, b) {
+                    if counted(ord[p], x.predicate) { return true }
+                    p += 1
+                }
             }
         }
         return false

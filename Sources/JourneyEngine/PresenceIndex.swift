@@ -103,7 +103,7 @@ extension Executor {
         }
         // Whether the tight scan (`SimpleFunnel`) runs it: the same conditions as its initializer.
         let column = steps.first?.column
-        let tight = q.order == .sequential && q.exclusions.isEmpty && q.same == nil && !q.strictlyLater
+        let tight = q.order == .sequential && q.exclusions.isEmpty && q.same == nil && q.ties != .strictlyLater
             && !q.steps.contains { $0.optional || $0.within != nil } && steps.count <= 32
             && [.event, .channel, .stage, .kind].contains(column) && steps.allSatisfy { $0.column == column }
         return (pruning.described, cs, es, tight)

@@ -99,6 +99,17 @@ public enum FunnelEntry: String, Sendable { case first, best }
 public enum CountUnit: String, Sendable { case customers, accounts }
 public enum PathShow: String, Sendable { case event, channel, stage, kind }
 
+/// How a step treats events at the same time as the previous step's (docs/semantics.md, "Event order").
+public enum TieRule: String, Sendable {
+    /// The default, as ClickHouse's `windowFunnel`: events at one time are taken in step order, wherever they
+    /// stand in the file (an event still matches one step at most).
+    case together = "ties together"
+    /// `ties in import order`: a later step must be a later event in the store's order (the rule before 2026-12).
+    case importOrder = "ties in import order"
+    /// `strictly later`: a later step's event must come at a later time (as `windowFunnel`'s `strict_increase`).
+    case strictlyLater = "strictly later"
+}
+
 public struct FunnelQuery: Equatable, Sendable {
     public var steps: [FunnelStep]
     public var within: TimeSpan?
@@ -110,13 +121,12 @@ public struct FunnelQuery: Equatable, Sendable {
     public var same: FieldRef?
     public var unit: CountUnit = .customers
     public var top: Int?
-    /// `strictly later`: a step's event must come at a later time than the previous step's (as ClickHouse's
-    /// `strict_increase`); by default it may share it, being later in the store's order.
-    public var strictlyLater = false
+    /// `ties in import order` or `strictly later`; by default events at one time are taken in step order.
+    public var ties: TieRule = .together
     public static func == (a: FunnelQuery, b: FunnelQuery) -> Bool {
         a.steps == b.steps && a.within == b.within && a.filter == b.filter && a.by == b.by && a.order == b.order
             && a.entry == b.entry && a.same == b.same && a.unit == b.unit && a.top == b.top && a.exclusions.count == b.exclusions.count
-            && a.strictlyLater == b.strictlyLater
+            && a.ties == b.ties
     }
 }
 

@@ -13,7 +13,7 @@ public struct Completer {
 
     static let stepStarters: Set<String> = ["funnel", ">", "from", "to", "after", "excluding", "(", "or", "and", "not", "touched", "where", "|", "of", "for", "matching", "then"]
     static let clauses: [String: [String]] = [
-        "funnel": ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "strictly"],
+        "funnel": ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "strictly", "ties"],
         "paths": ["from", "to", "within", "where", "show", "top", "max", "keep", "next", "previous"],
         "time": ["to", "by", "where"], "dropoff": ["to", "where"], "count": ["by", "where"], "top": ["where"],
         "pauses": ["resumed", "open", "where"], "stats": ["where"],
@@ -75,6 +75,9 @@ public struct Completer {
             case "top" where statement == "top": options = ["channels", "events", "stages", "kinds", "campaigns"]
             case "keep": options = ["repeats"]
             case "strictly": options = ["later"]
+            case "ties": options = ["in"]
+            case "in" where beforePrev == "ties": options = ["import"]
+            case "import": options = ["order"]
             case "=", "!=", "in", ",":
                 let field = prev == "=" || prev == "!=" ? beforePrev : words.last { ["channel", "stage", "event", "kind", "campaign"].contains($0) } ?? ""
                 switch field {

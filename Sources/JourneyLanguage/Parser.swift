@@ -3,7 +3,7 @@ public struct Parser {
     public static let statementKeywords = ["funnel", "paths", "time", "dropoff", "stats", "quality", "count", "top",
                                            "pauses", "customers", "attribution", "touchpoints", "gaps", "retention", "explain", "set"]
     /// Words that end a step or filter expression inside a statement.
-    static let clauseWords: Set<String> = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "strictly",
+    static let clauseWords: Set<String> = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "strictly", "ties",
                                           "show", "max", "keep", "to", "from", "next", "previous", "at", "limit", "then",
                                           "resumed", "open", "limit", "lookback", "model", "returning", "every", "periods", "of", "for", "matching"]
 
@@ -420,7 +420,20 @@ public struct Parser {
                 q.exclusions.append((x, from, to)); continue
             }
             if accept("same") { q.same = try parseField(); continue }
-            if accept("strictly") { try expectWord("later", after: "'strictly'"); q.strictlyLater = true; continue }
+            if isWord("strictly") || isWord("ties") {
+                let at = peek.range
+                let rule: TieRule
+                if accept("strictly") { try expectWord("later", after: "'strictly'"); rule = .strictlyLater }
+                else {
+                    _ = advance()
+                    try expectWord("in", after: "'ties'"); try expectWord("import", after: "'ties in'"); try expectWord("order", after: "'ties in import'")
+                    rule = .importOrder
+                }
+                if q.ties != .together && q.ties != rule {
+                    throw Diagnostic("'\(q.ties.rawValue)' and '\(rule.rawValue)' are two rules for events at one time; a funnel takes one", at: at)
+                }
+                q.ties = rule; continue
+            }
             if accept("count") {
                 guard peek.kind == .word, let u = CountUnit(rawValue: peek.text.lowercased()) else { throw error("customers or accounts after 'count'") }
                 _ = advance(); q.unit = u; continue

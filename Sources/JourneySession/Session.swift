@@ -153,6 +153,15 @@ public final class Session {
         }
     }
 
+    /// Which tie rule ran, in words (explain).
+    static func tieWords(_ t: TieRule) -> String {
+        switch t {
+        case .together: return "ties together (the default, as ClickHouse's windowFunnel): events at one time are taken in step order, wherever they stand in the file; an event matches one step at most"
+        case .importOrder: return "ties in import order: a step's event at the previous step's time counts only when it comes later in the store"
+        case .strictlyLater: return "strictly later (as windowFunnel's strict_increase): each step's event comes at a later time than the previous step's"
+        }
+    }
+
     /// The plan in plain words: what is computed, how each name was read, which filters are event- or journey-level.
     func explain(_ st: Statement) throws -> ResultTable {
         let data = try data()
@@ -175,7 +184,7 @@ public final class Session {
             let p = try Executor(data: data).funnelPruning(q, binder: &b2)
             let how = p.tight
                 ? "the tight scan: one table lookup per event" + (q.entry == .best ? ", every entry followed at once (per step the latest start, as ClickHouse's windowFunnel)" : ", from the first entry")
-                : "the general matcher (for exclusions, same, optional steps, per-step windows, strictly later or another order): each entry tried is followed forward"
+                : "the general matcher (for exclusions, same, optional steps, per-step windows, strictly later or another order): each entry tried is followed forward" + (q.ties == .together ? ", over each customer's events with ties in step order" : "")
             add("scan", "\(how); no backtracking; customers split over \(cores) core\(cores == 1 ? "" : "s")")
             do {
                 let how = p.how == "none" ? "none for this entry step (a compound step, an event filter, or a step on another column)"
@@ -186,7 +195,8 @@ public final class Session {
             add("window", q.within.map { "\($0.text) from the entry step" } ?? "none: any time after the entry")
             let entryWords = q.entry == .first ? "take the first \(describe(q.steps[0].expr))"
                 : "try every \(describe(q.steps[0].expr)) as the entry (the furthest step any reaches counts, with the times of the latest entry that got that far)"
-            add("in plain words", "for each customer, \(entryWords); then the first matching event of each later step after the previous one\(q.strictlyLater ? " (at a later time: events at the previous step's time are passed over)" : " (it may share the previous step's time, being later in the store's order)")\(q.within.map { ", no later than \($0.text) after the entry" } ?? ""); count how many reach each step")
+            add("ties", Self.tieWords(q.ties))
+            add("in plain words", "for each customer, \(entryWords); then the first matching event of each later step after the previous one\(q.ties == .strictlyLater ? " (at a later time: events at the previous step's time are passed over)" : q.ties == .importOrder ? " (it may share the previous step's time, being later in the store's order)" : " (it may share the previous step's time, wherever it stands among the events of that time)")\(q.within.map { ", no later than \($0.text) after the entry" } ?? ""); count how many reach each step")
             let f = try binder.bindFilter(q.filter, data: data)
             for d in f.description { add("filter", d) }
             if let by = q.by { add("breakdown", "\(by.field.display)\(Executor.eventDimension(by) != nil ? " of the event matching step \(by.atStep ?? 1)" : " (customer attribute)")") }

@@ -3,7 +3,7 @@ struct StatementHelp {
     let name: String, syntax: String, summary: String, examples: [String]
 
     static let all: [StatementHelp] = [
-        .init(name: "funnel", syntax: "funnel S1 > S2 [within D] > ... [within D] [where ...] [by DIM [at step N]] [order sequential|strict|any] [entry first|best] [excluding X [between i and j]] [same FIELD] [strictly later] [count customers|accounts] [top N]",
+        .init(name: "funnel", syntax: "funnel S1 > S2 [within D] > ... [within D] [where ...] [by DIM [at step N]] [order sequential|strict|any] [entry first|best] [excluding X [between i and j]] [same FIELD] [strictly later | ties in import order] [count customers|accounts] [top N]",
               summary: "how many customers (or accounts) reach each step in order, % of first and previous, drop-off, time between steps",
               examples: ["funnel awareness > consideration > intent > conversion within 30d by channel",
                          "funnel awareness > webinar? > intent within 14d > conversion count accounts"]),

@@ -49,10 +49,13 @@ import JourneyLanguage
         var seed: UInt64 = 21
         for _ in 0..<200 {
             let (journeys, data) = random(&seed)
-            // time from awareness to conversion: first awareness, first conversion after it.
+            // time from awareness to conversion: first awareness, then the first conversion at its time or later
+            // (ties together: a tied conversion counts wherever it stands in the store).
             var durations: [Double] = []
             for j in journeys {
-                guard let a = j.firstIndex(where: { $0.stage == 1 }), let b = j[(a + 1)...].firstIndex(where: { $0.stage == 4 }) else { continue }
+                guard let a = j.firstIndex(where: { $0.stage == 1 }),
+                      let b = j.indices.filter({ $0 != a && j[$0].t >= j[a].t && j[$0].stage == 4 }).min(by: { j[$0].t < j[$1].t })
+                else { continue }
                 durations.append(Double(j[b].t - j[a].t))
             }
             let time = try run("time from awareness to conversion", data)[0]
@@ -61,12 +64,12 @@ import JourneyLanguage
                 #expect(time.rows[0][0] == .int(s.count))
                 #expect(time.rows[0][3] == .duration(quantile(s, 0.5)) && time.rows[0][6] == .duration(s.last!))
             }
-            // dropoff after consideration: reached it, and no later stage after the first consideration.
+            // dropoff after consideration: reached it, and no later stage at the first consideration's time or later.
             var dropped = 0, reached = 0
             for j in journeys {
                 guard let a = j.firstIndex(where: { $0.stage == 2 }) else { continue }
                 reached += 1
-                if !j[(a + 1)...].contains(where: { $0.stage > 2 }) { dropped += 1 }
+                if !j.indices.contains(where: { $0 != a && j[$0].t >= j[a].t && j[$0].stage > 2 }) { dropped += 1 }
             }
             let drop = try run("dropoff after consideration", data)[0]
             let total = drop.rows.reduce(0) { acc, r in if case .int(let n) = r[3] { return acc + n }; return acc }

@@ -9,19 +9,31 @@ struct NoAttributes: AttributeSource {
     func accounts(for ids: [Int64]) throws -> [Int64] { ids.map { $0 / 2 + 1 } }
 }
 
-/// Plain reference, written from the definitions in docs/semantics.md rather than from the engine's loop:
-/// W = the events after the entry within the window; sequential step k = the smallest index in W after step
-/// k−1 whose event is step k's; strict = exactly the next index; any order = each event of W, in order, takes the
-/// first unmatched step it is; entry best = the maximum over all entries. Exclusions: an excluded event strictly
-/// between step a's event and step b's (or, when b was not reached, the last event the match looked at).
+/// Plain reference, written from the definitions in docs/semantics.md rather than from the engine's loop.
+/// The events are read in tie order: with ties together, the events of one time sorted by the first step they
+/// are (events that are no step last), then by import order; otherwise in import order.
+/// W = the events after the entry within the window; sequential step k = the first event of W after step k−1's
+/// that is step k's; strict = exactly the next event (ties together: the first of step k's events at step k−1's
+/// time or at the first time after it); any order = each event of W, in order, takes the first unmatched step
+/// it is; entry best = the maximum over all entries. Exclusions: an excluded event strictly between step a's
+/// event and step b's (or, when b was not reached, the last event the match looked at) — with ties together
+/// by time: strictly after a's time and strictly before b's (not reached: no later than the last event's).
 /// `strictly later`: only events at a later time than the previous step's can be the next step; strict order
 /// then means the next event at a later time.
-func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, best: Bool, order: String,
-                    exclusions: [(e: Int, from: Int, to: Int)] = [], channels: [Int]? = nil, optional: [Bool]? = nil,
-                    strictlyLater: Bool = false) -> (level: Int, mask: UInt32) {
+func referenceLevel(events raw: [(t: Int64, e: Int)], steps: [Int], within: Int64?, best: Bool, order: String,
+                    exclusions: [(e: Int, from: Int, to: Int)] = [], channels rawChannels: [Int]? = nil, optional: [Bool]? = nil,
+                    ties: TieRule = .together) -> (level: Int, mask: UInt32, indices: [Int]) {
     let n = steps.count
     let opt = optional ?? [Bool](repeating: false, count: n)
-    var bestLevel = 0, bestMask: UInt32 = 0, bestTime = Int64.min
+    // The tie order: a permutation of the import positions.
+    var perm = Array(raw.indices)
+    if ties == .together {
+        func firstStep(_ i: Int) -> Int { steps.firstIndex(of: raw[i].e) ?? n }
+        perm.sort { a, b in raw[a].t != raw[b].t ? raw[a].t < raw[b].t : firstStep(a) != firstStep(b) ? firstStep(a) < firstStep(b) : a < b }
+    }
+    let events = perm.map { raw[$0] }
+    let channels = rawChannels.map { ch in perm.map { ch[$0] } }
+    var bestLevel = 0, bestMask: UInt32 = 0, bestTime = Int64.min, bestIdx: [Int] = []
     for s in events.indices {
         let isEntry = order == "any" ? steps.contains(events[s].e) : events[s].e == steps[0]
         guard isEntry else { continue }
@@ -45,14 +57,22 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             // Targets from step k: k itself, and past optional steps the next ones up to the first required one.
             func targets(_ k: Int) -> [Int] { var t = [k]; var p = k; while p < n - 1 && opt[p] { p += 1; t.append(p) }; return t }
             // The events that may be the next step: after the previous one (at a later time, if strictly later).
-            func eligible(_ j: Int) -> Bool { j > prev && (!strictlyLater || events[j].t > events[prev].t) }
+            func eligible(_ j: Int) -> Bool { j > prev && (ties != .strictlyLater || events[j].t > events[prev].t) }
+            // Strict order with ties together: the events at the previous step's time and at the first time after it.
+            func strictCandidates() -> [Int] {
+                let after = window.filter { $0 > prev }
+                let nextTime = after.first { events[$0].t > events[prev].t }.map { events[$0].t }
+                return after.filter { events[$0].t == events[prev].t || events[$0].t == nextTime }
+            }
             while idx.count < n {
                 let k = idx.count
                 let ts = targets(k)
                 var best: (j: Int, t: Int)? = nil
                 for t in ts {
                     let cand: Int?
-                    if order == "strict" {
+                    if order == "strict" && ties == .together {
+                        cand = strictCandidates().first { events[$0].e == steps[t] && held($0) }
+                    } else if order == "strict" {
                         let nextOne = window.first(where: eligible)
                         cand = nextOne.flatMap { events[$0].e == steps[t] && held($0) ? $0 : nil }
                     } else {
@@ -66,23 +86,32 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
                 prev = b.j
             }
             if idx.count == n { last = prev }
+            else if order == "strict" && ties == .together { last = strictCandidates().last ?? prev }
             else if order == "strict" { last = window.first(where: eligible) ?? window.last { $0 > prev } ?? prev }
             else { last = window.last ?? s }
         }
         var level = idx.count
         for x in exclusions where x.from < level && idx[x.from] >= 0 {
-            let a = idx[x.from], b = x.to < level && idx[x.to] >= 0 ? idx[x.to] : last + 1
-            if events.indices.contains(where: { $0 > min(a, b) && $0 < max(a, b) && events[$0].e == x.e }) { level = 0 }
+            let reached = x.to < level && idx[x.to] >= 0
+            if ties == .together {
+                let ta = events[idx[x.from]].t, tb = reached ? events[idx[x.to]].t : events[last].t
+                let (a, b) = (min(ta, tb), max(ta, tb))
+                if events.contains(where: { $0.e == x.e && $0.t > a && (reached ? $0.t < b : $0.t <= b) }) { level = 0 }
+            } else {
+                let a = idx[x.from], b = reached ? idx[x.to] : last + 1
+                if events.indices.contains(where: { $0 > min(a, b) && $0 < max(a, b) && events[$0].e == x.e }) { level = 0 }
+            }
         }
         // Entry best: the furthest level, with the steps of the latest entry reaching it (ties: the earlier).
         if level > bestLevel || (level == bestLevel && level > 0 && t0 > bestTime) {
             bestLevel = level; bestTime = t0
             bestMask = 0
             for k in 0..<level where idx[k] >= 0 { bestMask |= 1 << UInt32(k) }
+            bestIdx = (0..<level).map { idx[$0] >= 0 ? perm[idx[$0]] : -1 }
         }
-        if !best { return (bestLevel, bestMask) }
+        if !best { return (bestLevel, bestMask, bestIdx) }
     }
-    return (bestLevel, bestMask)
+    return (bestLevel, bestMask, bestIdx)
 }
 
 @Suite struct FunnelReferenceTests {
@@ -126,24 +155,27 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             }
             let same = next(3) == 0
             let optional = order == "any" ? steps.map { _ in false } : steps.indices.map { $0 > 0 && next(3) == 0 }
-            let strictlyLater = order != "any" && next(3) == 0
+            let ties: TieRule = [.together, .together, .importOrder, .strictlyLater][order == "any" ? next(3) : next(4)]
             var plan = FunnelPlan(steps: steps.map { s in .event((0...5).map { $0 == s }) }, stepWithin: steps.map { _ in nil },
                                   within: within, order: FunnelOrder(rawValue: order)!, entry: best ? .best : .first, eventFilter: nil,
                                   exclusions: exclusions.map { x in (.event((0...5).map { $0 == x.e }), x.from, x.to) })
             if same { plan.same = .channel }
             plan.optional = optional
-            plan.strictlyLater = strictlyLater
+            plan.ties = ties
             seq.withView { v in
                 let scratch = UnsafeMutablePointer<Int>.allocate(capacity: 8), idx = UnsafeMutablePointer<Int>.allocate(capacity: 8)
                 defer { scratch.deallocate(); idx.deallocate() }
+                var tieOrder: [Int] = []
                 for c in 0..<customers {
-                    let level = FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx)
+                    let lo = Int(v.offsets[c])
+                    let level = FunnelMatcher.match(plan, v, lo, Int(v.offsets[c + 1]), scratch: scratch, matched: idx, order: &tieOrder)
                     let m = (level: level, eventIndex: idx)
                     let ref = referenceLevel(events: journeys[c], steps: steps, within: within, best: best, order: order, exclusions: exclusions,
-                                             channels: same ? channelsByCustomer[c] : nil, optional: optional, strictlyLater: strictlyLater)
+                                             channels: same ? channelsByCustomer[c] : nil, optional: optional, ties: ties)
                     var mask: UInt32 = 0
                     for k in 0..<m.level where m.eventIndex[k] >= 0 { mask |= 1 << UInt32(k) }
-                    #expect(m.level == ref.level && mask == ref.mask, "trial \(trial) customer \(c) steps \(steps) within \(String(describing: within)) best \(best) \(order) later \(strictlyLater) same \(same) optional \(optional) exclusions \(exclusions) events \(journeys[c])")
+                    let picked = (0..<m.level).map { m.eventIndex[$0] >= 0 ? m.eventIndex[$0] - lo : -1 }
+                    #expect(m.level == ref.level && mask == ref.mask && picked == ref.indices, "trial \(trial) customer \(c) steps \(steps) within \(String(describing: within)) best \(best) \(order) \(ties) same \(same) optional \(optional) exclusions \(exclusions) events \(journeys[c]) engine \(picked) reference \(ref.indices)")
                 }
             }
         }
@@ -213,7 +245,7 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             let names = steps.map { byStage ? "stage:s\($0)" : "event:\(cat.events[eventCodes[$0]])" }
             // Now and then a journey-level filter: only customers who touched d count.
             let touched = next(4) == 0
-            let later = next(4) == 0
+            let ties: TieRule = [.together, .together, .importOrder, .strictlyLater][next(4)]
             // Now and then an event-level filter: b events are invisible.
             let hideB = next(4) == 0
             var text = "funnel " + names.joined(separator: " > ")
@@ -221,14 +253,14 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             if best { text += " entry best" }
             if touched { text += " where touched event:d" }
             if hideB { text += touched ? " and not event:b" : " where not event:b" }
-            if later { text += " strictly later" }
+            if ties != .together { text += " \(ties.rawValue)" }
             guard case .funnel(let q) = try Parser.parse(text) else { Issue.record("parse"); continue }
             var binder = Binder(catalog: cat)
             let table = try Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())).funnel(q, binder: &binder)[0]
             var want = [Int](repeating: 0, count: steps.count)
             for j in journeys where !touched || j.contains(where: { $0.e == 4 }) {
                 let ref = referenceLevel(events: hideB ? j.filter { $0.e != 2 } : j, steps: steps, within: within, best: best, order: "sequential", exclusions: [],
-                                         channels: nil, optional: steps.map { _ in false }, strictlyLater: later)
+                                         channels: nil, optional: steps.map { _ in false }, ties: ties)
                 for k in 0..<ref.level { want[k] += 1 }
             }
             let got = table.rows.map { r -> Int in if case .int(let n) = r[1] { return n }; return -1 }
@@ -254,8 +286,9 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             seq.customerIDs.append(1); seq.offsets.append(Int32(seq.times.count))
             let steps = (0..<(1 + next(4))).map { _ in 1 + next(3) }
             let within: Int64? = next(3) == 0 ? nil : Int64(next(6)) * 1000
-            let plan = FunnelPlan(steps: steps.map { s in .event((0...3).map { $0 == s }) }, stepWithin: steps.map { _ in nil },
-                                  within: within, order: .sequential, entry: .best, eventFilter: nil)
+            var plan = FunnelPlan(steps: steps.map { s in .event((0...3).map { $0 == s }) }, stepWithin: steps.map { _ in nil },
+                                  within: within, order: .sequential, entry: next(4) == 0 ? .first : .best, eventFilter: nil)
+            plan.ties = next(3) == 0 ? .importOrder : .together
             guard let simple = SimpleFunnel(plan) else { Issue.record("not a simple plan"); return }
             defer { simple.free() }
             let n = steps.count
@@ -265,9 +298,10 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
             seq.withView { v in
                 let hi = seq.times.count
                 let one = FunnelMatcher.matchSimple(simple, v, 0, hi, scratch: scratch, matched: a)
-                let every = FunnelMatcher.match(plan, v, 0, hi, scratch: scratch, matched: b)
+                var order: [Int] = []
+                let every = FunnelMatcher.match(plan, v, 0, hi, scratch: scratch, matched: b, order: &order)
                 #expect(one == every && (0..<one).allSatisfy { a[$0] == b[$0] },
-                        "steps \(steps) within \(String(describing: within)) events \(Array(zip(seq.times, seq.events)))")
+                        "steps \(steps) within \(String(describing: within)) \(plan.entry) \(plan.ties) events \(Array(zip(seq.times, seq.events)))")
             }
         }
     }
@@ -283,7 +317,7 @@ func referenceLevel(events: [(t: Int64, e: Int)], steps: [Int], within: Int64?, 
         let cases: [(String, Bool)] = [
             ("funnel a > b > c", true), ("funnel a > b entry best within 3d", true), ("funnel a > b where not event:c", true),
             ("funnel a > b same channel", false), ("funnel a > b? > c", false), ("funnel a > b within 1d > c", false),
-            ("funnel a > b strictly later", false), ("funnel a > b order strict", false), ("funnel a > b order any", false),
+            ("funnel a > b strictly later", false), ("funnel a > b ties in import order", true), ("funnel a > b entry best ties in import order", true), ("funnel a > b order strict", false), ("funnel a > b order any", false),
             ("funnel a > b excluding c", false), ("funnel a > stage:s1", false), ("funnel (a or b) > c", false),
         ]
         for (text, tight) in cases {

@@ -11,6 +11,12 @@ import Testing
             Issue.record("not a funnel"); return
         }
         #expect(q.steps.count == 4 && q.within?.milliseconds == 30 * 86_400_000 && q.by?.atStep == 2 && q.entry == .best)
+        #expect(q.ties == .together)
+        for (text, rule) in [("funnel a > b strictly later", TieRule.strictlyLater), ("funnel a > b ties in import order", .importOrder),
+                             ("funnel a > b ties in import order within 3d", .importOrder)] {
+            guard case .funnel(let f) = try Parser.parse(text) else { Issue.record("not a funnel"); continue }
+            #expect(f.ties == rule, "\(text)")
+        }
     }
 
     @Test func perStepWindowsAndQualifiedNames() throws {
@@ -81,6 +87,12 @@ import Testing
         1 | funnel a > b strictly
           |                      ^
         """)
+        #expect(error("funnel a > b strictly later ties in import order") == """
+        1:29: error: 'strictly later' and 'ties in import order' are two rules for events at one time; a funnel takes one
+        1 | funnel a > b strictly later ties in import order
+          |                             ^~~~
+        """)
+        #expect(error("funnel a > b ties import order").contains("expected 'in' after 'ties'"))
         #expect(error("paths next 3").contains("'next' counts the steps after 'from A', and there is no 'from'"))
         #expect(error("paths from a previous 2").contains("'previous' counts the steps before 'to B', and there is no 'to'"))
         #expect(error("paths previous 2 from a to b").contains("'previous' and 'from' both start the path"))
