@@ -10,13 +10,15 @@ public enum Value: Equatable, Sendable {
     case series([Double])
     case null
 
-    /// Plain text, for CSV and JSON.
+    /// Plain text for CSV and TSV, at full precision (the shortest text that reads back as the same Double):
+    /// shares as fractions (0.383, not 38.3), durations in seconds — their column names say so
+    /// (`Renderer.machineColumns`).
     public var plain: String {
         switch self {
         case .int(let v): return String(v)
-        case .double(let v), .money(let v): return v.isNaN ? "" : String(format: "%.2f", v)
-        case .percent(let v): return v.isNaN ? "" : String(format: "%.1f", v * 100)
-        case .duration(let v): return v.isNaN ? "" : String(format: "%.0f", v / 1000)
+        case .double(let v), .money(let v): return v.isNaN ? "" : String(v)
+        case .percent(let v): return v.isNaN ? "" : String(v)
+        case .duration(let v): return v.isNaN ? "" : String(v / 1000)
         case .text(let s): return s
         case .series(let xs): return xs.map { $0 == $0.rounded() ? String(Int($0)) : String($0) }.joined(separator: " ")
         case .null: return ""

@@ -117,7 +117,14 @@ public enum Lexer {
             while i < b.count && b[i] & 0xC0 == 0x80 { i += 1 }
             tokens.append(Token(kind: .illegal, text: "unexpected character '\(text(s, i))'", range: range(s, i)))
         }
-        tokens.append(Token(kind: .end, text: "", range: range(b.count, b.count)))
+        // The end stands right after the last token, not after trailing blank lines: "the statement ended" points
+        // where the statement stopped (as swift-syntax puts a missing node after the previous token).
+        if let last = tokens.last?.range {
+            let col = last.column + String(decoding: b[last.start..<last.end], as: UTF8.self).count
+            tokens.append(Token(kind: .end, text: "", range: SourceRange(start: last.end, end: last.end, line: last.line, column: col)))
+        } else {
+            tokens.append(Token(kind: .end, text: "", range: range(b.count, b.count)))
+        }
         return tokens
     }
 }

@@ -122,14 +122,28 @@ public enum Renderer {
         s.contains(d) || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 
+    /// Column names for the machine-readable modes (csv, tsv, json), with the unit their numbers are written in:
+    /// shares as fractions (`% of first (fraction)`), durations in seconds (`median time (s)`).
+    public static func machineColumns(_ t: ResultTable) -> [String] {
+        t.columns.indices.map { i in
+            let kinds = t.rows.lazy.map { $0[i] }.first { $0 != .null }
+            switch kinds {
+            case .percent?: return t.columns[i] + " (fraction)"
+            case .duration?: return t.columns[i] + " (s)"
+            default: return t.columns[i]
+            }
+        }
+    }
+
     static func delimited(_ t: ResultTable, _ d: String) -> String {
-        ([t.columns.map { csvField($0, d) }.joined(separator: d)] + t.rows.map { $0.map { csvField($0.plain, d) }.joined(separator: d) })
+        ([machineColumns(t).map { csvField($0, d) }.joined(separator: d)] + t.rows.map { $0.map { csvField($0.plain, d) }.joined(separator: d) })
             .joined(separator: "\n")
     }
 
     static func json(_ t: ResultTable) -> String {
+        let columns = machineColumns(t)
         let rows = t.rows.map { r -> String in
-            "{" + zip(t.columns, r).map { (c, v) -> String in
+            "{" + zip(columns, r).map { (c, v) -> String in
                 let val: String
                 switch v {
                 case .int(let i): val = String(i)

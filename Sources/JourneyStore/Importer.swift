@@ -32,16 +32,22 @@ public struct ImportReport: Sendable {
     public var seconds = 0.0
 
     public var quarantinedTotal: Int { quarantined.values.reduce(0, +) }
+    /// The events this import adds to what queries count: stored, less those merged as recorded by two sources.
+    public var counted: Int { max(0, stored - crossSource) }
 
     public var summary: String {
-        var lines = ["\(file): \(rowsRead.grouped) rows read, \(stored.grouped) \(table == .events ? "events" : table.rawValue) stored"
-                     + (seconds > 0 ? String(format: " in %.2fs (%@ rows/s)", seconds, Int(Double(rowsRead) / max(seconds, 1e-9)).grouped) : "")]
+        let speed = seconds > 0 ? String(format: " in %.2fs (%@ rows/s)", seconds, Int(Double(rowsRead) / max(seconds, 1e-9)).grouped) : ""
+        var lines: [String]
         if table == .events {
-            lines.append("  duplicates merged: \(duplicates.grouped) exact, \(crossSource.grouped) recorded by two sources; already in the store: \(alreadyStored.grouped)")
+            // Numbers that add up to the rows read, and the first one is what `count events` gains.
+            lines = ["\(file): \(rowsRead.grouped) rows read, \(counted.grouped) events added to queries\(speed)",
+                     "  merged: \(duplicates.grouped) exact duplicates, \(crossSource.grouped) recorded by two sources (kept, left out of queries); "
+                     + "already in the store: \(alreadyStored.grouped); quarantined: \(quarantinedTotal.grouped)"]
             if identitiesStitched > 0 { lines.append("  identities stitched: \(identitiesStitched.grouped) anonymous ids joined to customers") }
         }
+        else { lines = ["\(file): \(rowsRead.grouped) rows read, \(stored.grouped) \(table.rawValue) stored\(speed)"] }
         if quarantined.isEmpty {
-            lines.append("  quarantined: none")
+            if table != .events { lines.append("  quarantined: none") }
         } else {
             let parts = quarantined.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value.grouped)" }
             lines.append("  quarantined: \(quarantinedTotal.grouped) (\(parts.joined(separator: ", "))) — see the quarantine table")

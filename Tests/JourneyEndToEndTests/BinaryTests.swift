@@ -35,10 +35,23 @@ import JourneyTestSupport
         let imp = try journey(["import", d + "/events.csv", d + "/customers.csv", d + "/touchpoints.csv", "--into", d + "/s.journey"])
         #expect(imp.status == 0 || imp.status == 2, "\(imp.err)")
         #expect(!imp.err.contains("ETA") && !imp.err.contains("\r"))   // no progress bar when not a terminal
-        #expect(imp.out.contains("rows read") && imp.out.contains("duplicates merged"))
+        // The import's numbers reconcile: rows read = added + merged + already stored + quarantined, and `count
+        // events` counts exactly the events added (the generated file is dirty: duplicates, two sources, bad rows).
+        func number(_ pattern: String) -> Int? {
+            guard let r = imp.out.range(of: pattern, options: .regularExpression) else { return nil }
+            return Int(imp.out[r].filter(\.isNumber))
+        }
+        let read = number("events.csv: [0-9,]+ rows read"), added = number("[0-9,]+ events added to queries")
+        let exact = number("[0-9,]+ exact duplicates"), twoSources = number("[0-9,]+ recorded by two sources")
+        let already = number("already in the store: [0-9,]+"), quarantined = number("; quarantined: [0-9,]+")
+        #expect(read != nil && added != nil && exact != nil && twoSources != nil && already != nil && quarantined != nil, "\(imp.out)")
+        #expect(read == (added ?? 0) + (exact ?? 0) + (twoSources ?? 0) + (already ?? 0) + (quarantined ?? 0), "\(imp.out)")
+        #expect((twoSources ?? 0) > 0 && (exact ?? 0) > 0)
+        let counted = try journey([d + "/s.journey", "-c", "count events", "--mode", "csv"])
+        #expect(counted.out.split(separator: "\n").dropFirst().first.map { Int($0.split(separator: ",")[0]) } == added)
         let ok = try journey([d + "/s.journey", "-c", "funnel awareness > consideration > conversion", "--mode", "csv"])
         #expect(ok.status == 0)
-        #expect(ok.out.hasPrefix("step,customers,% of first"))
+        #expect(ok.out.hasPrefix("step,customers,% of first (fraction)"))
         let q = try journey([d + "/s.journey", "-c", "quality"])
         #expect(q.status == 0 && q.out.contains("events per customer") && q.out.contains("duplicates"))
         let bad = try journey([d + "/s.journey", "-c", "funnel awarness > conversion"])
@@ -46,6 +59,10 @@ import JourneyTestSupport
         try "stats\n\nfunnel awareness >\n  intrest\n".write(toFile: d + "/q.jql", atomically: true, encoding: .utf8)
         let script = try journey([d + "/s.journey", "-f", d + "/q.jql"])
         #expect(script.status == 1 && script.err.contains("q.jql:4:3: error: unknown stage 'intrest'"))
+        // A script that stops mid-statement: the error points just after the last token, not at a blank line.
+        try "-- weekly\nstats\n\nfunnel awareness >\n\n".write(toFile: d + "/end.jql", atomically: true, encoding: .utf8)
+        let ended = try journey([d + "/s.journey", "-f", d + "/end.jql"])
+        #expect(ended.status == 1 && ended.err.contains("end.jql:4:19: error: expected a step after '>', but the statement ended"), "\(ended.err)")
         // .save keeps the statements that worked, as a script that runs again.
         let explore = try journey([d + "/s.journey"], stdin: "top 3 channels\ncount customers by channel\n.save \(d)/saved.jql\n")
         #expect(explore.status == 0, "\(explore.err)")

@@ -113,13 +113,23 @@ import JourneyCore
         for (name, table) in Self.fixtures {
             var s = RenderSettings(); s.mode = .csv
             let rows = parseCSV(Renderer.render(table, s))
-            #expect(rows.first == table.columns, "\(name) header")
+            #expect(rows.first == Renderer.machineColumns(table), "\(name) header")
             #expect(rows.dropFirst().map { $0 } == table.rows.map { $0.map(\.plain) }, "\(name) rows")
+            // Every number reads back as the value it was (full precision; shares as fractions, durations in s).
+            for (r, fields) in zip(table.rows, rows.dropFirst()) {
+                for (v, f) in zip(r, fields) {
+                    switch v {
+                    case .double(let d), .money(let d), .percent(let d): #expect(d.isNaN ? f.isEmpty : Double(f) == d, "\(name): \(f) for \(d)")
+                    case .duration(let ms): #expect(ms.isNaN ? f.isEmpty : Double(f) == ms / 1000, "\(name): \(f) for \(ms) ms")
+                    default: break
+                    }
+                }
+            }
             s.mode = .json
             let json = try JSONSerialization.jsonObject(with: Data(Renderer.render(table, s).utf8)) as? [[String: Any]] ?? []
             #expect(json.count == table.rows.count)
             for (r, obj) in zip(table.rows, json) {
-                for (c, v) in zip(table.columns, r) {
+                for (c, v) in zip(Renderer.machineColumns(table), r) {
                     switch v {
                     case .int(let i): #expect((obj[c] as? NSNumber)?.intValue == i)
                     case .double(let d), .money(let d), .percent(let d):
@@ -133,6 +143,14 @@ import JourneyCore
                 }
             }
         }
+    }
+
+    @Test func machineModesKeepFullPrecision() {
+        let t = ResultTable(title: "x", columns: ["share", "ratio", "time"], rows: [[.percent(1.0 / 3), .double(2.0 / 3), .duration(1234.5678)]])
+        var s = RenderSettings(); s.mode = .csv
+        #expect(Renderer.render(t, s) == "share (fraction),ratio,time (s)\n0.3333333333333333,0.6666666666666666,1.2345678")
+        s.mode = .tsv
+        #expect(Renderer.render(t, s) == "share (fraction)\tratio\ttime (s)\n0.3333333333333333\t0.6666666666666666\t1.2345678")
     }
 
     @Test func localeDecidesASCII() {
