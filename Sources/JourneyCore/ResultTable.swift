@@ -32,6 +32,9 @@ public enum ChartHint: Equatable, Sendable {
     case histogram(label: Int, value: Int)
     /// One bar per value column for each row (models side by side).
     case groupedBars(label: Int, values: [Int])
+    /// A funnel by groups (rows: group, step, count …, each group's steps in order): per step a bar per group,
+    /// its share of the group's first step, as a breakdown funnel in Mixpanel or Amplitude.
+    case groupedFunnel(group: Int, step: Int, value: Int)
     /// A series in row order (months, weeks) as columns.
     case columns(label: Int, value: Int)
     /// Paths (`a → b → c`) as a tree of shared beginnings.

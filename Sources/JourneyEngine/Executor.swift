@@ -236,7 +236,8 @@ public struct Executor {
                 out += rows(counts { rest.contains(groupOf[$0]) }, g, group: "other")
             }
             if eventDim != nil { notes.append("each \(unitName.dropLast()) is counted under the \(by.field.display) of the event that matched step \(atStep + 1)") }
-            return [ResultTable(title: "funnel by \(by.field.display)", columns: cols, rows: out, notes: notes, chart: nil)]
+            return [ResultTable(title: "funnel by \(by.field.display)", columns: cols, rows: out, notes: notes,
+                                chart: .groupedFunnel(group: 0, step: 1, value: 2))]
         }
         let cols = ["step", unitName, "% of first", "% of previous", "dropped", "median time", "p90 time"]
         // Every customer counted by customers: the scan threads summed them already.

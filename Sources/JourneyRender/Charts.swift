@@ -8,6 +8,10 @@ enum Charts {
         case .funnel(let l, let v): return funnel(t, label: l, value: v, s)
         case .bars(let l, let v), .histogram(let l, let v): return bars(t, label: l, series: [v], s)
         case .groupedBars(let l, let vs): return bars(t, label: l, series: vs, s)
+        case .groupedFunnel(let g, let st, let v):
+            let p = stepsByGroup(t, group: g, step: st, value: v)
+            guard p.columns.count > 1 else { return [] }
+            return bars(p, label: 0, series: Array(1..<p.columns.count), s, maxRows: p.rows.count) + p.notes.map { "(\($0))" }
         case .columns(let l, let v): return columns(t, label: l, value: v, s)
         case .pathTree(let l, let v): return pathTree(t, label: l, value: v, s)
         case .cohortGrid(let l, let f): return cohortGrid(t, label: l, first: f, s)
@@ -26,7 +30,30 @@ enum Charts {
 
     /// A bar per row (or, grouped, a bar per value column under each row's label), drawn from a zero axis so
     /// negative values (a lift below the base rate) extend to its left.
-    static func bars(_ t: ResultTable, label li: Int, series: [Int], _ s: RenderSettings) -> [String] {
+    /// A funnel by groups turned around for a grouped bar chart: a row per step, a column per group (the first
+    /// `maxGroups` in the table's order, "other" included when shown), each cell the group's share of its first step.
+    static func stepsByGroup(_ t: ResultTable, group gi: Int, step si: Int, value vi: Int, maxGroups: Int = 6) -> ResultTable {
+        var groups: [String] = [], steps: [String] = [], counts: [String: [Double]] = [:]
+        for r in t.rows {
+            let g = Renderer.cell(r[gi], RenderSettings()), step = Renderer.cell(r[si], RenderSettings())
+            if counts[g] == nil { groups.append(g) }
+            if !steps.contains(step) { steps.append(step) }
+            counts[g, default: []].append(number(r[vi]) ?? 0)
+        }
+        let shown = Array(groups.prefix(maxGroups))
+        let rows: [[Value]] = steps.indices.map { k in
+            [.text(steps[k])] + shown.map { g in
+                let c = counts[g] ?? []
+                guard k < c.count, let first = c.first, first > 0 else { return .null }
+                return .percent(c[k] / first)
+            }
+        }
+        var notes: [String] = []
+        if groups.count > shown.count { notes.append("\(groups.count - shown.count) more groups in the table") }
+        return ResultTable(title: t.title, columns: ["step"] + shown, rows: rows, notes: notes)
+    }
+
+    static func bars(_ t: ResultTable, label li: Int, series: [Int], _ s: RenderSettings, maxRows: Int = 6) -> [String] {
         let g = Glyphs.of(s)
         let all = t.rows.flatMap { r in series.compactMap { number(r[$0]) } }
         let lo = min(0, all.min() ?? 0), hi = max(0, all.max() ?? 0)
@@ -50,7 +77,7 @@ enum Charts {
         }
         var out = [""]
         // Grouped bars take a line per value: the first rows only, the rest stay in the table.
-        let shownRows = grouped ? Array(t.rows.prefix(6)) : t.rows
+        let shownRows = grouped ? Array(t.rows.prefix(maxRows)) : t.rows
         for r in shownRows {
             if grouped { out.append(Renderer.fit(Renderer.cell(r[li], s), s.width)) }
             for (k, c) in series.enumerated() {

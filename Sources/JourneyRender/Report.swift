@@ -134,6 +134,9 @@ enum SVGChart {
         switch hint {
         case .funnel(let l, let v), .bars(let l, let v), .histogram(let l, let v): return bars(t, label: l, series: [v])
         case .groupedBars(let l, let vs): return bars(t, label: l, series: vs)
+        case .groupedFunnel(let g, let st, let v):
+            let p = Charts.stepsByGroup(t, group: g, step: st, value: v, maxGroups: palette.count)
+            return p.columns.count > 1 ? bars(p, label: 0, series: Array(1..<p.columns.count)) : ""
         case .columns(let l, let v): return columns(t, label: l, value: v)
         case .cohortGrid(let l, let f): return grid(t, label: l, first: f)
         case .pathTree:

@@ -14,6 +14,12 @@ import JourneyCore
                                       [.text("3. intent"), .int(312), .percent(0.158), .percent(0.453), .int(224), .duration(3_949_200_000)],
                                       [.text("4. conversion"), .int(88), .percent(0.045), .percent(0.282), .int(0), .duration(2_278_800_000)]],
                                notes: ["window: 180d from the entry (the first awareness)"], chart: .funnel(label: 0, value: 1))),
+        ("funnelby", ResultTable(title: "funnel by channel", columns: ["channel", "step", "customers", "% of first"],
+                                 rows: [("website", [900, 400, 90]), ("linkedin", [300, 200, 60]), ("email", [120, 30, 0]), ("other", [50, 10, 2])]
+                                    .flatMap { g, counts in counts.enumerated().map { k, n in
+                                        [.text(g), .text("\(k + 1). \(["awareness", "consideration", "conversion"][k])"), .int(n), .percent(Double(n) / Double(counts[0]))]
+                                    } },
+                                 chart: .groupedFunnel(group: 0, step: 1, value: 2))),
         ("lift", ResultTable(title: "touchpoint relevance by kind", columns: ["kind", "journeys", "lift", "verdict"],
                              rows: [[.text("earned"), .int(655), .percent(0.706), .text("drives")],
                                     [.text("paid"), .int(1261), .percent(-0.214), .text("appears in losing journeys")],
@@ -143,6 +149,16 @@ import JourneyCore
                 }
             }
         }
+    }
+
+    /// A funnel by groups draws in the HTML report too: a bar per group and step, a legend entry per group.
+    @Test func groupedFunnelDrawsInSVG() throws {
+        let t = try #require(Self.fixtures.first { $0.0 == "funnelby" }?.1)
+        let svg = SVGChart.draw(t, try #require(t.chart))
+        let bars = svg.components(separatedBy: "<rect ").count - 1
+        #expect(bars == 4 + 4 * 3, "a legend square per group and a bar per group and step: \(bars)")
+        for g in ["website", "linkedin", "email", "other"] { #expect(svg.contains(">\(g)</text>")) }
+        #expect(svg.contains(">44.4%</text>") && svg.contains(">20.0%</text>"))
     }
 
     @Test func machineModesKeepFullPrecision() {
