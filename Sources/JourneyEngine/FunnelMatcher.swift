@@ -370,10 +370,18 @@ public enum FunnelMatcher {
     /// excluded event between its exclusion steps reaches level 0.
     /// Returns the level reached (0 = never entered); `matched[0..<level]` receives the matched events' indices
     /// (-1 for a skipped optional step). `scratch` and `matched` hold at least `plan.steps.count` entries.
+    /// Entry best over sequential plans uses `IndexedEntryBest` (linear in the events) from this many events on;
+    /// shorter journeys are followed entry by entry, which costs less than building the index.
+    public static let indexedFrom = 48
+
     public static func match(_ plan: FunnelPlan, _ v: UnsafePackedView, _ lo: Int, _ hi: Int,
-                             scratch: UnsafeMutablePointer<Int>, matched: UnsafeMutablePointer<Int>, order: inout [Int]) -> Int {
+                             scratch: UnsafeMutablePointer<Int>, matched: UnsafeMutablePointer<Int>, order: inout [Int],
+                             indexedFrom: Int = indexedFrom) -> Int {
         tieOrder(plan, v, lo, hi, &order)
         return order.withUnsafeBufferPointer { ord in
+            if plan.entry == .best && plan.order == .sequential && ord.count >= indexedFrom {
+                return IndexedEntryBest(plan, v, ord).best(scratch: scratch, matched: matched)
+            }
             var bestLevel = 0, bestTime = Int64.min
             for p in 0..<ord.count {
                 let i = ord[p]

@@ -184,7 +184,11 @@ public final class Session {
             let p = try Executor(data: data).funnelPruning(q, binder: &b2)
             let how = p.tight
                 ? "the tight scan: one table lookup per event" + (q.entry == .best ? ", every entry followed at once (per step the latest start, as ClickHouse's windowFunnel)" : ", from the first entry")
-                : "the general matcher (for exclusions, same, optional steps, per-step windows, strictly later or another order): each entry tried is followed forward" + (q.ties == .together ? ", over each customer's events with ties in step order" : "")
+                : "the general matcher (for exclusions, same, optional steps, per-step windows, strictly later or another order): "
+                    + (q.entry == .best && q.order == .sequential
+                        ? "every entry's chain found by lookups (per step the next matching event), linear in the events, for journeys of \(FunnelMatcher.indexedFrom) events or more (shorter ones: each entry followed forward)"
+                        : "each entry tried is followed forward")
+                    + (q.ties == .together ? ", over each customer's events with ties in step order" : "")
             add("scan", "\(how); no backtracking; customers split over \(cores) core\(cores == 1 ? "" : "s")")
             do {
                 let how = p.how == "none" ? "none for this entry step (a compound step, an event filter, or a step on another column)"

@@ -168,7 +168,9 @@ func referenceLevel(events raw: [(t: Int64, e: Int)], steps: [Int], within: Int6
                 var tieOrder: [Int] = []
                 for c in 0..<customers {
                     let lo = Int(v.offsets[c])
-                    let level = FunnelMatcher.match(plan, v, lo, Int(v.offsets[c + 1]), scratch: scratch, matched: idx, order: &tieOrder)
+                    // Odd trials index every journey (`IndexedEntryBest` for entry best), even ones follow each entry.
+                    let level = FunnelMatcher.match(plan, v, lo, Int(v.offsets[c + 1]), scratch: scratch, matched: idx, order: &tieOrder,
+                                                    indexedFrom: trial % 2 == 1 ? 0 : .max)
                     let m = (level: level, eventIndex: idx)
                     let ref = referenceLevel(events: journeys[c], steps: steps, within: within, best: best, order: order, exclusions: exclusions,
                                              channels: same ? channelsByCustomer[c] : nil, optional: optional, ties: ties)
@@ -303,6 +305,43 @@ func referenceLevel(events raw: [(t: Int64, e: Int)], steps: [Int], within: Int6
                 #expect(one == every && (0..<one).allSatisfy { a[$0] == b[$0] },
                         "steps \(steps) within \(String(describing: within)) \(plan.entry) \(plan.ties) events \(Array(zip(seq.times, seq.events)))")
             }
+        }
+    }
+}
+
+@Suite struct LongJourneyTests {
+    /// Entry best on a general plan (an exclusion, `same channel`, an optional step) over one customer with 60,000
+    /// events: linear (`IndexedEntryBest`), where following every entry forward would take 60,000²/2 steps.
+    @Test func sixtyThousandEntries() {
+        var seq = PackedSequences()
+        // a × 30,000, x, a × 29,998, b — one second apart, all on channel 1.
+        let codes = [UInt32](repeating: 1, count: 30_000) + [3] + [UInt32](repeating: 1, count: 29_998) + [2]
+        for (i, e) in codes.enumerated() {
+            seq.times.append(Int64(i) * 1000); seq.events.append(e); seq.channels.append(1); seq.stages.append(0)
+            seq.kinds.append(0); seq.campaigns.append(0); seq.values.append(.nan)
+        }
+        seq.customerIDs = [1]; seq.offsets.append(Int32(seq.times.count))
+        for (ties, optional) in [(TieRule.together, false), (.importOrder, true), (.strictlyLater, false)] {
+            var plan = FunnelPlan(steps: [1, 4, 2].map { s in .event((0...4).map { $0 == s }) }, stepWithin: [nil, nil, nil],
+                                  within: nil, order: .sequential, entry: .best, eventFilter: nil,
+                                  exclusions: [(.event((0...4).map { $0 == 3 }), 0, 2)])
+            plan.same = .channel; plan.ties = ties
+            plan.optional = [false, true, false]
+            if !optional { plan.steps.remove(at: 1) }
+            let p = optional ? plan : {
+                var q = FunnelPlan(steps: [1, 2].map { s in .event((0...4).map { $0 == s }) }, stepWithin: [nil, nil], within: nil,
+                                   order: .sequential, entry: .best, eventFilter: nil, exclusions: [(.event((0...4).map { $0 == 3 }), 0, 1)])
+                q.same = .channel; q.ties = ties
+                return q
+            }()
+            let scratch = UnsafeMutablePointer<Int>.allocate(capacity: 3), idx = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+            defer { scratch.deallocate(); idx.deallocate() }
+            var order: [Int] = []
+            let level = seq.withView { v in FunnelMatcher.match(p, v, 0, codes.count, scratch: scratch, matched: idx, order: &order) }
+            // Entries before the x are excluded; the latest a reaches b (the optional step skipped).
+            #expect(level == p.steps.count, "\(ties)")
+            #expect(idx[0] == codes.count - 2 && idx[p.steps.count - 1] == codes.count - 1, "\(ties)")
+            if optional { #expect(idx[1] == -1) }
         }
     }
 }
