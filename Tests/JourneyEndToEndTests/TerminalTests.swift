@@ -117,7 +117,7 @@ import Testing
         defer { _ = try? tmux(["kill-server"]) }
         try start(d + "/s.journey", history: d + "/h", home: d)
         try type("top events"); try keys("Enter")
-        try waitFor("CSV output set by ~/.journeyrc") { $0.contains("event,events,share of events,customers") }
+        try waitFor("CSV output set by ~/.journeyrc") { $0.contains("event,events,share of events (fraction),customers") }
         try keys("C-d")
     }
 }
