@@ -20,11 +20,11 @@ build: deps
 run: build
 	$(JOURNEY)
 
-# Python packages the cross-checks use (channelattribution for the Markov removal effects).
+# Python packages the cross-checks use (channelattribution for the Markov removal effects, chdb for windowFunnel).
 pydeps:
-	@python3 -c "import ChannelAttribution, matplotlib" >/dev/null 2>&1 || \
-	  python3 -m pip install -q channelattribution matplotlib pandas >/dev/null 2>&1 || \
-	  echo "warning: could not install channelattribution from PyPI (the Markov cross-check will fail)"
+	@python3 -c "import ChannelAttribution, matplotlib, chdb" >/dev/null 2>&1 || \
+	  python3 -m pip install -q channelattribution matplotlib pandas chdb >/dev/null 2>&1 || \
+	  echo "warning: could not install channelattribution or chdb from PyPI (the Markov and windowFunnel cross-checks will fail)"
 
 # Headless Chromium renders an HTML report in the tests.
 testdeps:
