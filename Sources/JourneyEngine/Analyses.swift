@@ -22,7 +22,12 @@ extension Executor {
     public func time(from: Expr, to: Expr, by: Breakdown?, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(f, data: data)
         let a = try binder.bindEvent(from), b = try binder.bindEvent(to)
-        let attr = try by.map { try attributeColumn($0) }
+        var eventDim: EventGroups?, attr: [String]?
+        switch try by.map(grouping) {
+        case .event(let g)?: eventDim = g
+        case .customer(let values)?: attr = values
+        case nil: break
+        }
         var groups: [String: [Double]] = [:]
         try seq.withView { v in
             for c in 0..<seq.customerCount {
@@ -34,11 +39,11 @@ extension Executor {
                 guard let i = Self.firstAtOrAfter(start, lo: lo, hi: hi, v, where: { (filter.events?.matches(v, $0) ?? true) && b.matches(v, $0) })
                 else { continue }
                 let d = Double(v.times[i] - v.times[start])
-                let g = by.map { bd in Self.eventDimension(bd).map { label($0, v, start) } ?? attr![c] } ?? "all"
+                let g = eventDim?.label(v, start) ?? attr?[c] ?? "all"
                 groups[g, default: []].append(d)
             }
         }
-        let cols = (by.map { [$0.field.display] } ?? []) + ["customers", "min", "p25", "median", "p75", "p90", "max"]
+        let cols = (by.map { [$0.display] } ?? []) + ["customers", "min", "p25", "median", "p75", "p90", "max"]
         var rows: [[Value]] = []
         for (g, d) in groups.sorted(by: { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }) {
             let s = d.sorted()

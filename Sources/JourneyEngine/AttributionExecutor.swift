@@ -111,7 +111,8 @@ extension Executor {
         let show: PathShow
         if let by = q.by {
             guard let d = Self.eventDimension(by) else {
-                throw Diagnostic("attribution credits touchpoints by channel, event, kind or stage, not by \(by.field.display)", at: by.field.range)
+                throw Diagnostic("attribution credits touchpoints by channel, event, kind or stage, not by \(by.display)", at: by.field.range,
+                                 help: suggestion(for: by.field.name, among: ["channel", "event", "kind", "stage"]).map { "did you mean '\($0)'?" })
             }
             show = d
         } else { show = .channel }

@@ -9,18 +9,22 @@ extension Executor {
     /// codes of a customer attribute's values), counted in arrays on both cores; names only for the rows.
     public func count(unit: String, by: Breakdown?, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(f, data: data)
-        let dim = by.flatMap(Self.eventDimension)
+        let grouping = try by.map(grouping)
+        var dim: EventGroups?
         // The group of a customer attribute: its value's dense code, per customer.
         var attrNames: [String] = [], attrCode: [Int32] = []
-        if let by, dim == nil {
+        switch grouping {
+        case .event(let g)?: dim = g
+        case .customer(let values)?:
             var index: [String: Int32] = [:]
-            attrCode = try attributeColumn(by).map { v in
+            attrCode = values.map { v in
                 if let k = index[v] { return k }
                 let k = Int32(attrNames.count); index[v] = k; attrNames.append(v); return k
             }
+        case nil: break
         }
         let groupCount: Int
-        if let dim { groupCount = codeBound(dim) } else if by != nil { groupCount = attrNames.count } else { groupCount = 1 }
+        if let dim { groupCount = dim.bound } else if by != nil { groupCount = attrNames.count } else { groupCount = 1 }
         // Accounts: an index per account (people without one count alone): the store's account id itself when
         // the ids are dense enough, else numbered through a dictionary.
         var accountOf: [Int32] = [], accountCount = 0
@@ -59,11 +63,13 @@ extension Executor {
                                 let range = (seq.customerCount * p / parts)..<(seq.customerCount * (p + 1) / parts)
                                 do {
                                     // The group column chosen once: the loop over events is specialized for it.
-                                    switch dim {
-                                    case .event: try scan.run(range, column: v.events, checkCancel)
-                                    case .channel: try scan.run(range, column: v.channels, checkCancel)
-                                    case .stage: try scan.run(range, column: v.stages, checkCancel)
-                                    case .kind: try scan.run(range, column: v.kinds, checkCancel)
+                                    switch dim?.column {
+                                    case .packed(.event)?: try scan.run(range, column: v.events, checkCancel)
+                                    case .packed(.channel)?: try scan.run(range, column: v.channels, checkCancel)
+                                    case .packed(.stage)?: try scan.run(range, column: v.stages, checkCancel)
+                                    case .packed(.kind)?: try scan.run(range, column: v.kinds, checkCancel)
+                                    case .campaign?: try scan.run(range, column: v.campaigns, checkCancel)
+                                    case .codes(let codes)?: try codes.withUnsafeBufferPointer { try scan.run(range, column: $0, checkCancel) }
                                     case nil: try scan.run(range, column: UnsafeBufferPointer<UInt8>(start: nil, count: 0), checkCancel)
                                     }
                                 } catch { errs[p] = error }
@@ -110,7 +116,7 @@ extension Executor {
             }
         }
         let allEvents = events.reduce(0, +)
-        func name(_ g: Int) -> String { dim.map { codeName($0, g) } ?? (by != nil ? attrNames[g] : "all") }
+        func name(_ g: Int) -> String { dim.map { $0.name(g) } ?? (by != nil ? attrNames[g] : "all") }
         let monthly = by?.month == true
         let value: (Int) -> Int = { unit == "events" ? events[$0] : units[$0] }
         let shown = (0..<groupCount).filter { present[$0] }.map { ($0, name($0)) }
@@ -120,8 +126,8 @@ extension Executor {
                                              .percent(unit == "events" ? Double(events[g]) / Double(max(allEvents, 1)) : Double(units[g]) / Double(max(total, 1)))]
         }
         var notes = filter.description
-        if let by, dim != nil, unit != "events" { notes.append("a \(unit.dropLast()) counts under every \(by.field.display) it has an event with; shares can add up to more than 100%") }
-        return [ResultTable(title: "count \(unit)", columns: (by.map { [$0.field.display] } ?? []) + [unit, "share"], rows: rows, notes: notes,
+        if let by, dim != nil, unit != "events" { notes.append("a \(unit.dropLast()) counts under every \(by.display) it has an event with; shares can add up to more than 100%") }
+        return [ResultTable(title: "count \(unit)", columns: (by.map { [$0.display] } ?? []) + [unit, "share"], rows: rows, notes: notes,
                             chart: by == nil ? nil : monthly ? .columns(label: 0, value: 1) : .bars(label: 0, value: 1))]
     }
 

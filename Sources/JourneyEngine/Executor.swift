@@ -84,8 +84,12 @@ public struct Executor {
         let n = plan.steps.count
         let atStep = max(1, min(n, q.by?.atStep ?? 1)) - 1
         var groupOf: [String] = []
-        let eventDim = q.by.flatMap(Self.eventDimension)
-        let attr = try q.by.flatMap { Self.eventDimension($0) == nil ? try attributeColumn($0) : nil }
+        var eventDim: EventGroups?, attr: [String]?
+        switch try q.by.map(grouping) {
+        case .event(let g)?: eventDim = g
+        case .customer(let values)?: attr = values
+        case nil: break
+        }
         let accounts = q.unit == .accounts ? try data.attributes.accounts(for: seq.customerIDs) : []
         /// Per customer, the steps matched (bit k = step k+1); a skipped optional step leaves its bit clear.
         /// (Kept only when groups or accounts need them; the plain count comes from the scan threads.)
@@ -141,7 +145,7 @@ public struct Executor {
                                     var m = mask
                                     while m != 0 { part.reached[m.trailingZeroBitCount] += 1; m &= m - 1 }
                                     var group = ""
-                                    if let d = eventDim { group = level > atStep && idx[atStep] >= 0 ? label(d, v, idx[atStep]) : "(not reached)"; groupOut[c] = group }
+                                    if let d = eventDim { group = level > atStep && idx[atStep] >= 0 ? d.label(v, idx[atStep]) : "(not reached)"; groupOut[c] = group }
                                     else if let attr { group = attr[c]; groupOut[c] = group }
                                     // Any order has no previous step in time: its times run from the entry (the earliest matched event).
                                     let entry = q.order == .any ? (0..<level).map { idx[$0] }.filter { $0 >= 0 }.min() ?? 0 : 0
@@ -221,7 +225,7 @@ public struct Executor {
         for (x, a, b) in q.exclusions { notes.append("excluding \(describe(x)) between step \(a ?? 1) and step \(b ?? n): such entries are dropped") }
         notes += filter.description
         if let by = q.by {
-            let cols = [by.field.display, "step", unitName, "% of first", "% of previous", "dropped", "median time", "p90 time"]
+            let cols = [by.display, "step", unitName, "% of first", "% of previous", "dropped", "median time", "p90 time"]
             var groups: [String: Int] = [:]
             for c in 0..<levels.count where levels[c] != 0 { groups[groupOf[c], default: 0] += 1 }
             let topN = q.top ?? 10
@@ -235,8 +239,8 @@ public struct Executor {
                 for r in rest { for k in 0..<n { g[k] += gapsByGroup[r]?[k] ?? [] } }
                 out += rows(counts { rest.contains(groupOf[$0]) }, g, group: "other")
             }
-            if eventDim != nil { notes.append("each \(unitName.dropLast()) is counted under the \(by.field.display) of the event that matched step \(atStep + 1)") }
-            return [ResultTable(title: "funnel by \(by.field.display)", columns: cols, rows: out, notes: notes,
+            if eventDim != nil { notes.append("each \(unitName.dropLast()) is counted under the \(by.display) of the event that matched step \(atStep + 1)") }
+            return [ResultTable(title: "funnel by \(by.display)", columns: cols, rows: out, notes: notes,
                                 chart: .groupedFunnel(group: 0, step: 1, value: 2))]
         }
         let cols = ["step", unitName, "% of first", "% of previous", "dropped", "median time", "p90 time"]

@@ -122,14 +122,18 @@ extension Executor {
 
     /// `count matching PATTERN [by DIM]`: customers with a match and matches, per group.
     public func countMatching(_ q: MatchQuery, binder: inout Binder) throws -> [ResultTable] {
-        let dim = q.by.flatMap(Self.eventDimension)
-        let attr = try q.by.flatMap { Self.eventDimension($0) == nil ? try attributeColumn($0) : nil }
+        var dim: EventGroups?, attr: [String]?
+        switch try q.by.map(grouping) {
+        case .event(let g)?: dim = g
+        case .customer(let values)?: attr = values
+        case nil: break
+        }
         var groups: [String: (customers: Int, matches: Int)] = [:]
         var size: [String: Int] = [:]
         if let attr { for (c, a) in attr.enumerated() where seq.offsets[c + 1] > seq.offsets[c] { size[a, default: 0] += 1 } }
         var customers = 0, matches = 0
         let filter = try forEachMatch(q, binder: &binder) { c, v, ms in
-            let g = dim.map { label($0, v, ms[0].0) } ?? attr?[c] ?? "all"
+            let g = dim?.label(v, ms[0].0) ?? attr?[c] ?? "all"
             groups[g, default: (0, 0)].customers += 1
             groups[g, default: (0, 0)].matches += ms.count
             customers += 1; matches += ms.count
@@ -141,11 +145,11 @@ extension Executor {
         }
         var notes = ["\(customers.grouped) of \(seq.customerCount.grouped) customers match \(describe(q.pattern))\(q.within.map { " within \($0.text)" } ?? ""), \(matches.grouped) matches"]
         if let by = q.by {
-            notes.append(dim != nil ? "a customer counts under the \(by.field.display) of their first match's first event; share = of all customers"
-                                    : "share = of the customers with that \(by.field.display)")
+            notes.append(dim != nil ? "a customer counts under the \(by.display) of their first match's first event; share = of all customers"
+                                    : "share = of the customers with that \(by.display)")
         }
         notes += filter.description
-        return [ResultTable(title: "count matching", columns: (q.by.map { [$0.field.display] } ?? []) + ["customers", "share", "matches"],
+        return [ResultTable(title: "count matching", columns: (q.by.map { [$0.display] } ?? []) + ["customers", "share", "matches"],
                             rows: rows, notes: notes, chart: q.by == nil ? nil : .bars(label: 0, value: 1))]
     }
 }

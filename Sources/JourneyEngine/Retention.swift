@@ -48,15 +48,18 @@ extension Executor {
         let eventFilter = filter.events.map { StepTest($0, tables: tables) }
         guard let period = RetentionPeriod(rawValue: q.period) else { throw QueryError("retention periods are day, week or month") }
         let n = q.periods
-        let dim = q.by.flatMap(Self.eventDimension)
+        var dim: EventGroups?
         // A customer attribute's values as dense codes (names kept for the rows).
         var attrNames: [String] = [], attrCode: [Int] = []
-        if let by = q.by, dim == nil {
+        switch try q.by.map(grouping) {
+        case .event(let g)?: dim = g
+        case .customer(let values)?:
             var index: [String: Int] = [:]
-            attrCode = try attributeColumn(by).map { v in
+            attrCode = values.map { v in
                 if let k = index[v] { return k }
                 index[v] = attrNames.count; attrNames.append(v); return attrNames.count - 1
             }
+        case nil: break
         }
         let end = seq.times.max() ?? 0
         let endPeriod = period.index(end)
@@ -89,7 +92,7 @@ extension Executor {
                                     }
                                     i += 1
                                 }
-                                let key = dim.map { Int(labelCode($0, v, b)) } ?? (q.by != nil ? attrCode[c] : birth)
+                                let key = dim.map { Int($0.code(v, b)) } ?? (q.by != nil ? attrCode[c] : birth)
                                 let r = tally.row(key)
                                 tally.size[r] += 1
                                 for k in 0..<n where birth + k <= endPeriod {
@@ -112,7 +115,7 @@ extension Executor {
                 for k in 0..<n { all.eligible[g * n + k] += t.eligible[r * n + k]; all.retained[g * n + k] += t.retained[r * n + k] }
             }
         }
-        func name(_ key: Int) -> String { dim.map { codeName($0, key) } ?? (q.by != nil ? attrNames[key] : period.label(key)) }
+        func name(_ key: Int) -> String { dim.map { $0.name(key) } ?? (q.by != nil ? attrNames[key] : period.label(key)) }
         let byCohort = q.by == nil
         let sorted = all.keys.indices.map { ($0, name(all.keys[$0])) }
             .sorted { byCohort ? all.keys[$0.0] < all.keys[$1.0] : (all.size[$0.0] != all.size[$1.0] ? all.size[$0.0] > all.size[$1.0] : $0.1 < $1.1) }
@@ -122,9 +125,9 @@ extension Executor {
             }
         }
         let unit = q.period
-        let notes = ["cohort = the \(byCohort ? unit : q.by!.field.display) of each customer's first \(describe(q.start)); column k = share of the cohort with \(q.returning.map(describe) ?? "any event") after it in the \(unit) k \(unit)s later (calendar \(unit)s, UTC\(unit == "week" ? ", from Monday" : "")); column 0 is the cohort itself (100%)",
+        let notes = ["cohort = the \(byCohort ? unit : q.by!.display) of each customer's first \(describe(q.start)); column k = share of the cohort with \(q.returning.map(describe) ?? "any event") after it in the \(unit) k \(unit)s later (calendar \(unit)s, UTC\(unit == "week" ? ", from Monday" : "")); column 0 is the cohort itself (100%)",
                      "a cell is empty when that \(unit) had not begun by the data's end (\(UTC.format(ms: end, dateOnly: true))); its share counts only the customers whose \(unit) k had begun"] + filter.description
-        return [ResultTable(title: "retention every \(unit)", columns: [byCohort ? "cohort" : q.by!.field.display, "customers"] + (0..<n).map { "\(unit) \($0)" },
+        return [ResultTable(title: "retention every \(unit)", columns: [byCohort ? "cohort" : q.by!.display, "customers"] + (0..<n).map { "\(unit) \($0)" },
                             rows: out, notes: notes, chart: .cohortGrid(label: 0, first: 2))]
     }
 }

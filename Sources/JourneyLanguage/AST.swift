@@ -92,6 +92,8 @@ public struct Breakdown: Equatable, Sendable {
     public var field: FieldRef
     public var month: Bool
     public var atStep: Int?
+    /// As written: `channel`, `customer.segment`, `month(timestamp)`.
+    public var display: String { month ? "month(\(field.display))" : field.display }
 }
 
 public enum FunnelOrder: String, Sendable { case sequential, strict, any }

@@ -11,7 +11,22 @@ extension Expr {
 }
 
 extension Statement {
-    public var fieldNames: Set<String> {
+    /// The event fields the statement names: in its expressions, `same`, and its breakdown (`by device`).
+    public var fieldNames: Set<String> { expressionFields.union(breakdown.flatMap { $0.field.scope == nil ? [$0.field.name.lowercased()] : nil } ?? []) }
+
+    /// The statement's `by`, if it takes one.
+    public var breakdown: Breakdown? {
+        switch self {
+        case .funnel(let q): return q.by
+        case .time(_, _, let by, _), .count(_, let by, _): return by
+        case .matching(let q): return q.by
+        case .retention(let q): return q.by
+        case .explain(let s): return s.breakdown
+        default: return nil
+        }
+    }
+
+    var expressionFields: Set<String> {
         func of(_ es: [Expr?]) -> Set<String> { es.compactMap { $0 }.reduce(into: Set<String>()) { $0.formUnion($1.fieldNames) } }
         switch self {
         case .stats(let f): return of([f])
@@ -27,7 +42,7 @@ extension Statement {
         case .touchpoints(let q), .gaps(let q): return of([q.conversion, q.filter])
         case .matching(let q): return q.pattern.steps.reduce(of([q.filter])) { $0.union($1.fieldNames) }
         case .retention(let q): return of([q.start, q.returning, q.filter])
-        case .explain(let s): return s.fieldNames
+        case .explain(let s): return s.expressionFields
         }
     }
 }

@@ -124,7 +124,7 @@ public struct Parser {
             var by: Breakdown?, filter: Expr?
             while true {
                 if let w = try parseWhere() { filter = w; continue }
-                if isWord("by") { by = try parseBy(); continue }
+                if isWord("by") { by = try parseBy(after: by); continue }
                 break
             }
             return .time(from: from, to: to, by: by, filter: filter)
@@ -148,7 +148,7 @@ public struct Parser {
             var by: Breakdown?, filter: Expr?
             while true {
                 if let w = try parseWhere() { filter = w; continue }
-                if isWord("by") { by = try parseBy(); continue }
+                if isWord("by") { by = try parseBy(after: by); continue }
                 break
             }
             return .count(unit: unit, by: by, filter: filter)
@@ -248,7 +248,7 @@ public struct Parser {
                 }
                 continue
             }
-            if isWord("by") { q.by = try parseBy(); continue }
+            if isWord("by") { q.by = try parseBy(after: q.by); continue }
             if accept("lookback") { q.lookback = try parseDuration(); continue }
             if let w = try parseWhere() { q.filter = w; continue }
             break
@@ -264,7 +264,7 @@ public struct Parser {
         while true {
             if accept("within") { q.within = try parseDuration(); continue }
             if let w = try parseWhere() { q.filter = w; continue }
-            if count && isWord("by") { q.by = try parseBy(); continue }
+            if count && isWord("by") { q.by = try parseBy(after: q.by); continue }
             if !count && accept("limit") { q.limit = max(1, try expectInt("a number after 'limit'")); continue }
             break
         }
@@ -373,7 +373,7 @@ public struct Parser {
                 q.period = advance().text.lowercased(); continue
             }
             if accept("periods") { q.periods = max(1, try expectInt("a number after 'periods'")); continue }
-            if isWord("by") { q.by = try parseBy(); continue }
+            if isWord("by") { q.by = try parseBy(after: q.by); continue }
             if let w = try parseWhere() { q.filter = w; continue }
             break
         }
@@ -400,7 +400,7 @@ public struct Parser {
         while true {
             if accept("within") { q.within = try parseDuration(); continue }
             if let w = try parseWhere() { q.filter = w; continue }
-            if isWord("by") { q.by = try parseBy(); continue }
+            if isWord("by") { q.by = try parseBy(after: q.by); continue }
             if accept("order") {
                 guard peek.kind == .word, let o = FunnelOrder(rawValue: peek.text.lowercased()) else { throw error("sequential, strict or any after 'order'") }
                 _ = advance(); q.order = o; continue
@@ -484,7 +484,12 @@ public struct Parser {
         return try parseOr(inFunnel: false)
     }
 
-    mutating func parseBy() throws -> Breakdown {
+    /// `by FIELD | month(FIELD) [at step N]`; a second `by` is an error (it would silently replace the first).
+    mutating func parseBy(after earlier: Breakdown?) throws -> Breakdown {
+        if let earlier {
+            throw Diagnostic("a second 'by': this statement already breaks down by \(earlier.display)", at: peek.range,
+                             help: "keep one 'by'")
+        }
         _ = advance()  // by
         var month = false
         let field: FieldRef

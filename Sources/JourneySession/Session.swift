@@ -203,7 +203,11 @@ public final class Session {
             add("in plain words", "for each customer, \(entryWords); then the first matching event of each later step after the previous one\(q.ties == .strictlyLater ? " (at a later time: events at the previous step's time are passed over)" : q.ties == .importOrder ? " (it may share the previous step's time, being later in the store's order)" : " (it may share the previous step's time, wherever it stands among the events of that time)")\(q.within.map { ", no later than \($0.text) after the entry" } ?? ""); count how many reach each step")
             let f = try binder.bindFilter(q.filter, data: data)
             for d in f.description { add("filter", d) }
-            if let by = q.by { add("breakdown", "\(by.field.display)\(Executor.eventDimension(by) != nil ? " of the event matching step \(by.atStep ?? 1)" : " (customer attribute)")") }
+            if let by = q.by {
+                let isEvent: Bool
+                if case .event = try Executor(data: data).grouping(by) { isEvent = true } else { isEvent = false }
+                add("breakdown", "\(by.display)\(isEvent ? " of the event matching step \(by.atStep ?? 1)" : " (customer attribute)")")
+            }
         case .paths(let q):
             if let f = q.from { _ = try binder.bindEvent(f) }
             if let t = q.to { _ = try binder.bindEvent(t) }
@@ -260,7 +264,7 @@ public final class Session {
             _ = try binder.bindEvent(q.start)
             if let r = q.returning { _ = try binder.bindEvent(r) }
             add("statement", "retention from \(describe(q.start))\(q.returning.map { " returning \(describe($0))" } ?? "") every \(q.period), \(q.periods) periods")
-            add("in plain words", "each customer's first \(describe(q.start)) puts them in a cohort (its \(q.period)\(q.by.map { ", or their \($0.field.display)" } ?? "")); for k = 1 … \(q.periods - 1), the share of the cohort with \(q.returning.map(describe) ?? "any event") after it in the calendar \(q.period) k \(q.period)s later (\"on\" retention, as Mixpanel and Amplitude)")
+            add("in plain words", "each customer's first \(describe(q.start)) puts them in a cohort (its \(q.period)\(q.by.map { ", or their \($0.display)" } ?? "")); for k = 1 … \(q.periods - 1), the share of the cohort with \(q.returning.map(describe) ?? "any event") after it in the calendar \(q.period) k \(q.period)s later (\"on\" retention, as Mixpanel and Amplitude)")
             let f = try binder.bindFilter(q.filter, data: data)
             for d in f.description { add("filter", d) }
         case .touchpoints(let q), .gaps(let q):

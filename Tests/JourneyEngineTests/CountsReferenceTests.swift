@@ -271,7 +271,7 @@ func nearlyEqual(_ a: [ResultTable], _ b: [ResultTable]) -> Bool {
                 }
                 seq.offsets.append(Int32(seq.times.count))
             }
-            var cat = Catalog()
+            var cat = Catalog(); cat.customerAttributes = ["segment"]
             cat.stages = ["awareness", "consideration", "intent", "conversion"]; cat.events = ["", "a", "b", "c", "d"]
             cat.channels = ["", "linkedin", "email", "website"]; cat.campaigns = ["", "spring", "fall"]
             let data = JourneyData(sequences: seq, catalog: cat, attributes: SomeAccounts())

@@ -1,0 +1,114 @@
+import JourneyCore
+import JourneyLanguage
+
+/// What a `by` groups by, resolved against the store once for every statement that takes `by`: an event field
+/// (each event has a code) or a customer attribute (each customer has a value). A name `where` would reject is
+/// rejected here too, with the same did-you-mean.
+public enum Grouping {
+    case event(EventGroups)
+    case customer([String])
+}
+
+/// An event field a `by` groups by: every event's code, and the name behind each code.
+public struct EventGroups {
+    public enum Column {
+        /// A packed column the scans read directly (event, channel, stage, kind).
+        case packed(PathShow)
+        case campaign
+        /// Codes made for this statement (device, source, an imported property, value, month(timestamp)).
+        case codes([UInt32])
+    }
+    public let column: Column
+    /// Label by code; code 0 is "(none)" for fields an event may lack.
+    public let names: [String]
+
+    @inline(__always) public func code(_ v: UnsafePackedView, _ i: Int) -> UInt32 {
+        switch column {
+        case .packed(.event): return v.events[i]
+        case .packed(.channel): return UInt32(v.channels[i])
+        case .packed(.stage): return UInt32(v.stages[i])
+        case .packed(.kind): return UInt32(v.kinds[i])
+        case .campaign: return v.campaigns[i]
+        case .codes(let c): return c[i]
+        }
+    }
+
+    public func name(_ code: Int) -> String { code < names.count ? names[code] : "(code \(code))" }
+    public func label(_ v: UnsafePackedView, _ i: Int) -> String { name(Int(code(v, i))) }
+    /// Codes are below this.
+    public var bound: Int { names.count }
+    /// Whether the groups are months (shown in time order, every month between the first and the last).
+    public var months = false
+}
+
+extension Executor {
+    /// The event fields `by` takes, besides imported properties (and `month(timestamp)`).
+    static let eventFields = ["event", "channel", "stage", "kind", "campaign", "device", "source", "value"]
+
+    /// Resolves `by`: event fields first, then imported event properties, then customer attributes (an unscoped
+    /// name that is none of these is an error, as in `where`).
+    public func grouping(_ d: Breakdown) throws -> Grouping {
+        let name = d.field.name.lowercased()
+        if d.field.scope == nil {
+            if d.month && name == "timestamp" { return .event(monthGroups()) }
+            if !d.month, let g = eventGroups(name) { return .event(g) }
+            if d.month && Self.eventFields.contains(name) {
+                throw Diagnostic("month(…) takes a time: timestamp or a customer attribute holding a date (first_contact)", at: d.field.range)
+            }
+            if !catalog.customerAttributes.contains(where: { $0.lowercased() == name }) && name != "first_contact" {
+                let known = Self.eventFields + catalog.properties + catalog.customerAttributes + ["month(timestamp)"]
+                let s = suggestion(for: d.field.name, among: known)
+                throw Diagnostic("unknown field '\(d.field.display)'", at: d.field.range,
+                                 help: s.map { "did you mean '\($0)'?" } ?? "event fields: \(Self.eventFields.joined(separator: ", "))"
+                                    + (catalog.properties.isEmpty ? "" : "; properties: \(catalog.properties.prefix(10).joined(separator: ", "))")
+                                    + "; customer attributes: customer.ATTR (\(catalog.customerAttributes.prefix(8).joined(separator: ", "))), first_contact")
+            }
+        } else if d.field.scope == "customer", !catalog.customerAttributes.contains(where: { $0.lowercased() == name }), name != "first_contact" {
+            let s = suggestion(for: d.field.name, among: catalog.customerAttributes + ["first_contact"])
+            throw Diagnostic("unknown customer attribute '\(d.field.name)'", at: d.field.range,
+                             help: s.map { "did you mean 'customer.\($0)'?" } ?? "customer attributes: \(catalog.customerAttributes.joined(separator: ", "))")
+        }
+        return .customer(try attributeColumn(d))
+    }
+
+    /// An event field or imported property by name, or nil.
+    func eventGroups(_ name: String) -> EventGroups? {
+        func withNone(_ names: [String]) -> [String] { ["(none)"] + names.dropFirst() }
+        switch name {
+        case "event", "channel", "stage", "kind":
+            let show = PathShow(rawValue: name)!
+            return EventGroups(column: .packed(show), names: (0..<codeBound(show)).map { codeName(show, $0) })
+        case "campaign":
+            let bound = codeBound(campaigns: ())
+            return EventGroups(column: .campaign, names: (0..<bound).map { $0 == 0 ? "(none)" : $0 < catalog.campaigns.count ? catalog.campaigns[$0] : "(code \($0))" })
+        case "device": return EventGroups(column: .codes(seq.devices.map(UInt32.init)), names: withNone(catalog.devices))
+        case "source": return EventGroups(column: .codes(seq.sources.map(UInt32.init)), names: withNone(catalog.sources))
+        case "value":
+            // Each distinct value a group, named as the number; events without one are "(none)".
+            var index: [Double: UInt32] = [:], names = ["(none)"]
+            let codes = seq.withView { v in
+                (0..<seq.eventCount).map { i -> UInt32 in
+                    let x = v.values[i]
+                    if x.isNaN { return 0 }
+                    if let k = index[x] { return k }
+                    let k = UInt32(names.count); index[x] = k
+                    names.append(x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x))
+                    return k
+                }
+            }
+            return EventGroups(column: .codes(codes), names: names)
+        default:
+            guard let key = seq.properties.keys.first(where: { $0.lowercased() == name }), let col = seq.properties[key] else { return nil }
+            return EventGroups(column: .codes(col.codes), names: withNone(col.values))
+        }
+    }
+
+    /// `by month(timestamp)`: each event's calendar month (UTC), code 1 = the store's first month.
+    func monthGroups() -> EventGroups {
+        let first = RetentionPeriod.month.index(seq.times.min() ?? 0), last = RetentionPeriod.month.index(seq.times.max() ?? 0)
+        let codes = seq.times.map { UInt32(RetentionPeriod.month.index($0) - first + 1) }
+        var g = EventGroups(column: .codes(codes), names: ["(none)"] + (first...max(first, last)).map { RetentionPeriod.month.label($0) })
+        g.months = true
+        return g
+    }
+}
