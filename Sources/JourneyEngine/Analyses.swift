@@ -45,7 +45,10 @@ extension Executor {
         }
         let cols = (by.map { [$0.display] } ?? []) + ["customers", "min", "p25", "median", "p75", "p90", "max"]
         var rows: [[Value]] = []
-        for (g, d) in groups.sorted(by: { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }) {
+        let order = by?.month == true ? Self.monthsInOrder(Array(groups.keys))
+            : groups.sorted(by: { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }).map(\.key)
+        for g in order {
+            let d = groups[g] ?? []
             let s = d.sorted()
             rows.append((by == nil ? [] : [.text(g)]) + [.int(s.count), .duration(s.first ?? .nan), .duration(quantile(s, 0.25)),
                         .duration(quantile(s, 0.5)), .duration(quantile(s, 0.75)), .duration(quantile(s, 0.9)), .duration(s.last ?? .nan)])

@@ -119,11 +119,17 @@ extension Executor {
         func name(_ g: Int) -> String { dim.map { $0.name(g) } ?? (by != nil ? attrNames[g] : "all") }
         let monthly = by?.month == true
         let value: (Int) -> Int = { unit == "events" ? events[$0] : units[$0] }
-        let shown = (0..<groupCount).filter { present[$0] }.map { ($0, name($0)) }
-            .sorted { monthly ? $0.1 < $1.1 : (value($0.0) != value($1.0) ? value($0.0) > value($1.0) : $0.1 < $1.1) }
+        var shown = (0..<groupCount).filter { present[$0] }.map { ($0, name($0)) }
+            .sorted { value($0.0) != value($1.0) ? value($0.0) > value($1.0) : $0.1 < $1.1 }
+        if monthly {
+            // Time order, months without any shown as 0 (group -1).
+            let byName = Dictionary(shown.map { ($0.1, $0.0) }, uniquingKeysWith: { a, _ in a })
+            shown = Self.monthsInOrder(shown.map(\.1)).map { (byName[$0] ?? -1, $0) }
+        }
         let rows: [[Value]] = shown.map { g, k in
-            (by == nil ? [] : [.text(k)]) + [.int(value(g)),
-                                             .percent(unit == "events" ? Double(events[g]) / Double(max(allEvents, 1)) : Double(units[g]) / Double(max(total, 1)))]
+            guard g >= 0 else { return [.text(k), .int(0), .percent(0)] }
+            return (by == nil ? [] : [.text(k)]) + [.int(value(g)),
+                                                    .percent(unit == "events" ? Double(events[g]) / Double(max(allEvents, 1)) : Double(units[g]) / Double(max(total, 1)))]
         }
         var notes = filter.description
         if let by, dim != nil, unit != "events" { notes.append("a \(unit.dropLast()) counts under every \(by.display) it has an event with; shares can add up to more than 100%") }

@@ -228,8 +228,10 @@ public struct Executor {
             let cols = [by.display, "step", unitName, "% of first", "% of previous", "dropped", "median time", "p90 time"]
             var groups: [String: Int] = [:]
             for c in 0..<levels.count where levels[c] != 0 { groups[groupOf[c], default: 0] += 1 }
-            let topN = q.top ?? 10
-            let ranked = groups.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
+            // By size, the top N and "other"; months in time order, every month shown.
+            let topN = by.month ? Int.max : q.top ?? 10
+            let ranked = by.month ? Self.monthsInOrder(Array(groups.keys))
+                : groups.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
             let shown = Array(ranked.prefix(topN))
             var out: [[Value]] = []
             for g in shown { out += rows(counts { groupOf[$0] == g }, gapsByGroup[g] ?? [[Double]](repeating: [], count: n), group: g) }

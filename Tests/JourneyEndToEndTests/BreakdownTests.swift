@@ -20,6 +20,8 @@ import JourneyTestSupport
                 lines.append(fields.joined(separator: ","))
             }
         }
+        // A customer far later: months 2025-07 and 2025-08 have no event at all.
+        lines.append("C9999,2025-09-15T10:00:00Z,awareness_touch,awareness,email,paid,crm,desktop,,,free")
         try? (lines.joined(separator: "\n") + "\n").write(toFile: d + "/events.csv", atomically: true, encoding: .utf8)
         _ = try? journey(["import", d + "/events.csv", "--into", d + "/s.journey", "--no-progress"])
         return d + "/s.journey"
@@ -58,6 +60,16 @@ import JourneyTestSupport
             let groups = try csv(statement).dropFirst().map { $0[column] }
             #expect(groups.filter { $0 != "(none)" && !$0.isEmpty }.count >= 2, "\(statement): \(groups)")
         }
+    }
+
+    /// `by month(…)`: months in time order, every month between the first and the last, empty ones as 0.
+    @Test func monthsInTimeOrderWithEmptyMonths() throws {
+        let rows = try csv("count events by month(timestamp)").dropFirst()
+        #expect(rows.map { $0[0] } == (1...9).map { String(format: "2025-%02d", $0) })
+        #expect(rows.filter { $0[1] == "0" }.map { $0[0] } == ["2025-07", "2025-08"])
+        let funnel = try csv("funnel awareness > conversion by month(timestamp) top 2").dropFirst().map { $0[0] }
+        #expect(Array(Set(funnel)).sorted() == (1...9).map { String(format: "2025-%02d", $0) }, "no top-N cut for months: \(funnel)")
+        #expect(funnel == funnel.sorted())
     }
 
     @Test func unknownFieldsAreRejectedWithASuggestion() throws {
