@@ -29,8 +29,22 @@ public struct Parser {
         if toks.count == 1 { return true }
         if toks.count >= 2, toks[toks.count - 2].text == ";", toks[toks.count - 2].kind == .symbol { return true }
         do { _ = try parse(source); return true } catch let d as Diagnostic {
-            return d.range.start < Array(source.utf8).count   // an error before the end is complete (show it)
+            // An error before the end is complete (show it); one at the end wants more input.
+            return d.range.start < (toks.last?.range.start ?? 0)
         } catch { return true }
+    }
+
+    /// Whether `line` continues the statement before it, though that one was complete: an indented line, or one
+    /// that starts with a clause keyword (`within`, `where`, `and`, `>` …) rather than a statement keyword.
+    /// `count` and `top` start statements too, so only an indented `count accounts` continues a funnel.
+    public static func continues(_ line: String) -> Bool {
+        guard let first = line.first, !line.trimmingCharacters(in: .whitespaces).isEmpty else { return false }
+        let text = line.trimmingCharacters(in: .whitespaces)
+        if text.hasPrefix("--") || text.hasPrefix(".") || text.hasPrefix(";") { return false }
+        if first == " " || first == "\t" { return true }
+        if text.hasPrefix(">") || text.hasPrefix("|") { return true }
+        let word = String(text.prefix { $0.isLetter || $0 == "_" }).lowercased()
+        return (clauseWords.contains(word) || ["and", "or", "excluding", "between"].contains(word)) && !statementKeywords.contains(word)
     }
 
     /// Statements separated by `;`.

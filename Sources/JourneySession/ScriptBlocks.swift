@@ -17,9 +17,9 @@ public enum ScriptBlock: Equatable, Sendable {
         func flushComment() {
             if !comment.isEmpty { out.append(.comment(comment.joined(separator: "\n"), line: commentLine)); comment = [] }
         }
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for (k, line) in lines.enumerated() {
             lineNo += 1
-            let line = String(raw)
             if buffer.isEmpty {
                 let t = line.trimmingCharacters(in: .whitespaces)
                 if t.hasPrefix("--") {
@@ -35,7 +35,8 @@ public enum ScriptBlock: Equatable, Sendable {
                 if t.hasPrefix(".") { out.append(.command(t, line: lineNo)); continue }
             }
             buffer += (buffer.isEmpty ? "" : "\n") + line
-            if Parser.isComplete(buffer) {
+            // A complete statement still goes on when the next line continues it (indented, or a clause keyword).
+            if Parser.isComplete(buffer) && !(k + 1 < lines.count && Parser.continues(lines[k + 1]) && !buffer.hasSuffix(";")) {
                 out.append(.statement(buffer, line: startLine))
                 buffer = ""
             }

@@ -240,6 +240,7 @@ public final class Shell {
         }
         write("journey — \(session.describeStore())\nType .help for help, Ctrl-D to quit.")
         var buffer = ""
+        var lastStatement: String?
         while true {
             interrupted = 0
             lineInterrupted = 0
@@ -249,12 +250,16 @@ public final class Shell {
             free(cline)
             if lineInterrupted != 0 { buffer = ""; continue }                // Ctrl-C clears the line (and a pending statement)
             if buffer.isEmpty && line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            // A line that continues a statement (indented, or a clause keyword) after the last one ran: the last
+            // statement with this clause added runs again.
+            if buffer.isEmpty, Parser.continues(line), let last = lastStatement { buffer = last }
             buffer += (buffer.isEmpty ? "" : "\n") + line
             let t = buffer.trimmingCharacters(in: .whitespaces)
             if t.hasPrefix(".") || Parser.isComplete(buffer) {
                 add_history(buffer.replacingOccurrences(of: "\n", with: " "))
                 write_history(historyPath)
                 execute(buffer)
+                lastStatement = t.hasPrefix(".") ? lastStatement : buffer
                 buffer = ""
             }
         }

@@ -59,6 +59,10 @@ import JourneyTestSupport
         try "stats\n\nfunnel awareness >\n  intrest\n".write(toFile: d + "/q.jql", atomically: true, encoding: .utf8)
         let script = try journey([d + "/s.journey", "-f", d + "/q.jql"])
         #expect(script.status == 1 && script.err.contains("q.jql:4:3: error: unknown stage 'intrest'"))
+        // A line that is indented or starts with a clause keyword continues the statement before it.
+        try "funnel awareness > conversion\n    within 90d\ncount events\nby channel\n".write(toFile: d + "/cont.jql", atomically: true, encoding: .utf8)
+        let continued = try journey([d + "/s.journey", "-f", d + "/cont.jql"])
+        #expect(continued.status == 0 && continued.out.contains("window: 90d") && continued.out.contains("│ channel "), "\(continued.out) \(continued.err)")
         // A script that stops mid-statement: the error points just after the last token, not at a blank line.
         try "-- weekly\nstats\n\nfunnel awareness >\n\n".write(toFile: d + "/end.jql", atomically: true, encoding: .utf8)
         let ended = try journey([d + "/s.journey", "-f", d + "/end.jql"])

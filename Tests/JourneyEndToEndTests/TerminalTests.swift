@@ -81,9 +81,14 @@ import Testing
         try waitFor("the funnel table") { $0.contains("% of first") }
         try waitForPrompt("the prompt after the funnel")
 
+        // A clause on the next line refines the statement that just ran: it runs again with the clause.
+        try type("  within 7d"); try keys("Enter")
+        try waitFor("the refined funnel") { $0.contains("window: 7d from the entry") }
+        try waitForPrompt("the prompt after the refined funnel")
+
         // Up recalls it; Ctrl-C at the prompt clears the line.
         try keys("Up")
-        try waitFor("the recalled query") { s in s.split(separator: "\n").last { $0.contains("journey>") }?.contains("funnel consideration > conversion") == true }
+        try waitFor("the recalled query") { s in s.split(separator: "\n").last { $0.contains("journey>") }?.contains("funnel consideration > conversion   within 7d") == true }
         try keys("C-c")
         try waitForPrompt("a clean prompt")
 

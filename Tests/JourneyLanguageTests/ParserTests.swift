@@ -104,6 +104,14 @@ import Testing
         #expect(Parser.isComplete("paths from a\n to") == false)
         #expect(Parser.isComplete("funnel a > b;") == true)
         #expect(Parser.isComplete("bogus words") == true)   // complete, so its error is shown
+        #expect(Parser.isComplete("funnel a > ") == false)   // trailing space: still waiting for a step
+        // A complete statement goes on when the next line is indented or starts with a clause keyword.
+        for line in ["  within 90d", "\tby channel", "within 90d", "where channel = linkedin", "and stage != intent", "> conversion", "ties in import order"] {
+            #expect(Parser.continues(line), "\(line)")
+        }
+        for line in ["count customers", "top 5 channels", "funnel a > b", "", "   ", "-- a comment", ".mode csv"] {
+            #expect(!Parser.continues(line), "\(line)")
+        }
     }
 
     @Test func mutatedValidQueriesNeverCrash() {
