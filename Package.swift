@@ -26,7 +26,7 @@ let package = Package(
                 swiftSettings: v5),
         .target(name: "JourneyShell", dependencies: ["CEditLine", "JourneySession", "JourneyRender"], swiftSettings: v5),
         .executableTarget(name: "journey",
-                          dependencies: ["JourneyShell", "JourneySession", "JourneyStore", "JourneyGenerator"],
+                          dependencies: ["JourneyCore", "JourneyShell", "JourneySession", "JourneyStore", "JourneyGenerator"],
                           swiftSettings: v5),
         .target(name: "JourneyTestSupport", path: "Tests/JourneyTestSupport", swiftSettings: v5),
         .testTarget(name: "JourneyStoreTests", dependencies: ["JourneyStore", "JourneyGenerator", "JourneyTestSupport"], swiftSettings: v5),

@@ -8,6 +8,8 @@ public struct Completer {
     public var campaigns: [String] = []
     public var customerAttributes: [String] = []
     public var commands: [String] = []      // ".help", ".mode", …
+    /// What a dot-command takes: "mode" → ["table", "csv", …].
+    public var commandArguments: [String: [String]] = [:]
 
     public init() {}
 
@@ -55,6 +57,8 @@ public struct Completer {
         let options: [String]
         if words.isEmpty {
             options = Parser.statementKeywords + commands
+        } else if words.first == ".", words.count == 2 {
+            options = commandArguments[words[1]] ?? []
         } else if words.first == "explain" && words.count == 1 {
             options = Parser.statementKeywords
         } else {

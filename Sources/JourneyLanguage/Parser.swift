@@ -90,6 +90,16 @@ public struct Parser {
     func error(_ expected: String) -> Diagnostic {
         let t = peek
         if t.kind == .illegal { return Diagnostic(t.text, at: t.range) }
+        if t.kind == .param {
+            // A parameter of the wrong kind: say what it holds and where it came from, not its name.
+            guard let v = params[t.text] else {
+                return Diagnostic("unknown parameter '$\(t.text)'", at: t.range,
+                                  help: suggestion(for: t.text, among: Array(params.keys)).map { "did you mean '$\($0)'?" }
+                                    ?? "define it with: set \(t.text) = VALUE (or --param \(t.text)=VALUE)")
+            }
+            return Diagnostic("expected \(expected), but $\(t.text) is '\(v.display)'", at: t.range,
+                              help: "give it another value: --param \(t.text)=… or set \(t.text) = …")
+        }
         if t.kind == .end { return Diagnostic("expected \(expected), but the statement ended", at: t.range) }
         return Diagnostic("expected \(expected), found '\(t.text)'", at: t.range)
     }

@@ -109,7 +109,9 @@ public final class Shell {
         },
         DotCommand(name: "mode", usage: ".mode table|ascii|csv|tsv|json|markdown|line", summary: "how results are printed") { sh, a in
             guard let m = a.first.flatMap({ w in RenderSettings.Mode.allCases.first { $0.rawValue.hasPrefix(w) } }) else {
-                sh.error("usage: .mode table|ascii|csv|tsv|json|markdown|line"); return false
+                let s = a.first.flatMap { suggestion(for: $0, among: RenderSettings.Mode.allCases.map(\.rawValue)) }
+                sh.error((a.first.map { "unknown mode '\($0)'" + (s.map { " — did you mean '\($0)'?" } ?? "") + "; " } ?? "") + "usage: .mode table|ascii|csv|tsv|json|markdown|line")
+                return false
             }
             sh.settings.mode = m; return true
         },
@@ -130,6 +132,15 @@ public final class Shell {
                 sh.output = h
             } else { sh.output = .standardOutput }
             return true
+        },
+        DotCommand(name: "quarantine", usage: ".quarantine [N]", summary: "the rows imports set aside, with file, line and reason (last N, default 20)") { sh, a in
+            do {
+                let q = try sh.session.store.quarantine(limit: a.first.flatMap(Int.init) ?? 20)
+                let t = ResultTable(title: "quarantine", columns: ["file", "line", "reason", "detail", "row"],
+                                    rows: q.rows.map { [.text($0.file), .text(String($0.line)), .text($0.reason), .text($0.detail), .text($0.raw)] },
+                                    notes: ["\(q.total.grouped) rows in quarantine\(q.total > q.rows.count ? "; the last \(q.rows.count) shown" : "")"])
+                sh.write(Renderer.render(t, sh.settings)); return true
+            } catch { sh.error("\(error)"); return false }
         },
         DotCommand(name: "schema", usage: ".schema", summary: "the store's tables") { sh, _ in sh.write((try? sh.session.store.schemaText()) ?? ""); return true },
         DotCommand(name: "stages", usage: ".stages", summary: "the stage catalog, in order") { sh, _ in sh.listNames { $0.stages } },
@@ -188,6 +199,8 @@ public final class Shell {
         completer.campaigns = c.campaigns
         completer.customerAttributes = c.customerAttributes
         completer.commands = Self.commands.map { "." + $0.name }
+        completer.commandArguments = ["mode": RenderSettings.Mode.allCases.map(\.rawValue), "timer": ["on", "off"], "chart": ["on", "off"],
+                                      "help": StatementHelp.all.map(\.name)]
     }
 
     // MARK: Interactive loop

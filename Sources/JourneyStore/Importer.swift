@@ -30,6 +30,13 @@ public struct ImportReport: Sendable {
     public var problems: [(line: Int, reason: String, detail: String)] = []
     public var identitiesStitched = 0
     public var seconds = 0.0
+    /// How the file's columns were read: `column → field`, and the columns kept as properties.
+    public var columns = ""
+    /// Things the import did that a user should know (a column read another way than meant, values not read).
+    public var warnings: [String] = []
+    /// Values that are not numbers (kept as text in the property `value`), with the first one's line.
+    public var unreadableValues = 0
+    public var firstUnreadableValue: (line: Int, text: String)?
 
     public var quarantinedTotal: Int { quarantined.values.reduce(0, +) }
     /// The events this import adds to what queries count: stored, less those merged as recorded by two sources.
@@ -46,6 +53,11 @@ public struct ImportReport: Sendable {
             if identitiesStitched > 0 { lines.append("  identities stitched: \(identitiesStitched.grouped) anonymous ids joined to customers") }
         }
         else { lines = ["\(file): \(rowsRead.grouped) rows read, \(stored.grouped) \(table.rawValue) stored\(speed)"] }
+        if !columns.isEmpty { lines.append("  columns: \(columns)") }
+        if let v = firstUnreadableValue {
+            lines.append("  warning: \(unreadableValues.grouped) values are not numbers (line \(v.line): '\(v.text)'); they are kept as text in the property 'value', not as revenue")
+        }
+        for w in warnings { lines.append("  warning: \(w)") }
         if quarantined.isEmpty {
             if table != .events { lines.append("  quarantined: none") }
         } else {
@@ -275,6 +287,7 @@ final class EventImporter {
             report.problems.append((line: 1, reason: "no data rows", detail: "the file has a header only"))
         }
         try stitchIdentities()
+        describeColumns()
         report.stored = written.stored; report.duplicates = written.duplicates
         report.alreadyStored = written.alreadyStored; report.crossSource = written.crossSource
         report.seconds = Date().timeIntervalSince(start)
@@ -389,6 +402,23 @@ final class EventImporter {
         }
     }
 
+    /// The column mapping in the report, and a warning where a likely mistake shows in it (no channel column
+    /// beside a `source` one).
+    private func describeColumns() {
+        let header = mapping.header
+        let read = mapping.fieldColumn.sorted { $0.value < $1.value }.map { f, i in header[i] == f.rawValue ? f.rawValue : "\(header[i]) → \(f.rawValue)" }
+        let extra = mapping.extraColumns.map(\.1)
+        report.columns = read.joined(separator: ", ") + (extra.isEmpty ? "" : "; kept as properties: \(extra.joined(separator: ", "))")
+        if mapping.fieldColumn[.channel] == nil {
+            if let s = mapping.fieldColumn[.source] {
+                report.warnings.append("no channel column: '\(header[s])' is read as the system that recorded each event (crm, web), not as its channel; "
+                                       + "if it holds the channel, import again with --map \(header[s])=channel")
+            } else {
+                report.warnings.append("no channel column: channels come only from the touchpoint catalog (import one with the events' names and channels)")
+            }
+        }
+    }
+
     private func quarantine(_ rec: RecordBuffer, _ reason: String, _ detail: String) {
         report.quarantined[reason, default: 0] += 1
         if report.problems.count < 5 { report.problems.append((rec.line, reason, detail)) }
@@ -466,8 +496,13 @@ final class EventImporter {
             var value = Double.nan
             let vB = field(.value)
             if vB.count > 0 {
-                if let d = parseDecimal(vB) ?? Double(String(decoding: vB, as: UTF8.self)), d.isFinite { value = d }
-                else { props.append(("value", String(decoding: vB, as: UTF8.self))) }
+                if let d = parseDecimal(vB) ?? Double(String(decoding: vB, as: UTF8.self)) ?? groupedNumber(vB), d.isFinite { value = d }
+                else {
+                    let text = String(decoding: vB, as: UTF8.self)
+                    props.append(("value", text))
+                    report.unreadableValues += 1
+                    if report.firstUnreadableValue == nil { report.firstUnreadableValue = (rec.line, text) }
+                }
             }
             let acB = field(.account)
             if acB.count > 0 {
@@ -531,6 +566,14 @@ final class EventImporter {
 
 /// `-12.50`, `3`, `.5` → Double, exactly rounded (mantissa below 2^53, at most 15 decimals); nil for anything
 /// else (exponents, long mantissas), which the caller hands to the general parser.
+/// A number written with thousands separators, `1,000` or `-12,345.5` (commas between groups of three digits
+/// only: `1,5` stays unread, it may be a decimal comma).
+func groupedNumber(_ p: UnsafeRawBufferPointer) -> Double? {
+    let text = String(decoding: p, as: UTF8.self)
+    guard text.range(of: #"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$"#, options: .regularExpression) != nil else { return nil }
+    return Double(text.replacingOccurrences(of: ",", with: ""))
+}
+
 @inline(__always) func parseDecimal(_ p: UnsafeRawBufferPointer) -> Double? {
     var i = 0, neg = false
     if i < p.count && (p[i] == 45 || p[i] == 43) { neg = p[i] == 45; i += 1 }

@@ -266,6 +266,17 @@ public final class Store {
         return ids.map { map[$0] ?? missing }
     }
 
+    /// The quarantined rows, newest import first (`.quarantine`): file, line, reason, detail and the raw text.
+    public func quarantine(limit: Int) throws -> (total: Int, rows: [(file: String, line: Int, reason: String, detail: String, raw: String)]) {
+        let count = try db.prepare("SELECT count(*) FROM quarantine")
+        let total = try count.step() ? Int(count.int(0)) : 0
+        let st = try db.prepare("SELECT file, line, reason, detail, raw FROM quarantine ORDER BY rowid DESC LIMIT ?")
+        try st.bind([.int(Int64(limit))])
+        var rows: [(String, Int, String, String, String)] = []
+        while try st.step() { rows.append((st.text(0) ?? "", Int(st.int(1)), st.text(2) ?? "", st.text(3) ?? "", st.text(4) ?? "")) }
+        return (total, rows.reversed())
+    }
+
     /// Table definitions, for `.schema`.
     public func schemaText() throws -> String {
         let st = try db.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid")

@@ -55,23 +55,37 @@ enum ImportCommand {
         guard let store else { return usage("--into STORE is required") }
         guard !files.isEmpty else { return usage("name at least one FILE to import") }
         if let b = ProcessInfo.processInfo.environment["JOURNEY_IMPORT_BATCH"], let n = Int(b), n > 0 { options.batchSize = n }
+        // A store this command creates is removed again when the import fails: no empty store is left behind.
+        let existed = FileManager.default.fileExists(atPath: store)
+        let (status, importedAny) = importAll(files, into: store, options)
+        if status == 1 && !existed && !importedAny {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + suffix) }
+        }
+        return status
+    }
+
+    /// Imports the files in order; stops at the first that fails. Returns the exit status and whether any file
+    /// was imported.
+    static func importAll(_ files: [String], into store: String, _ options: ImportOptions) -> (Int32, Bool) {
+        var importedAny = false
         do {
             let s = try Store(path: store)
             var status: Int32 = 0
             for f in files {
                 do {
                     let r = try s.importFile(f, options: options)
+                    importedAny = true
                     print(r.summary)
                     if r.quarantinedTotal > 0 { status = max(status, 2) }
                 } catch {
                     printError("\(error)")
-                    return 1
+                    return (1, importedAny)
                 }
             }
-            return status
+            return (status, importedAny)
         } catch {
             printError("\(error)")
-            return 1
+            return (1, importedAny)
         }
     }
 

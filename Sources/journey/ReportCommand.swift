@@ -46,6 +46,8 @@ enum ReportCommand {
         }
         guard let text = try? String(contentsOfFile: script, encoding: .utf8) else { printError("\(script): cannot read the file"); return 1 }
         guard let path = store ?? demoStore() else { printError("no store named and no demo dataset found (datasets/demo)"); return 1 }
+        if let problem = missingStore(path) { printError(problem); return 1 }
+        if let problem = unusedParameter(params.keys.sorted(), in: [text]) { printError(problem); return 1 }
         let session: Session
         do { session = Session(store: try Store(path: path)) } catch { printError("\(error)"); return 1 }
         session.params = params

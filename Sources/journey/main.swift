@@ -1,4 +1,5 @@
 import Foundation
+import JourneyCore
 import JourneyRender
 import JourneySession
 import JourneyShell
@@ -9,6 +10,7 @@ let usage = """
 Usage:
   journey                              the shell on the demo dataset
   journey STORE                        the shell on STORE (created when missing)
+  journey STORE --create -c …          create STORE for a batch run (without it, a missing STORE is an error)
   journey STORE -c "QUERY" [-c ...]    run queries and exit (non-zero on the first error)
   journey STORE -f FILE.jql [--param NAME=VALUE ...]
   journey STORE < script.jql           statements from standard input
@@ -55,6 +57,7 @@ func runMain() -> Int32 {
     var mode: RenderSettings.Mode?
     var width: Int?
     var params: [String: Literal] = [:]
+    var create = false
     var i = 0
     while i < args.count {
         let a = args[i]
@@ -66,6 +69,7 @@ func runMain() -> Int32 {
             guard let m = value().flatMap(RenderSettings.Mode.init(rawValue:)) else { printError("--mode takes table, ascii, csv, tsv, json, markdown or line"); return 1 }
             mode = m
         case "--width": width = value().flatMap(Int.init)
+        case "--create": create = true
         case "--param":
             guard let p = value(), let eq = p.firstIndex(of: "=") else { printError("--param takes NAME=VALUE"); return 1 }
             params[String(p[..<eq])] = Literal.fromArgument(String(p[p.index(after: eq)...]))
@@ -77,11 +81,13 @@ func runMain() -> Int32 {
         i += 1
     }
     guard let path = storePath ?? demoStore() else { printError("no store named and no demo dataset found (datasets/demo)\n\n\(usage)"); return 1 }
+    let interactive = commands.isEmpty && scriptFile == nil && isatty(0) != 0
+    // Only the shell (or --create) makes a new store: a batch run on a misspelled name must not create one.
+    if !interactive && !create, let problem = missingStore(path) { printError(problem); return 1 }
     let session: Session
     do { session = Session(store: try Store(path: path)) } catch { printError("\(error)"); return 1 }
     session.params = params
     session.pinned = Set(params.keys)
-    let interactive = commands.isEmpty && scriptFile == nil && isatty(0) != 0
     let shell = Shell(session: session, interactive: interactive)
     if let mode { shell.setMode(mode) }
     if let width { shell.setWidth(width) }
@@ -92,16 +98,45 @@ func runMain() -> Int32 {
         shell.runInteractive()
         return 0
     }
-    for c in commands { if !shell.execute(c) { return 1 } }
+    var script: (text: String, name: String)?
     if let f = scriptFile {
         guard let text = try? String(contentsOfFile: f, encoding: .utf8) else { printError("\(f): cannot read the script"); return 1 }
-        return shell.runScript(text, name: f) ? 0 : 1
+        script = (text, f)
+    } else if commands.isEmpty {
+        script = (String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self), "<stdin>")
     }
-    if commands.isEmpty {
-        let data = FileHandle.standardInput.readDataToEndOfFile()
-        return shell.runScript(String(decoding: data, as: UTF8.self), name: "<stdin>") ? 0 : 1
-    }
+    if let problem = unusedParameter(params.keys.sorted(), in: commands + (script.map { [$0.text] } ?? [])) { printError(problem); return 1 }
+    for c in commands { if !shell.execute(c) { return 1 } }
+    if let script { return shell.runScript(script.text, name: script.name) ? 0 : 1 }
     return 0
+}
+
+/// The message for a store path with no store behind it (nil when there is one), with the nearest store's name.
+func missingStore(_ path: String) -> String? {
+    guard !FileManager.default.fileExists(atPath: path) else { return nil }
+    let dir = (path as NSString).deletingLastPathComponent
+    let stores = ((try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir)) ?? []).filter { $0.hasSuffix(".journey") }
+    let near = suggestion(for: (path as NSString).lastPathComponent, among: stores).map { dir.isEmpty ? $0 : dir + "/" + $0 }
+    return "no store at '\(path)'" + (near.map { "; did you mean '\($0)'?" } ?? "")
+        + "\nhelp: import data into a new store with: journey import FILE --into \(path) (or add --create)"
+}
+
+/// A `--param` the statements never use (`$NAME` or `set NAME = …`): a misspelling would otherwise be ignored.
+func unusedParameter(_ names: [String], in texts: [String]) -> String? {
+    var used = Set<String>()
+    for text in texts {
+        for token in Lexer.tokenize(text) where token.kind == .param { used.insert(token.text) }
+        for line in text.split(separator: "\n") {
+            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            if words.count >= 2, words[0].lowercased() == "set" { used.insert(String(words[1]).trimmingCharacters(in: CharacterSet(charactersIn: "="))) }
+        }
+    }
+    for name in names where !used.contains(name) {
+        let s = suggestion(for: name, among: used.sorted())
+        return "--param \(name): the statements have no parameter '\(name)'" + (s.map { "; did you mean '\($0)'?" } ?? "")
+            + (used.isEmpty ? " (they use none)" : "\nhelp: parameters used: \(used.sorted().joined(separator: ", "))")
+    }
+    return nil
 }
 
 let status = runMain()

@@ -29,6 +29,43 @@ func binaryPath() -> String {
 import JourneyTestSupport
 
 @Suite(.serialized) struct BinaryTests {
+    /// Nothing a user gets wrong is silently accepted: a misspelled parameter or store, a parameter of the
+    /// wrong kind, a failed import into a new store.
+    @Test func mistakesAreReportedNotIgnored() throws {
+        let d = tempDir()
+        try "customer_id,timestamp,event,stage\nc1,2025-01-01T00:00:00Z,ad,awareness\nc1,2025-01-02T00:00:00Z,buy,conversion\n"
+            .write(toFile: d + "/e.csv", atomically: true, encoding: .utf8)
+        #expect(try journey(["import", d + "/e.csv", "--into", d + "/s.journey"]).status == 0)
+        try "set window = 30d\nfunnel awareness > conversion within $window\n".write(toFile: d + "/p.jql", atomically: true, encoding: .utf8)
+        let typo = try journey([d + "/s.journey", "-f", d + "/p.jql", "--param", "windw=3d"])
+        #expect(typo.status == 1 && typo.err.contains("--param windw: the statements have no parameter 'windw'; did you mean 'window'?"), "\(typo.err)")
+        let banana = try journey([d + "/s.journey", "-f", d + "/p.jql", "--param", "window=banana"])
+        #expect(banana.status == 1 && banana.err.contains("p.jql:2:38: error: expected a duration such as 30d, but $window is 'banana'"), "\(banana.err)")
+        #expect(try journey([d + "/s.journey", "-f", d + "/p.jql", "--param", "window=3d"]).status == 0)
+        // A batch run on a store that is not there: an error with the nearest name, and no store created.
+        let missing = try journey([d + "/s.journy", "-c", "stats"])
+        #expect(missing.status == 1 && missing.err.contains("did you mean '\(d)/s.journey'?"), "\(missing.err)")
+        #expect(!FileManager.default.fileExists(atPath: d + "/s.journy"))
+        #expect(try journey([d + "/new.journey", "--create", "-c", "stats"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: d + "/new.journey"))
+        // An import that fails into a new store leaves no store behind; into an existing one it keeps the data.
+        let failed = try journey(["import", d + "/nope.csv", "--into", d + "/n.journey"])
+        #expect(failed.status == 1 && !FileManager.default.fileExists(atPath: d + "/n.journey"))
+        #expect(try journey(["import", d + "/nope.csv", "--into", d + "/s.journey"]).status == 1)
+        #expect(try journey([d + "/s.journey", "-c", "count events", "--mode", "csv"]).out.contains("\n2,"))
+        // Import says how it read the columns and what it could not read as meant.
+        try "customer_id,timestamp,event,source,value,plan\nc1,2025-01-01T00:00:00Z,ad,linkedin,\"1,000\",pro\nc1,2025-01-02T00:00:00Z,buy,email,\"1,5\",free\nc2,yesterday,ad,,,\n"
+            .write(toFile: d + "/v.csv", atomically: true, encoding: .utf8)
+        let v = try journey(["import", d + "/v.csv", "--into", d + "/v.journey"])
+        #expect(v.out.contains("columns: customer_id, timestamp, event, source, value; kept as properties: plan"), "\(v.out)")
+        #expect(v.out.contains("warning: 1 values are not numbers (line 3: '1,5')"), "\(v.out)")
+        #expect(v.out.contains("--map source=channel"), "\(v.out)")
+        #expect(try journey([d + "/v.journey", "-c", "count events by value", "--mode", "csv"]).out.contains("1000,1,"))   // "1,000" read as 1000
+        let shell = try journey([d + "/v.journey"], stdin: ".quarantine\n.mode tabel\n")
+        #expect(shell.out.contains("bad timestamp") && shell.out.contains("1 rows in quarantine"), "\(shell.out)")
+        #expect(shell.err.contains("unknown mode 'tabel' — did you mean 'table'?"), "\(shell.err)")
+    }
+
     @Test func batchQueriesAndErrors() throws {
         let d = tempDir()
         _ = try journey(["generate", "--profile", "b2b", "--customers", "300", "--seed", "5", "--out", d + "/events.csv"])

@@ -9,12 +9,16 @@ import Testing
         c.channels = ["", "linkedin", "website"]
         c.customerAttributes = ["segment"]
         c.commands = [".help", ".mode"]
+        c.commandArguments = ["mode": ["table", "ascii", "csv", "tsv"]]
         return c
     }
 
     @Test func firstWordIsAStatementOrCommand() {
         #expect(c.candidates(for: "fu") == ["funnel"])
         #expect(c.candidates(for: ".m") == [".mode"])
+        #expect(c.candidates(for: ".mode ") == ["table", "ascii", "csv", "tsv"])
+        #expect(c.candidates(for: ".mode t") == ["table", "tsv"])
+        #expect(c.candidates(for: "funnel a > b ties ") == ["in"])
     }
 
     @Test func afterAStepKeywordComeStepNames() {
