@@ -221,7 +221,7 @@ public struct Executor {
         case .importOrder: notes.append("ties in import order: a step's event at the previous step's time counts only when it comes later in the store")
         case .together: break
         }
-        if let same { notes.append("same \(same.rawValue): every step's event has the entry event's \(same.rawValue)") }
+        if let same { notes.append("same \(same.rawValue): every step's event has the entry event's \(same.rawValue); an event without one matches none") }
         for (x, a, b) in q.exclusions { notes.append("excluding \(describe(x)) between step \(a ?? 1) and step \(b ?? n): such entries are dropped") }
         notes += filter.description
         if let by = q.by {

@@ -448,7 +448,8 @@ public enum FunnelMatcher {
             }
             last = p
             if plan.ties == .strictlyLater && t == tPrev { p += 1; continue }
-            let ok = held == nil || plan.same!.value(v, j) == held!
+            // `same P`: the entry's value, and no value matches none (as SQL's NULL).
+            let ok = held == nil || (held! != 0 && plan.same!.value(v, j) == held!)
             if ok && plan.tests[level].matches(v, j) {
                 idx[level] = p; level += 1; prevMatched = p; nextTime = nil
             } else if ok, let target = skipTarget(plan, v, j, from: level) {
@@ -489,7 +490,7 @@ public enum FunnelMatcher {
             if let f = plan.filterTest, !f.matches(v, j) { p += 1; continue }
             if let w = plan.within, v.times[j] - t0 > w { break }
             last = p
-            if let held, plan.same!.value(v, j) != held { p += 1; continue }
+            if let held, p != start, held == 0 || plan.same!.value(v, j) != held { p += 1; continue }
             for k in 0..<n where idx[k] < 0 && plan.tests[k].matches(v, j) { idx[k] = p; matched += 1; break }
             p += 1
         }

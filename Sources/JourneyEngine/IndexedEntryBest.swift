@@ -72,7 +72,7 @@ struct IndexedEntryBest {
     /// The first counted position after `p` matching step `k`, with the value `held` under `same`; m if none.
     func first(_ k: Int, after p: Int, held: UInt32?) -> Int {
         guard let held else { return p + 1 < m ? next[k][p] : m }
-        guard let list = byValue[k][held] else { return m }
+        guard held != 0, let list = byValue[k][held] else { return m }   // no value matches none
         var a = 0, b = list.count
         while a < b { let mid = (a + b) / 2; if list[mid] > p { b = mid } else { a = mid + 1 } }
         return a < list.count ? list[a] : m

@@ -39,8 +39,8 @@ func referenceLevel(events raw: [(t: Int64, e: Int)], steps: [Int], within: Int6
         guard isEntry else { continue }
         let t0 = events[s].t
         let window = events.indices.filter { $0 >= s && (within == nil || events[$0].t - t0 <= within!) }
-        // `same channel`: an event counts for a step only with the entry's channel.
-        func held(_ j: Int) -> Bool { channels == nil || channels![j] == channels![s] }
+        // `same channel`: an event counts for a step only with the entry's channel; no channel (0) matches none.
+        func held(_ j: Int) -> Bool { channels == nil || (channels![s] != 0 && channels![j] == channels![s]) }
         var idx: [Int] = []
         var last = s
         if order == "any" {
@@ -48,7 +48,7 @@ func referenceLevel(events raw: [(t: Int64, e: Int)], steps: [Int], within: Int6
             var matched = 0
             for j in window where matched < n {
                 last = j
-                if held(j), let k = (0..<n).first(where: { slot[$0] < 0 && steps[$0] == events[j].e }) { slot[k] = j; matched += 1 }
+                if j == s || held(j), let k = (0..<n).first(where: { slot[$0] < 0 && steps[$0] == events[j].e }) { slot[k] = j; matched += 1 }
             }
             for k in 0..<n { if slot[k] < 0 { break }; idx.append(slot[k]) }
         } else {
@@ -134,7 +134,7 @@ func referenceLevel(events raw: [(t: Int64, e: Int)], steps: [Int], within: Int6
                 journeys.append(evs)
                 seq.customerIDs.append(Int64(c + 1))
                 for e in evs {
-                    let ch = 1 + next(2)
+                    let ch = next(3)   // 0: no channel
                     channelOf.append(ch)
                     seq.times.append(e.t); seq.events.append(UInt32(e.e)); seq.channels.append(UInt16(ch)); seq.stages.append(0)
                     seq.kinds.append(0); seq.campaigns.append(0); seq.values.append(.nan)
