@@ -126,12 +126,20 @@ extension Executor {
             let byName = Dictionary(shown.map { ($0.1, $0.0) }, uniquingKeysWith: { a, _ in a })
             shown = Self.monthsInOrder(shown.map(\.1)).map { (byName[$0] ?? -1, $0) }
         }
-        let rows: [[Value]] = shown.map { g, k in
+        var rows: [[Value]] = shown.map { g, k in
             guard g >= 0 else { return [.text(k), .int(0), .percent(0)] }
             return (by == nil ? [] : [.text(k)]) + [.int(value(g)),
                                                     .percent(unit == "events" ? Double(events[g]) / Double(max(allEvents, 1)) : Double(units[g]) / Double(max(total, 1)))]
         }
         var notes = filter.description
+        if by == nil, f != nil, case .int(let n)? = rows.first?.first {
+            // Without groups a filtered count's share is of the whole store (not a constant 100%).
+            var plain = Binder(catalog: catalog)
+            if case .int(let all)? = try count(unit: unit, by: nil, filter: nil, binder: &plain).first?.rows.first?.first {
+                rows[0][1] = .percent(all > 0 ? Double(n) / Double(all) : .nan)
+                notes.append("share = of all \(all.grouped) \(unit) in the store")
+            }
+        }
         if let by, dim != nil, unit != "events" { notes.append("a \(unit.dropLast()) counts under every \(by.display) it has an event with; shares can add up to more than 100%") }
         return [ResultTable(title: "count \(unit)", columns: (by.map { [$0.display] } ?? []) + [unit, "share"], rows: rows, notes: notes,
                             chart: by == nil ? nil : monthly ? .columns(label: 0, value: 1) : .bars(label: 0, value: 1))]

@@ -157,7 +157,9 @@ public enum Renderer {
                 return jsonQuoted(c) + ":" + val
             }.joined(separator: ",") + "}"
         }
-        return "[" + rows.joined(separator: ",\n ") + "]"
+        // One line per table: a single table is one JSON document, several (a script, `time`'s two tables)
+        // are JSON Lines, one document per line.
+        return "[" + rows.joined(separator: ",") + "]"
     }
 
 

@@ -30,11 +30,14 @@ public final class Shell {
         self.session = session
         self.interactive = interactive
         let env = ProcessInfo.processInfo.environment
-        color = interactive && env["NO_COLOR"] == nil
+        // Output to a terminal (the shell, or a batch run whose output is not redirected) takes the terminal's
+        // width and colour; redirected output is 80 columns (or $COLUMNS) and plain.
+        let terminal = isatty(1) != 0
+        color = terminal && env["NO_COLOR"] == nil
         settings.color = color
         if !RenderSettings.localeIsUTF8(env) { settings.mode = .ascii }
         if let c = env["COLUMNS"], let w = Int(c) { settings.width = w }
-        if interactive {
+        if terminal {
             var ws = winsize()
             if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 { settings.width = Int(ws.ws_col) }
         }

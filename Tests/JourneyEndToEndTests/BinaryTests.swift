@@ -53,6 +53,11 @@ import JourneyTestSupport
         #expect(failed.status == 1 && !FileManager.default.fileExists(atPath: d + "/n.journey"))
         #expect(try journey(["import", d + "/nope.csv", "--into", d + "/s.journey"]).status == 1)
         #expect(try journey([d + "/s.journey", "-c", "count events", "--mode", "csv"]).out.contains("\n2,"))
+        // --mode json: one JSON document per result table, one per line (JSON Lines), never arrays run together.
+        let json = try journey([d + "/s.journey", "-c", "count events", "-c", "time from awareness to conversion", "--mode", "json"])
+        let docs = json.out.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(docs.count == 3, "\(json.out)")
+        for doc in docs { #expect((try? JSONSerialization.jsonObject(with: Data(doc.utf8))) is [[String: Any]], "\(doc)") }
         // Import says how it read the columns and what it could not read as meant.
         try "customer_id,timestamp,event,source,value,plan\nc1,2025-01-01T00:00:00Z,ad,linkedin,\"1,000\",pro\nc1,2025-01-02T00:00:00Z,buy,email,\"1,5\",free\nc2,yesterday,ad,,,\n"
             .write(toFile: d + "/v.csv", atomically: true, encoding: .utf8)

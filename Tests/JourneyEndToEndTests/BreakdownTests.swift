@@ -72,6 +72,16 @@ import JourneyTestSupport
         #expect(funnel == funnel.sorted())
     }
 
+    /// A filtered count without groups gives its share of the whole store, not 100%.
+    @Test func filteredCountShareIsOfTheStore() throws {
+        for unit in ["events", "customers"] {
+            let all = try csv("count \(unit)")[1]
+            let some = try csv("count \(unit) where channel = linkedin")[1]
+            let (n, total) = (Double(some[0]) ?? -1, Double(all[0]) ?? -1)
+            #expect(all[1] == "1.0" && n < total && Double(some[1]) == n / total, "\(unit): \(some) of \(all)")
+        }
+    }
+
     @Test func unknownFieldsAreRejectedWithASuggestion() throws {
         for (statement, hint) in [("count events by chanel", "did you mean 'channel'?"), ("funnel awareness > conversion by devise", "did you mean 'device'?"),
                                   ("time from awareness to conversion by plna", "did you mean 'plan'?"), ("count events by channel by stage", "keep one 'by'")] {

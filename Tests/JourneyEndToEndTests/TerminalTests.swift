@@ -113,6 +113,20 @@ import Testing
         try keys("C-c"); try keys("C-d")
     }
 
+    /// A batch run printing to a terminal uses the terminal's width (150 here), not 80.
+    @Test mutating func batchOutputOnATerminalTakesItsWidth() throws {
+        testName = "batch"
+        let d = tempDir()
+        try "customer_id,timestamp,event,stage\nc1,2025-01-01T00:00:00Z,ad,awareness\n".write(toFile: d + "/e.csv", atomically: true, encoding: .utf8)
+        _ = try journey(["import", d + "/e.csv", "--into", d + "/s.journey"])
+        defer { _ = try? tmux(["kill-server"]) }
+        try tmux(["new-session", "-d", "-s", "shell", "-x", "150", "-y", "50",
+                  "env TERM=xterm NO_COLOR=1 \(binaryPath()) \(d)/s.journey -c 'explain funnel awareness > conversion'; sleep 30"])
+        let s = try waitFor("the explain table") { $0.contains("in plain words") }
+        let widest = s.components(separatedBy: "\n").map { $0.trimmingCharacters(in: .whitespaces).count }.max() ?? 0
+        #expect(widest > 100 && widest <= 150, "widest line \(widest)")
+    }
+
     @Test mutating func startupFileRunsFirst() throws {
         testName = "rc"
         let d = tempDir()

@@ -30,7 +30,8 @@ extension Executor {
                 let lo = Int(v.offsets[c]), hi = Int(v.offsets[c + 1])
                 guard let s = (lo..<hi).first(where: { (filter.events?.matches(v, $0) ?? true) && a.matches(v, $0) }) else { continue }
                 reached += 1
-                if ((s + 1)..<hi).contains(where: { nextPred.matches(v, $0) }) { continue }
+                // Moved on: a next-step event at S's time or later (a tied one wherever it stands).
+                if (lo..<hi).contains(where: { $0 != s && v.times[$0] >= v.times[s] && nextPred.matches(v, $0) }) { continue }
                 dropped += 1
                 let last = hi - 1
                 var resumed = false
@@ -183,12 +184,20 @@ extension Executor {
         let monthly = by?.month == true
         // Rows by the number shown (events for `count events`), ties by name.
         func shown(_ k: String, _ s: Set<Int64>) -> Int { unit == "events" ? events[k] ?? 0 : s.count }
-        let rows: [[Value]] = groups.sorted { monthly ? $0.key < $1.key : (shown($0.key, $0.value) != shown($1.key, $1.value) ? shown($0.key, $0.value) > shown($1.key, $1.value) : $0.key < $1.key) }.map { (k, s) in
+        var rows: [[Value]] = groups.sorted { monthly ? $0.key < $1.key : (shown($0.key, $0.value) != shown($1.key, $1.value) ? shown($0.key, $0.value) > shown($1.key, $1.value) : $0.key < $1.key) }.map { (k, s) in
             (by == nil ? [] : [.text(k)]) + [.int(unit == "events" ? events[k] ?? 0 : s.count),
                                              .percent(unit == "events" ? Double(events[k] ?? 0) / Double(max(events.values.reduce(0, +), 1)) : Double(s.count) / Double(max(total, 1)))]
         }
         let name = unit
         var notes = filter.description
+        // Filtered, without groups: the share is of the whole store (the same count without the filter).
+        if by == nil, f != nil, case .int(let n)? = rows.first?.first {
+            var plain = Binder(catalog: catalog)
+            if case .int(let all)? = try plainCount(unit: unit, by: nil, filter: nil, binder: &plain).first?.rows.first?.first {
+                rows[0][1] = .percent(all > 0 ? Double(n) / Double(all) : .nan)
+                notes.append("share = of all \(all.grouped) \(unit) in the store")
+            }
+        }
         if let by, Self.eventDimension(by) != nil, unit != "events" { notes.append("a \(name.dropLast()) counts under every \(by.field.display) it has an event with; shares can add up to more than 100%") }
         return [ResultTable(title: "count \(name)", columns: (by.map { [$0.field.display] } ?? []) + [name, "share"], rows: rows, notes: notes,
                             chart: by == nil ? nil : monthly ? .columns(label: 0, value: 1) : .bars(label: 0, value: 1))]
