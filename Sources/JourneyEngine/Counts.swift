@@ -7,7 +7,7 @@ extension Executor {
 
     /// `count customers|accounts|events [by DIM] [where …]`. Groups are codes (an event field's, or the dense
     /// codes of a customer attribute's values), counted in arrays on both cores; names only for the rows.
-    public func count(unit: String, by: Breakdown?, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
+    public func count(unit: String, by: Breakdown?, filter f: Expr?, top: Int? = nil, binder: inout Binder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(f, data: data)
         let grouping = try by.map(grouping)
         var dim: EventGroups?
@@ -139,6 +139,10 @@ extension Executor {
                 rows[0][1] = .percent(all > 0 ? Double(n) / Double(all) : .nan)
                 notes.append("share = of all \(all.grouped) \(unit) in the store")
             }
+        }
+        if let top, rows.count > top {
+            notes.append("the \(top) largest of \(rows.count) groups shown (\(by?.month == true ? "the first months" : "top \(top)"))")
+            rows = Array(rows.prefix(top))
         }
         if let by, dim != nil, unit != "events" { notes.append("a \(unit.dropLast()) counts under every \(by.display) it has an event with; shares can add up to more than 100%") }
         return [ResultTable(title: "count \(unit)", columns: (by.map { [$0.display] } ?? []) + [unit, "share"], rows: rows, notes: notes,

@@ -7,7 +7,8 @@ extension Executor {
     /// A resumed pause is a gap inside a journey (a touch came after it); an open pause is a journey whose last
     /// touch lies more than D before the store's last event — customers to follow up. Without `resumed` or
     /// `open`: a summary of both and where journeys resumed (the stage of the first touch after the pause).
-    public func pauses(longer d: TimeSpan, which: String?, filter f: Expr?, binder: inout Binder, keys: ([Int64]) throws -> [String]) throws -> [ResultTable] {
+    public func pauses(longer d: TimeSpan, which: String?, filter f: Expr?, limit shown: Int? = nil, binder: inout Binder,
+                       keys: ([Int64]) throws -> [String]) throws -> [ResultTable] {
         let filter = try binder.bindFilter(f, data: data)
         let limit = d.milliseconds
         let end = seq.times.max() ?? 0
@@ -62,7 +63,7 @@ extension Executor {
             var silences = open.map(\.silent)
             let cut = silences.count > 50 ? { select(&silences, silences.count - 50); return silences[silences.count - 50] }() : Int64.min
             let shown = open.filter { $0.silent >= cut }
-                .sorted { $0.silent != $1.silent ? $0.silent > $1.silent : $0.customer < $1.customer }.prefix(50)
+                .sorted { $0.silent != $1.silent ? $0.silent > $1.silent : $0.customer < $1.customer }.prefix(shown ?? 50)
             let ids = shown.map { seq.customerIDs[$0.customer] }
             let names = try keys(ids)
             let rows: [[Value]] = try seq.withView { v in

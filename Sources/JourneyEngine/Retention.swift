@@ -2,9 +2,9 @@ import Foundation
 import JourneyCore
 import JourneyLanguage
 
-/// Calendar periods for retention: day, ISO week (from Monday) or month, in UTC.
+/// Calendar periods for retention: day, ISO week (from Monday), month or quarter, in UTC.
 public enum RetentionPeriod: String, Sendable {
-    case day, week, month
+    case day, week, month, quarter
     static let dayMs: Int64 = 86_400_000
 
     /// The index of the period holding `ms` (days, weeks or months since 1970-01, counted on the calendar).
@@ -14,6 +14,7 @@ public enum RetentionPeriod: String, Sendable {
         case .day: return days
         case .week: return Int((Double(days + 3) / 7).rounded(.down))   // 1970-01-01 was a Thursday; weeks start Monday
         case .month: let c = UTC.civil(fromDays: days); return (c.year - 1970) * 12 + c.month - 1
+        case .quarter: return Int((Double(RetentionPeriod.month.index(ms)) / 3).rounded(.down))
         }
     }
 
@@ -22,7 +23,8 @@ public enum RetentionPeriod: String, Sendable {
         switch self {
         case .day: return Int64(i) * Self.dayMs
         case .week: return Int64(i * 7 - 3) * Self.dayMs
-        case .month: return Int64(UTC.daysFromCivil(1970 + i / 12, i % 12 + 1, 1)) * Self.dayMs
+        case .month: return Int64(UTC.daysFromCivil(1970 + Int((Double(i) / 12).rounded(.down)), ((i % 12) + 12) % 12 + 1, 1)) * Self.dayMs
+        case .quarter: return RetentionPeriod.month.start(i * 3)
         }
     }
 
@@ -31,6 +33,7 @@ public enum RetentionPeriod: String, Sendable {
         case .day: return UTC.format(ms: start(i), dateOnly: true)
         case .week: return "week of " + UTC.format(ms: start(i), dateOnly: true)
         case .month: return String(UTC.format(ms: start(i), dateOnly: true).prefix(7))
+        case .quarter: return String(UTC.format(ms: start(i), dateOnly: true).prefix(4)) + "-Q\((((i % 4) + 4) % 4) + 1)"
         }
     }
 }
@@ -46,7 +49,7 @@ extension Executor {
         let start = StepTest(try binder.bindEvent(q.start), tables: tables)
         let returning = try q.returning.map { StepTest(try binder.bindEvent($0), tables: tables) }
         let eventFilter = filter.events.map { StepTest($0, tables: tables) }
-        guard let period = RetentionPeriod(rawValue: q.period) else { throw QueryError("retention periods are day, week or month") }
+        guard let period = RetentionPeriod(rawValue: q.period) else { throw QueryError("retention periods are day, week, month or quarter") }
         let n = q.periods
         var dim: EventGroups?
         // A customer attribute's values as dense codes (names kept for the rows).

@@ -159,12 +159,12 @@ public indirect enum Statement: Equatable, Sendable {
     case time(from: Expr, to: Expr, by: Breakdown?, filter: Expr?)
     /// `dropoff after S [where ...]`
     case dropoff(after: Expr, next: Expr?, filter: Expr?)
-    /// `count customers|accounts|events [by DIM] [where ...]`
-    case count(unit: String, by: Breakdown?, filter: Expr?)
+    /// `count customers|accounts|events [by DIM [top N]] [where ...]`
+    case count(unit: String, by: Breakdown?, filter: Expr?, top: Int?)
     /// `top channels|events|stages|kinds|campaigns [N] [where ...]`
     case top(what: PathShow, n: Int, filter: Expr?, campaign: Bool)
     /// `pauses longer than 30d [resumed|open]`
-    case pauses(longer: TimeSpan, which: String?, filter: Expr?)
+    case pauses(longer: TimeSpan, which: String?, filter: Expr?, limit: Int?)
     /// `customers who reached intent and not reached conversion and no touch for 14d [where ...] [limit N]`
     case customers(CustomersQuery)
     /// `attribution [of STEP] [model M [half_life D] [order N] | position A B C] [by DIM] [lookback D] [where ...]`

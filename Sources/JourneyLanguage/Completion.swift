@@ -17,8 +17,9 @@ public struct Completer {
     static let clauses: [String: [String]] = [
         "funnel": ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "strictly", "ties"],
         "paths": ["from", "to", "within", "where", "show", "top", "max", "keep", "next", "previous"],
-        "time": ["to", "by", "where"], "dropoff": ["to", "where"], "count": ["by", "where"], "top": ["where"],
-        "pauses": ["resumed", "open", "where"], "stats": ["where"],
+        "time": ["to", "by", "where"], "dropoff": ["to", "where"], "count": ["by", "top", "where"], "top": ["where"],
+        "pauses": ["resumed", "open", "where", "limit"], "stats": ["where"],
+        "retention": ["returning", "every", "periods", "by", "where"], "customers": ["where", "limit"],
         "attribution": ["of", "model", "by", "lookback", "where"], "touchpoints": ["for", "by", "top", "where"],
         "gaps": ["for", "top", "where"],
     ]
@@ -79,6 +80,7 @@ public struct Completer {
             case "top" where statement == "top": options = ["channels", "events", "stages", "kinds", "campaigns"]
             case "keep": options = ["repeats"]
             case "strictly": options = ["later"]
+            case "every": options = ["day", "week", "month", "quarter"]
             case "ties": options = ["in"]
             case "in" where beforePrev == "ties": options = ["import"]
             case "import": options = ["order"]

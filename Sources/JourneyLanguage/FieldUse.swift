@@ -18,7 +18,7 @@ extension Statement {
     public var breakdown: Breakdown? {
         switch self {
         case .funnel(let q): return q.by
-        case .time(_, _, let by, _), .count(_, let by, _): return by
+        case .time(_, _, let by, _), .count(_, let by, _, _): return by
         case .matching(let q): return q.by
         case .retention(let q): return q.by
         case .explain(let s): return s.breakdown
@@ -35,7 +35,7 @@ extension Statement {
         case .paths(let q): return of([q.from, q.to, q.filter])
         case .time(let a, let b, _, let f): return of([a, b, f])
         case .dropoff(let a, let n, let f): return of([a, n, f])
-        case .count(_, _, let f), .top(_, _, let f, _), .pauses(_, _, let f): return of([f])
+        case .count(_, _, let f, _), .top(_, _, let f, _), .pauses(_, _, let f, _): return of([f])
         case .customers(let q):
             return of(q.conditions.map { if case .reached(let e, _) = $0 { return e }; return nil } + [q.filter])
         case .attribution(let q): return of([q.conversion, q.filter])

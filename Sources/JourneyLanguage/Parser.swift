@@ -53,11 +53,13 @@ public struct Parser {
         while true {
             while peek.text == ";" && peek.kind == .symbol { pos += 1 }
             if peek.kind == .end { return out }
+            var statement = peek.text.lowercased()
+            if statement == "explain", pos + 1 < tokens.count { statement = tokens[pos + 1].text.lowercased() }
             out.append(try parseStatement())
             if peek.kind != .end {
                 guard peek.text == ";" && peek.kind == .symbol else {
                     throw Diagnostic("unexpected '\(peek.text)' after the end of the statement", at: peek.range,
-                                     help: clauseHelp(peek.text))
+                                     help: clauseHelp(peek.text, in: statement))
                 }
             }
         }
@@ -119,10 +121,16 @@ public struct Parser {
         return v
     }
 
-    func clauseHelp(_ word: String) -> String? {
-        let clauses = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "show", "max", "keep", "limit", "strictly"]
-        if clauses.contains(word.lowercased()) { return "'\(word)' is not a clause of this statement (see .help)" }
-        return suggestion(for: word, among: clauses).map { "did you mean '\($0)'?" }
+    /// Help for a word after a complete statement: a misspelled clause of this statement (did you mean), or a
+    /// clause of another statement (this one's clauses listed).
+    func clauseHelp(_ word: String, in statement: String) -> String? {
+        let own = Completer.clauses[statement] ?? []
+        if let s = suggestion(for: word, among: own) { return "did you mean '\(s)'?" }
+        let all = Set(Completer.clauses.values.flatMap { $0 })
+        if all.contains(word.lowercased()) {
+            return "'\(word)' is not a clause of \(statement)" + (own.isEmpty ? " (see .help)" : "; its clauses: \(own.joined(separator: ", "))")
+        }
+        return suggestion(for: word, among: Array(all)).map { "did you mean '\($0)'?" }
     }
 
     // MARK: Statements
@@ -169,13 +177,18 @@ public struct Parser {
             else if peek.kind == .word, let s = suggestion(for: peek.text, among: ["customers", "accounts", "events"]) {
                 throw Diagnostic("expected customers, accounts or events after 'count', found '\(peek.text)'", at: peek.range, help: "did you mean '\(s)'?")
             }
-            var by: Breakdown?, filter: Expr?
+            var by: Breakdown?, filter: Expr?, top: Int?
             while true {
                 if let w = try parseWhere() { filter = w; continue }
                 if isWord("by") { by = try parseBy(after: by); continue }
+                if isWord("top") && peek(1).kind != .word {
+                    let at = advance().range
+                    guard by != nil else { throw Diagnostic("'top N' keeps the largest groups of a 'by'; this count has none", at: at, help: "add 'by FIELD', or use 'top N channels|events|…'") }
+                    top = try expectInt("a number after 'top'"); continue
+                }
                 break
             }
-            return .count(unit: unit, by: by, filter: filter)
+            return .count(unit: unit, by: by, filter: filter, top: top)
         case "top":
             _ = advance()
             var n = 10
@@ -196,9 +209,14 @@ public struct Parser {
             try expectWord("longer", after: "'pauses'")
             try expectWord("than", after: "'longer'")
             let d = try parseDuration()
-            var which: String?
-            if isWord("resumed") || isWord("open") { which = advance().text.lowercased() }
-            return .pauses(longer: d, which: which, filter: try parseWhere())
+            var which: String?, filter: Expr?, limit: Int?
+            while true {
+                if which == nil && (isWord("resumed") || isWord("open")) { which = advance().text.lowercased(); continue }
+                if let w = try parseWhere() { filter = w; continue }
+                if accept("limit") { limit = try expectInt("a number after 'limit'"); continue }
+                break
+            }
+            return .pauses(longer: d, which: which, filter: filter, limit: limit)
         case "customers" where peek(1).text.lowercased() == "matching":
             _ = advance(); _ = advance()
             return .matching(try parseMatchQuery(count: false))
@@ -393,7 +411,11 @@ public struct Parser {
         while true {
             if accept("returning") { q.returning = try parseStepExpr(); continue }
             if accept("every") {
-                guard peek.kind == .word, ["day", "week", "month"].contains(peek.text.lowercased()) else { throw error("day, week or month after 'every'") }
+                guard peek.kind == .word, ["day", "week", "month", "quarter"].contains(peek.text.lowercased()) else {
+                    let s = peek.kind == .word ? suggestion(for: peek.text, among: ["day", "week", "month", "quarter"]) : nil
+                    throw Diagnostic(peek.kind == .end ? "expected day, week, month or quarter after 'every', but the statement ended"
+                                     : "expected day, week, month or quarter after 'every', found '\(peek.text)'", at: peek.range, help: s.map { "did you mean '\($0)'?" })
+                }
                 q.period = advance().text.lowercased(); continue
             }
             if accept("periods") { q.periods = max(1, try expectInt("a number after 'periods'")); continue }

@@ -120,7 +120,7 @@ public final class Session {
             case .paths(let q): return try ex.paths(q, binder: &binder)
             case .time(let a, let b, let by, let f): return try ex.time(from: a, to: b, by: by, filter: f, binder: &binder)
             case .dropoff(let a, let n, let f): return try ex.dropoff(after: a, next: n, filter: f, binder: &binder)
-            case .count(let unit, let by, let f): return try ex.count(unit: unit, by: by, filter: f, binder: &binder)
+            case .count(let unit, let by, let f, let top): return try ex.count(unit: unit, by: by, filter: f, top: top, binder: &binder)
             case .top(let what, let n, let f, let campaign): return try ex.top(what, n: n, campaign: campaign, filter: f, binder: &binder)
             case .customers(let q):
                 return try ex.customers(q, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
@@ -131,8 +131,8 @@ public final class Session {
                 return try ex.customersMatching(q, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
             case .gaps(let q): return try ex.gaps(q, binder: &binder)
             case .retention(let q): return try ex.retention(q, binder: &binder)
-            case .pauses(let d, let which, let f):
-                return try ex.pauses(longer: d, which: which, filter: f, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
+            case .pauses(let d, let which, let f, let limit):
+                return try ex.pauses(longer: d, which: which, filter: f, limit: limit, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
             default: return []
             }
         }

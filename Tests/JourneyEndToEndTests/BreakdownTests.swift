@@ -82,6 +82,16 @@ import JourneyTestSupport
         }
     }
 
+    /// Everyday forms: the largest N groups of a breakdown, quarters in retention, a limit on open pauses.
+    @Test func everydayForms() throws {
+        let all = try csv("count events by campaign").dropFirst()
+        let two = try csv("count events by campaign top 2").dropFirst()
+        #expect(all.count == 3 && Array(two) == Array(all.prefix(2)))
+        let quarters = try csv("retention from awareness every quarter periods 2").dropFirst().map { $0[0] }
+        #expect(quarters == ["2025-Q1", "2025-Q2", "2025-Q3"], "\(quarters)")
+        #expect(try csv("pauses longer than 1d open limit 3").dropFirst().count == 3)
+    }
+
     @Test func unknownFieldsAreRejectedWithASuggestion() throws {
         for (statement, hint) in [("count events by chanel", "did you mean 'channel'?"), ("funnel awareness > conversion by devise", "did you mean 'device'?"),
                                   ("time from awareness to conversion by plna", "did you mean 'plan'?"), ("count events by channel by stage", "keep one 'by'")] {

@@ -39,7 +39,7 @@ import JourneyLanguage
         switch try Parser.parse(q) {
         case .time(let a, let b, let by, let f): return try ex.time(from: a, to: b, by: by, filter: f, binder: &binder)
         case .dropoff(let a, let n, let f): return try ex.dropoff(after: a, next: n, filter: f, binder: &binder)
-        case .count(let u, let by, let f): return try ex.count(unit: u, by: by, filter: f, binder: &binder)
+        case .count(let u, let by, let f, let top): return try ex.count(unit: u, by: by, filter: f, top: top, binder: &binder)
         case .top(let w, let n, let f, let c): return try ex.top(w, n: n, campaign: c, filter: f, binder: &binder)
         default: Issue.record("unexpected statement"); return []
         }

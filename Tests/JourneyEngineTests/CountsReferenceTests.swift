@@ -307,7 +307,7 @@ func nearlyEqual(_ a: [ResultTable], _ b: [ResultTable]) -> Bool {
             let ex = Executor(data: data)
             let fast: [ResultTable], plain: [ResultTable]
             switch try Parser.parse(text) {
-            case .count(let u, let by, let f):
+            case .count(let u, let by, let f, _):
                 fast = try ex.count(unit: u, by: by, filter: f, binder: &b1); plain = try ex.plainCount(unit: u, by: by, filter: f, binder: &b2)
             case .top(let w, let n, let f, let c):
                 fast = try ex.top(w, n: n, campaign: c, filter: f, binder: &b1); plain = try ex.plainTop(w, n: n, campaign: c, filter: f, binder: &b2)

@@ -23,9 +23,9 @@ import JourneyLanguage
     }
 
     func run(_ q: String) throws -> [ResultTable] {
-        guard case .pauses(let d, let which, let f) = try Parser.parse(q) else { Issue.record("not pauses"); return [] }
+        guard case .pauses(let d, let which, let f, let limit) = try Parser.parse(q) else { Issue.record("not pauses"); return [] }
         var binder = Binder(catalog: data().catalog)
-        return try Executor(data: data()).pauses(longer: d, which: which, filter: f, binder: &binder, keys: { $0.map { "c\($0)" } })
+        return try Executor(data: data()).pauses(longer: d, which: which, filter: f, limit: limit, binder: &binder, keys: { $0.map { "c\($0)" } })
     }
 
     @Test func summaryCountsResumedAndOpenPauses() throws {

@@ -18,9 +18,16 @@ import JourneyLanguage
         #expect(m.label(m.index(mon)) == "2024-03")
         #expect(m.start(m.index(mon)) == Int64(UTC.daysFromCivil(2024, 3, 1)) * Self.day)
         #expect(m.index(Int64(UTC.daysFromCivil(2025, 1, 31)) * Self.day) - m.index(mon) == 10)
+        // Quarters: January–March, April–June, …; labelled 2024-Q1.
+        let q = RetentionPeriod.quarter
+        func day(_ y: Int, _ mo: Int, _ d: Int) -> Int64 { Int64(UTC.daysFromCivil(y, mo, d)) * Self.day }
+        #expect(q.index(day(2024, 1, 1)) == q.index(day(2024, 3, 31) + 86_399_999))
+        #expect(q.index(day(2024, 4, 1)) == q.index(day(2024, 3, 31)) + 1)
+        #expect(q.label(q.index(day(2024, 5, 15))) == "2024-Q2" && q.start(q.index(day(2024, 5, 15))) == day(2024, 4, 1))
+        #expect(q.index(day(2025, 1, 1)) - q.index(day(2024, 1, 1)) == 4 && q.label(q.index(day(1969, 12, 31))) == "1969-Q4")
     }
 
-    @Test(arguments: ["day", "week", "month"]) func matchesPlainCode(period: String) throws {
+    @Test(arguments: ["day", "week", "month", "quarter"]) func matchesPlainCode(period: String) throws {
         var rng = TestRandom(seed: 12)
         func next(_ n: Int) -> Int { rng.next(n) }
         let p = RetentionPeriod(rawValue: period)!

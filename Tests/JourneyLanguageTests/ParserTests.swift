@@ -72,7 +72,13 @@ import Testing
         help: did you mean 'funnel'?
         """)
         #expect(error("paths from a to b whre channel = x").contains("help: did you mean 'where'?"))
-        #expect(error("funnel a > b keep repeats").contains("help: 'keep' is not a clause of this statement"))
+        #expect(error("funnel a > b keep repeats").contains("help: 'keep' is not a clause of funnel; its clauses: within, where, by,"))
+        // A misspelled clause keyword gets a suggestion among the statement's own clauses.
+        #expect(error("paths form awareness").contains("help: did you mean 'from'?"))
+        #expect(error("attribution modle markov").contains("help: did you mean 'model'?"))
+        #expect(error("retention from a evry week").contains("help: did you mean 'every'?"))
+        #expect(error("retention from a every quartr").contains("help: did you mean 'quarter'?"))
+        #expect(error("count customers top 3").contains("'top N' keeps the largest groups of a 'by'"))
         #expect(error("funnel a > b within 30").contains("a duration needs a unit"))
         #expect(error("funnel a > b within 3y").contains("unknown duration unit 'y'"))
         #expect(error("count customers where x = $nope").contains("unknown parameter '$nope'"))
