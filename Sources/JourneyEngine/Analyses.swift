@@ -78,7 +78,16 @@ extension Executor {
         let a = try binder.bindEvent(after)
         var nextPred: BoundPredicate
         var nextName: String
-        if let next { nextPred = try binder.bindEvent(next); nextName = describe(next) }
+        if let next {
+            nextPred = try binder.bindEvent(next); nextName = describe(next)
+            // A stage as the next step: reaching it or any later stage is moving on (a retention touch means the
+            // customer got past conversion, with or without a conversion event of their own).
+            if case .stage(let t) = nextPred, t.filter({ $0 }).count == 1, let s = t.firstIndex(of: true), s < catalog.stages.count {
+                var tt = t
+                for k in s...catalog.stages.count { tt[k] = true }
+                nextPred = .stage(tt); nextName += " or a later stage"
+            }
+        }
         else if case .stage(let t) = a, let s = t.firstIndex(of: true), s < catalog.stages.count {
             var tt = [Bool](repeating: false, count: catalog.stages.count + 1)
             for k in (s + 1)...catalog.stages.count { tt[k] = true }

@@ -40,6 +40,15 @@ public struct Executor {
     // MARK: funnel
 
     public func funnel(_ q: FunnelQuery, binder: inout Binder) throws -> [ResultTable] {
+        if q.unit == .accounts {
+            // Account level: the same funnel over each account's merged journey.
+            var perAccount = q
+            perAccount.unit = .customers
+            let accounts = try accountLevel()
+            var b = Binder(catalog: catalog)
+            b.propertyColumns = accounts.seq.properties
+            return Self.asAccounts(try accounts.funnel(perAccount, binder: &b))
+        }
         if q.steps.first?.optional == true {
             throw Diagnostic("the first step cannot be optional: it is the entry", at: q.steps[0].expr.range)
         }
@@ -90,10 +99,9 @@ public struct Executor {
         case .customer(let values)?: attr = values
         case nil: break
         }
-        let accounts = q.unit == .accounts ? try data.attributes.accounts(for: seq.customerIDs) : []
         /// Per customer, the steps matched (bit k = step k+1); a skipped optional step leaves its bit clear.
-        /// (Kept only when groups or accounts need them; the plain count comes from the scan threads.)
-        let keepLevels = q.by != nil || q.unit == .accounts
+        /// (Kept only when groups need them; the plain count comes from the scan threads.)
+        let keepLevels = q.by != nil
         var levels = [UInt32](repeating: 0, count: keepLevels ? seq.customerCount : 0)
         if q.by != nil { groupOf = [String](repeating: "", count: seq.customerCount) }
         /// What one thread's range of customers adds: step-to-step times, overall and per group.
@@ -177,19 +185,10 @@ public struct Executor {
                 gapsByGroup[g] = acc
             }
         }
-        // Counting unit: customers, or accounts (an account is at step k when any of its people is).
+        // The customers (at account level: the merged account journeys) at each step, of a group.
         func counts(_ members: (Int) -> Bool) -> [Int] {
             var out = [Int](repeating: 0, count: n)
-            if q.unit == .accounts {
-                var reached: [Int64: UInt32] = [:]
-                for c in 0..<levels.count where levels[c] != 0 && members(c) {
-                    let a = accounts[c] != 0 ? accounts[c] : -seq.customerIDs[c]
-                    reached[a, default: 0] |= levels[c]
-                }
-                for (_, m) in reached { for k in 0..<n where m & (1 << UInt32(k)) != 0 { out[k] += 1 } }
-            } else {
-                for c in 0..<levels.count where levels[c] != 0 && members(c) { for k in 0..<n where levels[c] & (1 << UInt32(k)) != 0 { out[k] += 1 } }
-            }
+            for c in 0..<levels.count where levels[c] != 0 && members(c) { for k in 0..<n where levels[c] & (1 << UInt32(k)) != 0 { out[k] += 1 } }
             return out
         }
         // "Previous" and "next" skip optional steps: an optional step is a detour, not a stage everyone passes.
@@ -248,8 +247,7 @@ public struct Executor {
         let cols = ["step", unitName, "% of first", "% of previous", "dropped", "median time", "p90 time"]
         // Every customer counted by customers: the scan threads summed them already.
         var totals = [Int](repeating: 0, count: n)
-        if q.unit == .customers { for part in partials { for k in 0..<n { totals[k] += part.reached[k] } } }
-        else { totals = counts { _ in true } }
+        for part in partials { for k in 0..<n { totals[k] += part.reached[k] } }
         return [ResultTable(title: "funnel", columns: cols, rows: rows(totals, gaps, group: nil), notes: notes,
                             chart: .funnel(label: 0, value: 1))]
     }

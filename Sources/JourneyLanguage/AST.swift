@@ -169,6 +169,9 @@ public indirect enum Statement: Equatable, Sendable {
     case customers(CustomersQuery)
     /// `attribution [of STEP] [model M [half_life D] [order N] | position A B C] [by DIM] [lookback D] [where ...]`
     case attribution(AttributionQuery)
+    /// A statement at account level: `paths … count accounts`, `accounts who …` — each account's journey is its
+    /// people's events merged.
+    case accounts(Statement)
     /// `customers matching PATTERN [within D] [where ...] [limit N]`, `count matching PATTERN [within D] [by DIM] [where ...]`
     case matching(MatchQuery)
     /// `touchpoints [for STEP] [by event|channel|kind|stage] [top N] [where ...]` — which touchpoints matter.

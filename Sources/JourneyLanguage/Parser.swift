@@ -1,7 +1,7 @@
 /// Recursive-descent parser: one function per node kind. Throws the first `Diagnostic`.
 public struct Parser {
     public static let statementKeywords = ["funnel", "paths", "time", "dropoff", "stats", "quality", "count", "top",
-                                           "pauses", "customers", "attribution", "touchpoints", "gaps", "retention", "explain", "set"]
+                                           "pauses", "customers", "accounts", "attribution", "touchpoints", "gaps", "retention", "explain", "set"]
     /// Words that end a step or filter expression inside a statement.
     static let clauseWords: Set<String> = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "strictly", "ties",
                                           "show", "max", "keep", "to", "from", "next", "previous", "at", "limit", "then",
@@ -125,6 +125,7 @@ public struct Parser {
     /// clause of another statement (this one's clauses listed).
     func clauseHelp(_ word: String, in statement: String) -> String? {
         let own = Completer.clauses[statement] ?? []
+        if own.contains(word.lowercased()) { return "'\(word)' is given twice, or where it cannot stand (see .help \(statement))" }
         if let s = suggestion(for: word, among: own) { return "did you mean '\(s)'?" }
         let all = Set(Completer.clauses.values.flatMap { $0 })
         if all.contains(word.lowercased()) {
@@ -135,7 +136,29 @@ public struct Parser {
 
     // MARK: Statements
 
+    /// A statement, and its unit: `… count accounts` after time, paths, dropoff, pauses, retention, attribution,
+    /// touchpoints, gaps or a pattern runs it at account level (the funnel keeps its own `count` clause).
     mutating func parseStatement() throws -> Statement {
+        // `count accounts|customers` may stand anywhere among these statements' clauses: taken out of the
+        // tokens before the statement is parsed.
+        var unit: String?
+        if ["time", "paths", "dropoff", "pauses", "retention", "attribution", "touchpoints", "gaps", "customers"].contains(peek.text.lowercased()) {
+            var k = pos + 1
+            while k + 1 < tokens.count, tokens[k].kind != .end, !(tokens[k].kind == .symbol && tokens[k].text == ";") {
+                if tokens[k].kind == .word, tokens[k].text.lowercased() == "count", tokens[k + 1].kind == .word,
+                   ["accounts", "customers"].contains(tokens[k + 1].text.lowercased()) {
+                    unit = tokens[k + 1].text.lowercased()
+                    tokens.removeSubrange(k...(k + 1))
+                    break
+                }
+                k += 1
+            }
+        }
+        let st = try parseStatementBody()
+        return unit == "accounts" ? .accounts(st) : st
+    }
+
+    mutating func parseStatementBody() throws -> Statement {
         let t = peek
         guard t.kind == .word else {
             if t.kind == .illegal { throw Diagnostic(t.text, at: t.range) }
@@ -221,6 +244,7 @@ public struct Parser {
             _ = advance(); _ = advance()
             return .matching(try parseMatchQuery(count: false))
         case "customers": _ = advance(); return .customers(try parseCustomers())
+        case "accounts" where peek(1).text.lowercased() == "who": _ = advance(); return .accounts(.customers(try parseCustomers()))
         case "attribution": _ = advance(); return .attribution(try parseAttribution())
         case "touchpoints": _ = advance(); return .touchpoints(try parseRelevance(allowBy: true))
         case "gaps": _ = advance(); return .gaps(try parseRelevance(allowBy: false))

@@ -108,12 +108,26 @@ public final class Session {
             return [try store.quality()]
         case .explain(let inner):
             return [try explain(inner)]
+        case .accounts(let inner):
+            // Account level: the statement over each account's merged journey, worded for accounts.
+            var ex = Executor(data: try data())
+            ex.isCancelled = isCancelled
+            let accounts = try ex.accountLevel()
+            var binder = Binder(catalog: accounts.data.catalog)
+            binder.propertyColumns = accounts.data.sequences.properties
+            return Executor.asAccounts(try run(inner, accounts, &binder, keys: { try self.store.accountKeys(forCustomers: $0) }))
         default:
             let data = try data()
             var binder = Binder(catalog: data.catalog)
             binder.propertyColumns = data.sequences.properties
             var ex = Executor(data: data)
             ex.isCancelled = isCancelled
+            return try run(st, ex, &binder, keys: { try self.store.customerKeys(for: $0) })
+        }
+    }
+
+    /// Runs a statement on an executor; `keys` names the customers (or accounts) a list shows.
+    func run(_ st: Statement, _ ex: Executor, _ binder: inout Binder, keys: @escaping ([Int64]) throws -> [String]) throws -> [ResultTable] {
             switch st {
             case .stats(let f): return try ex.stats(filter: f, binder: &binder)
             case .funnel(let q): return try ex.funnel(q, binder: &binder)
@@ -123,19 +137,18 @@ public final class Session {
             case .count(let unit, let by, let f, let top): return try ex.count(unit: unit, by: by, filter: f, top: top, binder: &binder)
             case .top(let what, let n, let f, let campaign): return try ex.top(what, n: n, campaign: campaign, filter: f, binder: &binder)
             case .customers(let q):
-                return try ex.customers(q, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
+                return try ex.customers(q, binder: &binder, keys: keys)
             case .attribution(let q): return try ex.attribution(q, binder: &binder)
             case .touchpoints(let q): return try ex.touchpoints(q, binder: &binder)
             case .matching(let q):
                 if q.count { return try ex.countMatching(q, binder: &binder) }
-                return try ex.customersMatching(q, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
+                return try ex.customersMatching(q, binder: &binder, keys: keys)
             case .gaps(let q): return try ex.gaps(q, binder: &binder)
             case .retention(let q): return try ex.retention(q, binder: &binder)
             case .pauses(let d, let which, let f, let limit):
-                return try ex.pauses(longer: d, which: which, filter: f, limit: limit, binder: &binder, keys: { try self.store.customerKeys(for: $0) })
+                return try ex.pauses(longer: d, which: which, filter: f, limit: limit, binder: &binder, keys: keys)
             default: return []
             }
-        }
     }
 
     static func modelWords(_ q: AttributionQuery) -> String {
@@ -164,6 +177,12 @@ public final class Session {
 
     /// The plan in plain words: what is computed, how each name was read, which filters are event- or journey-level.
     func explain(_ st: Statement) throws -> ResultTable {
+        if case .accounts(let inner) = st {
+            // The same plan over account journeys: say so first.
+            var t = try explain(inner)
+            t.rows.insert([.text("level"), .text("accounts: each account's journey is all its people's events merged in time order (people without an account count alone); the statement runs over those journeys and counts accounts")], at: 0)
+            return Executor.asAccounts([t])[0]
+        }
         let data = try data()
         var binder = Binder(catalog: data.catalog)
         var rows: [[Value]] = []
@@ -171,6 +190,7 @@ public final class Session {
         switch st {
         case .funnel(let q):
             add("statement", "funnel of \(q.steps.count) steps, order \(q.order.rawValue), entry \(q.entry.rawValue), counting \(q.unit.rawValue)")
+            if q.unit == .accounts { add("level", "accounts: each account's journey is all its people's events merged in time order (people without an account count alone)") }
             let tables = StepTest.Tables()
             defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
             for (i, s) in q.steps.enumerated() {

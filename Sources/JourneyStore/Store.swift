@@ -232,6 +232,17 @@ public final class Store {
         try perCustomer("SELECT id, account FROM customers WHERE account IS NOT NULL", ids: ids, missing: 0) { $0.int(1) }
     }
 
+    /// For each customer id, its account's key, or the customer's own key when it has no account (the names of
+    /// account-level rows).
+    public func accountKeys(forCustomers ids: [Int64]) throws -> [String] {
+        let st = try db.prepare("SELECT a.key, c.key FROM customers c LEFT JOIN accounts a ON a.id = c.account WHERE c.id = ?")
+        return try ids.map { id in
+            st.bindInt(id, at: 1)
+            defer { st.reset() }
+            return try st.step() ? st.text(0) ?? st.text(1) ?? "#\(id)" : "#\(id)"
+        }
+    }
+
     public func customerKeys(for ids: [Int64]) throws -> [String] {
         // A short list (the rows a statement shows) is looked up one by one; a long one read in one pass.
         if ids.count <= 1_000 {

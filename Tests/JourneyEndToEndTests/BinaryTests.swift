@@ -94,6 +94,16 @@ import JourneyTestSupport
         let ok = try journey([d + "/s.journey", "-c", "funnel awareness > consideration > conversion", "--mode", "csv"])
         #expect(ok.status == 0)
         #expect(ok.out.hasPrefix("step,customers,% of first (fraction)"))
+        // Account level: statements over each account's merged journey, rows named by account.
+        let who = try journey([d + "/s.journey", "-c", "accounts who reached awareness limit 3", "--mode", "csv"])
+        let whoRows = who.out.split(separator: "\n")
+        #expect(whoRows.first?.hasPrefix("account,") == true && whoRows.dropFirst().allSatisfy { $0.hasPrefix("A") }, "\(who.out) \(who.err)")
+        let accountPaths = try journey([d + "/s.journey", "-c", "paths from awareness to conversion count accounts top 3", "--mode", "csv"])
+        #expect(accountPaths.status == 0 && accountPaths.out.hasPrefix("path,accounts,share"), "\(accountPaths.out) \(accountPaths.err)")
+        let accountFunnel = try journey([d + "/s.journey", "-c", "funnel awareness > conversion count accounts", "--mode", "csv"])
+        let personFunnel = try journey([d + "/s.journey", "-c", "funnel awareness > conversion", "--mode", "csv"])
+        let first = { (o: String) in Int(o.split(separator: "\n")[1].split(separator: ",")[1]) ?? -1 }
+        #expect(first(accountFunnel.out) > 0 && first(accountFunnel.out) < first(personFunnel.out))
         let q = try journey([d + "/s.journey", "-c", "quality"])
         #expect(q.status == 0 && q.out.contains("events per customer") && q.out.contains("duplicates"))
         let bad = try journey([d + "/s.journey", "-c", "funnel awarness > conversion"])

@@ -1,0 +1,67 @@
+import JourneyCore
+import JourneyLanguage
+
+/// Account level, defined once (docs/semantics.md, "Accounts"): an account's journey is all its people's events
+/// merged in time order (events at one time: the people in the store's order, each person's in import order);
+/// people without an account are an account of their own. Every statement run at account level runs unchanged
+/// over these merged journeys, so a funnel, a path or an attribution credit of an account is computed from what
+/// the whole buying group did, never from one person standing in for it.
+extension PackedSequences {
+    /// One sequence per group of customer indices, the members' events merged by (time, index). A merged
+    /// sequence keeps its first member's customer id (so account attributes, read through that person, are the
+    /// account's).
+    public func merged(_ groups: [[Int]]) -> PackedSequences {
+        var out = PackedSequences()
+        out.reserve(events: eventCount, customers: groups.count)
+        let withDevices = !devices.isEmpty, withSources = !sources.isEmpty
+        var positions: [Int] = [], values: [Double] = []
+        var propertyCodes = properties.mapValues { _ in [UInt32]() }
+        var order: [Int] = []
+        for g in groups {
+            order.removeAll(keepingCapacity: true)
+            for c in g { order.append(contentsOf: Int(offsets[c])..<Int(offsets[c + 1])) }
+            if g.count > 1 { order.sort { times[$0] != times[$1] ? times[$0] < times[$1] : $0 < $1 } }
+            for i in order {
+                let v = self.values[i]
+                if !v.isNaN { positions.append(out.times.count); values.append(v) }
+                out.times.append(times[i]); out.events.append(events[i]); out.channels.append(channels[i])
+                out.stages.append(stages[i]); out.kinds.append(kinds[i]); out.campaigns.append(campaigns[i])
+                if withDevices { out.devices.append(devices[i]) }
+                if withSources { out.sources.append(sources[i]) }
+                for (name, p) in properties { propertyCodes[name]!.append(p.codes[i]) }
+            }
+            out.customerIDs.append(customerIDs[g[0]])
+            out.offsets.append(Int32(out.times.count))
+        }
+        out.values = SparseDoubles(count: out.times.count, positions: positions, values: values)
+        for (name, p) in properties { out.properties[name] = (p.values, propertyCodes[name]!) }
+        return out
+    }
+}
+
+extension Executor {
+    /// The same store at account level: one journey per account (people without one alone), events merged.
+    public func accountLevel() throws -> Executor {
+        let accounts = try data.attributes.accounts(for: seq.customerIDs)
+        var groupOf: [Int64: Int] = [:], groups: [[Int]] = []
+        for c in 0..<seq.customerCount {
+            guard accounts[c] != 0 else { groups.append([c]); continue }
+            if let g = groupOf[accounts[c]] { groups[g].append(c) } else { groupOf[accounts[c]] = groups.count; groups.append([c]) }
+        }
+        var ex = Executor(data: JourneyData(sequences: seq.merged(groups), catalog: catalog, attributes: data.attributes))
+        ex.isCancelled = isCancelled
+        return ex
+    }
+
+    /// Tables computed over account journeys, worded for accounts: "customers" columns and notes say "accounts".
+    public static func asAccounts(_ tables: [ResultTable]) -> [ResultTable] {
+        tables.map { t in
+            var t = t
+            t.columns = t.columns.map { $0 == "customers" ? "accounts" : $0 == "customer" ? "account" : $0 }
+            t.title = t.title.replacingOccurrences(of: "customers", with: "accounts")
+            t.notes = t.notes.map { $0.replacingOccurrences(of: "customers", with: "accounts").replacingOccurrences(of: "customer", with: "account") }
+            t.notes.append("account level: each account's journey is all its people's events merged (people without an account count alone)")
+            return t
+        }
+    }
+}
