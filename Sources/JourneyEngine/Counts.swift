@@ -9,7 +9,8 @@ extension Executor {
     /// codes of a customer attribute's values), counted in arrays on both cores; names only for the rows.
     public func count(unit: String, by: Breakdown?, filter f: Expr?, top: Int? = nil, binder: inout Binder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(f, data: data)
-        let grouping = try by.map(grouping)
+        let grouping = try by.map { $0.also.isEmpty ? try self.grouping($0) : try pairGrouping($0) }
+        let pairs = by?.also.isEmpty == false
         var dim: EventGroups?
         // The group of a customer attribute: its value's dense code, per customer.
         var attrNames: [String] = [], attrCode: [Int32] = []
@@ -117,7 +118,7 @@ extension Executor {
         }
         let allEvents = events.reduce(0, +)
         func name(_ g: Int) -> String { dim.map { $0.name(g) } ?? (by != nil ? attrNames[g] : "all") }
-        let monthly = by?.month == true
+        let monthly = by?.month == true && !pairs
         let value: (Int) -> Int = { unit == "events" ? events[$0] : units[$0] }
         var shown = (0..<groupCount).filter { present[$0] }.map { ($0, name($0)) }
             .sorted { value($0.0) != value($1.0) ? value($0.0) > value($1.0) : $0.1 < $1.1 }
@@ -128,7 +129,8 @@ extension Executor {
         }
         var rows: [[Value]] = shown.map { g, k in
             guard g >= 0 else { return [.text(k), .int(0), .percent(0)] }
-            return (by == nil ? [] : [.text(k)]) + [.int(value(g)),
+            let label: [Value] = by == nil ? [] : pairs ? k.split(separator: "\t", omittingEmptySubsequences: false).map { .text(String($0)) } : [.text(k)]
+            return label + [.int(value(g)),
                                                     .percent(unit == "events" ? Double(events[g]) / Double(max(allEvents, 1)) : Double(units[g]) / Double(max(total, 1)))]
         }
         var notes = filter.description
@@ -145,8 +147,10 @@ extension Executor {
             rows = Array(rows.prefix(top))
         }
         if let by, dim != nil, unit != "events" { notes.append("a \(unit.dropLast()) counts under every \(by.display) it has an event with; shares can add up to more than 100%") }
-        return [ResultTable(title: "count \(unit)", columns: (by.map { [$0.display] } ?? []) + [unit, "share"], rows: rows, notes: notes,
-                            chart: by == nil ? nil : monthly ? .columns(label: 0, value: 1) : .bars(label: 0, value: 1))]
+        let groupColumns = by.map { [$0.display] + $0.also.map(\.display) } ?? []
+        if pairs { notes.append("groups are pairs of \(groupColumns.joined(separator: " and ")); share = of all counted \(unit)") }
+        return [ResultTable(title: "count \(unit)", columns: groupColumns + [unit, "share"], rows: rows, notes: notes,
+                            chart: by == nil || pairs ? nil : monthly ? .columns(label: 0, value: 1) : .bars(label: 0, value: 1))]
     }
 
     // MARK: top

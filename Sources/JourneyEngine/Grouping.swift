@@ -48,6 +48,10 @@ extension Executor {
     /// Resolves `by`: event fields first, then imported event properties, then customer attributes (an unscoped
     /// name that is none of these is an error, as in `where`).
     public func grouping(_ d: Breakdown) throws -> Grouping {
+        if let second = d.also.first {
+            throw Diagnostic("two breakdowns are taken by count (count customers by \(d.display), \(second.display)); this statement takes one",
+                             at: second.field.range)
+        }
         let name = d.field.name.lowercased()
         if d.field.scope == nil {
             if d.month && name == "timestamp" { return .event(monthGroups()) }
@@ -114,6 +118,44 @@ extension Executor {
 }
 
 extension Executor {
+    /// `by A, B`: each group a pair, named "A-value\tB-value" (count shows them as two columns). Two customer
+    /// attributes stay a customer attribute; otherwise every event gets the code of its pair.
+    func pairGrouping(_ d: Breakdown) throws -> Grouping {
+        var first = d; first.also = []
+        let a = try grouping(first), b = try grouping(d.also[0])
+        if case .customer(let x) = a, case .customer(let y) = b { return .customer(zip(x, y).map { "\($0)\t\($1)" }) }
+        // Dense codes for the customer side's values, so both sides are codes.
+        func codes(_ values: [String]) -> (codes: [UInt32], names: [String]) {
+            var index: [String: UInt32] = [:], names: [String] = []
+            let codes = values.map { v -> UInt32 in
+                if let k = index[v] { return k }
+                let k = UInt32(names.count); index[v] = k; names.append(v); return k
+            }
+            return (codes, names)
+        }
+        var ca: [UInt32] = [], cb: [UInt32] = [], na: [String] = [], nb: [String] = []
+        var ea: EventGroups?, eb: EventGroups?
+        switch a { case .event(let g): ea = g; case .customer(let v): (ca, na) = codes(v) }
+        switch b { case .event(let g): eb = g; case .customer(let v): (cb, nb) = codes(v) }
+        var pairIndex: [UInt64: UInt32] = [:], names: [String] = []
+        let combined = seq.withView { v -> [UInt32] in
+            var out = [UInt32](repeating: 0, count: seq.eventCount)
+            for c in 0..<seq.customerCount {
+                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) {
+                    let x = ea?.code(v, i) ?? ca[c], y = eb?.code(v, i) ?? cb[c]
+                    let key = UInt64(x) << 32 | UInt64(y)
+                    if let k = pairIndex[key] { out[i] = k; continue }
+                    let k = UInt32(names.count)
+                    pairIndex[key] = k
+                    names.append((ea?.name(Int(x)) ?? na[Int(x)]) + "\t" + (eb?.name(Int(y)) ?? nb[Int(y)]))
+                    out[i] = k
+                }
+            }
+            return out
+        }
+        return .event(EventGroups(column: .codes(combined), names: names))
+    }
+
     /// The groups of a `by month(…)` in time order with every month between the first and the last (those
     /// without customers too), then any group that is not a month ("(none)").
     static func monthsInOrder(_ labels: [String]) -> [String] {

@@ -92,8 +92,13 @@ public struct Breakdown: Equatable, Sendable {
     public var field: FieldRef
     public var month: Bool
     public var atStep: Int?
+    /// A second breakdown (`by channel, customer.segment`): groups are pairs.
+    public var also: [Breakdown] = []
     /// As written: `channel`, `customer.segment`, `month(timestamp)`.
     public var display: String { month ? "month(\(field.display))" : field.display }
+    public init(field: FieldRef, month: Bool, atStep: Int? = nil, also: [Breakdown] = []) {
+        self.field = field; self.month = month; self.atStep = atStep; self.also = also
+    }
 }
 
 public enum FunnelOrder: String, Sendable { case sequential, strict, any }

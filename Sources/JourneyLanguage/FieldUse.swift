@@ -12,7 +12,10 @@ extension Expr {
 
 extension Statement {
     /// The event fields the statement names: in its expressions, `same`, and its breakdown (`by device`).
-    public var fieldNames: Set<String> { expressionFields.union(breakdown.flatMap { $0.field.scope == nil ? [$0.field.name.lowercased()] : nil } ?? []) }
+    public var fieldNames: Set<String> {
+        let fields = breakdown.map { [$0] + $0.also } ?? []
+        return expressionFields.union(fields.compactMap { $0.field.scope == nil ? $0.field.name.lowercased() : nil })
+    }
 
     /// The statement's `by`, if it takes one.
     public var breakdown: Breakdown? {

@@ -561,6 +561,17 @@ public struct Parser {
                              help: "keep one 'by'")
         }
         _ = advance()  // by
+        var b = try parseByField()
+        if acceptSymbol(",") { b.also = [try parseByField()] }
+        if accept("at") {
+            try expectWord("step", after: "'at'")
+            b.atStep = try expectInt("a step number after 'at step'")
+        }
+        return b
+    }
+
+    /// One field of a `by`: `FIELD` or `month(FIELD)`.
+    mutating func parseByField() throws -> Breakdown {
         var month = false
         let field: FieldRef
         if isWord("month") && peek(1).text == "(" {
@@ -571,12 +582,7 @@ public struct Parser {
         } else {
             field = try parseField()
         }
-        var at: Int?
-        if accept("at") {
-            try expectWord("step", after: "'at'")
-            at = try expectInt("a step number after 'at step'")
-        }
-        return Breakdown(field: field, month: month, atStep: at)
+        return Breakdown(field: field, month: month)
     }
 
     mutating func parseField() throws -> FieldRef {

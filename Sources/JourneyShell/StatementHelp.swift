@@ -23,7 +23,7 @@ struct StatementHelp {
               summary: "customers whose events match a regular pattern: X Y consecutive, X then Y [within D] later, | ? * + {m,n}, ( )",
               examples: ["customers matching awareness any* (webinar | whitepaper_download)+ any* conversion within 90d",
                          "count matching case_study_view then demo_request within 14d by channel"]),
-        .init(name: "count", syntax: "count [customers|accounts|events] [by DIM [top N]] [where ...]", summary: "sizes, optionally broken down", examples: ["count customers by customer.segment"]),
+        .init(name: "count", syntax: "count [customers|accounts|events] [by DIM[, DIM] [top N]] [where ...]", summary: "sizes, optionally broken down", examples: ["count customers by customer.segment"]),
         .init(name: "top", syntax: "top [N] channels|events|stages|kinds|campaigns [where ...]", summary: "the most frequent values, by events and customers", examples: ["top 5 channels"]),
         .init(name: "stats", syntax: "stats [where ...]", summary: "customers, accounts, events; touches, channels and days per journey", examples: ["stats"]),
         .init(name: "quality", syntax: "quality", summary: "nulls, duplicates, quarantined rows, unknown values, events per customer", examples: ["quality"]),

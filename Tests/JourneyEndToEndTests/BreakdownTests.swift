@@ -72,6 +72,20 @@ import JourneyTestSupport
         #expect(funnel == funnel.sorted())
     }
 
+    /// Two breakdowns: each pair's count equals the count of the two values as one event-level filter.
+    @Test func twoBreakdownsArePairs() throws {
+        for unit in ["events", "customers"] {
+            let rows = try csv("count \(unit) by channel, plan").dropFirst()
+            #expect(rows.count >= 6, "\(rows)")
+            for r in rows where r[1] != "(none)" {
+                let filtered = try csv("count \(unit) where channel = \(r[0]) and plan = \(r[1])")
+                #expect(filtered[1][0] == r[2], "\(unit) \(r[0]), \(r[1]): by gives \(r[2]), where gives \(filtered[1][0])")
+            }
+        }
+        let r = try journey([Self.store, "-c", "funnel awareness > conversion by channel, plan"])
+        #expect(r.status == 1 && r.err.contains("two breakdowns are taken by count"))
+    }
+
     /// A filtered count without groups gives its share of the whole store, not 100%.
     @Test func filteredCountShareIsOfTheStore() throws {
         for unit in ["events", "customers"] {
