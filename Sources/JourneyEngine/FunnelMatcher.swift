@@ -382,6 +382,9 @@ public enum FunnelMatcher {
             if plan.entry == .best && plan.order == .sequential && ord.count >= indexedFrom {
                 return IndexedEntryBest(plan, v, ord).best(scratch: scratch, matched: matched)
             }
+            if plan.entry == .best && ord.count >= indexedFrom {
+                return boundedBest(plan, v, lo, hi, ord, IndexedEntryBest(plan, v, ord), scratch: scratch, matched: matched)
+            }
             var bestLevel = 0, bestTime = Int64.min
             for p in 0..<ord.count {
                 let i = ord[p]
@@ -398,6 +401,35 @@ public enum FunnelMatcher {
             }
             return bestLevel
         }
+    }
+
+    /// Entry best in strict or any order on a long journey: the entries from the latest back, each followed
+    /// only when the steps present in its window could let it beat the best found (a later entry wins a tie, so
+    /// an earlier one must do strictly better, or as well at the same time). A customer with 60,000 entries and
+    /// a step never done costs one pass, not 60,000 scans.
+    static func boundedBest(_ plan: FunnelPlan, _ v: UnsafePackedView, _ lo: Int, _ hi: Int, _ ord: UnsafeBufferPointer<Int>,
+                            _ index: IndexedEntryBest, scratch: UnsafeMutablePointer<Int>, matched: UnsafeMutablePointer<Int>) -> Int {
+        var bestLevel = 0, bestTime = Int64.min, bestPos = Int.max
+        var p = ord.count - 1
+        while p >= 0 {
+            defer { p -= 1 }
+            let i = ord[p]
+            if let f = plan.filterTest, !f.matches(v, i) { continue }
+            let isEntry = plan.order == .any ? plan.tests.contains { $0.matches(v, i) } : plan.tests[0].matches(v, i)
+            guard isEntry else { continue }
+            let t = v.times[i]
+            let bound = index.upperBound(from: p)
+            if bound < bestLevel || (bound == bestLevel && (bestLevel == 0 || t != bestTime)) { continue }
+            var (level, last) = plan.order == .any ? extendAnyOrder(plan, v, ord, p, scratch) : extend(plan, v, ord, p, scratch)
+            if level > 0 && !plan.exclusions.isEmpty && excluded(plan, v, lo, hi, ord, scratch, level: level, lastConsidered: last) { level = 0 }
+            // Forward, the first entry of the latest time reaching the furthest level wins: going back, a
+            // further level, or the same level at the same time (an earlier entry of that time).
+            if level > bestLevel || (level == bestLevel && level > 0 && t == bestTime && p < bestPos) {
+                bestLevel = level; bestTime = t; bestPos = p
+                for k in 0..<level { matched[k] = scratch[k] < 0 ? -1 : ord[scratch[k]] }
+            }
+        }
+        return bestLevel
     }
 
     /// The order the general matcher reads a customer's events in: import order, or with ties together each

@@ -45,12 +45,12 @@ struct IndexedEntryBest {
         }
         if let same = plan.same {
             byValue = [[UInt32: [Int]]](repeating: [:], count: n)
-            for k in 1..<max(n, 1) {
+            for k in 0..<n {
                 for p in 0..<m where counted[p] && plan.tests[k].matches(v, ord[p]) { byValue[k][same.value(v, ord[p]), default: []].append(p) }
             }
         } else {
             next = [[Int]](repeating: [], count: n)
-            for k in 1..<max(n, 1) {
+            for k in 0..<n {
                 var row = [Int](repeating: m, count: m)
                 var current = m
                 var q = m - 1
@@ -76,6 +76,24 @@ struct IndexedEntryBest {
         var a = 0, b = list.count
         while a < b { let mid = (a + b) / 2; if list[mid] > p { b = mid } else { a = mid + 1 } }
         return a < list.count ? list[a] : m
+    }
+
+    /// A bound on the level the entry at `p` can reach in any order or strict order: the steps, from the first,
+    /// each with a counted event (of the entry's value under `same`) from the entry to the window's end.
+    func upperBound(from p: Int) -> Int {
+        let t0 = v.times[ord[p]]
+        let end = plan.within.map { t0 > Int64.max - $0 ? Int64.max : t0 + $0 } ?? .max
+        let held = plan.same?.value(v, ord[p])
+        var level = 0
+        for k in 0..<plan.tests.count {
+            // The entry itself counts whatever its value; others need the held one (and a value at all).
+            let q = plan.tests[k].matches(v, ord[p]) && (plan.filterTest?.matches(v, ord[p]) ?? true) ? p
+                : first(k, after: p, held: held.map { $0 == 0 ? UInt32.max : $0 })
+            // An optional step may be skipped: it never lowers the bound.
+            guard (q < m && v.times[ord[q]] <= end) || (plan.optional.indices.contains(k) && plan.optional[k]) else { break }
+            level += 1
+        }
+        return level
     }
 
     /// The first position whose time is after `t` (m if none).

@@ -207,7 +207,9 @@ public final class Session {
                 : "the general matcher (for exclusions, same, optional steps, per-step windows, strictly later or another order): "
                     + (q.entry == .best && q.order == .sequential
                         ? "every entry's chain found by lookups (per step the next matching event), linear in the events, for journeys of \(FunnelMatcher.indexedFrom) events or more (shorter ones: each entry followed forward)"
-                        : "each entry tried is followed forward")
+                        : q.entry == .best
+                        ? "entries tried from the latest back, each only when the steps in its window could beat the best found (journeys of \(FunnelMatcher.indexedFrom) events or more)"
+                        : "the entry is followed forward")
                     + (q.ties == .together ? ", over each customer's events with ties in step order" : "")
             add("scan", "\(how); no backtracking; customers split over \(cores) core\(cores == 1 ? "" : "s")")
             do {

@@ -343,6 +343,25 @@ func referenceLevel(events raw: [(t: Int64, e: Int)], steps: [Int], within: Int6
             #expect(idx[0] == codes.count - 2 && idx[p.steps.count - 1] == codes.count - 1, "\(ties)")
             if optional { #expect(idx[1] == -1) }
         }
+        // Strict and any order: 60,000 entries, and the last step never done; each entry's window holds only the
+        // entries, so the bound from the steps present skips all but the latest.
+        let entries = [UInt32](repeating: 1, count: 60_000) + [2]
+        var seq2 = PackedSequences()
+        for (i, e) in entries.enumerated() {
+            seq2.times.append(Int64(i) * 1000); seq2.events.append(e); seq2.channels.append(1); seq2.stages.append(0)
+            seq2.kinds.append(0); seq2.campaigns.append(0); seq2.values.append(.nan)
+        }
+        seq2.customerIDs = [1]; seq2.offsets.append(Int32(seq2.times.count))
+        for order in [FunnelOrder.strict, .any] {
+            let p = FunnelPlan(steps: [1, 2, 3].map { s in .event((0...3).map { $0 == s }) }, stepWithin: [nil, nil, nil], within: nil,
+                               order: order, entry: .best, eventFilter: nil)
+            let scratch = UnsafeMutablePointer<Int>.allocate(capacity: 3), idx = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+            defer { scratch.deallocate(); idx.deallocate() }
+            var order2: [Int] = []
+            let level = seq2.withView { v in FunnelMatcher.match(p, v, 0, entries.count, scratch: scratch, matched: idx, order: &order2) }
+            // The latest a followed by b: a > b reached; c never.
+            #expect(level == 2 && idx[0] == entries.count - 2 && idx[1] == entries.count - 1, "\(order): \(level)")
+        }
     }
 }
 
