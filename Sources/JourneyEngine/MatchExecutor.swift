@@ -45,6 +45,22 @@ extension Executor {
         return (PatternMatcher.requiredSteps(q.pattern).map(describe), cs, es)
     }
 
+    /// Puts each run of events at one time into tie order: by the first of `steps` they match (none: last),
+    /// then import order. Runs of one event, the usual case, cost one comparison of times.
+    static func sortTies(_ positions: inout [Int], _ v: UnsafePackedView, _ steps: [StepTest]) {
+        var a = 0
+        while a < positions.count {
+            var b = a + 1
+            while b < positions.count && v.times[positions[b]] == v.times[positions[a]] { b += 1 }
+            if b - a > 1 {
+                let keyed = positions[a..<b].map { i in (first: steps.firstIndex { $0.matches(v, i) } ?? steps.count, i: i) }
+                let sorted = keyed.sorted { $0.first != $1.first ? $0.first < $1.first : $0.i < $1.i }.map(\.i)
+                positions.replaceSubrange(a..<b, with: sorted)
+            }
+            a = b
+        }
+    }
+
     /// Compiles the statement's pattern.
     func matcher(_ q: MatchQuery, binder: inout Binder) throws -> PatternMatcher {
         let tables = StepTest.Tables()
@@ -61,6 +77,9 @@ extension Executor {
         let m = try matcher(q, binder: &binder)
         let eventFilter = filter.events.map { StepTest($0, tables: m.tables) }
         let required = m.required
+        // Ties together (as the funnel's default): events at one time are read in tie order, by the first step of
+        // the pattern (as written) they match, events matching none last, then import order.
+        let tieTests = try q.pattern.steps.map { StepTest(try binder.bindEvent($0), tables: m.tables) }
         let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
         var found = [[(c: Int, matches: [(Int, Int)])]](repeating: [], count: parts)
         var errors = [Error?](repeating: nil, count: parts)
@@ -85,6 +104,7 @@ extension Executor {
                                     }
                                 }
                                 if positions.isEmpty || missing > 0 { continue }
+                                Self.sortTies(&positions, v, tieTests)
                                 positions.withUnsafeBufferPointer { m.matches(v, $0, scratch, into: &ms) }
                                 if !ms.isEmpty { out[p].append((c, ms)) }
                             }

@@ -152,7 +152,12 @@ import JourneyLanguage
             let scanned = try Executor(data: data(journeys)).matchScanned(q, binder: &b)
             #expect(scanned.customers == having.count && scanned.events == having.reduce(0) { $0 + $1.count }, "\(stmt)")
             for (c, j) in journeys.enumerated() {
-                let want = reference(q.pattern, within: q.within?.milliseconds, j)
+                // Ties together: the reference reads the events at one time sorted by the first pattern step (as
+                // written) they are, events that are none last, then in import order; matches name import positions.
+                let steps = q.pattern.steps
+                func first(_ e: Int) -> Int { steps.firstIndex { test($0, e) } ?? steps.count }
+                let perm = j.indices.sorted { a, b in j[a].0 != j[b].0 ? j[a].0 < j[b].0 : first(j[a].1) != first(j[b].1) ? first(j[a].1) < first(j[b].1) : a < b }
+                let want = reference(q.pattern, within: q.within?.milliseconds, perm.map { j[$0] }).map { (perm[$0.0], perm[$0.1]) }
                 #expect(got[c].map { [$0.0, $0.1] } == want.map { [$0.0, $0.1] }, "\(stmt) on \(j)")
                 if !want.isEmpty { #expect(having.contains { $0.elementsEqual(j) { $0 == $1 } }) }
                 checked += 1
@@ -170,6 +175,14 @@ import JourneyLanguage
         #expect(try engine("customers matching a then c within 3d", d)[0].map { [$0.0, $0.1] } == [[2, 5]])
         #expect(try engine("customers matching b{2}", d)[0].map { [$0.0, $0.1] } == [[3, 4]])
         #expect(try engine("customers matching a any* c within 2d", d)[0].isEmpty)
+    }
+
+    /// Events at one time are taken in tie order: `a then b` and `a b` match b(0) a(0) written in that order.
+    @Test func tiesAreTakenInStepOrder() throws {
+        let d = data([[(0, 2), (0, 1)], [(0, 2), (1, 1)]])
+        #expect(try engine("customers matching a then b", d).map(\.count) == [1, 0])
+        #expect(try engine("customers matching a b", d).map(\.count) == [1, 0])
+        #expect(try engine("customers matching b a", d).map(\.count) == [1, 1])   // tie order follows the pattern
     }
 
     @Test func aPathologicalPatternStaysLinear() throws {
