@@ -5,6 +5,7 @@ import JourneyLanguage
 extension Executor {
     /// The first event other than `s` at `s`'s time or later that passes `test`: the events tied with `s` (at its
     /// time, before or after it in the store), then the later ones — the funnel's default tie rule for two steps.
+    @inline(__always)
     static func firstAtOrAfter(_ s: Int, lo: Int, hi: Int, _ v: UnsafePackedView, where test: (Int) -> Bool) -> Int? {
         let t = v.times[s]
         var g = s

@@ -290,72 +290,68 @@ public enum FunnelMatcher {
     static func scanBest<T: FixedWidthInteger, G: EventGate>(_ f: SimpleFunnel, _ c: UnsafePointer<T>, _ t: UnsafePointer<Int64>,
                                                               _ lo: Int, _ hi: Int, _ scratch: UnsafeMutablePointer<Int>,
                                                               _ matched: UnsafeMutablePointer<Int>, _ gate: G) -> Int {
-        let n = f.n
-        var state = BestState(start: scratch, chain: scratch + n, n: n, within: Int(f.within))
-        for k in 0..<n { state.start[k] = Int.min }
+        let n = f.n, within = Int(f.within)
+        let start = scratch, chain = scratch + n
+        for k in 0..<n { start[k] = Int.min }
+        let role = f.role, roleCount = f.roleCount
+        // Level 1's start and entry live in registers: most events only pass by.
+        var entryStart = Int.min, entry = -1
         var j = lo
         while j < hi {
-            let r = role(f, c, j)
+            let code = Int(c[j])
+            let r = code < roleCount ? role[code] : 0
             if r == 0 || !gate.admits(j) { j += 1; continue }
-            if f.together && j + 1 < hi && t[j + 1] == t[j] {
+            let time = Int(t[j])
+            if f.together && j + 1 < hi && Int(t[j + 1]) == time {
                 // A tie group: its events in tie order, one pass per first step present.
-                let time = t[j]
                 var e = j + 1
-                while e < hi && t[e] == time { e += 1 }
+                while e < hi && Int(t[e]) == time { e += 1 }
                 var present: UInt32 = 0
-                for q in j..<e { let rq = role(f, c, q); if rq != 0 && gate.admits(q) { present |= 1 << UInt32(rq.trailingZeroBitCount) } }
+                for q in j..<e { let rq = Self.role(f, c, q); if rq != 0 && gate.admits(q) { present |= 1 << UInt32(rq.trailingZeroBitCount) } }
                 while present != 0 {
                     let first = present.trailingZeroBitCount
                     present &= present - 1
                     for q in j..<e {
-                        let rq = role(f, c, q)
-                        if rq != 0 && rq.trailingZeroBitCount == first && gate.admits(q) { state.take(q, rq, Int(time)) }
+                        let rq = Self.role(f, c, q)
+                        if rq != 0 && rq.trailingZeroBitCount == first && gate.admits(q) {
+                            take(q, rq, time, start, chain, n, within, &entryStart, &entry)
+                        }
                     }
                 }
                 j = e
                 continue
             }
-            state.take(j, r, Int(t[j]))
+            take(j, r, time, start, chain, n, within, &entryStart, &entry)
             j += 1
         }
-        return state.finish(matched)
+        start[0] = entryStart; chain[0] = entry
+        var level = 0
+        while level < n && start[level] != Int.min { level += 1 }
+        if level > 0 { matched.update(from: chain + (level - 1) * n, count: level) }
+        return level
     }
 
-    /// The one-pass entry best's state: per level the latest start and its chain (`chain[k*n ..< k*n+k+1]`).
-    struct BestState {
-        let start: UnsafeMutablePointer<Int>, chain: UnsafeMutablePointer<Int>
-        let n: Int, within: Int
-        // Level 1's start and entry live in registers: most events only pass by.
-        var entryStart = Int.min, entry = -1
-
-        /// Event `j` at `time`, matching the steps in `r`.
-        @inline(__always)
-        mutating func take(_ j: Int, _ r: UInt32, _ time: Int) {
-            var steps = r & ~1   // the later steps this event matches, taken from the last down
-            if steps != 0 && entryStart != Int.min {
-                start[0] = entryStart; chain[0] = entry
-                while steps != 0 {
-                    let k = 31 - steps.leadingZeroBitCount
-                    steps &= ~(1 << UInt32(k))
-                    let s = start[k - 1]
-                    if s > start[k] && time - s <= within {
-                        start[k] = s
-                        (chain + k * n).update(from: chain + (k - 1) * n, count: k)
-                        chain[k * n + k] = j
-                    }
+    /// One event of the one-pass entry best: `j` at `time`, matching the steps in `r`. Per level the latest start
+    /// and its chain (`chain[k*n ..< k*n+k+1]`); level 1's in `entryStart` and `entry`.
+    @inline(__always)
+    static func take(_ j: Int, _ r: UInt32, _ time: Int, _ start: UnsafeMutablePointer<Int>, _ chain: UnsafeMutablePointer<Int>,
+                     _ n: Int, _ within: Int, _ entryStart: inout Int, _ entry: inout Int) {
+        var steps = r & ~1   // the later steps this event matches, taken from the last down
+        if steps != 0 && entryStart != Int.min {
+            start[0] = entryStart; chain[0] = entry
+            while steps != 0 {
+                let k = 31 - steps.leadingZeroBitCount
+                steps &= ~(1 << UInt32(k))
+                let s = start[k - 1]
+                if s > start[k] && time - s <= within {
+                    start[k] = s
+                    (chain + k * n).update(from: chain + (k - 1) * n, count: k)
+                    chain[k * n + k] = j
                 }
             }
-            // A new entry only when later in time: of equal times the earlier entry can do all the later can.
-            if r & 1 != 0 && time > entryStart { entryStart = time; entry = j }
         }
-
-        func finish(_ matched: UnsafeMutablePointer<Int>) -> Int {
-            start[0] = entryStart; chain[0] = entry
-            var level = 0
-            while level < n && start[level] != Int.min { level += 1 }
-            if level > 0 { matched.update(from: chain + (level - 1) * n, count: level) }
-            return level
-        }
+        // A new entry only when later in time: of equal times the earlier entry can do all the later can.
+        if r & 1 != 0 && time > entryStart { entryStart = time; entry = j }
     }
 
     /// Matches one customer's events `lo..<hi`, read in the plan's tie order (`order` is its scratch): with ties
@@ -436,7 +432,9 @@ public enum FunnelMatcher {
     /// run of equal times sorted by the lowest step its events match (events matching none last), then import order.
     static func tieOrder(_ plan: FunnelPlan, _ v: UnsafePackedView, _ lo: Int, _ hi: Int, _ order: inout [Int]) {
         order.removeAll(keepingCapacity: true)
-        guard plan.ties == .together else { order.append(contentsOf: lo..<hi); return }
+        var tied = false
+        if plan.ties == .together { var e = lo + 1; while e < hi { if v.times[e] == v.times[e - 1] { tied = true; break }; e += 1 } }
+        guard tied else { order.append(contentsOf: lo..<hi); return }
         let n = plan.tests.count
         var i = lo
         while i < hi {
@@ -544,7 +542,14 @@ public enum FunnelMatcher {
                 let ta = v.times[ord[idx[x.from]]]
                 let tb = reached ? v.times[ord[idx[x.to]]] : v.times[ord[lastConsidered]]
                 let (a, b) = (min(ta, tb), max(ta, tb))
-                for e in lo..<hi where v.times[e] > a && (reached ? v.times[e] < b : v.times[e] <= b) && counted(e, x.predicate) { return true }
+                // Times ascend with the index: from the first event after a, while before b (or at b).
+                var l = lo, h = hi
+                while l < h { let mid = (l + h) / 2; if v.times[mid] > a { h = mid } else { l = mid + 1 } }
+                var e = l
+                while e < hi && (reached ? v.times[e] < b : v.times[e] <= b) {
+                    if counted(e, x.predicate) { return true }
+                    e += 1
+                }
             } else {
                 let a = idx[x.from]
                 let b = reached ? idx[x.to] : lastConsidered + 1
