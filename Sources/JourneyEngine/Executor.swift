@@ -90,6 +90,8 @@ public struct Executor {
         // Candidate pruning: customers without any event the entry could match are not read (none with an event
         // filter, whose positions the presence signatures do not know).
         let pruning = plan.filterTest == nil ? EntryPruning.of(q.order == .any ? plan.tests : [plan.tests[0]], data: data) : .none
+        // Which customers have events at one time (built once per load; the general matcher needs it per customer).
+        let tied = simple == nil && plan.ties == .together ? data.presence.tiedCustomers(seq) : nil
         let n = plan.steps.count
         let atStep = max(1, min(n, q.by?.atStep ?? 1)) - 1
         var groupOf: [String] = []
@@ -145,7 +147,8 @@ public struct Executor {
                                     if let j = filter.journeys, !j[c] { continue }
                                     if !pruning.admits(c) { continue }
                                     let level = simple.map { FunnelMatcher.matchSimple($0, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx) }
-                                        ?? FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx, order: &order)
+                                        ?? FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx, order: &order,
+                                                              tied: tied.map { $0[c] })
                                     guard level > 0 else { continue }
                                     var mask: UInt32 = 0
                                     for k in 0..<level where idx[k] >= 0 { mask |= 1 << UInt32(k) }

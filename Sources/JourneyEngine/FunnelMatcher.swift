@@ -153,6 +153,18 @@ struct FilterGate: EventGate {
     @inline(__always) func admits(_ i: Int) -> Bool { test.matches(v, i) }
 }
 
+/// The order the general matcher reads a customer's events in: positions 0..<count to event indexes.
+protocol EventOrder {
+    var count: Int { get }
+    subscript(_ p: Int) -> Int { get }
+}
+extension UnsafeBufferPointer: EventOrder where Element == Int {}
+/// The store's order, without an array: position p is event lo + p.
+struct ImportOrder: EventOrder {
+    let lo: Int, count: Int
+    @inline(__always) subscript(_ p: Int) -> Int { lo + p }
+}
+
 public enum FunnelMatcher {
     /// `SimpleFunnel`'s scan over one customer's events `lo..<hi` (same result as `match` for such a plan).
     @inline(__always)
@@ -372,7 +384,12 @@ public enum FunnelMatcher {
 
     public static func match(_ plan: FunnelPlan, _ v: UnsafePackedView, _ lo: Int, _ hi: Int,
                              scratch: UnsafeMutablePointer<Int>, matched: UnsafeMutablePointer<Int>, order: inout [Int],
-                             indexedFrom: Int = indexedFrom) -> Int {
+                             indexedFrom: Int = indexedFrom, tied: Bool? = nil) -> Int {
+        let long = plan.entry == .best && hi - lo >= indexedFrom
+        // Most customers have no two events at one time: their order is the store's, read without an array.
+        if !long && !(plan.ties == .together && (tied ?? hasTies(v, lo, hi))) {
+            return matchEach(plan, v, lo, hi, ImportOrder(lo: lo, count: hi - lo), scratch: scratch, matched: matched)
+        }
         tieOrder(plan, v, lo, hi, &order)
         return order.withUnsafeBufferPointer { ord in
             if plan.entry == .best && plan.order == .sequential && ord.count >= indexedFrom {
@@ -381,22 +398,36 @@ public enum FunnelMatcher {
             if plan.entry == .best && ord.count >= indexedFrom {
                 return boundedBest(plan, v, lo, hi, ord, IndexedEntryBest(plan, v, ord), scratch: scratch, matched: matched)
             }
-            var bestLevel = 0, bestTime = Int64.min
-            for p in 0..<ord.count {
-                let i = ord[p]
-                if let f = plan.filterTest, !f.matches(v, i) { continue }
-                let isEntry = plan.order == .any ? plan.tests.contains { $0.matches(v, i) } : plan.tests[0].matches(v, i)
-                guard isEntry else { continue }
-                var (level, last) = plan.order == .any ? extendAnyOrder(plan, v, ord, p, scratch) : extend(plan, v, ord, p, scratch)
-                if level > 0 && !plan.exclusions.isEmpty && excluded(plan, v, lo, hi, ord, scratch, level: level, lastConsidered: last) { level = 0 }
-                if level > bestLevel || (level == bestLevel && level > 0 && v.times[i] > bestTime) {
-                    bestLevel = level; bestTime = v.times[i]
-                    for k in 0..<level { matched[k] = scratch[k] < 0 ? -1 : ord[scratch[k]] }
-                }
-                if plan.entry == .first { return bestLevel }
-            }
-            return bestLevel
+            return matchEach(plan, v, lo, hi, ord, scratch: scratch, matched: matched)
         }
+    }
+
+    /// Whether two of the customer's events share a time.
+    @inline(__always) static func hasTies(_ v: UnsafePackedView, _ lo: Int, _ hi: Int) -> Bool {
+        var e = lo + 1
+        while e < hi { if v.times[e] == v.times[e - 1] { return true }; e += 1 }
+        return false
+    }
+
+    /// Every entry followed forward (entry first: the first only), over the events in `ord`'s order.
+    @inline(__always)
+    static func matchEach<O: EventOrder>(_ plan: FunnelPlan, _ v: UnsafePackedView, _ lo: Int, _ hi: Int, _ ord: O,
+                                         scratch: UnsafeMutablePointer<Int>, matched: UnsafeMutablePointer<Int>) -> Int {
+        var bestLevel = 0, bestTime = Int64.min
+        for p in 0..<ord.count {
+            let i = ord[p]
+            if let f = plan.filterTest, !f.matches(v, i) { continue }
+            let isEntry = plan.order == .any ? plan.tests.contains { $0.matches(v, i) } : plan.tests[0].matches(v, i)
+            guard isEntry else { continue }
+            var (level, last) = plan.order == .any ? extendAnyOrder(plan, v, ord, p, scratch) : extend(plan, v, ord, p, scratch)
+            if level > 0 && !plan.exclusions.isEmpty && excluded(plan, v, lo, hi, ord, scratch, level: level, lastConsidered: last) { level = 0 }
+            if level > bestLevel || (level == bestLevel && level > 0 && v.times[i] > bestTime) {
+                bestLevel = level; bestTime = v.times[i]
+                for k in 0..<level { matched[k] = scratch[k] < 0 ? -1 : ord[scratch[k]] }
+            }
+            if plan.entry == .first { return bestLevel }
+        }
+        return bestLevel
     }
 
     /// Entry best in strict or any order on a long journey: the entries from the latest back, each followed
@@ -432,9 +463,7 @@ public enum FunnelMatcher {
     /// run of equal times sorted by the lowest step its events match (events matching none last), then import order.
     static func tieOrder(_ plan: FunnelPlan, _ v: UnsafePackedView, _ lo: Int, _ hi: Int, _ order: inout [Int]) {
         order.removeAll(keepingCapacity: true)
-        var tied = false
-        if plan.ties == .together { var e = lo + 1; while e < hi { if v.times[e] == v.times[e - 1] { tied = true; break }; e += 1 } }
-        guard tied else { order.append(contentsOf: lo..<hi); return }
+        guard plan.ties == .together && hasTies(v, lo, hi) else { order.append(contentsOf: lo..<hi); return }
         let n = plan.tests.count
         var i = lo
         while i < hi {
@@ -451,7 +480,7 @@ public enum FunnelMatcher {
 
     /// Sequential and strict matching from the entry at position `start` of `ord`; `idx` receives positions.
     /// Returns the level and the last position looked at.
-    static func extend(_ plan: FunnelPlan, _ v: UnsafePackedView, _ ord: UnsafeBufferPointer<Int>, _ start: Int,
+    static func extend<O: EventOrder>(_ plan: FunnelPlan, _ v: UnsafePackedView, _ ord: O, _ start: Int,
                        _ idx: UnsafeMutablePointer<Int>) -> (Int, Int) {
         idx[0] = start
         let t0 = v.times[ord[start]]
@@ -462,12 +491,13 @@ public enum FunnelMatcher {
         var p = start + 1
         var last = start
         var prevMatched = start
+        var tPrev = t0
         // Strict order with ties together: the time of the first events after the previous step's time.
         var nextTime: Int64? = nil
         while level < n && p < ord.count {
             let j = ord[p]
             if let f = plan.filterTest, !f.matches(v, j) { p += 1; continue }
-            let t = v.times[j], tPrev = v.times[ord[prevMatched]]
+            let t = v.times[j]
             if let w = plan.within, t - t0 > w { break }
             if let w = plan.stepWithin[level], t - tPrev > w { break }
             if strictTogether && t != tPrev {
@@ -481,11 +511,11 @@ public enum FunnelMatcher {
             // `same P`: the entry's value, and no value matches none (as SQL's NULL).
             let ok = held == nil || (held! != 0 && plan.same!.value(v, j) == held!)
             if ok && plan.tests[level].matches(v, j) {
-                idx[level] = p; level += 1; prevMatched = p; nextTime = nil
+                idx[level] = p; level += 1; prevMatched = p; tPrev = t; nextTime = nil
             } else if ok, let target = skipTarget(plan, v, j, from: level) {
                 // Optional steps level..<target are skipped: this event is the later step.
                 for k in level..<target { idx[k] = -1 }
-                idx[target] = p; level = target + 1; prevMatched = p; nextTime = nil
+                idx[target] = p; level = target + 1; prevMatched = p; tPrev = t; nextTime = nil
             } else if plan.order == .strict && !strictTogether {
                 break
             }
@@ -508,7 +538,7 @@ public enum FunnelMatcher {
     }
 
     /// Any order: each event in the window takes the first still unmatched step it matches (positions of `ord`).
-    static func extendAnyOrder(_ plan: FunnelPlan, _ v: UnsafePackedView, _ ord: UnsafeBufferPointer<Int>, _ start: Int,
+    static func extendAnyOrder<O: EventOrder>(_ plan: FunnelPlan, _ v: UnsafePackedView, _ ord: O, _ start: Int,
                                _ idx: UnsafeMutablePointer<Int>) -> (Int, Int) {
         let n = plan.steps.count
         for k in 0..<n { idx[k] = -1 }
@@ -533,21 +563,20 @@ public enum FunnelMatcher {
     /// (and strictly later): after step `from`'s event and before step `to`'s, or, when `to` was not reached, up
     /// to the last event the match looked at. With ties together, by time: strictly after step `from`'s time and
     /// strictly before step `to`'s, or, when `to` was not reached, no later than the last event looked at.
-    static func excluded(_ plan: FunnelPlan, _ v: UnsafePackedView, _ lo: Int, _ hi: Int, _ ord: UnsafeBufferPointer<Int>,
+    static func excluded<O: EventOrder>(_ plan: FunnelPlan, _ v: UnsafePackedView, _ lo: Int, _ hi: Int, _ ord: O,
                          _ idx: UnsafeMutablePointer<Int>, level: Int, lastConsidered: Int) -> Bool {
-        func counted(_ e: Int, _ x: BoundPredicate) -> Bool { (plan.eventFilter?.matches(v, e) ?? true) && x.matches(v, e) }
         for x in plan.exclusions where x.from < level && idx[x.from] >= 0 {
             let reached = x.to < level && idx[x.to] >= 0
             if plan.ties == .together {
                 let ta = v.times[ord[idx[x.from]]]
                 let tb = reached ? v.times[ord[idx[x.to]]] : v.times[ord[lastConsidered]]
                 let (a, b) = (min(ta, tb), max(ta, tb))
-                // Times ascend with the index: from the first event after a, while before b (or at b).
-                var l = lo, h = hi
-                while l < h { let mid = (l + h) / 2; if v.times[mid] > a { h = mid } else { l = mid + 1 } }
-                var e = l
+                // Times ascend with the index: from the earlier step's event, past the events at its time, while
+                // before b (or at b).
+                var e = ta <= tb ? ord[idx[x.from]] : reached ? ord[idx[x.to]] : ord[lastConsidered]
+                while e < hi && v.times[e] <= a { e += 1 }
                 while e < hi && (reached ? v.times[e] < b : v.times[e] <= b) {
-                    if counted(e, x.predicate) { return true }
+                    if plan.eventFilter?.matches(v, e) ?? true, x.predicate.matches(v, e) { return true }
                     e += 1
                 }
             } else {
@@ -555,7 +584,7 @@ public enum FunnelMatcher {
                 let b = reached ? idx[x.to] : lastConsidered + 1
                 var p = min(a, b) + 1
                 while p < max(a, b) {
-                    if counted(ord[p], x.predicate) { return true }
+                    if plan.eventFilter?.matches(v, ord[p]) ?? true, x.predicate.matches(v, ord[p]) { return true }
                     p += 1
                 }
             }

@@ -13,9 +13,23 @@ public final class PresenceIndex: @unchecked Sendable {
     // Owned buffers rather than arrays, so a scan tests a customer with one load and no reference counting.
     private var stages: UnsafeMutableBufferPointer<UInt16>?
     private var events: UnsafeMutableBufferPointer<UInt64>?
+    private var ties: UnsafeMutableBufferPointer<Bool>?
 
     public init() {}
-    deinit { stages?.deallocate(); events?.deallocate() }
+    deinit { stages?.deallocate(); events?.deallocate(); ties?.deallocate() }
+
+    /// Per customer: whether two of its events share a time (the general matcher then reads them in tie order),
+    /// built on first use.
+    func tiedCustomers(_ seq: PackedSequences) -> UnsafePointer<Bool> {
+        lock.lock(); defer { lock.unlock() }
+        if let ties { return UnsafePointer(ties.baseAddress.unsafelyUnwrapped) }
+        let out = UnsafeMutableBufferPointer<Bool>.allocate(capacity: max(seq.customerCount, 1))
+        seq.withView { v in
+            for c in 0..<seq.customerCount { out[c] = FunnelMatcher.hasTies(v, Int(v.offsets[c]), Int(v.offsets[c + 1])) }
+        }
+        ties = out
+        return UnsafePointer(out.baseAddress.unsafelyUnwrapped)
+    }
 
     /// The per-customer stage signatures (bit s mod 16 for stage code s), built on first use.
     func stageMasks(_ seq: PackedSequences) -> UnsafePointer<UInt16> {
