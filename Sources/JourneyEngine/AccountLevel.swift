@@ -1,3 +1,4 @@
+import Foundation
 import JourneyCore
 import JourneyLanguage
 
@@ -58,8 +59,13 @@ extension Executor {
         tables.map { t in
             var t = t
             t.columns = t.columns.map { $0 == "customers" ? "accounts" : $0 == "customer" ? "account" : $0 }
-            t.title = t.title.replacingOccurrences(of: "customers", with: "accounts")
-            t.notes = t.notes.map { $0.replacingOccurrences(of: "customers", with: "accounts").replacingOccurrences(of: "customer", with: "account") }
+            // Whole words only: `customer.segment` stays the attribute it is.
+            func accounts(_ s: String) -> String {
+                s.replacingOccurrences(of: #"\bcustomers\b(?!\.)"#, with: "accounts", options: .regularExpression)
+                    .replacingOccurrences(of: #"\bcustomer\b(?!\.)"#, with: "account", options: .regularExpression)
+            }
+            t.title = accounts(t.title)
+            t.notes = t.notes.map(accounts)
             t.notes.append("account level: each account's journey is all its people's events merged (people without an account count alone)")
             return t
         }

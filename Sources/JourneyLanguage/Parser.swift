@@ -142,7 +142,8 @@ public struct Parser {
         // `count accounts|customers` may stand anywhere among these statements' clauses: taken out of the
         // tokens before the statement is parsed.
         var unit: String?
-        if ["time", "paths", "dropoff", "pauses", "retention", "attribution", "touchpoints", "gaps", "customers"].contains(peek.text.lowercased()) {
+        let countMatching = peek.text.lowercased() == "count" && peek(1).text.lowercased() == "matching"
+        if countMatching || ["time", "paths", "dropoff", "pauses", "retention", "attribution", "touchpoints", "gaps", "customers"].contains(peek.text.lowercased()) {
             var k = pos + 1
             while k + 1 < tokens.count, tokens[k].kind != .end, !(tokens[k].kind == .symbol && tokens[k].text == ";") {
                 if tokens[k].kind == .word, tokens[k].text.lowercased() == "count", tokens[k + 1].kind == .word,

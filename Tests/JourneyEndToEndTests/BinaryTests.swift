@@ -100,6 +100,8 @@ import JourneyTestSupport
         #expect(whoRows.first?.hasPrefix("account,") == true && whoRows.dropFirst().allSatisfy { $0.hasPrefix("A") }, "\(who.out) \(who.err)")
         let accountPaths = try journey([d + "/s.journey", "-c", "paths from awareness to conversion count accounts top 3", "--mode", "csv"])
         #expect(accountPaths.status == 0 && accountPaths.out.hasPrefix("path,accounts,share"), "\(accountPaths.out) \(accountPaths.err)")
+        let accountMatches = try journey([d + "/s.journey", "-c", "count matching awareness then conversion by customer.segment count accounts", "--mode", "csv"])
+        #expect(accountMatches.status == 0 && accountMatches.out.hasPrefix("customer.segment,accounts,share"), "\(accountMatches.out) \(accountMatches.err)")
         let accountFunnel = try journey([d + "/s.journey", "-c", "funnel awareness > conversion count accounts", "--mode", "csv"])
         let personFunnel = try journey([d + "/s.journey", "-c", "funnel awareness > conversion", "--mode", "csv"])
         let first = { (o: String) in Int(o.split(separator: "\n")[1].split(separator: ",")[1]) ?? -1 }
