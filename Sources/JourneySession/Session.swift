@@ -301,6 +301,59 @@ public final class Session {
             }
             let f = try binder.bindFilter(q.filter, data: data)
             for d in f.description { add("filter", d) }
+        case .count(let unit, let by, let f, let top):
+            let fields = by.map { [$0] + $0.also } ?? []
+            add("statement", "count \(unit)" + (fields.isEmpty ? "" : " by " + fields.map(\.display).joined(separator: ", ")) + (top.map { " top \($0)" } ?? ""))
+            let what = unit == "events" ? "the events passing the filter" : "the \(unit) with at least one event passing the filter"
+            var how = ""
+            if let by {
+                let ex = Executor(data: data)
+                let kinds = try fields.map { b -> String in
+                    var one = b; one.also = []
+                    if case .event = try ex.grouping(one) { return "\(b.display) (an event field: \(unit == "events" ? "each event under its value" : "counted under every value they have an event with"))" }
+                    return "\(b.display) (a customer attribute: each under its value)"
+                }
+                how = "; grouped by " + kinds.joined(separator: " and ") + (by.also.isEmpty ? "" : ", each group a pair")
+                    + (by.month ? "; months in time order, empty ones shown" : "; largest groups first")
+            }
+            add("in plain words", what + how + "; share = of the counted \(unit)" + (by == nil && f != nil ? " (without groups: of all \(unit) in the store)" : ""))
+            let filter = try binder.bindFilter(f, data: data)
+            for d in filter.description { add("filter", d) }
+        case .time(let a, let b, let by, let f):
+            _ = try binder.bindEvent(a); _ = try binder.bindEvent(b)
+            add("statement", "time from \(describe(a)) to \(describe(b))" + (by.map { " by \($0.display)" } ?? ""))
+            add("in plain words", "for each customer, the first \(describe(a)), then the first \(describe(b)) at its time or later (one at the same time counts wherever it stands in the file, as the funnel's ties); the durations' min, quartiles, p90 and max, and a histogram in day buckets")
+            for d in try binder.bindFilter(f, data: data).description { add("filter", d) }
+        case .dropoff(let a, let next, let f):
+            _ = try binder.bindEvent(a)
+            add("statement", "dropoff after \(describe(a))" + (next.map { " to \(describe($0))" } ?? ""))
+            let on = next.map { "\(describe($0)) event (or, for a stage, any later stage)" } ?? "event of a later stage"
+            add("in plain words", "the customers with an event \(describe(a)) and no \(on) at its time or later: how many, and where they stopped (their last touchpoint), how long ago, and whether they came back after a pause over 30 days")
+            for d in try binder.bindFilter(f, data: data).description { add("filter", d) }
+        case .pauses(let d, let which, let f, let limit):
+            add("statement", "pauses longer than \(d.text)" + (which.map { " \($0)" } ?? "") + (limit.map { " limit \($0)" } ?? ""))
+            add("in plain words", "gaps of more than \(d.text) between a customer's consecutive touches: resumed ones by the stages before and after, and open ones (no touch since, to the store's last event), the longest silent first")
+            for x in try binder.bindFilter(f, data: data).description { add("filter", x) }
+        case .top(let what, let n, let f, let campaign):
+            let name = campaign ? "campaigns" : what.rawValue + "s"
+            add("statement", "top \(n) \(name)")
+            add("in plain words", "the \(n) \(name) with the most events: events, share of events, customers, and events per month over the last 12 months")
+            for d in try binder.bindFilter(f, data: data).description { add("filter", d) }
+        case .customers(let q):
+            let conditions = q.conditions.map { c -> String in
+                switch c {
+                case .reached(let e, let negated): return "\(negated ? "never reached" : "reached") \(describe(e))"
+                case .silentFor(let d): return "no touch for \(d.text)"
+                }
+            }
+            for c in q.conditions { if case .reached(let e, _) = c { _ = try binder.bindEvent(e) } }
+            add("statement", "customers who " + conditions.joined(separator: " and ") + " limit \(q.limit)")
+            add("in plain words", "the customers for whom every condition holds (reached: any event of it, at any time; silence measured to the store's last event), the most recently active first, with their first and last touch")
+            for d in try binder.bindFilter(q.filter, data: data).description { add("filter", d) }
+        case .stats(let f):
+            add("statement", "stats")
+            add("in plain words", "per customer and per account (people without one alone): touches, distinct channels and days from first to last touch; for converting accounts up to their first conversion-stage event")
+            for d in try binder.bindFilter(f, data: data).description { add("filter", d) }
         default:
             add("statement", "\(st)".prefix(200).description)
         }

@@ -106,6 +106,21 @@ import JourneyTestSupport
         #expect(try csv("pauses longer than 1d open limit 3").dropFirst().count == 3)
     }
 
+    /// `explain` says in words what each statement computes (no statement falls back to a dump of its syntax tree),
+    /// and names the tie rule of a funnel.
+    @Test func explainSpeaksForEveryStatement() throws {
+        for statement in ["funnel awareness > conversion", "paths from awareness", "time from awareness to conversion by plan",
+                          "dropoff after awareness to conversion", "count customers by channel, plan", "top 3 channels", "stats",
+                          "pauses longer than 30d", "retention from awareness every quarter", "attribution model last",
+                          "touchpoints", "gaps", "customers matching awareness then conversion", "customers who reached conversion",
+                          "paths from awareness count accounts"] {
+            let r = try journey([Self.store, "-c", "explain " + statement])
+            #expect(r.status == 0 && !r.out.contains("JourneyLanguage.") && (r.out.contains("in plain words") || r.out.contains("level")), "\(statement): \(r.out)\(r.err)")
+        }
+        let ties = try journey([Self.store, "-c", "explain funnel awareness > conversion ties in import order"]).out
+        #expect(ties.contains("ties in import order: a step's event at the previous step's"), "\(ties)")
+    }
+
     @Test func unknownFieldsAreRejectedWithASuggestion() throws {
         for (statement, hint) in [("count events by chanel", "did you mean 'channel'?"), ("funnel awareness > conversion by devise", "did you mean 'device'?"),
                                   ("time from awareness to conversion by plna", "did you mean 'plan'?"), ("count events by channel by stage", "keep one 'by'")] {
