@@ -23,12 +23,8 @@ extension Executor {
     public func time(from: Expr, to: Expr, by: Breakdown?, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(f, data: data)
         let a = try binder.bindEvent(from), b = try binder.bindEvent(to)
-        var eventDim: EventGroups?, attr: [String]?
-        switch try by.map(grouping) {
-        case .event(let g)?: eventDim = g
-        case .customer(let values)?: attr = values
-        case nil: break
-        }
+        let grouped = try by.map(grouping)
+        let eventDim = grouped?.events, attr = grouped?.values
         var groups: [String: [Double]] = [:]
         try seq.withView { v in
             for c in 0..<seq.customerCount {

@@ -11,19 +11,10 @@ extension Executor {
         let filter = try binder.bindFilter(f, data: data)
         let grouping = try by.map { $0.also.isEmpty ? try self.grouping($0) : try pairGrouping($0) }
         let pairs = by?.also.isEmpty == false
-        var dim: EventGroups?
+        let dim = grouping?.events
         // The group of a customer attribute: its value's dense code, per customer.
-        var attrNames: [String] = [], attrCode: [Int32] = []
-        switch grouping {
-        case .event(let g)?: dim = g
-        case .customer(let values)?:
-            var index: [String: Int32] = [:]
-            attrCode = values.map { v in
-                if let k = index[v] { return k }
-                let k = Int32(attrNames.count); index[v] = k; attrNames.append(v); return k
-            }
-        case nil: break
-        }
+        let dense = grouping?.denseValues
+        let attrNames = dense?.names ?? [], attrCode = dense?.codes.map(Int32.init) ?? []
         let groupCount: Int
         if let dim { groupCount = dim.bound } else if by != nil { groupCount = attrNames.count } else { groupCount = 1 }
         // Accounts: an index per account (people without one count alone): the store's account id itself when

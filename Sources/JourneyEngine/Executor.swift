@@ -95,12 +95,8 @@ public struct Executor {
         let n = plan.steps.count
         let atStep = max(1, min(n, q.by?.atStep ?? 1)) - 1
         var groupOf: [String] = []
-        var eventDim: EventGroups?, attr: [String]?
-        switch try q.by.map(grouping) {
-        case .event(let g)?: eventDim = g
-        case .customer(let values)?: attr = values
-        case nil: break
-        }
+        let grouped = try q.by.map(grouping)
+        let eventDim = grouped?.events, attr = grouped?.values
         /// Per customer, the steps matched (bit k = step k+1); a skipped optional step leaves its bit clear.
         /// (Kept only when groups need them; the plain count comes from the scan threads.)
         let keepLevels = q.by != nil

@@ -463,18 +463,22 @@ public enum FunnelMatcher {
     /// run of equal times sorted by the lowest step its events match (events matching none last), then import order.
     static func tieOrder(_ plan: FunnelPlan, _ v: UnsafePackedView, _ lo: Int, _ hi: Int, _ order: inout [Int]) {
         order.removeAll(keepingCapacity: true)
-        guard plan.ties == .together && hasTies(v, lo, hi) else { order.append(contentsOf: lo..<hi); return }
-        let n = plan.tests.count
-        var i = lo
-        while i < hi {
-            var e = i + 1
-            while e < hi && v.times[e] == v.times[i] { e += 1 }
-            if e - i == 1 { order.append(i) }
-            else {
-                let keyed = (i..<e).map { q in (first: plan.tests.firstIndex { $0.matches(v, q) } ?? n, q: q) }
-                order.append(contentsOf: keyed.sorted { $0.first != $1.first ? $0.first < $1.first : $0.q < $1.q }.map(\.q))
+        order.append(contentsOf: lo..<hi)
+        if plan.ties == .together && hasTies(v, lo, hi) { sortTies(&order, v, plan.tests) }
+    }
+
+    /// Puts each run of events at one time into tie order: by the first of `steps` they match (none: last),
+    /// then import order — the funnel's steps, or a pattern's as written. Runs of one event cost one comparison.
+    static func sortTies(_ positions: inout [Int], _ v: UnsafePackedView, _ steps: [StepTest]) {
+        var a = 0
+        while a < positions.count {
+            var b = a + 1
+            while b < positions.count && v.times[positions[b]] == v.times[positions[a]] { b += 1 }
+            if b - a > 1 {
+                let keyed = positions[a..<b].map { i in (first: steps.firstIndex { $0.matches(v, i) } ?? steps.count, i: i) }
+                positions.replaceSubrange(a..<b, with: keyed.sorted { $0.first != $1.first ? $0.first < $1.first : $0.i < $1.i }.map(\.i))
             }
-            i = e
+            a = b
         }
     }
 

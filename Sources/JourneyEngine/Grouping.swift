@@ -7,6 +7,21 @@ import JourneyLanguage
 public enum Grouping {
     case event(EventGroups)
     case customer([String])
+
+    /// The event field, if it is one.
+    public var events: EventGroups? { if case .event(let g) = self { return g }; return nil }
+    /// The customer attribute's value per customer, if it is one.
+    public var values: [String]? { if case .customer(let v) = self { return v }; return nil }
+    /// A customer attribute's values as dense codes per customer (0, 1, … in order of first sight) and their names.
+    public var denseValues: (codes: [Int], names: [String])? {
+        guard let values else { return nil }
+        var index: [String: Int] = [:], names: [String] = []
+        let codes = values.map { v -> Int in
+            if let k = index[v] { return k }
+            index[v] = names.count; names.append(v); return names.count - 1
+        }
+        return (codes, names)
+    }
 }
 
 /// An event field a `by` groups by: every event's code, and the name behind each code.
@@ -124,25 +139,15 @@ extension Executor {
         var first = d; first.also = []
         let a = try grouping(first), b = try grouping(d.also[0])
         if case .customer(let x) = a, case .customer(let y) = b { return .customer(zip(x, y).map { "\($0)\t\($1)" }) }
-        // Dense codes for the customer side's values, so both sides are codes.
-        func codes(_ values: [String]) -> (codes: [UInt32], names: [String]) {
-            var index: [String: UInt32] = [:], names: [String] = []
-            let codes = values.map { v -> UInt32 in
-                if let k = index[v] { return k }
-                let k = UInt32(names.count); index[v] = k; names.append(v); return k
-            }
-            return (codes, names)
-        }
-        var ca: [UInt32] = [], cb: [UInt32] = [], na: [String] = [], nb: [String] = []
-        var ea: EventGroups?, eb: EventGroups?
-        switch a { case .event(let g): ea = g; case .customer(let v): (ca, na) = codes(v) }
-        switch b { case .event(let g): eb = g; case .customer(let v): (cb, nb) = codes(v) }
+        // Dense codes for a customer side's values, so both sides are codes.
+        let ea = a.events, eb = b.events
+        let (ca, na) = a.denseValues ?? ([], []), (cb, nb) = b.denseValues ?? ([], [])
         var pairIndex: [UInt64: UInt32] = [:], names: [String] = []
         let combined = seq.withView { v -> [UInt32] in
             var out = [UInt32](repeating: 0, count: seq.eventCount)
             for c in 0..<seq.customerCount {
                 for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) {
-                    let x = ea?.code(v, i) ?? ca[c], y = eb?.code(v, i) ?? cb[c]
+                    let x = ea?.code(v, i) ?? UInt32(ca[c]), y = eb?.code(v, i) ?? UInt32(cb[c])
                     let key = UInt64(x) << 32 | UInt64(y)
                     if let k = pairIndex[key] { out[i] = k; continue }
                     let k = UInt32(names.count)

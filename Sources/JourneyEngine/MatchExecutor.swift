@@ -45,22 +45,6 @@ extension Executor {
         return (PatternMatcher.requiredSteps(q.pattern).map(describe), cs, es)
     }
 
-    /// Puts each run of events at one time into tie order: by the first of `steps` they match (none: last),
-    /// then import order. Runs of one event, the usual case, cost one comparison of times.
-    static func sortTies(_ positions: inout [Int], _ v: UnsafePackedView, _ steps: [StepTest]) {
-        var a = 0
-        while a < positions.count {
-            var b = a + 1
-            while b < positions.count && v.times[positions[b]] == v.times[positions[a]] { b += 1 }
-            if b - a > 1 {
-                let keyed = positions[a..<b].map { i in (first: steps.firstIndex { $0.matches(v, i) } ?? steps.count, i: i) }
-                let sorted = keyed.sorted { $0.first != $1.first ? $0.first < $1.first : $0.i < $1.i }.map(\.i)
-                positions.replaceSubrange(a..<b, with: sorted)
-            }
-            a = b
-        }
-    }
-
     /// Compiles the statement's pattern.
     func matcher(_ q: MatchQuery, binder: inout Binder) throws -> PatternMatcher {
         let tables = StepTest.Tables()
@@ -104,7 +88,7 @@ extension Executor {
                                     }
                                 }
                                 if positions.isEmpty || missing > 0 { continue }
-                                Self.sortTies(&positions, v, tieTests)
+                                FunnelMatcher.sortTies(&positions, v, tieTests)
                                 positions.withUnsafeBufferPointer { m.matches(v, $0, scratch, into: &ms) }
                                 if !ms.isEmpty { out[p].append((c, ms)) }
                             }
@@ -142,12 +126,8 @@ extension Executor {
 
     /// `count matching PATTERN [by DIM]`: customers with a match and matches, per group.
     public func countMatching(_ q: MatchQuery, binder: inout Binder) throws -> [ResultTable] {
-        var dim: EventGroups?, attr: [String]?
-        switch try q.by.map(grouping) {
-        case .event(let g)?: dim = g
-        case .customer(let values)?: attr = values
-        case nil: break
-        }
+        let grouped = try q.by.map(grouping)
+        let dim = grouped?.events, attr = grouped?.values
         var groups: [String: (customers: Int, matches: Int)] = [:]
         var size: [String: Int] = [:]
         if let attr { for (c, a) in attr.enumerated() where seq.offsets[c + 1] > seq.offsets[c] { size[a, default: 0] += 1 } }

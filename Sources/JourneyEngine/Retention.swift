@@ -51,19 +51,10 @@ extension Executor {
         let eventFilter = filter.events.map { StepTest($0, tables: tables) }
         guard let period = RetentionPeriod(rawValue: q.period) else { throw QueryError("retention periods are day, week, month or quarter") }
         let n = q.periods
-        var dim: EventGroups?
+        let grouped = try q.by.map(grouping)
+        let dim = grouped?.events
         // A customer attribute's values as dense codes (names kept for the rows).
-        var attrNames: [String] = [], attrCode: [Int] = []
-        switch try q.by.map(grouping) {
-        case .event(let g)?: dim = g
-        case .customer(let values)?:
-            var index: [String: Int] = [:]
-            attrCode = values.map { v in
-                if let k = index[v] { return k }
-                index[v] = attrNames.count; attrNames.append(v); return attrNames.count - 1
-            }
-        case nil: break
-        }
+        let (attrCode, attrNames) = grouped?.denseValues ?? ([], [])
         let end = seq.times.max() ?? 0
         let endPeriod = period.index(end)
         let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
