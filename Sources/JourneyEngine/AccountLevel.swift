@@ -1,6 +1,7 @@
 import Foundation
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 
 /// Account level, defined once (docs/semantics.md, "Accounts"): an account's journey is all its people's events
 /// merged in time order (events at one time: the people in the store's order, each person's in import order);

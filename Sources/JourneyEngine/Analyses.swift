@@ -1,6 +1,7 @@
 import Foundation
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 
 extension Executor {
     /// The first event other than `s` at `s`'s time or later that passes `test`: the events tied with `s` (at its
@@ -20,9 +21,10 @@ extension Executor {
 
     // MARK: time
 
-    public func time(from: Expr, to: Expr, by: Breakdown?, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
-        let filter = try binder.bindFilter(f, data: data)
-        let a = try binder.bindEvent(from), b = try binder.bindEvent(to)
+    public func time(_ q: QueryPlan.Time) throws -> [ResultTable] {
+        let filter = try compile(q.filter)
+        let a = try compile(q.from.predicate), b = try compile(q.to.predicate)
+        let by = q.by
         let grouped = try by.map(grouping)
         let eventDim = grouped?.events, attr = grouped?.values
         var groups: [String: [Double]] = [:]
@@ -42,7 +44,7 @@ extension Executor {
         }
         let cols = (by.map { [$0.display] } ?? []) + ["customers", "min", "p25", "median", "p75", "p90", "max"]
         var rows: [[Value]] = []
-        let order = by?.month == true ? Self.monthsInOrder(Array(groups.keys))
+        let order = by?.isMonths == true ? Self.monthsInOrder(Array(groups.keys))
             : groups.sorted(by: { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }).map(\.key)
         for g in order {
             let d = groups[g] ?? []
@@ -50,7 +52,7 @@ extension Executor {
             rows.append((by == nil ? [] : [.text(g)]) + [.int(s.count), .duration(s.first ?? .nan), .duration(quantile(s, 0.25)),
                         .duration(quantile(s, 0.5)), .duration(quantile(s, 0.75)), .duration(quantile(s, 0.9)), .duration(s.last ?? .nan)])
         }
-        var tables = [ResultTable(title: "time from \(describe(from)) to \(describe(to))", columns: cols, rows: rows, notes: filter.description)]
+        var tables = [ResultTable(title: "time from \(q.from.text) to \(q.to.text)", columns: cols, rows: rows, notes: filter.description)]
         // Histogram over all durations: day buckets on a doubling scale.
         let all = groups.values.flatMap { $0 }.sorted()
         if !all.isEmpty {
@@ -70,28 +72,10 @@ extension Executor {
     // MARK: dropoff
 
     /// Customers who reached S and never the next stage (or `to` step) after it: where they stopped.
-    public func dropoff(after: Expr, next: Expr?, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
-        let filter = try binder.bindFilter(f, data: data)
-        let a = try binder.bindEvent(after)
-        var nextPred: BoundPredicate
-        var nextName: String
-        if let next {
-            nextPred = try binder.bindEvent(next); nextName = describe(next)
-            // A stage as the next step: reaching it or any later stage is moving on (a retention touch means the
-            // customer got past conversion, with or without a conversion event of their own).
-            if case .stage(let t) = nextPred, t.filter({ $0 }).count == 1, let s = t.firstIndex(of: true), s < catalog.stages.count {
-                var tt = t
-                for k in s...catalog.stages.count { tt[k] = true }
-                nextPred = .stage(tt); nextName += " or a later stage"
-            }
-        }
-        else if case .stage(let t) = a, let s = t.firstIndex(of: true), s < catalog.stages.count {
-            var tt = [Bool](repeating: false, count: catalog.stages.count + 1)
-            for k in (s + 1)...catalog.stages.count { tt[k] = true }
-            nextPred = .stage(tt); nextName = "a later stage than \(catalog.stages[s - 1])"
-        } else {
-            throw Diagnostic("dropoff after a non-stage step needs 'to STEP' (which step counts as moving on)", at: after.range)
-        }
+    public func dropoff(_ q: QueryPlan.Dropoff) throws -> [ResultTable] {
+        let filter = try compile(q.filter)
+        let a = try compile(q.after.predicate), nextPred = try compile(q.next)
+        let nextName = q.nextText
         let end = seq.times.max() ?? 0
         let tables = StepTest.Tables()
         defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
@@ -132,9 +116,9 @@ extension Executor {
                 return [.text(p[0]), .text(p[1]), .text(p[2]), .int(v.n), .percent(Double(v.n) / Double(max(dropped, 1))),
                         .duration(quantile(selecting: &since, 0.5)), .int(v.resumed)]
             }
-        let notes = ["\(reached.grouped) reached \(describe(after)); \(dropped.grouped) (\(String(format: "%.1f", Double(dropped) * 100 / Double(max(reached, 1))))%) never reached \(nextName)",
+        let notes = ["\(reached.grouped) reached \(q.after.text); \(dropped.grouped) (\(String(format: "%.1f", Double(dropped) * 100 / Double(max(reached, 1))))%) never reached \(nextName)",
                      "time since last touch is measured to the store's last event (\(UTC.format(ms: end, dateOnly: true))); resumed = came back after a pause over 30d"] + filter.description
-        return [ResultTable(title: "dropoff after \(describe(after))", columns: ["last touchpoint", "channel", "stage", "customers", "share", "median since last touch", "resumed after pause"],
+        return [ResultTable(title: "dropoff after \(q.after.text)", columns: ["last touchpoint", "channel", "stage", "customers", "share", "median since last touch", "resumed after pause"],
                             rows: rows, notes: notes, chart: .bars(label: 0, value: 3))]
     }
 }

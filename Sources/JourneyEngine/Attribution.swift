@@ -1,6 +1,7 @@
 import Foundation
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 
 /// One attribution journey: the touchpoints (label codes, oldest first) before a conversion, or of a journey that
 /// did not convert. `ages` are milliseconds from each touch to the conversion (or to the journey's last touch).

@@ -1,6 +1,7 @@
 import Foundation
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 
 /// What attribution, touchpoints and gaps compile first: the conversion test and the touchpoint filter's, with
 /// the tables they point into (keep `tables` alive while the tests are used).
@@ -12,22 +13,10 @@ struct ConversionTests {
 }
 
 extension Executor {
-    func conversionTests(_ e: Expr?, filter: BoundFilter, binder: inout Binder) throws -> ConversionTests {
-        let (predicate, name) = try conversionPredicate(e, binder: &binder)
+    func conversionTests(_ conversion: BoundStep, filter: CompiledFilter) throws -> ConversionTests {
         let tables = StepTest.Tables()
-        return ConversionTests(name: name, conversion: StepTest(predicate, tables: tables),
+        return ConversionTests(name: conversion.text, conversion: StepTest(try compile(conversion.predicate), tables: tables),
                                touch: filter.events.map { StepTest($0, tables: tables) }, tables: tables)
-    }
-
-    /// The conversion step: the named one, else the stage `conversion`.
-    func conversionPredicate(_ e: Expr?, binder: inout Binder) throws -> (BoundPredicate, String) {
-        if let e { return (try binder.bindEvent(e), describe(e)) }
-        guard let code = catalog.stageCode("conversion") else {
-            throw QueryError("this store has no stage 'conversion': name the conversion step with 'of STEP' (attribution) or 'for STEP' (touchpoints, gaps)")
-        }
-        var t = [Bool](repeating: false, count: catalog.stages.count + 1)
-        t[Int(code)] = true
-        return (.stage(t), "stage conversion")
     }
 
     func labelCount(_ show: PathShow) -> Int {
@@ -71,7 +60,7 @@ extension Executor {
                     var touches: [Int] = []
                     touches.reserveCapacity(256)
                     do {
-                        for c in (seq.customerCount * p / parts)..<(seq.customerCount * (p + 1) / parts) {
+                        for c in customerRange(p, of: parts) {
                             try checkCancel(c)
                             if let j = journeys, !j[c] { continue }
                             touches.removeAll(keepingCapacity: true)
@@ -103,26 +92,19 @@ extension Executor {
 
     // MARK: attribution
 
-    public func attribution(_ q: AttributionQuery, binder: inout Binder) throws -> [ResultTable] {
-        let filter = try binder.bindFilter(q.filter, data: data)
-        let compiled = try conversionTests(q.conversion, filter: filter, binder: &binder)
+    public func attribution(_ q: QueryPlan.Attribution) throws -> [ResultTable] {
+        let filter = try compile(q.filter)
+        let compiled = try conversionTests(q.conversion, filter: filter)
         defer { withExtendedLifetime(compiled.tables) {} }   // the compiled tests point into it
         let conversion = compiled.conversion, touch = compiled.touch, convName = compiled.name
-        let show: PathShow
-        if let by = q.by {
-            guard let d = Self.eventDimension(by) else {
-                throw Diagnostic("attribution credits touchpoints by channel, event, kind or stage, not by \(by.display)", at: by.field.range,
-                                 help: suggestion(for: by.field.name, among: ["channel", "event", "kind", "stage"]).map { "did you mean '\($0)'?" })
-            }
-            show = d
-        } else { show = .channel }
-        let lookback = q.lookback?.milliseconds ?? 90 * 86_400_000
+        let show = q.by
+        let lookback = q.lookbackMs
         let halfLife = Double(q.halfLife?.milliseconds ?? 7 * 86_400_000)
-        let pos = (q.position ?? [40, 20, 40]).map(Double.init)
+        let pos = q.position.map(Double.init)
         let allHeuristics: [HeuristicModel] = [.first, .last, .linear, .timeDecay(halfLifeMs: halfLife), .position(first: pos[0], middle: pos[1], last: pos[2])]
-        let heuristics = q.model == "all" ? allHeuristics : allHeuristics.filter { $0.name == q.model }
-        let wantMarkov = q.model == "markov" || q.model == "all"
-        let wantShapley = q.model == "shapley" || q.model == "all"
+        let heuristics = q.model == .all ? allHeuristics : allHeuristics.filter { $0.name == q.model.rawValue }
+        let wantMarkov = q.wants(.markov)
+        let wantShapley = q.wants(.shapley)
         let L = labelCount(show)
 
         struct Partial {
@@ -132,7 +114,7 @@ extension Executor {
             var paths: [[UInt32]: (conv: Double, nulls: Double, value: Double)] = [:]
             var sets: [[UInt32]: (conv: Double, value: Double)] = [:]
         }
-        let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
+        let parts = scanPartCount
         var partials = [Partial](repeating: Partial(credits: heuristics.map { _ in Credit(labels: L) }, touches: [Int](repeating: 0, count: L)), count: parts)
         try partials.withUnsafeMutableBufferPointer { out in
             var w: [[Double]] = Array(repeating: [], count: parts)
@@ -201,7 +183,7 @@ extension Executor {
         var notes: [String] = []
         var markov: (credit: Credit, effects: [Double])?
         if wantMarkov {
-            let order = q.order ?? 1
+            let order = q.markovOrder
             let paths = total.paths.map { (labels: $0.key, conversions: $0.value.conv, nulls: $0.value.nulls) }
             let (effects, prob) = DataDrivenAttribution.markovRemovalEffects(paths, labels: L, order: order)
             let sum = effects.reduce(0, +)
@@ -229,8 +211,8 @@ extension Executor {
         notes.insert("\(total.conversions.grouped) conversions (\(convName)), value \(total.value.money); each credited to its touchpoints since the previous conversion within the lookback of \(lookbackText)"
                      + (total.bare > 0 ? "; \(total.bare.grouped) had no touchpoint in it (row '(no touchpoint)')" : ""), at: 0)
         notes.insert("\(total.lost.grouped) journeys did not convert (the markov model counts them)", at: 1)
-        if q.model == "time_decay" || q.model == "all" { notes.append("time_decay: weight 2^(−age / \(q.halfLife?.text ?? "7d")) per touch, normalized") }
-        if q.model == "position" || q.model == "all" { notes.append("position: \(Int(pos[0]))/\(Int(pos[1]))/\(Int(pos[2])) to first/middle/last; two touches split first:last; one touch takes all") }
+        if q.wants(.timeDecay) { notes.append("time_decay: weight 2^(−age / \(q.halfLife?.text ?? "7d")) per touch, normalized") }
+        if q.wants(.position) { notes.append("position: \(Int(pos[0]))/\(Int(pos[1]))/\(Int(pos[2])) to first/middle/last; two touches split first:last; one touch takes all") }
         notes += filter.description
 
         let present = (0..<L).filter { total.touches[$0] > 0 }
@@ -238,7 +220,7 @@ extension Executor {
             guard total.bare > 0 else { return [] }
             return [[.text("(no touchpoint)")] + Array(repeating: Value.double(Double(total.bare)), count: cols)]
         }
-        if q.model == "all" {
+        if q.model == .all {
             let credits = total.credits.map(\.conversions) + [markov!.credit.conversions, shapley!.conversions]
             let names = heuristics.map(\.name) + ["markov", "shapley"]
             var rows: [[Value]] = present.sorted { total.credits[2].conversions[$0] > total.credits[2].conversions[$1] }.map { l in
@@ -266,7 +248,7 @@ extension Executor {
             if extra != nil { r.append(.null) }
             rows.append(r)
         }
-        return [ResultTable(title: "attribution, model \(q.model), by \(show.rawValue)",
+        return [ResultTable(title: "attribution, model \(q.model.rawValue), by \(show.rawValue)",
                             columns: [show.rawValue, "conversions", "share", "revenue", "touchpoints"] + (extra.map { [$0.0] } ?? []),
                             rows: rows, notes: notes, chart: .bars(label: 0, value: 1))]
     }
@@ -294,9 +276,9 @@ extension Executor {
     }
 
     /// `touchpoints`: for every touchpoint, how the journeys that meet it fare.
-    public func touchpoints(_ q: RelevanceQuery, binder: inout Binder) throws -> [ResultTable] {
-        let filter = try binder.bindFilter(q.filter, data: data)
-        let compiled = try conversionTests(q.conversion, filter: filter, binder: &binder)
+    public func touchpoints(_ q: QueryPlan.Relevance) throws -> [ResultTable] {
+        let filter = try compile(q.filter)
+        let compiled = try conversionTests(q.conversion, filter: filter)
         defer { withExtendedLifetime(compiled.tables) {} }   // the compiled tests point into it
         let conversion = compiled.conversion, touch = compiled.touch, convName = compiled.name
         let L = labelCount(q.by)
@@ -353,9 +335,9 @@ extension Executor {
     }
 
     /// `gaps`: touchpoints at the decision stages (consideration, intent) where journeys end without converting.
-    public func gaps(_ q: RelevanceQuery, binder: inout Binder) throws -> [ResultTable] {
-        let filter = try binder.bindFilter(q.filter, data: data)
-        let compiled = try conversionTests(q.conversion, filter: filter, binder: &binder)
+    public func gaps(_ q: QueryPlan.Relevance) throws -> [ResultTable] {
+        let filter = try compile(q.filter)
+        let compiled = try conversionTests(q.conversion, filter: filter)
         defer { withExtendedLifetime(compiled.tables) {} }   // the compiled tests point into it
         let conversion = compiled.conversion, touch = compiled.touch, convName = compiled.name
         let decisionNames = ["consideration", "intent"].filter { catalog.stageCode($0) != nil }

@@ -1,16 +1,18 @@
 import Foundation
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 
 extension Executor {
     // MARK: count
 
     /// `count customers|accounts|events [by DIM] [where …]`. Groups are codes (an event field's, or the dense
     /// codes of a customer attribute's values), counted in arrays on both cores; names only for the rows.
-    public func count(unit: String, by: Breakdown?, filter f: Expr?, top: Int? = nil, binder: inout Binder) throws -> [ResultTable] {
-        let filter = try binder.bindFilter(f, data: data)
-        let grouping = try by.map { $0.also.isEmpty ? try self.grouping($0) : try pairGrouping($0) }
-        let pairs = by?.also.isEmpty == false
+    public func count(_ q: QueryPlan.Count) throws -> [ResultTable] {
+        let unit = q.unit.rawValue, by = q.by, top = q.top
+        let filter = try compile(q.filter)
+        let grouping = try by.map { $0.also == nil ? try self.grouping($0) : try pairGrouping($0) }
+        let pairs = by?.also != nil
         let dim = grouping?.events
         // The group of a customer attribute: its value's dense code, per customer.
         let dense = grouping?.denseValues
@@ -35,7 +37,7 @@ extension Executor {
                 }
             }
         }
-        let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
+        let parts = scanPartCount
         var results = [CountTally](repeating: CountTally(groups: 0), count: parts)
         var errors = [Error?](repeating: nil, count: parts)
         let tables = StepTest.Tables()   // owns the compiled filter's tables for the whole scan
@@ -52,7 +54,7 @@ extension Executor {
                                 var scan = CountScan(v: v, groups: groupCount, journeys: filter.journeys, eventFilter: eventFilter,
                                                      accounts: accountsWanted ? acc : nil, attributes: attributeGroups ? attr : nil)
                                 defer { out[p] = scan.finish() }
-                                let range = (seq.customerCount * p / parts)..<(seq.customerCount * (p + 1) / parts)
+                                let range = customerRange(p, of: parts)
                                 do {
                                     // The group column chosen once: the loop over events is specialized for it.
                                     switch dim?.column {
@@ -109,7 +111,7 @@ extension Executor {
         }
         let allEvents = events.reduce(0, +)
         func name(_ g: Int) -> String { dim.map { $0.name(g) } ?? (by != nil ? attrNames[g] : "all") }
-        let monthly = by?.month == true && !pairs
+        let monthly = by?.isMonths == true && !pairs
         let value: (Int) -> Int = { unit == "events" ? events[$0] : units[$0] }
         var shown = (0..<groupCount).filter { present[$0] }.map { ($0, name($0)) }
             .sorted { value($0.0) != value($1.0) ? value($0.0) > value($1.0) : $0.1 < $1.1 }
@@ -125,20 +127,20 @@ extension Executor {
                                                     .percent(unit == "events" ? Double(events[g]) / Double(max(allEvents, 1)) : Double(units[g]) / Double(max(total, 1)))]
         }
         var notes = filter.description
-        if by == nil, f != nil, case .int(let n)? = rows.first?.first {
+        if by == nil, q.filtered, case .int(let n)? = rows.first?.first {
             // Without groups a filtered count's share is of the whole store (not a constant 100%).
-            var plain = Binder(catalog: catalog)
-            if case .int(let all)? = try count(unit: unit, by: nil, filter: nil, binder: &plain).first?.rows.first?.first {
+            let plain = QueryPlan.Count(unit: q.unit, by: nil, filter: BoundFilter(), top: nil)
+            if case .int(let all)? = try count(plain).first?.rows.first?.first {
                 rows[0][1] = .percent(all > 0 ? Double(n) / Double(all) : .nan)
                 notes.append("share = of all \(all.grouped) \(unit) in the store")
             }
         }
         if let top, rows.count > top {
-            notes.append("the \(top) largest of \(rows.count) groups shown (\(by?.month == true ? "the first months" : "top \(top)"))")
+            notes.append("the \(top) largest of \(rows.count) groups shown (\(by?.isMonths == true ? "the first months" : "top \(top)"))")
             rows = Array(rows.prefix(top))
         }
         if let by, dim != nil, unit != "events" { notes.append("a \(unit.dropLast()) counts under every \(by.display) it has an event with; shares can add up to more than 100%") }
-        let groupColumns = by.map { [$0.display] + $0.also.map(\.display) } ?? []
+        let groupColumns = by.map { [$0.display] + ($0.also.map { [$0.display] } ?? []) } ?? []
         if pairs { notes.append("groups are pairs of \(groupColumns.joined(separator: " and ")); share = of all counted \(unit)") }
         return [ResultTable(title: "count \(unit)", columns: groupColumns + [unit, "share"], rows: rows, notes: notes,
                             chart: by == nil || pairs ? nil : monthly ? .columns(label: 0, value: 1) : .bars(label: 0, value: 1))]
@@ -148,8 +150,9 @@ extension Executor {
 
     /// `top N channels|events|stages|kinds|campaigns [where …]`: events, share, customers and a 12-month trend
     /// per value, counted by code on both cores.
-    public func top(_ what: PathShow, n: Int, campaign: Bool, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
-        let filter = try binder.bindFilter(f, data: data)
+    public func top(_ q: QueryPlan.Top) throws -> [ResultTable] {
+        let what = q.what, n = q.n, campaign = q.campaigns
+        let filter = try compile(q.filter)
         let tables = StepTest.Tables()   // owns the compiled filter's tables for the whole scan
         defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
         let eventFilter = filter.events.map { StepTest($0, tables: tables) }
@@ -158,39 +161,25 @@ extension Executor {
         // The 12 months' bounds, so an event's month is found by comparing, not by calendar arithmetic.
         let bounds = (0...12).map { RetentionPeriod.month.start(firstMonth + $0) }
         struct Part { var events: [Int]; var customers: [Int]; var trend: [Double]; var total = 0 }
-        let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
-        var results = [Part](repeating: Part(events: [], customers: [], trend: []), count: parts)
-        var errors = [Error?](repeating: nil, count: parts)
-        seq.withView { v in
-            results.withUnsafeMutableBufferPointer { out in
-                errors.withUnsafeMutableBufferPointer { errs in
-                    DispatchQueue.concurrentPerform(iterations: parts) { p in
-                        var part = Part(events: [Int](repeating: 0, count: width), customers: [Int](repeating: 0, count: width),
-                                        trend: [Double](repeating: 0, count: width * 12))
-                        var stamp = [Int](repeating: -1, count: width)
-                        do {
-                            for c in (seq.customerCount * p / parts)..<(seq.customerCount * (p + 1) / parts) {
-                                try checkCancel(c)
-                                if let j = filter.journeys, !j[c] { continue }
-                                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where eventFilter?.matches(v, i) ?? true {
-                                    let k = campaign ? Int(v.campaigns[i]) : Int(labelCode(what, v, i))
-                                    part.events[k] += 1; part.total += 1
-                                    let t = v.times[i]
-                                    if t >= bounds[0] && t < bounds[12] {
-                                        var m = 0
-                                        while t >= bounds[m + 1] { m += 1 }
-                                        part.trend[k * 12 + m] += 1
-                                    }
-                                    if stamp[k] != c { stamp[k] = c; part.customers[k] += 1 }
-                                }
-                            }
-                        } catch { errs[p] = error }
-                        out[p] = part
+        let results = try scanParts(Part(events: [Int](repeating: 0, count: width), customers: [Int](repeating: 0, count: width),
+                                         trend: [Double](repeating: 0, count: width * 12))) { _, range, v, part in
+            var stamp = [Int](repeating: -1, count: width)
+            for c in range {
+                try checkCancel(c)
+                if let j = filter.journeys, !j[c] { continue }
+                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where eventFilter?.matches(v, i) ?? true {
+                    let k = campaign ? Int(v.campaigns[i]) : Int(labelCode(what, v, i))
+                    part.events[k] += 1; part.total += 1
+                    let t = v.times[i]
+                    if t >= bounds[0] && t < bounds[12] {
+                        var m = 0
+                        while t >= bounds[m + 1] { m += 1 }
+                        part.trend[k * 12 + m] += 1
                     }
+                    if stamp[k] != c { stamp[k] = c; part.customers[k] += 1 }
                 }
             }
         }
-        if let e = errors.compactMap({ $0 }).first { throw e }
         var events = [Int](repeating: 0, count: width), customers = events, trend = [Double](repeating: 0, count: width * 12)
         var totalEvents = 0
         for part in results {

@@ -1,17 +1,18 @@
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 
 extension Executor {
     /// `customers who COND and COND … [where …] [limit N]`: the customers every condition holds for, most recently
     /// active first — the list to act on (a stalled deal, a lead gone quiet).
-    public func customers(_ q: CustomersQuery, binder: inout Binder, keys: ([Int64]) throws -> [String]) throws -> [ResultTable] {
-        let filter = try binder.bindFilter(q.filter, data: data)
+    public func customers(_ q: QueryPlan.Customers, keys: ([Int64]) throws -> [String]) throws -> [ResultTable] {
+        let filter = try compile(q.filter)
         enum Test { case reached(StepTest, Bool), silent(Int64) }
         let tables = StepTest.Tables()
         defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
         let tests: [Test] = try q.conditions.map { c in
             switch c {
-            case .reached(let e, let negated): return .reached(StepTest(try binder.bindEvent(e), tables: tables), negated)
+            case .reached(let e, let negated): return .reached(StepTest(try compile(e.predicate), tables: tables), negated)
             case .silentFor(let d): return .silent(d.milliseconds)
             }
         }
@@ -55,12 +56,7 @@ extension Executor {
                  .duration(Double(end - v.times[h.last])), .int(h.touches)]
             }
         }
-        let described = q.conditions.map { c -> String in
-            switch c {
-            case .reached(let e, let negated): return "\(negated ? "not reached" : "reached") \(describe(e))"
-            case .silentFor(let d): return "no touch for \(d.text)"
-            }
-        }
+        let described = q.conditions.map(\.text)
         var notes = ["\(hits.count.grouped) customers who \(described.joined(separator: " and ")); \(rows.count) shown, most recently active first"]
         notes.append("silence is measured to the store's last event (\(UTC.format(ms: end, dateOnly: true)))")
         notes += filter.description

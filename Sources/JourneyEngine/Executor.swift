@@ -1,6 +1,7 @@
 import Foundation
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 
 /// Runs bound statements over the packed journeys and returns tables.
 public struct Executor {
@@ -13,6 +14,37 @@ public struct Executor {
 
     func checkCancel(_ c: Int) throws { if c & 0xFFF == 0, isCancelled() { throw QueryCancelled() } }
 
+    /// How many parts the customer scans split into: one per core, two at most, one for small stores.
+    var scanPartCount: Int { ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1 }
+
+    /// The customers of part `p` of `parts`.
+    func customerRange(_ p: Int, of parts: Int) -> Range<Int> {
+        (seq.customerCount * p / parts)..<(seq.customerCount * (p + 1) / parts)
+    }
+
+    /// The parallel customer scan every statement shares: splits the customers into parts, runs `body` on each
+    /// part's range on its own thread with its own partial result (starting as `initial`), and returns the
+    /// partials in part order; the first error any part threw is rethrown.
+    func scanParts<Part>(_ initial: Part, parts: Int? = nil,
+                         _ body: (_ part: Int, _ customers: Range<Int>, _ v: UnsafePackedView, _ result: inout Part) throws -> Void) throws -> [Part] {
+        let parts = parts ?? scanPartCount
+        var results = [Part](repeating: initial, count: parts)
+        var errors = [Error?](repeating: nil, count: parts)
+        seq.withView { v in
+            results.withUnsafeMutableBufferPointer { out in
+                errors.withUnsafeMutableBufferPointer { errs in
+                    DispatchQueue.concurrentPerform(iterations: parts) { p in
+                        var part = initial
+                        do { try body(p, customerRange(p, of: parts), v, &part) } catch { errs[p] = error }
+                        out[p] = part
+                    }
+                }
+            }
+        }
+        if let e = errors.compactMap({ $0 }).first { throw e }
+        return results
+    }
+
     func label(_ show: PathShow, _ v: UnsafePackedView, _ i: Int) -> String {
         switch show {
         case .event: return catalog.events[Int(v.events[i])]
@@ -22,78 +54,61 @@ public struct Executor {
         }
     }
 
-    func attributeColumn(_ d: Breakdown) throws -> [String] {
+    func attributeColumn(_ a: AttributeRef, month: Bool) throws -> [String] {
         let ids = seq.customerIDs
-        let raw: [String?]
-        if d.field.scope == "account" { raw = try data.attributes.accountAttribute(d.field.name, for: ids) }
-        else { raw = try data.attributes.customerAttribute(d.field.name, for: ids) }
+        let raw = a.scope == .account ? try data.attributes.accountAttribute(a.name, for: ids) : try data.attributes.customerAttribute(a.name, for: ids)
         return raw.map { v in
             guard let v else { return "(none)" }
-            return d.month ? String(v.prefix(7)) : v
+            return month ? String(v.prefix(7)) : v
         }
-    }
-
-    public static func eventDimension(_ d: Breakdown) -> PathShow? {
-        d.field.scope == nil && !d.month ? PathShow(rawValue: d.field.name.lowercased()) : nil
     }
 
     // MARK: funnel
 
-    public func funnel(_ q: FunnelQuery, binder: inout Binder) throws -> [ResultTable] {
+    /// A funnel compiled for this data: the matcher's plan, the tight scan when it applies, the entry pruning and
+    /// the compiled filter. `run` executes it and `explain` describes it: the same object either way.
+    public final class NativeFunnel {
+        public let plan: QueryPlan.Funnel
+        let compiled: FunnelPlan
+        let simple: SimpleFunnel?
+        let pruning: EntryPruning
+        let filter: CompiledFilter
+        init(plan: QueryPlan.Funnel, compiled: FunnelPlan, simple: SimpleFunnel?, pruning: EntryPruning, filter: CompiledFilter) {
+            self.plan = plan; self.compiled = compiled; self.simple = simple; self.pruning = pruning; self.filter = filter
+        }
+        deinit { simple?.free() }
+        /// Whether the tight scan runs it.
+        public var tight: Bool { simple != nil }
+    }
+
+    public func compile(_ q: QueryPlan.Funnel) throws -> NativeFunnel {
+        let filter = try compile(q.filter)
+        var configured = FunnelPlan(steps: try q.steps.map { try compile($0.step.predicate) }, stepWithin: q.steps.map { $0.within?.milliseconds },
+                                    within: q.within?.milliseconds, order: q.order, entry: q.entry, eventFilter: filter.events,
+                                    exclusions: try q.exclusions.map { (try compile($0.step.predicate), $0.from, $0.to) })
+        configured.same = q.same
+        configured.ties = q.ties
+        if q.steps.contains(where: \.optional) { configured.optional = q.steps.map(\.optional) }   // empty: no skip checks in the scan
+        // Candidate pruning: customers without any event the entry could match are not read (none with an event
+        // filter, whose positions the presence signatures do not know).
+        let pruning = configured.filterTest == nil ? EntryPruning.of(q.order == .any ? configured.tests : [configured.tests[0]], data: data) : .none
+        return NativeFunnel(plan: q, compiled: configured, simple: SimpleFunnel(configured), pruning: pruning, filter: filter)
+    }
+
+    public func funnel(_ q: QueryPlan.Funnel) throws -> [ResultTable] {
         if q.unit == .accounts {
             // Account level: the same funnel over each account's merged journey.
             var perAccount = q
             perAccount.unit = .customers
-            let accounts = try accountLevel()
-            var b = Binder(catalog: catalog)
-            b.propertyColumns = accounts.seq.properties
-            return Self.asAccounts(try accounts.funnel(perAccount, binder: &b))
+            return Self.asAccounts(try accountLevel().funnel(perAccount))
         }
-        if q.steps.first?.optional == true {
-            throw Diagnostic("the first step cannot be optional: it is the entry", at: q.steps[0].expr.range)
-        }
-        if q.order == .any && q.ties == .strictlyLater {
-            throw Diagnostic("'strictly later' orders the steps in time, and 'order any' lets them come in any order", at: q.steps[0].expr.range,
-                             help: "use 'order sequential' or 'order strict' with 'strictly later'")
-        }
-        if q.order == .any, let s = q.steps.first(where: \.optional) {
-            throw Diagnostic("optional steps need an order: 'order any' already lets any step come in any order", at: s.expr.range)
-        }
-        var same: SameColumn?
-        if let f = q.same {
-            guard f.scope == nil, let c = SameColumn(rawValue: f.name.lowercased()) else {
-                throw Diagnostic("'same' holds an event field constant: \(SameColumn.allCases.map(\.rawValue).joined(separator: ", "))", at: f.range,
-                                 help: suggestion(for: f.name, among: SameColumn.allCases.map(\.rawValue)).map { "did you mean '\($0)'?" })
-            }
-            same = c
-        }
-        let filter = try binder.bindFilter(q.filter, data: data)
-        let n0 = q.steps.count
-        var exclusions: [(predicate: BoundPredicate, from: Int, to: Int)] = []
-        for (x, a, b) in q.exclusions {
-            let from = (a ?? 1) - 1, to = (b ?? n0) - 1
-            guard from >= 0, to < n0, from < to else {
-                throw Diagnostic("'excluding … between \(a ?? 1) and \(b ?? n0)' needs two step numbers from 1 to \(n0), the first smaller", at: x.range)
-            }
-            exclusions.append((try binder.bindEvent(x), from, to))
-        }
-        var configured = FunnelPlan(steps: try q.steps.map { try binder.bindEvent($0.expr) }, stepWithin: q.steps.map { $0.within?.milliseconds },
-                              within: q.within?.milliseconds, order: q.order, entry: q.entry, eventFilter: filter.events,
-                              exclusions: exclusions)
-        configured.same = same
-        configured.ties = q.ties
-        if q.steps.contains(where: \.optional) { configured.optional = q.steps.map(\.optional) }   // empty: no skip checks in the scan
-        // Captured by the scan threads: a `let`, so no copy or retain per access.
-        let plan = configured
-        let simple = SimpleFunnel(plan)
-        defer { simple?.free() }
-        // Candidate pruning: customers without any event the entry could match are not read (none with an event
-        // filter, whose positions the presence signatures do not know).
-        let pruning = plan.filterTest == nil ? EntryPruning.of(q.order == .any ? plan.tests : [plan.tests[0]], data: data) : .none
+        let native = try compile(q)
+        // Captured by the scan threads: `let`s, so no copy or retain per access.
+        let plan = native.compiled, simple = native.simple, pruning = native.pruning, filter = native.filter
         // Which customers have events at one time (built once per load; the general matcher needs it per customer).
         let tied = simple == nil && plan.ties == .together ? data.presence.tiedCustomers(seq) : nil
         let n = plan.steps.count
-        let atStep = max(1, min(n, q.by?.atStep ?? 1)) - 1
+        let atStep = q.groupStep
         var groupOf: [String] = []
         let grouped = try q.by.map(grouping)
         let eventDim = grouped?.events, attr = grouped?.values
@@ -103,77 +118,63 @@ public struct Executor {
         var levels = [UInt32](repeating: 0, count: keepLevels ? seq.customerCount : 0)
         if q.by != nil { groupOf = [String](repeating: "", count: seq.customerCount) }
         /// What one thread's range of customers adds: step-to-step times, overall and per group.
-        struct Partial { var gaps: [[Double]]; var byGroup: [String: [[Double]]] = [:]; var reached: [Int] = []; var error: Error? }
-        let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
-        var partials = [Partial](repeating: Partial(gaps: [[Double]](repeating: [], count: n)), count: parts)
-        seq.withView { v in
-            levels.withUnsafeMutableBufferPointer { levelOut in
-                groupOf.withUnsafeMutableBufferPointer { groupOut in
-                    partials.withUnsafeMutableBufferPointer { partOut in
-                        // Each thread owns its customer range, its scratch and its partial result.
-                        DispatchQueue.concurrentPerform(iterations: parts) { p in
-                            let lo = seq.customerCount * p / parts, hi = seq.customerCount * (p + 1) / parts
-                            // Scratch: n for the general matcher, n + n² for the one-pass entry best.
-                            let scratch = UnsafeMutablePointer<Int>.allocate(capacity: n + n * n), idx = UnsafeMutablePointer<Int>.allocate(capacity: n)
-                            defer { scratch.deallocate(); idx.deallocate() }
-                            var order: [Int] = []   // the general matcher's tie order, reused
-                            var part = Partial(gaps: [[Double]](repeating: [], count: n))
-                            part.reached = [Int](repeating: 0, count: n)
-                            do {
-                                if let simple, !keepLevels {
-                                    // The common case: a loop of its own, with nothing per customer but the scan.
-                                    let reached = UnsafeMutablePointer<Int>.allocate(capacity: n)
-                                    reached.initialize(repeating: 0, count: n)
-                                    defer { reached.deallocate() }
-                                    if let j = filter.journeys {
-                                        try j.withUnsafeBufferPointer { jb in
-                                            try simple.count(v, lo..<hi, journeys: jb, pruning: pruning, scratch: scratch, matched: idx,
-                                                             reached: reached, gaps: &part.gaps, cancelled: isCancelled)
-                                        }
-                                    } else {
-                                        try simple.count(v, lo..<hi, journeys: nil, pruning: pruning, scratch: scratch, matched: idx,
-                                                         reached: reached, gaps: &part.gaps, cancelled: isCancelled)
-                                    }
-                                    part.reached = Array(UnsafeBufferPointer(start: reached, count: n))
-                                    partOut[p] = part
-                                    return
-                                }
-                                for c in lo..<hi {
-                                    try checkCancel(c)
-                                    if let j = filter.journeys, !j[c] { continue }
-                                    if !pruning.admits(c) { continue }
-                                    let level = simple.map { FunnelMatcher.matchSimple($0, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx) }
-                                        ?? FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx, order: &order,
-                                                              tied: tied.map { $0[c] })
-                                    guard level > 0 else { continue }
-                                    var mask: UInt32 = 0
-                                    for k in 0..<level where idx[k] >= 0 { mask |= 1 << UInt32(k) }
-                                    if keepLevels { levelOut[c] = mask }
-                                    var m = mask
-                                    while m != 0 { part.reached[m.trailingZeroBitCount] += 1; m &= m - 1 }
-                                    var group = ""
-                                    if let d = eventDim { group = level > atStep && idx[atStep] >= 0 ? d.label(v, idx[atStep]) : "(not reached)"; groupOut[c] = group }
-                                    else if let attr { group = attr[c]; groupOut[c] = group }
-                                    // Any order has no previous step in time: its times run from the entry (the earliest matched event).
-                                    let entry = q.order == .any ? (0..<level).map { idx[$0] }.filter { $0 >= 0 }.min() ?? 0 : 0
-                                    var prevMatched = idx[0]
-                                    for k in 1..<max(1, level) {
-                                        guard idx[k] >= 0 else { continue }   // a skipped optional step
-                                        let from = q.order == .any ? entry : prevMatched
-                                        prevMatched = idx[k]
-                                        let g = Double(v.times[idx[k]] - v.times[from])
-                                        part.gaps[k].append(g)
-                                        if q.by != nil { part.byGroup[group, default: [[Double]](repeating: [], count: n)][k].append(g) }
-                                    }
-                                }
-                            } catch { part.error = error }
-                            partOut[p] = part
+        struct Partial { var gaps: [[Double]]; var byGroup: [String: [[Double]]] = [:]; var reached: [Int] = [] }
+        let partials = try levels.withUnsafeMutableBufferPointer { levelOut in
+            try groupOf.withUnsafeMutableBufferPointer { groupOut in
+                try scanParts(Partial(gaps: [[Double]](repeating: [], count: n))) { _, range, v, part in
+                    // Scratch: n for the general matcher, n + n² for the one-pass entry best.
+                    let scratch = UnsafeMutablePointer<Int>.allocate(capacity: n + n * n), idx = UnsafeMutablePointer<Int>.allocate(capacity: n)
+                    defer { scratch.deallocate(); idx.deallocate() }
+                    var order: [Int] = []   // the general matcher's tie order, reused
+                    part.reached = [Int](repeating: 0, count: n)
+                    if let simple, !keepLevels {
+                        // The common case: a loop of its own, with nothing per customer but the scan.
+                        let reached = UnsafeMutablePointer<Int>.allocate(capacity: n)
+                        reached.initialize(repeating: 0, count: n)
+                        defer { reached.deallocate() }
+                        if let j = filter.journeys {
+                            try j.withUnsafeBufferPointer { jb in
+                                try simple.count(v, range, journeys: jb, pruning: pruning, scratch: scratch, matched: idx,
+                                                 reached: reached, gaps: &part.gaps, cancelled: isCancelled)
+                            }
+                        } else {
+                            try simple.count(v, range, journeys: nil, pruning: pruning, scratch: scratch, matched: idx,
+                                             reached: reached, gaps: &part.gaps, cancelled: isCancelled)
+                        }
+                        part.reached = Array(UnsafeBufferPointer(start: reached, count: n))
+                        return
+                    }
+                    for c in range {
+                        try checkCancel(c)
+                        if let j = filter.journeys, !j[c] { continue }
+                        if !pruning.admits(c) { continue }
+                        let level = simple.map { FunnelMatcher.matchSimple($0, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx) }
+                            ?? FunnelMatcher.match(plan, v, Int(v.offsets[c]), Int(v.offsets[c + 1]), scratch: scratch, matched: idx, order: &order,
+                                                  tied: tied.map { $0[c] })
+                        guard level > 0 else { continue }
+                        var mask: UInt32 = 0
+                        for k in 0..<level where idx[k] >= 0 { mask |= 1 << UInt32(k) }
+                        if keepLevels { levelOut[c] = mask }
+                        var m = mask
+                        while m != 0 { part.reached[m.trailingZeroBitCount] += 1; m &= m - 1 }
+                        var group = ""
+                        if let d = eventDim { group = level > atStep && idx[atStep] >= 0 ? d.label(v, idx[atStep]) : "(not reached)"; groupOut[c] = group }
+                        else if let attr { group = attr[c]; groupOut[c] = group }
+                        // Any order has no previous step in time: its times run from the entry (the earliest matched event).
+                        let entry = q.order == .any ? (0..<level).map { idx[$0] }.filter { $0 >= 0 }.min() ?? 0 : 0
+                        var prevMatched = idx[0]
+                        for k in 1..<max(1, level) {
+                            guard idx[k] >= 0 else { continue }   // a skipped optional step
+                            let from = q.order == .any ? entry : prevMatched
+                            prevMatched = idx[k]
+                            let g = Double(v.times[idx[k]] - v.times[from])
+                            part.gaps[k].append(g)
+                            if q.by != nil { part.byGroup[group, default: [[Double]](repeating: [], count: n)][k].append(g) }
                         }
                     }
                 }
             }
         }
-        if let e = partials.compactMap(\.error).first { throw e }
         var gaps = [[Double]](repeating: [], count: n)
         var gapsByGroup: [String: [[Double]]] = [:]
         for part in partials {
@@ -201,7 +202,7 @@ public struct Executor {
                 if let group { r.append(.text(group)) }
                 let p = previousRequired(k)
                 let dropped: Value = optional[k] ? .null : nextRequired(k).map { .int(cnt[k] - cnt[$0]) } ?? .int(0)
-                r += [.text("\(k + 1). \(describe(q.steps[k].expr))\(optional[k] ? " (optional)" : "")"), .int(cnt[k]),
+                r += [.text("\(k + 1). \(q.steps[k].text)\(optional[k] ? " (optional)" : "")"), .int(cnt[k]),
                       .percent(cnt[0] > 0 ? Double(cnt[k]) / Double(cnt[0]) : .nan),
                       .percent(k == 0 ? (cnt[0] > 0 ? 1 : .nan) : (cnt[p] > 0 ? Double(cnt[k]) / Double(cnt[p]) : .nan)),
                       dropped,
@@ -212,23 +213,23 @@ public struct Executor {
         }
         let unitName = q.unit.rawValue
         var notes: [String] = []
-        if let w = q.within { notes.append("window: \(w.text) from the entry (\(q.entry == .first ? "the first" : "the best") \(q.order == .any ? "event of any step" : describe(q.steps[0].expr)))") }
+        if let w = q.within { notes.append("window: \(w.text) from the entry (\(q.entry == .first ? "the first" : "the best") \(q.order == .any ? "event of any step" : q.steps[0].text))") }
         if q.order == .any { notes.append("order any: step k counts \(unitName) who did steps 1 to k in any order") }
         switch q.ties {
         case .strictlyLater: notes.append("strictly later: each step's event comes at a later time than the previous step's")
         case .importOrder: notes.append("ties in import order: a step's event at the previous step's time counts only when it comes later in the store")
         case .together: break
         }
-        if let same { notes.append("same \(same.rawValue): every step's event has the entry event's \(same.rawValue); an event without one matches none") }
-        for (x, a, b) in q.exclusions { notes.append("excluding \(describe(x)) between step \(a ?? 1) and step \(b ?? n): such entries are dropped") }
+        if let same = q.same { notes.append("same \(same.rawValue): every step's event has the entry event's \(same.rawValue); an event without one matches none") }
+        for x in q.exclusions { notes.append("excluding \(x.step.text) between step \(x.from + 1) and step \(x.to + 1): such entries are dropped") }
         notes += filter.description
         if let by = q.by {
             let cols = [by.display, "step", unitName, "% of first", "% of previous", "dropped", "median time", "p90 time"]
             var groups: [String: Int] = [:]
             for c in 0..<levels.count where levels[c] != 0 { groups[groupOf[c], default: 0] += 1 }
             // By size, the top N and "other"; months in time order, every month shown.
-            let topN = by.month ? Int.max : q.top ?? 10
-            let ranked = by.month ? Self.monthsInOrder(Array(groups.keys))
+            let topN = by.isMonths ? Int.max : q.top ?? 10
+            let ranked = by.isMonths ? Self.monthsInOrder(Array(groups.keys))
                 : groups.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
             let shown = Array(ranked.prefix(topN))
             var out: [[Value]] = []

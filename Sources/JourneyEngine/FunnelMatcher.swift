@@ -1,5 +1,6 @@
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 
 /// The funnel plan: bound steps, windows, order, entry rule and exclusions.
 public struct FunnelPlan {
@@ -35,9 +36,7 @@ public struct FunnelPlan {
 }
 
 
-/// A packed column a funnel can hold constant (`same channel`).
-public enum SameColumn: String, CaseIterable, Sendable {
-    case channel, campaign, device, source, kind
+extension SameColumn {
     @inline(__always) func value(_ v: UnsafePackedView, _ i: Int) -> UInt32 {
         switch self {
         case .channel: return UInt32(v.channels[i])

@@ -1,5 +1,6 @@
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 
 /// What a `by` groups by, resolved against the store once for every statement that takes `by`: an event field
 /// (each event has a code) or a customer attribute (each customer has a value). A name `where` would reject is
@@ -57,37 +58,18 @@ public struct EventGroups {
 }
 
 extension Executor {
-    /// The event fields `by` takes, besides imported properties (and `month(timestamp)`).
-    static let eventFields = ["event", "channel", "stage", "kind", "campaign", "device", "source", "value"]
-
-    /// Resolves `by`: event fields first, then imported event properties, then customer attributes (an unscoped
-    /// name that is none of these is an error, as in `where`).
-    public func grouping(_ d: Breakdown) throws -> Grouping {
-        if let second = d.also.first {
-            throw Diagnostic("two breakdowns are taken by count (count customers by \(d.display), \(second.display)); this statement takes one",
-                             at: second.field.range)
+    /// The groups of a bound `by` on this data: each event's code for an event field, each customer's value for
+    /// an attribute.
+    public func grouping(_ d: BoundBreakdown) throws -> Grouping {
+        switch d.source {
+        case .field(let f): return .event(eventGroups(f.rawValue)!)
+        case .value: return .event(eventGroups("value")!)
+        case .property(let name):
+            guard let g = eventGroups(name) else { throw QueryError("the property '\(name)' is not loaded") }
+            return .event(g)
+        case .month: return .event(monthGroups())
+        case .attribute(let a, let month): return .customer(try attributeColumn(a, month: month))
         }
-        let name = d.field.name.lowercased()
-        if d.field.scope == nil {
-            if d.month && name == "timestamp" { return .event(monthGroups()) }
-            if !d.month, let g = eventGroups(name) { return .event(g) }
-            if d.month && Self.eventFields.contains(name) {
-                throw Diagnostic("month(…) takes a time: timestamp or a customer attribute holding a date (first_contact)", at: d.field.range)
-            }
-            if !catalog.customerAttributes.contains(where: { $0.lowercased() == name }) && name != "first_contact" {
-                let known = Self.eventFields + catalog.properties + catalog.customerAttributes + ["month(timestamp)"]
-                let s = suggestion(for: d.field.name, among: known)
-                throw Diagnostic("unknown field '\(d.field.display)'", at: d.field.range,
-                                 help: s.map { "did you mean '\($0)'?" } ?? "event fields: \(Self.eventFields.joined(separator: ", "))"
-                                    + (catalog.properties.isEmpty ? "" : "; properties: \(catalog.properties.prefix(10).joined(separator: ", "))")
-                                    + "; customer attributes: customer.ATTR (\(catalog.customerAttributes.prefix(8).joined(separator: ", "))), first_contact")
-            }
-        } else if d.field.scope == "customer", !catalog.customerAttributes.contains(where: { $0.lowercased() == name }), name != "first_contact" {
-            let s = suggestion(for: d.field.name, among: catalog.customerAttributes + ["first_contact"])
-            throw Diagnostic("unknown customer attribute '\(d.field.name)'", at: d.field.range,
-                             help: s.map { "did you mean 'customer.\($0)'?" } ?? "customer attributes: \(catalog.customerAttributes.joined(separator: ", "))")
-        }
-        return .customer(try attributeColumn(d))
     }
 
     /// An event field or imported property by name, or nil.
@@ -135,9 +117,9 @@ extension Executor {
 extension Executor {
     /// `by A, B`: each group a pair, named "A-value\tB-value" (count shows them as two columns). Two customer
     /// attributes stay a customer attribute; otherwise every event gets the code of its pair.
-    func pairGrouping(_ d: Breakdown) throws -> Grouping {
-        var first = d; first.also = []
-        let a = try grouping(first), b = try grouping(d.also[0])
+    func pairGrouping(_ d: BoundBreakdown) throws -> Grouping {
+        guard let second = d.also else { return try grouping(d) }
+        let a = try grouping(d), b = try grouping(second)
         if case .customer(let x) = a, case .customer(let y) = b { return .customer(zip(x, y).map { "\($0)\t\($1)" }) }
         // Dense codes for a customer side's values, so both sides are codes.
         let ea = a.events, eb = b.events

@@ -1,32 +1,14 @@
 import Foundation
 import JourneyCore
 import JourneyLanguage
-
-/// A pattern in words, as the user could have written it.
-public func describe(_ p: Pattern) -> String {
-    switch p {
-    case .step(let e): return describe(e)
-    case .sequence(let ps): return ps.map { q in if case .alternation = q { return "(\(describe(q)))" }; return describe(q) }.joined(separator: " ")
-    case .alternation(let ps): return ps.map(describe).joined(separator: " | ")
-    case .then(let a, let b, let w): return "\(describe(a)) then \(describe(b))" + (w.map { " within \($0.text)" } ?? "")
-    case .repetition(let q, let lo, let hi):
-        var inner = describe(q)
-        if case .step = q {} else { inner = "(\(inner))" }
-        switch (lo, hi) {
-        case (0, 1): return inner + "?"
-        case (0, nil): return inner + "*"
-        case (1, nil): return inner + "+"
-        default: return inner + "{\(lo),\(hi.map(String.init) ?? "")}"
-        }
-    }
-}
+import JourneyPlanner
 
 extension Executor {
     /// For `explain`: the steps every match needs, and the customers (with their events) that have them all and
     /// so are run through the automaton; the others are skipped after one pass over their events.
-    public func matchScanned(_ q: MatchQuery, binder: inout Binder) throws -> (required: [String], customers: Int, events: Int) {
-        let filter = try binder.bindFilter(q.filter, data: data)
-        let m = try matcher(q, binder: &binder)
+    public func matchScanned(_ q: QueryPlan.Matching) throws -> (matcher: PatternMatcher, customers: Int, events: Int) {
+        let filter = try compile(q.filter)
+        let m = try matcher(q)
         let eventFilter = filter.events.map { StepTest($0, tables: m.tables) }
         var cs = 0, es = 0
         var seen = [Bool](repeating: false, count: m.required.count)
@@ -42,29 +24,26 @@ extension Executor {
                 if n > 0 && !seen.contains(false) { cs += 1; es += n }
             }
         }
-        return (PatternMatcher.requiredSteps(q.pattern).map(describe), cs, es)
+        return (m, cs, es)
     }
 
     /// Compiles the statement's pattern.
-    func matcher(_ q: MatchQuery, binder: inout Binder) throws -> PatternMatcher {
+    func matcher(_ q: QueryPlan.Matching) throws -> PatternMatcher {
         let tables = StepTest.Tables()
-        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
-        var b = binder
-        defer { binder = b }
-        return try PatternMatcher(q.pattern, within: q.within, tables: tables) { e in StepTest(try b.bindEvent(e), tables: tables) }
+        return try PatternMatcher(q.pattern, within: q.within, tables: tables) { s in StepTest(try compile(s.predicate), tables: tables) }
     }
 
     /// Per customer (index, in order), the matches of the pattern among the events passing the event-level filter.
     /// Customers are split over the cores; `visit` runs afterwards on the calling thread.
-    func forEachMatch(_ q: MatchQuery, binder: inout Binder, _ visit: (_ c: Int, _ v: UnsafePackedView, _ matches: [(Int, Int)]) -> Void) throws -> BoundFilter {
-        let filter = try binder.bindFilter(q.filter, data: data)
-        let m = try matcher(q, binder: &binder)
+    func forEachMatch(_ q: QueryPlan.Matching, _ visit: (_ c: Int, _ v: UnsafePackedView, _ matches: [(Int, Int)]) -> Void) throws -> CompiledFilter {
+        let filter = try compile(q.filter)
+        let m = try matcher(q)
         let eventFilter = filter.events.map { StepTest($0, tables: m.tables) }
         let required = m.required
         // Ties together (as the funnel's default): events at one time are read in tie order, by the first step of
         // the pattern (as written) they match, events matching none last, then import order.
-        let tieTests = try q.pattern.steps.map { StepTest(try binder.bindEvent($0), tables: m.tables) }
-        let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
+        let tieTests = try q.pattern.steps.map { StepTest(try compile($0.predicate), tables: m.tables) }
+        let parts = scanPartCount
         var found = [[(c: Int, matches: [(Int, Int)])]](repeating: [], count: parts)
         var errors = [Error?](repeating: nil, count: parts)
         seq.withView { v in
@@ -75,7 +54,7 @@ extension Executor {
                         var positions: [Int] = [], ms: [(Int, Int)] = []
                         var seen = [Bool](repeating: false, count: required.count)
                         do {
-                            for c in (seq.customerCount * p / parts)..<(seq.customerCount * (p + 1) / parts) {
+                            for c in customerRange(p, of: parts) {
                                 try checkCancel(c)
                                 if let j = filter.journeys, !j[c] { continue }
                                 positions.removeAll(keepingCapacity: true)
@@ -103,10 +82,10 @@ extension Executor {
     }
 
     /// `customers matching PATTERN`: who has a match, how many, the first and the latest.
-    public func customersMatching(_ q: MatchQuery, binder: inout Binder, keys: ([Int64]) throws -> [String]) throws -> [ResultTable] {
+    public func customersMatching(_ q: QueryPlan.Matching, keys: ([Int64]) throws -> [String]) throws -> [ResultTable] {
         var hits: [(c: Int, n: Int, first: (Int, Int), last: (Int, Int))] = []
         var total = 0
-        let filter = try forEachMatch(q, binder: &binder) { c, _, ms in
+        let filter = try forEachMatch(q) { c, _, ms in
             hits.append((c, ms.count, ms[0], ms[ms.count - 1])); total += ms.count
         }
         let shown = hits.sorted { seq.times[$0.last.1] != seq.times[$1.last.1] ? seq.times[$0.last.1] > seq.times[$1.last.1] : $0.c < $1.c }.prefix(q.limit)
@@ -118,21 +97,21 @@ extension Executor {
                  .text(label(.event, v, h.last.1))]
             }
         }
-        let notes = ["\(hits.count.grouped) of \(seq.customerCount.grouped) customers match \(describe(q.pattern))\(q.within.map { " within \($0.text)" } ?? ""); \(total.grouped) matches in all; \(rows.count) shown, most recent match first",
+        let notes = ["\(hits.count.grouped) of \(seq.customerCount.grouped) customers match \(q.pattern.text)\(q.within.map { " within \($0.text)" } ?? ""); \(total.grouped) matches in all; \(rows.count) shown, most recent match first",
                      "matches do not overlap; each is the earliest-ending one after the previous (see docs/semantics.md, match)"] + filter.description
         return [ResultTable(title: "customers matching", columns: ["customer", "matches", "first match", "its duration", "latest match end", "its last event"],
                             rows: rows, notes: notes)]
     }
 
     /// `count matching PATTERN [by DIM]`: customers with a match and matches, per group.
-    public func countMatching(_ q: MatchQuery, binder: inout Binder) throws -> [ResultTable] {
+    public func countMatching(_ q: QueryPlan.Matching) throws -> [ResultTable] {
         let grouped = try q.by.map(grouping)
         let dim = grouped?.events, attr = grouped?.values
         var groups: [String: (customers: Int, matches: Int)] = [:]
         var size: [String: Int] = [:]
         if let attr { for (c, a) in attr.enumerated() where seq.offsets[c + 1] > seq.offsets[c] { size[a, default: 0] += 1 } }
         var customers = 0, matches = 0
-        let filter = try forEachMatch(q, binder: &binder) { c, v, ms in
+        let filter = try forEachMatch(q) { c, v, ms in
             let g = dim?.label(v, ms[0].0) ?? attr?[c] ?? "all"
             groups[g, default: (0, 0)].customers += 1
             groups[g, default: (0, 0)].matches += ms.count
@@ -143,7 +122,7 @@ extension Executor {
             r += [.int(x.customers), .percent(Double(x.customers) / Double(max(q.by == nil || dim != nil ? seq.customerCount : size[k] ?? 0, 1))), .int(x.matches)]
             return r
         }
-        var notes = ["\(customers.grouped) of \(seq.customerCount.grouped) customers match \(describe(q.pattern))\(q.within.map { " within \($0.text)" } ?? ""), \(matches.grouped) matches"]
+        var notes = ["\(customers.grouped) of \(seq.customerCount.grouped) customers match \(q.pattern.text)\(q.within.map { " within \($0.text)" } ?? ""), \(matches.grouped) matches"]
         if let by = q.by {
             notes.append(dim != nil ? "a customer counts under the \(by.display) of their first match's first event; share = of all customers"
                                     : "share = of the customers with that \(by.display)")

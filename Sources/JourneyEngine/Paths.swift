@@ -2,6 +2,7 @@ import Foundation
 import CPrefetch
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 
 extension Executor {
     // MARK: paths
@@ -12,26 +13,21 @@ extension Executor {
     /// Presence bits drop the customers without A (and count those with A but no B as "never") before any event
     /// is read; the remaining candidates are read with their columns prefetched a few customers ahead, since
     /// they are scattered over the whole store and each would otherwise wait on memory.
-    public func paths(_ q: PathsQuery, binder: inout Binder) throws -> [ResultTable] {
-        let filter = try binder.bindFilter(q.filter, data: data)
-        let tables = StepTest.Tables()
-        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
-        let from = try q.from.map { StepTest(try binder.bindEvent($0), tables: tables) }
-        let to = try q.to.map { StepTest(try binder.bindEvent($0), tables: tables) }
-        let eventFilter = filter.events.map { StepTest($0, tables: tables) }
+    public func paths(_ q: QueryPlan.Paths) throws -> [ResultTable] {
+        let native = try compile(q)
+        defer { withExtendedLifetime(native.tables) {} }   // the compiled tests point into it
+        let filter = native.filter, from = native.from, to = native.to, eventFilter = native.eventFilter
+        let fromPruning = native.fromPruning, toPruning = native.toPruning
         let limit = q.maxSteps
         let within = q.within?.milliseconds ?? .max
         let hasFrom = from != nil, hasTo = to != nil, keep = q.keepRepeats
-        // Without an event filter (positions are events), presence signatures prune customers lacking A or B.
-        let fromPruning = eventFilter == nil ? from.map { EntryPruning.of([$0], data: data) } ?? .none : .none
-        let toPruning = eventFilter == nil ? to.map { EntryPruning.of([$0], data: data) } ?? .none : .none
         let fromCode = from?.code, toCode = to?.code
         let ellipsis = UInt32.max
         // Keys built in registers straight from the column when the shape allows (the common case).
         let registerKeys = eventFilter == nil && q.next == nil && q.previous == nil && limit < PackedPath.capacity
             && labelCount(q.show) < PackedPath.labelLimit
         let cutMiddle = hasFrom && hasTo && limit >= 2   // first K−1, …, B; otherwise the first K, …
-        let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
+        let parts = scanPartCount
         var tallies = [PathTally](repeating: PathTally(), count: parts)
         seq.withView { v in
             @inline(__always) func code(_ i: Int) -> UInt32 { labelCode(q.show, v, i) }
@@ -238,7 +234,7 @@ extension Executor {
                          .duration(quantile(selecting: &durations[shown.count], 0.5))])
         }
         if let t = q.to, q.from != nil {
-            let never = "(never reached \(describe(t))\(q.within.map { " within \($0.text)" } ?? ""))"
+            let never = "(never reached \(t.text)\(q.within.map { " within \($0.text)" } ?? ""))"
             rows.append([.text(never), .int(neverReached), .percent(Double(neverReached) / Double(total)), .null])
         }
         var notes = filter.description
@@ -340,14 +336,31 @@ struct PackedPath: Hashable {
 }
 
 extension Executor {
+    /// Paths compiled for this data: the end tests, the event filter and the presence pruning of A and B
+    /// (without an event filter: positions are then events). `paths` runs it, `explain` describes it.
+    public struct NativePaths {
+        let tables: StepTest.Tables
+        let filter: CompiledFilter
+        let from: StepTest?, to: StepTest?, eventFilter: StepTest?
+        let fromPruning: EntryPruning, toPruning: EntryPruning
+    }
+
+    public func compile(_ q: QueryPlan.Paths) throws -> NativePaths {
+        let filter = try compile(q.filter)
+        let tables = StepTest.Tables()
+        let from = try q.from.map { StepTest(try compile($0.predicate), tables: tables) }
+        let to = try q.to.map { StepTest(try compile($0.predicate), tables: tables) }
+        let eventFilter = filter.events.map { StepTest($0, tables: tables) }
+        return NativePaths(tables: tables, filter: filter, from: from, to: to, eventFilter: eventFilter,
+                           fromPruning: eventFilter == nil ? from.map { EntryPruning.of([$0], data: data) } ?? .none : .none,
+                           toPruning: eventFilter == nil ? to.map { EntryPruning.of([$0], data: data) } ?? .none : .none)
+    }
+
     /// For `explain`: the customers (and their events) `paths` reads after the journey filter and the presence
     /// signatures of A and B, and whether the signatures prune at all.
-    public func pathsScanned(_ q: PathsQuery, binder: inout Binder) throws -> (pruned: Bool, customers: Int, events: Int) {
-        let filter = try binder.bindFilter(q.filter, data: data)
-        let tables = StepTest.Tables()
-        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
-        let ends = try [q.from, q.to].compactMap { $0 }.map { StepTest(try binder.bindEvent($0), tables: tables) }
-        let prunings = filter.events == nil ? ends.map { EntryPruning.of([$0], data: data) } : []
+    public func pathsScanned(_ p: NativePaths) -> (pruned: Bool, customers: Int, events: Int) {
+        let filter = p.filter
+        let prunings = [p.fromPruning, p.toPruning]
         var cs = 0, es = 0
         for c in 0..<seq.customerCount where (filter.journeys?[c] ?? true) && prunings.allSatisfy({ $0.admits(c) }) {
             cs += 1; es += Int(seq.offsets[c + 1] - seq.offsets[c])

@@ -1,6 +1,7 @@
 import Foundation
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 
 /// A regular pattern over events compiled to a Thompson automaton and run as a Pike machine: one pass over a
 /// customer's events, a bounded set of threads per automaton node, so any pattern runs in time linear in the
@@ -26,31 +27,25 @@ public struct PatternMatcher {
     let tables: StepTest.Tables
 
     /// `bind` compiles a step predicate; its tables must be `tables`.
-    public init(_ pattern: Pattern, within: TimeSpan?, tables: StepTest.Tables, bind: (Expr) throws -> StepTest) throws {
+    public init(_ pattern: BoundPattern, within: TimeSpan?, tables: StepTest.Tables, bind: (BoundStep) throws -> StepTest) throws {
         window = within?.milliseconds
         self.tables = tables
         let accept = add(.accept)
         start = try compile(pattern, next: accept, bind: bind)
-        required = try Self.requiredSteps(pattern).map(bind)
+        required = try pattern.required.map(bind)
+        requiredText = pattern.required.map(\.text)
     }
+
+    /// The required steps as written.
+    public private(set) var requiredText: [String] = []
 
     /// Steps every match must contain one event of: a customer without such an event is skipped unread.
     public private(set) var required: [StepTest] = []
 
-    static func requiredSteps(_ p: Pattern) -> [Expr] {
-        switch p {
-        case .step(let e): return [e]
-        case .sequence(let ps): return ps.flatMap(requiredSteps)
-        case .then(let a, let b, _): return requiredSteps(a) + requiredSteps(b)
-        case .repetition(let q, let lo, _): return lo > 0 ? requiredSteps(q) : []
-        case .alternation: return []
-        }
-    }
-
     mutating func add(_ n: Node) -> Int { nodes.append(n); return nodes.count - 1 }
 
     /// Compiles `p` so that it continues at `next`; returns its entry node.
-    mutating func compile(_ p: Pattern, next: Int, bind: (Expr) throws -> StepTest) throws -> Int {
+    mutating func compile(_ p: BoundPattern, next: Int, bind: (BoundStep) throws -> StepTest) throws -> Int {
         switch p {
         case .step(let e):
             tests.append(try bind(e))

@@ -1,5 +1,6 @@
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 
 extension Executor {
     /// `pauses longer than D [resumed|open]`: gaps between consecutive touches longer than D.
@@ -7,9 +8,9 @@ extension Executor {
     /// A resumed pause is a gap inside a journey (a touch came after it); an open pause is a journey whose last
     /// touch lies more than D before the store's last event — customers to follow up. Without `resumed` or
     /// `open`: a summary of both and where journeys resumed (the stage of the first touch after the pause).
-    public func pauses(longer d: TimeSpan, which: String?, filter f: Expr?, limit shown: Int? = nil, binder: inout Binder,
-                       keys: ([Int64]) throws -> [String]) throws -> [ResultTable] {
-        let filter = try binder.bindFilter(f, data: data)
+    public func pauses(_ q: QueryPlan.Pauses, keys: ([Int64]) throws -> [String]) throws -> [ResultTable] {
+        let d = q.longer, shown = q.limit
+        let filter = try compile(q.filter)
         let limit = d.milliseconds
         let end = seq.times.max() ?? 0
         // Resumed pauses keyed by the stage codes before and after (named only for the rows).
@@ -78,10 +79,10 @@ extension Executor {
             return ResultTable(title: "open pauses longer than \(d.text)", columns: ["customer", "last touch", "channel", "stage", "last touch on", "silent for", "touches"],
                                rows: rows, notes: n)
         }
-        switch which {
-        case "resumed"?: return [resumedTable()]
-        case "open"?: return [try openTable()]
-        default:
+        switch q.which {
+        case .resumed: return [resumedTable()]
+        case .open: return [try openTable()]
+        case .both:
             var lengths = byStage.values.flatMap(\.lengths)
             let summary = ResultTable(title: "pauses longer than \(d.text)", columns: ["measure", "value"], rows: [
                 [.text("resumed pauses"), .int(pauseCount)], [.text("customers who paused and came back"), .int(customersWithPause)],

@@ -1,6 +1,7 @@
 import Foundation
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 
 /// Candidate pruning: per customer, a 16-bit signature of the stages and a 64-bit signature of the event codes
 /// they have at least one event of (code c sets bit c mod 16, or c mod 64: exact for up to 16 stages and 64
@@ -103,23 +104,14 @@ public struct EntryPruning {
     }
 }
 
-extension Executor {
-    /// For `explain`: how a funnel's entry prunes customers, and how many customers and events it then reads.
-    public func funnelPruning(_ q: FunnelQuery, binder: inout Binder) throws -> (how: String, customers: Int, events: Int, tight: Bool) {
-        let filter = try binder.bindFilter(q.filter, data: data)
-        let tables = StepTest.Tables()
-        defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
-        let steps = try q.steps.map { StepTest(try binder.bindEvent($0.expr), tables: tables) }
-        let pruning = filter.events == nil && !steps.isEmpty ? EntryPruning.of(q.order == .any ? steps : [steps[0]], data: data) : .none
+extension Executor.NativeFunnel {
+    /// For `explain`: how the entry prunes customers, and how many customers and events the scan then reads.
+    public func scanned(_ data: JourneyData) -> (how: String, customers: Int, events: Int) {
+        let seq = data.sequences
         var cs = 0, es = 0
         for c in 0..<seq.customerCount where (filter.journeys?[c] ?? true) && pruning.admits(c) {
             cs += 1; es += Int(seq.offsets[c + 1] - seq.offsets[c])
         }
-        // Whether the tight scan (`SimpleFunnel`) runs it: the same conditions as its initializer.
-        let column = steps.first?.column
-        let tight = q.order == .sequential && q.exclusions.isEmpty && q.same == nil && q.ties != .strictlyLater
-            && !q.steps.contains { $0.optional || $0.within != nil } && steps.count <= 32
-            && [.event, .channel, .stage, .kind].contains(column) && steps.allSatisfy { $0.column == column }
-        return (pruning.described, cs, es, tight)
+        return (pruning.described, cs, es)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 
 extension Executor {
     // MARK: stats
@@ -9,8 +10,8 @@ extension Executor {
     /// alone) touches, distinct channels and days first to last touch; for converting accounts the same up to
     /// the account's first conversion-stage event. Accounts are numbered densely and kept in arrays, channels as
     /// bit sets, so a pass over the events does no hashing.
-    public func stats(filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
-        let filter = try binder.bindFilter(f, data: data)
+    public func stats(_ q: QueryPlan.Stats) throws -> [ResultTable] {
+        let filter = try compile(q.filter)
         let tables = StepTest.Tables()
         defer { withExtendedLifetime(tables) {} }
         let eventFilter = filter.events.map { StepTest($0, tables: tables) }

@@ -19,7 +19,7 @@ public struct Parser {
     /// Parses one statement (a trailing `;` is allowed).
     public static func parse(_ source: String, params: [String: Literal] = [:]) throws -> Statement {
         var p = Parser(source, params: params)
-        return try p.parseScript().first ?? { throw Diagnostic("empty statement", at: p.peek.range) }()
+        return try p.parseScript().first ?? { throw Diagnostic(.emptyStatement, "empty statement", at: p.peek.range) }()
     }
 
     /// True when `source` holds a whole statement (or a clear error), false when it stops mid-statement
@@ -58,7 +58,7 @@ public struct Parser {
             out.append(try parseStatement())
             if peek.kind != .end {
                 guard peek.text == ";" && peek.kind == .symbol else {
-                    throw Diagnostic("unexpected '\(peek.text)' after the end of the statement", at: peek.range,
+                    throw Diagnostic(.unexpectedAfterStatement, "unexpected '\(peek.text)' after the end of the statement", at: peek.range,
                                      help: clauseHelp(peek.text, in: statement))
                 }
             }
@@ -91,25 +91,25 @@ public struct Parser {
 
     func error(_ expected: String) -> Diagnostic {
         let t = peek
-        if t.kind == .illegal { return Diagnostic(t.text, at: t.range) }
+        if t.kind == .illegal { return Diagnostic(.illegalToken, t.text, at: t.range) }
         if t.kind == .param {
             // A parameter of the wrong kind: say what it holds and where it came from, not its name.
             guard let v = params[t.text] else {
-                return Diagnostic("unknown parameter '$\(t.text)'", at: t.range,
+                return Diagnostic(.unknownParameter, "unknown parameter '$\(t.text)'", at: t.range,
                                   help: suggestion(for: t.text, among: Array(params.keys)).map { "did you mean '$\($0)'?" }
                                     ?? "define it with: set \(t.text) = VALUE (or --param \(t.text)=VALUE)")
             }
-            return Diagnostic("expected \(expected), but $\(t.text) is '\(v.display)'", at: t.range,
+            return Diagnostic(.parameterKind, "expected \(expected), but $\(t.text) is '\(v.display)'", at: t.range,
                               help: "give it another value: --param \(t.text)=… or set \(t.text) = …")
         }
-        if t.kind == .end { return Diagnostic("expected \(expected), but the statement ended", at: t.range) }
-        return Diagnostic("expected \(expected), found '\(t.text)'", at: t.range)
+        if t.kind == .end { return Diagnostic(.expected, "expected \(expected), but the statement ended", at: t.range) }
+        return Diagnostic(.expected, "expected \(expected), found '\(t.text)'", at: t.range)
     }
 
     mutating func expectWord(_ w: String, after: String) throws {
         if accept(w) { return }
         if peek.kind == .word, let s = suggestion(for: peek.text, among: [w]) {
-            throw Diagnostic("expected '\(w)' after \(after), found '\(peek.text)'", at: peek.range, help: "did you mean '\(s)'?")
+            throw Diagnostic(.expected, "expected '\(w)' after \(after), found '\(peek.text)'", at: peek.range, help: "did you mean '\(s)'?")
         }
         throw error("'\(w)' after \(after)")
     }
@@ -162,8 +162,8 @@ public struct Parser {
     mutating func parseStatementBody() throws -> Statement {
         let t = peek
         guard t.kind == .word else {
-            if t.kind == .illegal { throw Diagnostic(t.text, at: t.range) }
-            throw Diagnostic("expected a statement such as 'funnel', 'paths' or 'stats', found '\(t.text)'", at: t.range,
+            if t.kind == .illegal { throw Diagnostic(.illegalToken, t.text, at: t.range) }
+            throw Diagnostic(.expected, "expected a statement such as 'funnel', 'paths' or 'stats', found '\(t.text)'", at: t.range,
                              help: "type .help for the list of statements")
         }
         switch t.text.lowercased() {
@@ -199,7 +199,7 @@ public struct Parser {
             var unit = "customers"
             if peek.kind == .word, ["customers", "accounts", "events"].contains(peek.text.lowercased()) { unit = advance().text.lowercased() }
             else if peek.kind == .word, let s = suggestion(for: peek.text, among: ["customers", "accounts", "events"]) {
-                throw Diagnostic("expected customers, accounts or events after 'count', found '\(peek.text)'", at: peek.range, help: "did you mean '\(s)'?")
+                throw Diagnostic(.expected, "expected customers, accounts or events after 'count', found '\(peek.text)'", at: peek.range, help: "did you mean '\(s)'?")
             }
             var by: Breakdown?, filter: Expr?, top: Int?
             while true {
@@ -207,7 +207,7 @@ public struct Parser {
                 if isWord("by") { by = try parseBy(after: by); continue }
                 if isWord("top") && peek(1).kind != .word {
                     let at = advance().range
-                    guard by != nil else { throw Diagnostic("'top N' keeps the largest groups of a 'by'; this count has none", at: at, help: "add 'by FIELD', or use 'top N channels|events|…'") }
+                    guard by != nil else { throw Diagnostic(.topWithoutGroups, "'top N' keeps the largest groups of a 'by'; this count has none", at: at, help: "add 'by FIELD', or use 'top N channels|events|…'") }
                     top = try expectInt("a number after 'top'"); continue
                 }
                 break
@@ -221,7 +221,7 @@ public struct Parser {
                                              "touchpoints": .event, "campaigns": .event]
             guard peek.kind == .word, let what = kinds[peek.text.lowercased()] else {
                 let s = peek.kind == .word ? suggestion(for: peek.text, among: Array(kinds.keys)) : nil
-                throw Diagnostic(peek.kind == .end ? "expected channels, events, stages, kinds or campaigns after 'top', but the statement ended"
+                throw Diagnostic(.expected, peek.kind == .end ? "expected channels, events, stages, kinds or campaigns after 'top', but the statement ended"
                                  : "expected channels, events, stages, kinds or campaigns after 'top', found '\(peek.text)'",
                                  at: peek.range, help: s.map { "did you mean '\($0)'?" })
             }
@@ -262,7 +262,7 @@ public struct Parser {
             return .set(name: name, value: try parseLiteral())
         default:
             let s = suggestion(for: t.text, among: Self.statementKeywords)
-            throw Diagnostic("unknown statement '\(t.text)'", at: t.range,
+            throw Diagnostic(.unknownStatement, "unknown statement '\(t.text)'", at: t.range,
                              help: s.map { "did you mean '\($0)'?" } ?? "statements: \(Self.statementKeywords.joined(separator: ", "))")
         }
     }
@@ -296,7 +296,7 @@ public struct Parser {
             if accept("model") {
                 guard peek.kind == .word, AttributionQuery.models.contains(peek.text.lowercased()) else {
                     let s = peek.kind == .word ? suggestion(for: peek.text, among: AttributionQuery.models) : nil
-                    throw Diagnostic(peek.kind == .end ? "expected a model after 'model', but the statement ended" : "unknown attribution model '\(peek.text)'",
+                    throw Diagnostic(.unknownModel, peek.kind == .end ? "expected a model after 'model', but the statement ended" : "unknown attribution model '\(peek.text)'",
                                      at: peek.range, help: s.map { "did you mean '\($0)'?" } ?? "models: \(AttributionQuery.models.joined(separator: ", "))")
                 }
                 q.model = advance().text.lowercased()
@@ -304,13 +304,13 @@ public struct Parser {
                 if q.model == "markov" && accept("order") {
                     let t = peek
                     let n = try expectInt("an order from 1 to 3")
-                    guard (1...3).contains(n) else { throw Diagnostic("a Markov order is 1, 2 or 3", at: t.range) }
+                    guard (1...3).contains(n) else { throw Diagnostic(.markovOrder, "a Markov order is 1, 2 or 3", at: t.range) }
                     q.order = n
                 }
                 if q.model == "position" && peek.kind == .number {
                     let t = peek
                     let parts = [try expectInt("a first-touch share"), try expectInt("a middle share"), try expectInt("a last-touch share")]
-                    guard parts.reduce(0, +) == 100 else { throw Diagnostic("position shares must add up to 100 (e.g. 40 20 40)", at: t.range) }
+                    guard parts.reduce(0, +) == 100 else { throw Diagnostic(.positionShares, "position shares must add up to 100 (e.g. 40 20 40)", at: t.range) }
                     q.position = parts
                 }
                 continue
@@ -399,8 +399,8 @@ public struct Parser {
                 var n: Int? = m
                 if acceptSymbol(",") { n = peek.kind == .number ? try expectInt("a count") : nil }
                 guard acceptSymbol("}") else { throw error("'}' to close the '{' at \(open.range.line):\(open.range.column)") }
-                if let n, n < m { throw Diagnostic("a repetition {m,n} needs m ≤ n", at: open.range) }
-                if m > 100 || (n ?? 0) > 100 { throw Diagnostic("a repetition count is at most 100", at: open.range) }
+                if let n, n < m { throw Diagnostic(.repetitionBounds, "a repetition {m,n} needs m ≤ n", at: open.range) }
+                if m > 100 || (n ?? 0) > 100 { throw Diagnostic(.repetitionBounds, "a repetition count is at most 100", at: open.range) }
                 atom = .repetition(atom, min: m, max: n)
                 continue
             }
@@ -417,7 +417,7 @@ public struct Parser {
                 let dims: [String: PathShow] = ["event": .event, "touchpoint": .event, "channel": .channel, "kind": .kind, "stage": .stage]
                 guard peek.kind == .word, let d = dims[peek.text.lowercased()] else {
                     let s = peek.kind == .word ? suggestion(for: peek.text, among: Array(dims.keys)) : nil
-                    throw Diagnostic(peek.kind == .end ? "expected event, channel, kind or stage after 'by', but the statement ended"
+                    throw Diagnostic(.expected, peek.kind == .end ? "expected event, channel, kind or stage after 'by', but the statement ended"
                                      : "touchpoints are ranked by event, channel, kind or stage, not '\(peek.text)'",
                                      at: peek.range, help: s.map { "did you mean '\($0)'?" })
                 }
@@ -438,7 +438,7 @@ public struct Parser {
             if accept("every") {
                 guard peek.kind == .word, ["day", "week", "month", "quarter"].contains(peek.text.lowercased()) else {
                     let s = peek.kind == .word ? suggestion(for: peek.text, among: ["day", "week", "month", "quarter"]) : nil
-                    throw Diagnostic(peek.kind == .end ? "expected day, week, month or quarter after 'every', but the statement ended"
+                    throw Diagnostic(.expected, peek.kind == .end ? "expected day, week, month or quarter after 'every', but the statement ended"
                                      : "expected day, week, month or quarter after 'every', found '\(peek.text)'", at: peek.range, help: s.map { "did you mean '\($0)'?" })
                 }
                 q.period = advance().text.lowercased(); continue
@@ -501,7 +501,7 @@ public struct Parser {
                     rule = .importOrder
                 }
                 if q.ties != .together && q.ties != rule {
-                    throw Diagnostic("'\(q.ties.rawValue)' and '\(rule.rawValue)' are two rules for events at one time; a funnel takes one", at: at)
+                    throw Diagnostic(.conflictingClauses, "'\(q.ties.rawValue)' and '\(rule.rawValue)' are two rules for events at one time; a funnel takes one", at: at)
                 }
                 q.ties = rule; continue
             }
@@ -539,12 +539,12 @@ public struct Parser {
         }
         // `next` and `previous` each replace one end of the path: the other end must be there, this one not.
         if let r = nextAt {
-            if q.from == nil { throw Diagnostic("'next' counts the steps after 'from A', and there is no 'from'", at: r, help: "paths from awareness next 3") }
-            if q.to != nil { throw Diagnostic("'next' and 'to' both end the path", at: r, help: "to shorten paths from A to B, use 'max K steps'") }
+            if q.from == nil { throw Diagnostic(.conflictingClauses, "'next' counts the steps after 'from A', and there is no 'from'", at: r, help: "paths from awareness next 3") }
+            if q.to != nil { throw Diagnostic(.conflictingClauses, "'next' and 'to' both end the path", at: r, help: "to shorten paths from A to B, use 'max K steps'") }
         }
         if let r = previousAt {
-            if q.to == nil { throw Diagnostic("'previous' counts the steps before 'to B', and there is no 'to'", at: r, help: "paths to conversion previous 3") }
-            if q.from != nil { throw Diagnostic("'previous' and 'from' both start the path", at: r, help: "to shorten paths from A to B, use 'max K steps'") }
+            if q.to == nil { throw Diagnostic(.conflictingClauses, "'previous' counts the steps before 'to B', and there is no 'to'", at: r, help: "paths to conversion previous 3") }
+            if q.from != nil { throw Diagnostic(.conflictingClauses, "'previous' and 'from' both start the path", at: r, help: "to shorten paths from A to B, use 'max K steps'") }
         }
         return q
     }
@@ -558,7 +558,7 @@ public struct Parser {
     /// `by FIELD | month(FIELD) [at step N]`; a second `by` is an error (it would silently replace the first).
     mutating func parseBy(after earlier: Breakdown?) throws -> Breakdown {
         if let earlier {
-            throw Diagnostic("a second 'by': this statement already breaks down by \(earlier.display)", at: peek.range,
+            throw Diagnostic(.secondBreakdown, "a second 'by': this statement already breaks down by \(earlier.display)", at: peek.range,
                              help: "keep one 'by'")
         }
         _ = advance()  // by
@@ -604,7 +604,7 @@ public struct Parser {
             return TimeSpan(text: s, milliseconds: Self.milliseconds(s) ?? 0, range: t.range)
         }
         guard peek.kind == .duration else {
-            if peek.kind == .number { throw Diagnostic("a duration needs a unit: \(peek.text)d, \(peek.text)h, …", at: peek.range, help: "units: s, m, h, d, w, mo (30 days)") }
+            if peek.kind == .number { throw Diagnostic(.durationUnit, "a duration needs a unit: \(peek.text)d, \(peek.text)h, …", at: peek.range, help: "units: s, m, h, d, w, mo (30 days)") }
             throw error("a duration such as 30d")
         }
         let t = advance()
@@ -672,7 +672,7 @@ public struct Parser {
             guard acceptSymbol(")") else { throw error("')' to close the '(' at \(t.range.line):\(t.range.column)") }
             return e
         }
-        if t.kind == .illegal { throw Diagnostic(t.text, at: t.range) }
+        if t.kind == .illegal { throw Diagnostic(.illegalToken, t.text, at: t.range) }
         if t.kind == .string {
             _ = advance()
             return .name(Name(qualifier: nil, text: t.text, range: t.range))
@@ -694,7 +694,7 @@ public struct Parser {
         // Qualified name: stage:x
         if peek(1).kind == .symbol && peek(1).text == ":" {
             guard let q = Name.Qualifier(rawValue: lower) else {
-                throw Diagnostic("unknown qualifier '\(t.text):'", at: t.range, help: "use stage:, event:, channel:, kind: or campaign:")
+                throw Diagnostic(.unknownQualifier, "unknown qualifier '\(t.text):'", at: t.range, help: "use stage:, event:, channel:, kind: or campaign:")
             }
             _ = advance(); _ = advance()
             let n = peek
@@ -750,7 +750,7 @@ public struct Parser {
             _ = advance()
             guard let v = params[t.text] else {
                 let s = suggestion(for: t.text, among: Array(params.keys))
-                throw Diagnostic("unknown parameter '$\(t.text)'", at: t.range,
+                throw Diagnostic(.unknownParameter, "unknown parameter '$\(t.text)'", at: t.range,
                                  help: s.map { "did you mean '$\($0)'?" } ?? "define it with: set \(t.text) = VALUE (or --param \(t.text)=VALUE)")
             }
             return v

@@ -10,11 +10,13 @@ public struct SourceRange: Equatable, Sendable {
 
 /// An error (or note) about the query, printed under its source line with a caret.
 public struct Diagnostic: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Which kind of error (stable across releases; see `DiagnosticID`).
+    public var id: DiagnosticID
     public var message: String
     public var range: SourceRange
     public var help: String?
-    public init(_ message: String, at range: SourceRange, help: String? = nil) {
-        self.message = message; self.range = range; self.help = help
+    public init(_ id: DiagnosticID, _ message: String, at range: SourceRange, help: String? = nil) {
+        self.id = id; self.message = message; self.range = range; self.help = help
     }
     public var description: String { "\(range.line):\(range.column): \(message)" }
 

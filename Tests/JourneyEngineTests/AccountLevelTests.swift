@@ -1,6 +1,7 @@
 import Testing
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 @testable import JourneyEngine
 
 /// People 1…n; ids divisible by 5 have no account, the others belong to account (id − 1) / 3 + 1.
@@ -56,9 +57,7 @@ struct GroupedAccounts: AttributeSource {
             let steps = (0..<(1 + next(3))).map { _ in 1 + next(4) }
             let within: Int64? = next(2) == 0 ? nil : Int64(1 + next(8)) * 1000
             let text = "funnel " + steps.map { "event:\(cat.events[$0])" }.joined(separator: " > ") + (within.map { " within \($0 / 1000)s" } ?? "") + " count accounts"
-            guard case .funnel(let q) = try Parser.parse(text) else { Issue.record("parse"); return }
-            var binder = Binder(catalog: cat)
-            let table = try Executor(data: data).funnel(q, binder: &binder)[0]
+            let table = try Executor(data: data).run(try Parser.parse(text))[0]
             var want = [Int](repeating: 0, count: steps.count)
             for j in merged { for k in 0..<referenceLevel(events: j, steps: steps, within: within, best: false, order: "sequential").level { want[k] += 1 } }
             #expect(table.columns[1] == "accounts")
@@ -66,10 +65,9 @@ struct GroupedAccounts: AttributeSource {
 
             // time at account level equals time over the hand-merged journeys, run as people.
             let handMerged = JourneyData(sequences: packed(merged, ids: order.map { members[$0]!.first.map { ids[$0] }! }), catalog: cat, attributes: GroupedAccounts())
-            guard case .time(let a, let b, _, _) = try Parser.parse("time from event:a to event:c") else { Issue.record("parse"); return }
-            var b1 = Binder(catalog: cat), b2 = Binder(catalog: cat)
-            let byAccount = try Executor(data: data).accountLevel().time(from: a, to: b, by: nil, filter: nil, binder: &b1)
-            let byHand = try Executor(data: handMerged).time(from: a, to: b, by: nil, filter: nil, binder: &b2)
+            let time = try Parser.parse("time from event:a to event:c")
+            let byAccount = try Executor(data: data).accountLevel().run(time)
+            let byHand = try Executor(data: handMerged).run(time)
             #expect(byAccount == byHand, "trial \(trial)")
         }
     }

@@ -1,6 +1,7 @@
 import Testing
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 @testable import JourneyEngine
 
 /// `time`, `dropoff`, `count` and `top` against plain implementations on random journeys.
@@ -34,15 +35,7 @@ import JourneyLanguage
     }
 
     func run(_ q: String, _ data: JourneyData) throws -> [ResultTable] {
-        var binder = Binder(catalog: data.catalog)
-        let ex = Executor(data: data)
-        switch try Parser.parse(q) {
-        case .time(let a, let b, let by, let f): return try ex.time(from: a, to: b, by: by, filter: f, binder: &binder)
-        case .dropoff(let a, let n, let f): return try ex.dropoff(after: a, next: n, filter: f, binder: &binder)
-        case .count(let u, let by, let f, let top): return try ex.count(unit: u, by: by, filter: f, top: top, binder: &binder)
-        case .top(let w, let n, let f, let c): return try ex.top(w, n: n, campaign: c, filter: f, binder: &binder)
-        default: Issue.record("unexpected statement"); return []
-        }
+        try Executor(data: data).run(try Parser.parse(q))
     }
 
     @Test func timeDropoffCountAndTopMatchPlainCode() throws {

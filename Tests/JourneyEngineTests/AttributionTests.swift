@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 @testable import JourneyEngine
 
 /// Attribution models: hand-computed cases, a plain reference on random journeys, Shapley against enumeration of
@@ -30,10 +31,8 @@ import JourneyLanguage
     }
 
     func run(_ q: String, _ d: JourneyData) throws -> ResultTable {
-        var binder = Binder(catalog: d.catalog)
-        let ex = Executor(data: d)
-        guard case .attribution(let a) = try Parser.parse(q) else { throw QueryError("not attribution") }
-        return try ex.attribution(a, binder: &binder)[0]
+        guard case .attribution = try Parser.parse(q) else { throw QueryError("not attribution") }
+        return try Executor(data: d).run(try Parser.parse(q))[0]
     }
 
     /// Credited conversions per first-column label.
@@ -164,11 +163,8 @@ import JourneyLanguage
     // MARK: touchpoints, gaps
 
     func runRelevance(_ q: String, _ d: JourneyData) throws -> ResultTable {
-        var binder = Binder(catalog: d.catalog)
-        let ex = Executor(data: d)
         switch try Parser.parse(q) {
-        case .touchpoints(let r): return try ex.touchpoints(r, binder: &binder)[0]
-        case .gaps(let r): return try ex.gaps(r, binder: &binder)[0]
+        case .touchpoints, .gaps: return try Executor(data: d).run(try Parser.parse(q))[0]
         default: throw QueryError("not touchpoints or gaps")
         }
     }

@@ -2,23 +2,24 @@ import Foundation
 import Testing
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 @testable import JourneyEngine
 
 /// The plain way to count: string labels, dictionaries and sets per event (how `count`, `top`, `stats`,
 /// `retention` and `dropoff` were first written; obviously right, 10–50× slower). The engine's code-array versions must give the same tables.
 extension Executor {
-    func plainDropoff(after: Expr, next: Expr?, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
+    func plainDropoff(after: Expr, next: Expr?, filter f: Expr?, binder: inout EngineBinder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(f, data: data)
         let a = try binder.bindEvent(after)
         var nextPred: BoundPredicate
         var nextName: String
-        if let next { nextPred = try binder.bindEvent(next); nextName = describe(next) }
+        if let next { nextPred = try binder.bindEvent(next); nextName = JourneyPlanner.describe(next) }
         else if case .stage(let t) = a, let s = t.firstIndex(of: true), s < catalog.stages.count {
             var tt = [Bool](repeating: false, count: catalog.stages.count + 1)
             for k in (s + 1)...catalog.stages.count { tt[k] = true }
             nextPred = .stage(tt); nextName = "a later stage than \(catalog.stages[s - 1])"
         } else {
-            throw Diagnostic("dropoff after a non-stage step needs 'to STEP' (which step counts as moving on)", at: after.range)
+            throw Diagnostic(.dropoffNeedsTarget, "dropoff after a non-stage step needs 'to STEP' (which step counts as moving on)", at: after.range)
         }
         let end = seq.times.max() ?? 0
         var byLast: [String: (n: Int, since: [Double], resumed: Int)] = [:]
@@ -48,13 +49,13 @@ extension Executor {
             return [.text(p[0]), .text(p[1]), .text(p[2]), .int(v.n), .percent(Double(v.n) / Double(max(dropped, 1))),
                     .duration(quantile(v.since.sorted(), 0.5)), .int(v.resumed)]
         }
-        let notes = ["\(reached.grouped) reached \(describe(after)); \(dropped.grouped) (\(String(format: "%.1f", Double(dropped) * 100 / Double(max(reached, 1))))%) never reached \(nextName)",
+        let notes = ["\(reached.grouped) reached \(JourneyPlanner.describe(after)); \(dropped.grouped) (\(String(format: "%.1f", Double(dropped) * 100 / Double(max(reached, 1))))%) never reached \(nextName)",
                      "time since last touch is measured to the store's last event (\(UTC.format(ms: end, dateOnly: true))); resumed = came back after a pause over 30d"] + filter.description
-        return [ResultTable(title: "dropoff after \(describe(after))", columns: ["last touchpoint", "channel", "stage", "customers", "share", "median since last touch", "resumed after pause"],
+        return [ResultTable(title: "dropoff after \(JourneyPlanner.describe(after))", columns: ["last touchpoint", "channel", "stage", "customers", "share", "median since last touch", "resumed after pause"],
                             rows: rows, notes: notes, chart: .bars(label: 0, value: 3))]
     }
 
-    func plainRetention(_ q: RetentionQuery, binder: inout Binder) throws -> [ResultTable] {
+    func plainRetention(_ q: RetentionQuery, binder: inout EngineBinder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(q.filter, data: data)
         let tables = StepTest.Tables()
         defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
@@ -99,13 +100,13 @@ extension Executor {
             [.text(k), .int(r.size)] + (0..<n).map { i in r.eligible[i] > 0 ? .percent(Double(r.retained[i]) / Double(r.eligible[i])) : .null }
         }
         let unit = q.period
-        let notes = ["cohort = the \(byCohort ? unit : q.by!.field.display) of each customer's first \(describe(q.start)); column k = share of the cohort with \(q.returning.map(describe) ?? "any event") after it in the \(unit) k \(unit)s later (calendar \(unit)s, UTC\(unit == "week" ? ", from Monday" : "")); column 0 is the cohort itself (100%)",
+        let notes = ["cohort = the \(byCohort ? unit : q.by!.field.display) of each customer's first \(JourneyPlanner.describe(q.start)); column k = share of the cohort with \(q.returning.map { JourneyPlanner.describe($0) } ?? "any event") after it in the \(unit) k \(unit)s later (calendar \(unit)s, UTC\(unit == "week" ? ", from Monday" : "")); column 0 is the cohort itself (100%)",
                      "a cell is empty when that \(unit) had not begun by the data's end (\(UTC.format(ms: end, dateOnly: true))); its share counts only the customers whose \(unit) k had begun"] + filter.description
         return [ResultTable(title: "retention every \(unit)", columns: [byCohort ? "cohort" : q.by!.field.display, "customers"] + (0..<n).map { "\(unit) \($0)" },
                             rows: out, notes: notes, chart: .cohortGrid(label: 0, first: 2))]
     }
 
-    func plainStats(filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
+    func plainStats(filter f: Expr?, binder: inout EngineBinder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(f, data: data)
         let accounts = try data.attributes.accounts(for: seq.customerIDs)
         let conversion = catalog.stageCode("conversion")
@@ -159,7 +160,7 @@ extension Executor {
         return [size, per]
     }
 
-    func plainCount(unit: String, by: Breakdown?, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
+    func plainCount(unit: String, by: Breakdown?, filter f: Expr?, binder: inout EngineBinder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(f, data: data)
         let accounts = unit == "accounts" ? try data.attributes.accounts(for: seq.customerIDs) : []
         let attr = try by.flatMap { Self.eventDimension($0) == nil ? try attributeColumn($0) : nil }
@@ -192,7 +193,7 @@ extension Executor {
         var notes = filter.description
         // Filtered, without groups: the share is of the whole store (the same count without the filter).
         if by == nil, f != nil, case .int(let n)? = rows.first?.first {
-            var plain = Binder(catalog: catalog)
+            var plain = EngineBinder(catalog: catalog)
             if case .int(let all)? = try plainCount(unit: unit, by: nil, filter: nil, binder: &plain).first?.rows.first?.first {
                 rows[0][1] = .percent(all > 0 ? Double(n) / Double(all) : .nan)
                 notes.append("share = of all \(all.grouped) \(unit) in the store")
@@ -203,7 +204,7 @@ extension Executor {
                             chart: by == nil ? nil : monthly ? .columns(label: 0, value: 1) : .bars(label: 0, value: 1))]
     }
 
-    func plainTop(_ what: PathShow, n: Int, campaign: Bool, filter f: Expr?, binder: inout Binder) throws -> [ResultTable] {
+    func plainTop(_ what: PathShow, n: Int, campaign: Bool, filter f: Expr?, binder: inout EngineBinder) throws -> [ResultTable] {
         let filter = try binder.bindFilter(f, data: data)
         var events: [String: Int] = [:], customers: [String: Int] = [:]
         var trend: [String: [Double]] = [:]   // events per month over the data's last 12 months
@@ -303,17 +304,18 @@ func nearlyEqual(_ a: [ResultTable], _ b: [ResultTable]) -> Bool {
             } else {
                 text = "top \(1 + next(6)) \(["channels", "events", "stages", "kinds", "campaigns"][next(5)])\(filter)"
             }
-            var b1 = Binder(catalog: cat), b2 = Binder(catalog: cat)
+            var b2 = EngineBinder(catalog: cat)
             let ex = Executor(data: data)
             let fast: [ResultTable], plain: [ResultTable]
-            switch try Parser.parse(text) {
+            let st = try Parser.parse(text)
+            switch st {
             case .count(let u, let by, let f, _):
-                fast = try ex.count(unit: u, by: by, filter: f, binder: &b1); plain = try ex.plainCount(unit: u, by: by, filter: f, binder: &b2)
+                fast = try ex.run(st); plain = try ex.plainCount(unit: u, by: by, filter: f, binder: &b2)
             case .top(let w, let n, let f, let c):
-                fast = try ex.top(w, n: n, campaign: c, filter: f, binder: &b1); plain = try ex.plainTop(w, n: n, campaign: c, filter: f, binder: &b2)
+                fast = try ex.run(st); plain = try ex.plainTop(w, n: n, campaign: c, filter: f, binder: &b2)
             case .dropoff(let a, let n, let f):
                 do {
-                    fast = try ex.dropoff(after: a, next: n, filter: f, binder: &b1)
+                    fast = try ex.run(st)
                 } catch {
                     // A step that is no stage without 'to': both refuse it.
                     #expect(throws: Diagnostic.self) { try ex.plainDropoff(after: a, next: n, filter: f, binder: &b2) }
@@ -321,9 +323,9 @@ func nearlyEqual(_ a: [ResultTable], _ b: [ResultTable]) -> Bool {
                 }
                 plain = try ex.plainDropoff(after: a, next: n, filter: f, binder: &b2)
             case .retention(let q):
-                fast = try ex.retention(q, binder: &b1); plain = try ex.plainRetention(q, binder: &b2)
+                fast = try ex.run(st); plain = try ex.plainRetention(q, binder: &b2)
             case .stats(let f):
-                fast = try ex.stats(filter: f, binder: &b1); plain = try ex.plainStats(filter: f, binder: &b2)
+                fast = try ex.run(st); plain = try ex.plainStats(filter: f, binder: &b2)
             default: Issue.record("not count, top or stats: \(text)"); return
             }
             #expect(nearlyEqual(fast, plain), "\(text) on \(customers) customers: \(fast) vs \(plain)")

@@ -1,6 +1,7 @@
 import Testing
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 @testable import JourneyEngine
 
 struct NoAttributes: AttributeSource {
@@ -197,9 +198,7 @@ func referenceLevel(events raw: [(t: Int64, e: Int)], steps: [Int], within: Int6
         }
         var cat = Catalog(); cat.events = ["", "a", "b", "c"]; cat.stages = ["awareness"]
         let ex = Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: NoAttributes()))
-        var binder = Binder(catalog: cat)
-        guard case .funnel(let q) = try Parser.parse("funnel a > b > c") else { Issue.record("not a funnel"); return }
-        let t = try ex.funnel(q, binder: &binder)[0]
+        let t = try ex.run(try Parser.parse("funnel a > b > c"))[0]
         #expect(t.rows.map { $0[1] } == [.int(3), .int(2), .int(1)])
         #expect(t.rows[1][2] == .percent(2.0 / 3.0))
         #expect(t.rows[0][4] == .int(1))
@@ -256,9 +255,7 @@ func referenceLevel(events raw: [(t: Int64, e: Int)], steps: [Int], within: Int6
             if touched { text += " where touched event:d" }
             if hideB { text += touched ? " and not event:b" : " where not event:b" }
             if ties != .together { text += " \(ties.rawValue)" }
-            guard case .funnel(let q) = try Parser.parse(text) else { Issue.record("parse"); continue }
-            var binder = Binder(catalog: cat)
-            let table = try Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())).funnel(q, binder: &binder)[0]
+            let table = try Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())).run(try Parser.parse(text))[0]
             var want = [Int](repeating: 0, count: steps.count)
             for j in journeys where !touched || j.contains(where: { $0.e == 4 }) {
                 let ref = referenceLevel(events: hideB ? j.filter { $0.e != 2 } : j, steps: steps, within: within, best: best, order: "sequential", exclusions: [],
@@ -379,9 +376,8 @@ func referenceLevel(events raw: [(t: Int64, e: Int)], steps: [Int], within: Int6
             ("funnel a > b excluding c", false), ("funnel a > stage:s1", false), ("funnel (a or b) > c", false),
         ]
         for (text, tight) in cases {
-            guard case .funnel(let q) = try Parser.parse(text) else { Issue.record("parse \(text)"); continue }
-            var b = Binder(catalog: cat)
-            #expect(try Executor(data: data).funnelPruning(q, binder: &b).tight == tight, "\(text)")
+            guard case .funnel(let q) = try Planner.plan(try Parser.parse(text), catalog: cat) else { Issue.record("plan \(text)"); continue }
+            #expect(try Executor(data: data).compile(q).tight == tight, "\(text)")
         }
     }
 }

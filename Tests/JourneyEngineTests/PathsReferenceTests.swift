@@ -1,6 +1,7 @@
 import Testing
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 @testable import JourneyEngine
 
 @Suite struct PathsReferenceTests {
@@ -114,9 +115,8 @@ import JourneyLanguage
             if next(4) == 0 { s.channel = 1 + next(3) }
             s.showChannel = next(4) == 0
             s.top = next(3) == 0 ? 1 + next(4) : 1000
-            guard case .paths(let pq) = try Parser.parse(s.text) else { Issue.record("not paths: \(s.text)"); return }
-            var binder = Binder(catalog: cat)
-            let t = try Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())).paths(pq, binder: &binder)[0]
+            guard case .paths(let pq) = try Planner.plan(try Parser.parse(s.text), catalog: cat) else { Issue.record("not paths: \(s.text)"); return }
+            let t = try Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())).paths(pq)[0]
             let ref = reference(journeys, s)
             // The rows the reference expects: by customers, ties by name; the rest as "other".
             let ranked = ref.paths.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
@@ -131,8 +131,8 @@ import JourneyLanguage
             }
             // What `explain` reports as read: customers whose presence signature admits A and B (code mod 64),
             // every customer with an event filter (which the signatures do not know).
-            var b2 = Binder(catalog: cat)
-            let scanned = try Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())).pathsScanned(pq, binder: &b2)
+            let pathsEngine = Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes()))
+            let scanned = pathsEngine.pathsScanned(try pathsEngine.compile(pq))
             let code = Dictionary(uniqueKeysWithValues: names.indices.map { (names[$0], codes[$0]) })
             func signed(_ j: [Event], _ name: String?) -> Bool {
                 guard let name, s.channel == nil else { return true }

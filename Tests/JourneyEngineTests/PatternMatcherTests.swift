@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 @testable import JourneyEngine
 
 /// `customers matching` / `count matching` against a plain backtracking reference on random journeys and patterns.
@@ -28,11 +29,10 @@ import JourneyLanguage
 
     /// Matches per customer from the engine.
     func engine(_ text: String, _ d: JourneyData) throws -> [[(Int, Int)]] {
-        guard case .matching(let q) = try Parser.parse(text) else { throw QueryError("not a match statement") }
-        var binder = Binder(catalog: d.catalog)
+        guard case .matching(let q) = try Planner.plan(try Parser.parse(text), catalog: d.catalog) else { throw QueryError("not a match statement") }
         let ex = Executor(data: d)
         var out = [[(Int, Int)]](repeating: [], count: d.sequences.customerCount)
-        _ = try ex.forEachMatch(q, binder: &binder) { c, _, ms in
+        _ = try ex.forEachMatch(q) { c, _, ms in
             let base = Int(d.sequences.offsets[c])
             out[c] = ms.map { ($0.0 - base, $0.1 - base) }
         }
@@ -84,6 +84,17 @@ import JourneyLanguage
                 if cur.isEmpty { break }
             }
             return out
+        }
+    }
+
+    /// The steps every match of `p` needs (the reference's own reading of the pattern).
+    static func requiredSteps(_ p: Pattern) -> [Expr] {
+        switch p {
+        case .step(let e): return [e]
+        case .sequence(let ps): return ps.flatMap(requiredSteps)
+        case .then(let a, let b, _): return requiredSteps(a) + requiredSteps(b)
+        case .repetition(let q, let lo, _): return lo > 0 ? requiredSteps(q) : []
+        case .alternation: return []
         }
     }
 
@@ -146,10 +157,10 @@ import JourneyLanguage
             let got = try engine(stmt, data(journeys))
             // What `explain` says is run through the automaton: the customers with events for every required step
             // (a customer with a match is always among them).
-            let required = PatternMatcher.requiredSteps(q.pattern)
+            let required = Self.requiredSteps(q.pattern)
             let having = journeys.filter { j in !j.isEmpty && required.allSatisfy { e in j.contains { test(e, $0.1) } } }
-            var b = Binder(catalog: data(journeys).catalog)
-            let scanned = try Executor(data: data(journeys)).matchScanned(q, binder: &b)
+            guard case .matching(let mq) = try Planner.plan(.matching(q), catalog: data(journeys).catalog) else { Issue.record("plan"); continue }
+            let scanned = try Executor(data: data(journeys)).matchScanned(mq)
             #expect(scanned.customers == having.count && scanned.events == having.reduce(0) { $0 + $1.count }, "\(stmt)")
             for (c, j) in journeys.enumerated() {
                 // Ties together: the reference reads the events at one time sorted by the first pattern step (as

@@ -1,6 +1,7 @@
 import Testing
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 @testable import JourneyEngine
 
 @Suite struct PausesTests {
@@ -23,9 +24,8 @@ import JourneyLanguage
     }
 
     func run(_ q: String) throws -> [ResultTable] {
-        guard case .pauses(let d, let which, let f, let limit) = try Parser.parse(q) else { Issue.record("not pauses"); return [] }
-        var binder = Binder(catalog: data().catalog)
-        return try Executor(data: data()).pauses(longer: d, which: which, filter: f, limit: limit, binder: &binder, keys: { $0.map { "c\($0)" } })
+        guard case .pauses = try Parser.parse(q) else { Issue.record("not pauses"); return [] }
+        return try Executor(data: data()).run(try Parser.parse(q), keys: { $0.map { "c\($0)" } })
     }
 
     @Test func summaryCountsResumedAndOpenPauses() throws {
@@ -43,12 +43,9 @@ import JourneyLanguage
 
     @Test func customersWhoReachedAndWentQuiet() throws {
         // c1 reached intent (stage 3) and is silent 60 days; c2 reached intent, silent 0 days; c3 never reached intent.
-        guard case .customers(let q) = try Parser.parse("customers who reached intent and no touch for 30d") else { Issue.record("no"); return }
-        var binder = Binder(catalog: data().catalog)
-        let t = try Executor(data: data()).customers(q, binder: &binder, keys: { $0.map { "c\($0)" } })[0]
+        let t = try Executor(data: data()).run(try Parser.parse("customers who reached intent and no touch for 30d"), keys: { $0.map { "c\($0)" } })[0]
         #expect(t.rows.map { $0[0] } == [.text("c1")])
-        guard case .customers(let q2) = try Parser.parse("customers who not reached intent") else { Issue.record("no"); return }
-        let t2 = try Executor(data: data()).customers(q2, binder: &binder, keys: { $0.map { "c\($0)" } })[0]
+        let t2 = try Executor(data: data()).run(try Parser.parse("customers who not reached intent"), keys: { $0.map { "c\($0)" } })[0]
         #expect(t2.rows.map { $0[0] } == [.text("c3")])
     }
 

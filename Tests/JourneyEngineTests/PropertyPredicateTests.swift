@@ -4,6 +4,7 @@ import JourneyCore
 import JourneyStore
 import JourneySession
 import JourneyLanguage
+import JourneyPlanner
 
 @Suite struct PropertyPredicateTests {
     @Test func freePropertiesFilterEventsAndStepsAndSuggestNames() throws {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import JourneyCore
 import JourneyLanguage
+import JourneyPlanner
 @testable import JourneyEngine
 
 /// `retention` against plain calendar code on random journeys, and the calendar periods themselves.
@@ -47,9 +48,7 @@ import JourneyLanguage
             cat.stages = ["awareness", "consideration", "intent"]; cat.events = ["", "a", "b", "c"]
             let d = JourneyData(sequences: seq, catalog: cat, attributes: EmptyAttributes())
             let q = "retention from stage:awareness returning stage:intent every \(period) periods 5"
-            guard case .retention(let rq) = try Parser.parse(q) else { Issue.record("parse"); return }
-            var binder = Binder(catalog: cat)
-            let t = try Executor(data: d).retention(rq, binder: &binder)[0]
+            let t = try Executor(data: d).run(try Parser.parse(q))[0]
             // Plain: birth = first stage 1 event; period k retained when a stage 3 event after it lies in birth+k.
             let end = seq.times.max() ?? 0
             var want: [String: (Int, [Int], [Int])] = [:]

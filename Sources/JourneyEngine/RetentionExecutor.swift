@@ -1,55 +1,20 @@
 import Foundation
 import JourneyCore
 import JourneyLanguage
-
-/// Calendar periods for retention: day, ISO week (from Monday), month or quarter, in UTC.
-public enum RetentionPeriod: String, Sendable {
-    case day, week, month, quarter
-    static let dayMs: Int64 = 86_400_000
-
-    /// The index of the period holding `ms` (days, weeks or months since 1970-01, counted on the calendar).
-    public func index(_ ms: Int64) -> Int {
-        let days = Int((ms >= 0 ? ms : ms - Self.dayMs + 1) / Self.dayMs)
-        switch self {
-        case .day: return days
-        case .week: return Int((Double(days + 3) / 7).rounded(.down))   // 1970-01-01 was a Thursday; weeks start Monday
-        case .month: let c = UTC.civil(fromDays: days); return (c.year - 1970) * 12 + c.month - 1
-        case .quarter: return Int((Double(RetentionPeriod.month.index(ms)) / 3).rounded(.down))
-        }
-    }
-
-    /// The first millisecond of period `i`.
-    public func start(_ i: Int) -> Int64 {
-        switch self {
-        case .day: return Int64(i) * Self.dayMs
-        case .week: return Int64(i * 7 - 3) * Self.dayMs
-        case .month: return Int64(UTC.daysFromCivil(1970 + Int((Double(i) / 12).rounded(.down)), ((i % 12) + 12) % 12 + 1, 1)) * Self.dayMs
-        case .quarter: return RetentionPeriod.month.start(i * 3)
-        }
-    }
-
-    public func label(_ i: Int) -> String {
-        switch self {
-        case .day: return UTC.format(ms: start(i), dateOnly: true)
-        case .week: return "week of " + UTC.format(ms: start(i), dateOnly: true)
-        case .month: return String(UTC.format(ms: start(i), dateOnly: true).prefix(7))
-        case .quarter: return String(UTC.format(ms: start(i), dateOnly: true).prefix(4)) + "-Q\((((i % 4) + 4) % 4) + 1)"
-        }
-    }
-}
+import JourneyPlanner
 
 extension Executor {
     /// `retention from S [returning R] [every day|week|month] [periods N] [by DIM]`: cohorts by the period of each
     /// customer's first S; the share of each cohort with an R event (any event by default) after that first S in
     /// period k after it (calendar periods).
-    public func retention(_ q: RetentionQuery, binder: inout Binder) throws -> [ResultTable] {
-        let filter = try binder.bindFilter(q.filter, data: data)
+    public func retention(_ q: QueryPlan.Retention) throws -> [ResultTable] {
+        let filter = try compile(q.filter)
         let tables = StepTest.Tables()
         defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
-        let start = StepTest(try binder.bindEvent(q.start), tables: tables)
-        let returning = try q.returning.map { StepTest(try binder.bindEvent($0), tables: tables) }
+        let start = StepTest(try compile(q.start.predicate), tables: tables)
+        let returning = try q.returning.map { StepTest(try compile($0.predicate), tables: tables) }
         let eventFilter = filter.events.map { StepTest($0, tables: tables) }
-        guard let period = RetentionPeriod(rawValue: q.period) else { throw QueryError("retention periods are day, week, month or quarter") }
+        let period = q.period
         let n = q.periods
         let grouped = try q.by.map(grouping)
         let dim = grouped?.events
@@ -57,7 +22,7 @@ extension Executor {
         let (attrCode, attrNames) = grouped?.denseValues ?? ([], [])
         let end = seq.times.max() ?? 0
         let endPeriod = period.index(end)
-        let parts = ProcessInfo.processInfo.activeProcessorCount > 1 && seq.customerCount > 20_000 ? 2 : 1
+        let parts = scanPartCount
         var tallies = [RetentionTally](repeating: RetentionTally(periods: n), count: parts)
         var errors = [Error?](repeating: nil, count: parts)
         seq.withView { v in
@@ -68,7 +33,7 @@ extension Executor {
                         var seen = [Bool](repeating: false, count: n)
                         var clock = PeriodClock(period)
                         do {
-                            for c in (seq.customerCount * p / parts)..<(seq.customerCount * (p + 1) / parts) {
+                            for c in customerRange(p, of: parts) {
                                 try checkCancel(c)
                                 if let j = filter.journeys, !j[c] { continue }
                                 let lo = Int(v.offsets[c]), hi = Int(v.offsets[c + 1])
@@ -118,8 +83,8 @@ extension Executor {
                 all.eligible[r * n + k] > 0 ? .percent(Double(all.retained[r * n + k]) / Double(all.eligible[r * n + k])) : .null
             }
         }
-        let unit = q.period
-        let notes = ["cohort = the \(byCohort ? unit : q.by!.display) of each customer's first \(describe(q.start)); column k = share of the cohort with \(q.returning.map(describe) ?? "any event") after it in the \(unit) k \(unit)s later (calendar \(unit)s, UTC\(unit == "week" ? ", from Monday" : "")); column 0 is the cohort itself (100%)",
+        let unit = q.period.rawValue
+        let notes = ["cohort = the \(byCohort ? unit : q.by!.display) of each customer's first \(q.start.text); column k = share of the cohort with \(q.returning.map(\.text) ?? "any event") after it in the \(unit) k \(unit)s later (calendar \(unit)s, UTC\(unit == "week" ? ", from Monday" : "")); column 0 is the cohort itself (100%)",
                      "a cell is empty when that \(unit) had not begun by the data's end (\(UTC.format(ms: end, dateOnly: true))); its share counts only the customers whose \(unit) k had begun"] + filter.description
         return [ResultTable(title: "retention every \(unit)", columns: [byCohort ? "cohort" : q.by!.display, "customers"] + (0..<n).map { "\(unit) \($0)" },
                             rows: out, notes: notes, chart: .cohortGrid(label: 0, first: 2))]
