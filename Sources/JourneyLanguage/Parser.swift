@@ -65,6 +65,33 @@ public struct Parser {
         }
     }
 
+    /// Statements separated by `;`, reading on after an error: a statement that fails is skipped up to the next
+    /// `;`, so one pass reports every error in a script (as compilers recover at the next declaration).
+    public mutating func parseScriptRecovering() -> (statements: [Statement], errors: [Diagnostic]) {
+        var out: [Statement] = [], errors: [Diagnostic] = []
+        while true {
+            while peek.text == ";" && peek.kind == .symbol { pos += 1 }
+            if peek.kind == .end { return (out, errors) }
+            let start = pos
+            var statement = peek.text.lowercased()
+            if statement == "explain", pos + 1 < tokens.count { statement = tokens[pos + 1].text.lowercased() }
+            do {
+                let st = try parseStatement()
+                if peek.kind != .end && !(peek.text == ";" && peek.kind == .symbol) {
+                    throw Diagnostic(.unexpectedAfterStatement, "unexpected '\(peek.text)' after the end of the statement", at: peek.range,
+                                     help: clauseHelp(peek.text, in: statement))
+                }
+                out.append(st)
+            } catch let d as Diagnostic {
+                errors.append(d)
+                pos = max(pos, start)
+                while peek.kind != .end && !(peek.text == ";" && peek.kind == .symbol) { pos += 1 }
+            } catch {
+                return (out, errors)
+            }
+        }
+    }
+
     // MARK: Token helpers
 
     var peek: Token { tokens[pos] }

@@ -91,6 +91,41 @@ public final class Session {
         return out
     }
 
+    /// One error a script check found: the diagnostic, the statement's text and the script line it starts on.
+    public struct ScriptProblem {
+        public let diagnostic: Diagnostic
+        public let text: String
+        public let line: Int
+    }
+
+    /// Checks a whole script before it runs: every statement parsed (reading on after an error) and planned
+    /// against the store's catalog, so one run reports every error in the file. `set` statements take effect for
+    /// the statements after them; after a dot-command that changes the store (`.import`, `.open`, `.read`) the
+    /// names are not checked (the catalog is not known yet), only the syntax.
+    public func check(_ blocks: [ScriptBlock]) -> [ScriptProblem] {
+        var problems: [ScriptProblem] = []
+        var local = params
+        var namesKnown = true
+        for block in blocks {
+            switch block {
+            case .comment: continue
+            case .command(let t, _):
+                let name = t.dropFirst().prefix { !$0.isWhitespace }.lowercased()
+                if ["import", "open", "read"].contains(name) { namesKnown = false }
+            case .statement(let text, let line):
+                var parser = Parser(text, params: local)
+                let (statements, errors) = parser.parseScriptRecovering()
+                problems += errors.map { ScriptProblem(diagnostic: $0, text: text, line: line) }
+                for st in statements {
+                    if case .set(let name, let value) = st, !pinned.contains(name) { local[name] = value }
+                    guard namesKnown else { continue }
+                    do { _ = try plan(st) } catch let d as Diagnostic { problems.append(ScriptProblem(diagnostic: d, text: text, line: line)) } catch {}
+                }
+            }
+        }
+        return problems
+    }
+
     /// The store's catalog (names behind the codes), kept with the loaded journeys.
     func catalog() throws -> Catalog {
         if let cached { return cached.catalog }

@@ -78,12 +78,20 @@ public final class Shell {
         return false
     }
 
-    /// Runs a whole script; stops at the first error (batch semantics). Returns false on error.
+    /// Runs a whole script; stops at the first error (batch semantics). Returns false on error. The script is
+    /// checked first: when any statement has an error, every one is reported and nothing runs.
     public func runScript(_ text: String, name: String? = nil) -> Bool {
         let saved = sourceName
         if let name { sourceName = name }
         defer { sourceName = saved }
-        for block in ScriptBlock.split(text) {
+        let blocks = ScriptBlock.split(text)
+        let problems = session.check(blocks)
+        if !problems.isEmpty {
+            for p in problems { error(p.diagnostic.render(source: p.text, file: sourceName, lineOffset: p.line - 1)) }
+            if problems.count > 1 { error("\(problems.count) errors; nothing was run") }
+            return false
+        }
+        for block in blocks {
             switch block {
             case .comment: continue
             case .command(let t, let line), .statement(let t, let line): if !execute(t, line: line) { return false }

@@ -1,4 +1,5 @@
 import Testing
+import JourneyPlanner
 @testable import JourneyLanguage
 
 @Suite struct ParserTests {
@@ -168,5 +169,41 @@ import Testing
             do { _ = try Parser.parse(s, params: ["p": .number(1)]) } catch is Diagnostic {} catch { Issue.record("non-diagnostic error for \(s)") }
             _ = Parser.isComplete(s)
         }
+    }
+}
+
+@Suite struct DiagnosticIDTests {
+    /// Ids are the contract tools match on: unique, in their family's range, and each kind comes from the place
+    /// that finds it (the parser for syntax, the binder for names, the planner for options).
+    @Test func idsAreUniqueAndStable() throws {
+        let codes = DiagnosticID.allCases.map(\.code)
+        #expect(Set(codes).count == codes.count)
+        #expect(codes.allSatisfy { $0.count == 4 && $0.hasPrefix("J") && Int($0.dropFirst()) != nil })
+        var cat = Catalog(); cat.stages = ["awareness", "conversion"]; cat.events = ["", "signup"]; cat.channels = ["", "email"]
+        func id(_ text: String) -> DiagnosticID? {
+            do { _ = try Planner.plan(try Parser.parse(text), catalog: cat); return nil } catch let d as Diagnostic { return d.id } catch { return nil }
+        }
+        #expect(id("funnel awareness >") == .expected)
+        #expect(id("funnle awareness") == .unknownStatement)
+        #expect(id("paths from awareness nxt 3") == .unexpectedAfterStatement)
+        #expect(id("funnel awareness > conversoin") == .unknownName)
+        #expect(id("count customers by chanel") == .unknownField)
+        #expect(id("count customers where channel = emial") == .unknownValue)
+        #expect(id("funnel awareness > touched email") == .journeyLevelInStep)
+        #expect(id("funnel awareness? > conversion") == .optionalEntry)
+        #expect(id("funnel awareness > conversion same colour") == .sameField)
+        #expect(id("dropoff after signup") == .dropoffNeedsTarget)
+        #expect(id("funnel awareness > conversion order any strictly later") == .strictlyLaterAnyOrder)
+        #expect(id("attribution by customer.segment") == .breakdownNotAllowed)
+        #expect(id("time from awareness to conversion by channel, stage") == .oneBreakdown)
+        #expect(id("funnel awareness > conversion") == nil)
+    }
+
+    /// The parser reads on after an error: every statement of a script is checked in one pass.
+    @Test func parserRecoversAtTheNextStatement() {
+        var p = Parser("funnel awareness >; count customers; paths from awareness nxt 3; stats")
+        let (statements, errors) = p.parseScriptRecovering()
+        #expect(errors.map(\.id) == [.expected, .unexpectedAfterStatement])
+        #expect(statements.count == 2)
     }
 }
