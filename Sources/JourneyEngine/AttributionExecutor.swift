@@ -19,33 +19,6 @@ extension Executor {
                                touch: filter.events.map { StepTest($0, tables: tables) }, tables: tables)
     }
 
-    func labelCount(_ show: PathShow) -> Int {
-        switch show {
-        case .event: return catalog.events.count
-        case .channel: return catalog.channels.count
-        case .stage: return catalog.stages.count + 1
-        case .kind: return Catalog.kinds.count
-        }
-    }
-
-    func labelName(_ show: PathShow, _ c: UInt32) -> String {
-        switch show {
-        case .event: return catalog.events[Int(c)]
-        case .channel: return c == 0 ? "(none)" : catalog.channels[Int(c)]
-        case .stage: return c == 0 ? "(none)" : catalog.stages[Int(c) - 1]
-        case .kind: return c == 0 ? "(none)" : Catalog.kinds[Int(c)]
-        }
-    }
-
-    @inline(__always) func labelCode(_ show: PathShow, _ v: UnsafePackedView, _ i: Int) -> UInt32 {
-        switch show {
-        case .event: return v.events[i]
-        case .channel: return UInt32(v.channels[i])
-        case .stage: return UInt32(v.stages[i])
-        case .kind: return UInt32(v.kinds[i])
-        }
-    }
-
     /// Every attribution journey of the (filtered) customers, in customer order: per conversion the touchpoints
     /// since the previous conversion within `lookback` before it; after the last conversion (or with none) the
     /// remaining touchpoints, within `lookback` before the last of them, as a journey that did not convert.

@@ -202,29 +202,6 @@ extension Executor {
                             notes: filter.description + ["by month: events per month, \(span), each row scaled to its own range"],
                             chart: .bars(label: 0, value: 1))]
     }
-
-    /// How many codes to count an event field over: its catalog's size (stage codes are ordinal + 1), or more
-    /// when the data holds a larger code (never from an import; a guard, so no count is lost).
-    func codeBound(_ show: PathShow) -> Int {
-        seq.withView { v in
-            func largest<T: FixedWidthInteger>(_ col: UnsafeBufferPointer<T>) -> Int { col.max().map { Int($0) } ?? 0 }
-            switch show {
-            case .event: return max(labelCount(show), largest(v.events) + 1)
-            case .channel: return max(labelCount(show), largest(v.channels) + 1)
-            case .stage: return max(labelCount(show), largest(v.stages) + 1)
-            case .kind: return max(labelCount(show), largest(v.kinds) + 1)
-            }
-        }
-    }
-
-    func codeBound(campaigns: Void) -> Int {
-        seq.withView { v in max(catalog.campaigns.count, (v.campaigns.max().map { Int($0) } ?? 0) + 1) }
-    }
-
-    /// A code's name, or `(code N)` for one the catalog lacks.
-    func codeName(_ show: PathShow, _ code: Int) -> String {
-        code < labelCount(show) ? labelName(show, UInt32(code)) : "(code \(code))"
-    }
 }
 
 /// One core's `count`: per group its events and customers, whether it occurred, and (for accounts) the distinct

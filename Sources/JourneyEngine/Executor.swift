@@ -45,15 +45,6 @@ public struct Executor {
         return results
     }
 
-    func label(_ show: PathShow, _ v: UnsafePackedView, _ i: Int) -> String {
-        switch show {
-        case .event: return catalog.events[Int(v.events[i])]
-        case .channel: let c = Int(v.channels[i]); return c == 0 ? "(none)" : catalog.channels[c]
-        case .stage: let s = Int(v.stages[i]); return s == 0 ? "(none)" : catalog.stages[s - 1]
-        case .kind: return v.kinds[i] == 0 ? "(none)" : Catalog.kinds[Int(v.kinds[i])]
-        }
-    }
-
     func attributeColumn(_ a: AttributeRef, month: Bool) throws -> [String] {
         let ids = seq.customerIDs
         let raw = a.scope == .account ? try data.attributes.accountAttribute(a.name, for: ids) : try data.attributes.customerAttribute(a.name, for: ids)

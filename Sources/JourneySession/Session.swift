@@ -147,7 +147,7 @@ public final class Session {
         let fields = st.fieldNames
         if !fields.isDisjoint(with: ["device", "source"]) { _ = try data(devicesAndSources: true) }
         // Free properties named by the statement: load each once, aligned with the journeys.
-        let known: Set<String> = ["event", "channel", "stage", "kind", "campaign", "device", "source", "value", "first_contact"]
+        let known = Set(Binder.eventFields + ["first_contact"])
         for name in fields.subtracting(known) where cached?.sequences.properties[name] == nil {
             var d = try data()
             guard d.catalog.properties.contains(name) else { continue }
