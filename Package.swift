@@ -21,7 +21,9 @@ let package = Package(
         .target(name: "JourneyLanguage", dependencies: ["JourneyCore"], swiftSettings: v5),
         // parse → bind → plan: the backend-neutral QueryPlan (docs/ARCHITECTURE.md, "Stages").
         .target(name: "JourneyPlanner", dependencies: ["JourneyCore", "JourneyLanguage"], swiftSettings: v5),
-        .target(name: "JourneyEngine", dependencies: ["CPrefetch", "JourneyCore", "JourneyLanguage", "JourneyPlanner"], swiftSettings: v5),
+        // Aggregates → tables, notes and chart hints, the same for every backend.
+        .target(name: "JourneyResults", dependencies: ["JourneyCore", "JourneyLanguage", "JourneyPlanner"], swiftSettings: v5),
+        .target(name: "JourneyEngine", dependencies: ["CPrefetch", "JourneyCore", "JourneyLanguage", "JourneyPlanner", "JourneyResults"], swiftSettings: v5),
         .target(name: "JourneyRender", dependencies: ["JourneyCore"], swiftSettings: v5),
         .target(name: "JourneySession",
                 dependencies: ["JourneyCore", "JourneyStore", "JourneyLanguage", "JourneyPlanner", "JourneyEngine", "JourneyRender"],

@@ -2,6 +2,7 @@ import Foundation
 import JourneyCore
 import JourneyLanguage
 import JourneyPlanner
+import JourneyResults
 
 extension Executor {
     /// The first event other than `s` at `s`'s time or later that passes `test`: the events tied with `s` (at its

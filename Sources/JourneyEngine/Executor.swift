@@ -2,6 +2,7 @@ import Foundation
 import JourneyCore
 import JourneyLanguage
 import JourneyPlanner
+import JourneyResults
 
 /// Runs bound statements over the packed journeys and returns tables.
 public struct Executor {
@@ -166,80 +167,21 @@ public struct Executor {
                 }
             }
         }
-        var gaps = [[Double]](repeating: [], count: n)
-        var gapsByGroup: [String: [[Double]]] = [:]
-        for part in partials {
-            for k in 0..<n { gaps[k] += part.gaps[k] }
-            for (g, list) in part.byGroup {
-                var acc = gapsByGroup[g] ?? [[Double]](repeating: [], count: n)
-                for k in 0..<n { acc[k] += list[k] }
-                gapsByGroup[g] = acc
+        // The neutral aggregate: per group the customers at each step and the step-to-step times.
+        var groups: [String: FunnelAggregate.Group] = [:]
+        if q.by == nil {
+            var all = FunnelAggregate.Group(steps: n)
+            for part in partials { all.add(FunnelAggregate.Group(reached: part.reached, gaps: part.gaps)) }
+            groups[""] = all
+        } else {
+            for c in 0..<levels.count where levels[c] != 0 {
+                var m = levels[c]
+                while m != 0 { groups[groupOf[c], default: .init(steps: n)].reached[m.trailingZeroBitCount] += 1; m &= m - 1 }
+            }
+            for part in partials {
+                for (g, list) in part.byGroup { for k in 0..<n { groups[g, default: .init(steps: n)].gaps[k] += list[k] } }
             }
         }
-        // The customers (at account level: the merged account journeys) at each step, of a group.
-        func counts(_ members: (Int) -> Bool) -> [Int] {
-            var out = [Int](repeating: 0, count: n)
-            for c in 0..<levels.count where levels[c] != 0 && members(c) { for k in 0..<n where levels[c] & (1 << UInt32(k)) != 0 { out[k] += 1 } }
-            return out
-        }
-        // "Previous" and "next" skip optional steps: an optional step is a detour, not a stage everyone passes.
-        let optional = q.steps.map(\.optional)
-        func previousRequired(_ k: Int) -> Int { var p = k - 1; while p > 0 && optional[p] { p -= 1 }; return p }
-        func nextRequired(_ k: Int) -> Int? { var p = k + 1; while p < n && optional[p] { p += 1 }; return p < n ? p : nil }
-        func rows(_ cnt: [Int], _ g: [[Double]], group: String?) -> [[Value]] {
-            (0..<n).map { k in
-                var times = g[k]
-                var r: [Value] = []
-                if let group { r.append(.text(group)) }
-                let p = previousRequired(k)
-                let dropped: Value = optional[k] ? .null : nextRequired(k).map { .int(cnt[k] - cnt[$0]) } ?? .int(0)
-                r += [.text("\(k + 1). \(q.steps[k].text)\(optional[k] ? " (optional)" : "")"), .int(cnt[k]),
-                      .percent(cnt[0] > 0 ? Double(cnt[k]) / Double(cnt[0]) : .nan),
-                      .percent(k == 0 ? (cnt[0] > 0 ? 1 : .nan) : (cnt[p] > 0 ? Double(cnt[k]) / Double(cnt[p]) : .nan)),
-                      dropped,
-                      k == 0 || times.isEmpty ? .null : .duration(quantile(selecting: &times, 0.5)),
-                      k == 0 || times.isEmpty ? .null : .duration(quantile(selecting: &times, 0.9))]
-                return r
-            }
-        }
-        let unitName = q.unit.rawValue
-        var notes: [String] = []
-        if let w = q.within { notes.append("window: \(w.text) from the entry (\(q.entry == .first ? "the first" : "the best") \(q.order == .any ? "event of any step" : q.steps[0].text))") }
-        if q.order == .any { notes.append("order any: step k counts \(unitName) who did steps 1 to k in any order") }
-        switch q.ties {
-        case .strictlyLater: notes.append("strictly later: each step's event comes at a later time than the previous step's")
-        case .importOrder: notes.append("ties in import order: a step's event at the previous step's time counts only when it comes later in the store")
-        case .together: break
-        }
-        if let same = q.same { notes.append("same \(same.rawValue): every step's event has the entry event's \(same.rawValue); an event without one matches none") }
-        for x in q.exclusions { notes.append("excluding \(x.step.text) between step \(x.from + 1) and step \(x.to + 1): such entries are dropped") }
-        notes += filter.description
-        if let by = q.by {
-            let cols = [by.display, "step", unitName, "% of first", "% of previous", "dropped", "median time", "p90 time"]
-            var groups: [String: Int] = [:]
-            for c in 0..<levels.count where levels[c] != 0 { groups[groupOf[c], default: 0] += 1 }
-            // By size, the top N and "other"; months in time order, every month shown.
-            let topN = by.isMonths ? Int.max : q.top ?? 10
-            let ranked = by.isMonths ? Self.monthsInOrder(Array(groups.keys))
-                : groups.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
-            let shown = Array(ranked.prefix(topN))
-            var out: [[Value]] = []
-            for g in shown { out += rows(counts { groupOf[$0] == g }, gapsByGroup[g] ?? [[Double]](repeating: [], count: n), group: g) }
-            if ranked.count > topN {
-                let rest = Set(ranked.dropFirst(topN))
-                var g = [[Double]](repeating: [], count: n)
-                for r in rest { for k in 0..<n { g[k] += gapsByGroup[r]?[k] ?? [] } }
-                out += rows(counts { rest.contains(groupOf[$0]) }, g, group: "other")
-            }
-            if eventDim != nil { notes.append("each \(unitName.dropLast()) is counted under the \(by.display) of the event that matched step \(atStep + 1)") }
-            return [ResultTable(title: "funnel by \(by.display)", columns: cols, rows: out, notes: notes,
-                                chart: .groupedFunnel(group: 0, step: 1, value: 2))]
-        }
-        let cols = ["step", unitName, "% of first", "% of previous", "dropped", "median time", "p90 time"]
-        // Every customer counted by customers: the scan threads summed them already.
-        var totals = [Int](repeating: 0, count: n)
-        for part in partials { for k in 0..<n { totals[k] += part.reached[k] } }
-        return [ResultTable(title: "funnel", columns: cols, rows: rows(totals, gaps, group: nil), notes: notes,
-                            chart: .funnel(label: 0, value: 1))]
+        return ResultBuilder.funnel(q, FunnelAggregate(groups: groups), filterNotes: filter.description)
     }
 }

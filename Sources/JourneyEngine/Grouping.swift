@@ -1,6 +1,7 @@
 import JourneyCore
 import JourneyLanguage
 import JourneyPlanner
+import JourneyResults
 
 /// What a `by` groups by, resolved against the store once for every statement that takes `by`: an event field
 /// (each event has a code) or a customer attribute (each customer has a value). A name `where` would reject is
@@ -143,18 +144,7 @@ extension Executor {
         return .event(EventGroups(column: .codes(combined), names: names))
     }
 
-    /// The groups of a `by month(…)` in time order with every month between the first and the last (those
-    /// without customers too), then any group that is not a month ("(none)").
-    static func monthsInOrder(_ labels: [String]) -> [String] {
-        func index(_ s: String) -> Int? {
-            let parts = s.split(separator: "-")
-            guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let y = Int(parts[0]), let m = Int(parts[1]), (1...12).contains(m) else { return nil }
-            return y * 12 + m - 1
-        }
-        let months = labels.compactMap(index)
-        let rest = labels.filter { index($0) == nil }.sorted()
-        guard let lo = months.min(), let hi = months.max() else { return rest }
-        return (lo...hi).map { String(format: "%04d-%02d", $0 / 12, $0 % 12 + 1) } + rest
-    }
+    /// The groups of a `by month(…)` in time order (see `ResultBuilder.monthsInOrder`).
+    static func monthsInOrder(_ labels: [String]) -> [String] { ResultBuilder.monthsInOrder(labels) }
 }
 

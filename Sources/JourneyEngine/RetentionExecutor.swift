@@ -2,6 +2,7 @@ import Foundation
 import JourneyCore
 import JourneyLanguage
 import JourneyPlanner
+import JourneyResults
 
 extension Executor {
     /// `retention from S [returning R] [every day|week|month] [periods N] [by DIM]`: cohorts by the period of each

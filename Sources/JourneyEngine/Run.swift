@@ -2,6 +2,7 @@ import Foundation
 import JourneyCore
 import JourneyLanguage
 import JourneyPlanner
+import JourneyResults
 
 extension Executor {
     /// Runs a plan on the native engine; `keys` names the customers (or accounts) a list shows.
