@@ -10,10 +10,9 @@ extension Executor {
     /// `count customers|accounts|events [by DIM] [where …]`. Groups are codes (an event field's, or the dense
     /// codes of a customer attribute's values), counted in arrays on both cores; names only for the rows.
     public func count(_ q: QueryPlan.Count) throws -> [ResultTable] {
-        let unit = q.unit.rawValue, by = q.by, top = q.top
+        let unit = q.unit.rawValue, by = q.by
         let filter = try compile(q.filter)
         let grouping = try by.map { $0.also == nil ? try self.grouping($0) : try pairGrouping($0) }
-        let pairs = by?.also != nil
         let dim = grouping?.events
         // The group of a customer attribute: its value's dense code, per customer.
         let dense = grouping?.denseValues
@@ -110,41 +109,14 @@ extension Executor {
                 }
             }
         }
-        let allEvents = events.reduce(0, +)
         func name(_ g: Int) -> String { dim.map { $0.name(g) } ?? (by != nil ? attrNames[g] : "all") }
-        let monthly = by?.isMonths == true && !pairs
-        let value: (Int) -> Int = { unit == "events" ? events[$0] : units[$0] }
-        var shown = (0..<groupCount).filter { present[$0] }.map { ($0, name($0)) }
-            .sorted { value($0.0) != value($1.0) ? value($0.0) > value($1.0) : $0.1 < $1.1 }
-        if monthly {
-            // Time order, months without any shown as 0 (group -1).
-            let byName = Dictionary(shown.map { ($0.1, $0.0) }, uniquingKeysWith: { a, _ in a })
-            shown = Self.monthsInOrder(shown.map(\.1)).map { (byName[$0] ?? -1, $0) }
-        }
-        var rows: [[Value]] = shown.map { g, k in
-            guard g >= 0 else { return [.text(k), .int(0), .percent(0)] }
-            let label: [Value] = by == nil ? [] : pairs ? k.split(separator: "\t", omittingEmptySubsequences: false).map { .text(String($0)) } : [.text(k)]
-            return label + [.int(value(g)),
-                                                    .percent(unit == "events" ? Double(events[g]) / Double(max(allEvents, 1)) : Double(units[g]) / Double(max(total, 1)))]
-        }
-        var notes = filter.description
-        if by == nil, q.filtered, case .int(let n)? = rows.first?.first {
-            // Without groups a filtered count's share is of the whole store (not a constant 100%).
+        var aggregate = CountAggregate(groups: (0..<groupCount).filter { present[$0] }.map { .init(label: name($0), units: units[$0], events: events[$0]) },
+                                       totalUnits: total)
+        if by == nil, q.filtered {
             let plain = QueryPlan.Count(unit: q.unit, by: nil, filter: BoundFilter(), top: nil)
-            if case .int(let all)? = try count(plain).first?.rows.first?.first {
-                rows[0][1] = .percent(all > 0 ? Double(n) / Double(all) : .nan)
-                notes.append("share = of all \(all.grouped) \(unit) in the store")
-            }
+            if case .int(let all)? = try count(plain).first?.rows.first?.first { aggregate.storeTotal = all }
         }
-        if let top, rows.count > top {
-            notes.append("the \(top) largest of \(rows.count) groups shown (\(by?.isMonths == true ? "the first months" : "top \(top)"))")
-            rows = Array(rows.prefix(top))
-        }
-        if let by, dim != nil, unit != "events" { notes.append("a \(unit.dropLast()) counts under every \(by.display) it has an event with; shares can add up to more than 100%") }
-        let groupColumns = by.map { [$0.display] + ($0.also.map { [$0.display] } ?? []) } ?? []
-        if pairs { notes.append("groups are pairs of \(groupColumns.joined(separator: " and ")); share = of all counted \(unit)") }
-        return [ResultTable(title: "count \(unit)", columns: groupColumns + [unit, "share"], rows: rows, notes: notes,
-                            chart: by == nil || pairs ? nil : monthly ? .columns(label: 0, value: 1) : .bars(label: 0, value: 1))]
+        return ResultBuilder.count(q, aggregate, filterNotes: filter.description)
     }
 
     // MARK: top
