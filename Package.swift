@@ -25,8 +25,10 @@ let package = Package(
         .target(name: "JourneyResults", dependencies: ["JourneyCore", "JourneyLanguage", "JourneyPlanner"], swiftSettings: v5),
         .target(name: "JourneyEngine", dependencies: ["CPrefetch", "JourneyCore", "JourneyLanguage", "JourneyPlanner", "JourneyResults"], swiftSettings: v5),
         .target(name: "JourneyRender", dependencies: ["JourneyCore"], swiftSettings: v5),
+        // The second backend: ClickHouse over HTTP (push, translator, runner).
+        .target(name: "JourneyClickHouse", dependencies: ["JourneyCore", "JourneyLanguage", "JourneyPlanner", "JourneyResults", "JourneyStore"], swiftSettings: v5),
         .target(name: "JourneySession",
-                dependencies: ["JourneyCore", "JourneyStore", "JourneyLanguage", "JourneyPlanner", "JourneyEngine", "JourneyRender"],
+                dependencies: ["JourneyCore", "JourneyStore", "JourneyLanguage", "JourneyPlanner", "JourneyEngine", "JourneyResults", "JourneyClickHouse", "JourneyRender"],
                 swiftSettings: v5),
         .target(name: "JourneyShell", dependencies: ["CEditLine", "JourneySession", "JourneyRender"], swiftSettings: v5),
         .executableTarget(name: "journey",

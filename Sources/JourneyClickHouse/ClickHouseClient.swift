@@ -10,6 +10,15 @@ public struct ClickHouseError: Error, CustomStringConvertible, Sendable {
     public init(_ d: String) { description = d }
 }
 
+/// Credentials go in every request's header; a 401 with `WWW-Authenticate` must end the request (with the
+/// server's answer), not wait for a challenge handler that never comes.
+final class NoChallenges: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+    func urlSession(_ session: URLSession, task: URLSessionTask, didReceive challenge: URLAuthenticationChallenge,
+                    completionHandler: @escaping (URLSession.AuthChallengeDisposition, URLCredential?) -> Void) {
+        completionHandler(.rejectProtectionSpace, nil)
+    }
+}
+
 /// ClickHouse over its HTTP interface: a query is a POST of its text, the answer the body (TabSeparated).
 /// `http://host:8123/?database=journey&user=analyst`; the password comes from JOURNEY_CLICKHOUSE_PASSWORD and is
 /// sent as HTTP basic auth, never printed.
@@ -42,7 +51,7 @@ public final class ClickHouseClient: @unchecked Sendable {
         let config = URLSessionConfiguration.ephemeral
         config.timeoutIntervalForRequest = timeout
         config.timeoutIntervalForResource = timeout
-        session = URLSession(configuration: config)
+        session = URLSession(configuration: config, delegate: NoChallenges(), delegateQueue: nil)
     }
 
     /// The server as shown in messages: `http://127.0.0.1:8123/ (database journey)`.
@@ -89,6 +98,10 @@ public final class ClickHouseClient: @unchecked Sendable {
             }
         }
         if let e = box.error as NSError? {
+            if e.code == NSURLErrorCancelled || e.code == NSURLErrorUserCancelledAuthentication || e.code == NSURLErrorUserAuthenticationRequired {
+                // The server asked for other credentials (HTTP 401 with a challenge).
+                throw ClickHouseError("the ClickHouse server at \(display) refused user '\(user)': wrong or missing password (set JOURNEY_CLICKHOUSE_PASSWORD)")
+            }
             if e.code == NSURLErrorTimedOut {
                 _ = try? kill(queryID: id)
                 throw ClickHouseError("the ClickHouse server at \(display) did not answer within \(Int(timeout)) s; the query was cancelled there")

@@ -25,7 +25,7 @@ extension Executor {
         case .accounts(let inner):
             // Account level: the statement over each account's merged journey, worded for accounts.
             return Self.asAccounts(try accountLevel().run(inner, keys: keys))
-        case .quality, .explain, .set: return []
+        case .quality, .explain, .explainSQL, .set: return []
         }
     }
 
@@ -91,7 +91,7 @@ extension Executor {
             rows.append(("scanned", "\(scan.customers.grouped) of \(seq.customerCount.grouped) customers run through the automaton, \(scan.events.grouped) of \(seq.eventCount.grouped) events"))
         case .accounts(let inner):
             return try accountLevel().physical(inner)
-        case .explain(let inner):
+        case .explain(let inner), .explainSQL(let inner):
             return try physical(inner)
         case .quality, .set:
             return []

@@ -188,6 +188,8 @@ public indirect enum Statement: Equatable, Sendable {
     case retention(RetentionQuery)
     /// `explain STATEMENT`
     case explain(Statement)
+    /// `explain sql STATEMENT`: the ClickHouse SQL the statement is translated to.
+    case explainSQL(Statement)
     /// `set NAME = VALUE`
     case set(name: String, value: Literal)
 }

@@ -24,7 +24,7 @@ extension Statement {
         case .time(_, _, let by, _), .count(_, let by, _, _): return by
         case .matching(let q): return q.by
         case .retention(let q): return q.by
-        case .explain(let s), .accounts(let s): return s.breakdown
+        case .explain(let s), .explainSQL(let s), .accounts(let s): return s.breakdown
         default: return nil
         }
     }
@@ -45,7 +45,7 @@ extension Statement {
         case .touchpoints(let q), .gaps(let q): return of([q.conversion, q.filter])
         case .matching(let q): return q.pattern.steps.reduce(of([q.filter])) { $0.union($1.fieldNames) }
         case .retention(let q): return of([q.start, q.returning, q.filter])
-        case .explain(let s), .accounts(let s): return s.expressionFields
+        case .explain(let s), .explainSQL(let s), .accounts(let s): return s.expressionFields
         }
     }
 }

@@ -281,6 +281,7 @@ public struct Parser {
         case "explain":
             _ = advance()
             if peek.kind == .end { throw error("a statement to explain") }
+            if isWord("sql") && peek(1).kind != .end && peek(1).text != ";" { _ = advance(); return .explainSQL(try parseStatement()) }
             return .explain(try parseStatement())
         case "set":
             _ = advance()

@@ -12,7 +12,7 @@ extension QueryPlan {
         case .accounts(let inner):
             add("level", "accounts: each account's journey is all its people's events merged in time order (people without an account count alone); the statement runs over those journeys and counts accounts")
             return rows + inner.logicalRows
-        case .explain(let inner): return inner.logicalRows
+        case .explain(let inner), .explainSQL(let inner): return inner.logicalRows
         case .quality: add("statement", "quality: the store's data-quality report")
         case .set(let name, let value): add("statement", "set the parameter $\(name) to \(value.display)")
         case .funnel(let q):

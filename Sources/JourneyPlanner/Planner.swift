@@ -33,6 +33,7 @@ public struct Planner {
         case .quality: return .quality
         case .set(let name, let value): return .set(name: name, value: value)
         case .explain(let inner): return .explain(try plan(inner))
+        case .explainSQL(let inner): return .explainSQL(try plan(inner))
         case .accounts(let inner): return .accounts(try plan(inner))
         case .funnel(let q): return .funnel(try funnel(q, &b))
         case .paths(let q):

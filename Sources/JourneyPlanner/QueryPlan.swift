@@ -22,6 +22,8 @@ public indirect enum QueryPlan: Sendable, Equatable {
     /// The statement over each account's merged journey (people without an account count alone), counting accounts.
     case accounts(QueryPlan)
     case explain(QueryPlan)
+    /// `explain sql`: the SQL a ClickHouse backend would send.
+    case explainSQL(QueryPlan)
     case set(name: String, value: Literal)
 }
 
@@ -252,7 +254,7 @@ extension QueryPlan {
         case .matching(let q): return q.filter
         case .touchpoints(let q), .gaps(let q): return q.filter
         case .retention(let q): return q.filter
-        case .accounts(let p), .explain(let p): return p.filter
+        case .accounts(let p), .explain(let p), .explainSQL(let p): return p.filter
         case .quality, .set: return nil
         }
     }

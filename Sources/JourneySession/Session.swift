@@ -4,6 +4,7 @@ import JourneyStore
 import JourneyLanguage
 import JourneyPlanner
 import JourneyEngine
+import JourneyClickHouse
 
 /// Adapts the store to the engine's attribute reads. One per loaded journeys (dropped with them after an import):
 /// the customers' accounts, asked for by every `count accounts`, are read once and kept.
@@ -48,6 +49,18 @@ public final class Session {
     public private(set) var history: [String] = []
     private var cached: JourneyData?
     private var catalogKept: Catalog?
+    /// When set, statements run on this ClickHouse server (or cluster) instead of the local store.
+    public private(set) var remote: ClickHouseBackend?
+
+    /// Runs the following statements on a ClickHouse server holding a pushed store (`.connect clickhouse URL`).
+    public func connect(clickhouse url: String) throws {
+        let client = try ClickHouseClient(url)
+        client.isCancelled = { [weak self] in self?.isCancelled() ?? false }
+        remote = try ClickHouseBackend(client: client)
+    }
+
+    /// Back to the local store.
+    public func disconnect() { remote = nil }
     public var isCancelled: () -> Bool = { false }
 
     public init(store: Store) { self.store = store }
@@ -127,7 +140,8 @@ public final class Session {
     }
 
     /// The store's catalog (names behind the codes), kept with the loaded journeys.
-    func catalog() throws -> Catalog {
+    public func catalog() throws -> Catalog {
+        if let remote { return remote.catalog }
         if let cached { return cached.catalog }
         if let catalogKept { return catalogKept }
         let c = try store.catalog()
@@ -144,6 +158,32 @@ public final class Session {
 
     func execute(_ st: Statement) throws -> [ResultTable] {
         let (plan, resolutions) = try self.plan(st)
+        if case .explainSQL(let inner) = plan {
+            // The SQL the statement becomes: the connected server's dialect (a cluster reads events_local in
+            // subqueries), or, without one, the single-server SQL for this store's catalog.
+            let translator = try remote?.translator ?? Translator(catalog: catalog(), cluster: false)
+            let queries = try translator.sql(inner)
+            var t = ResultTable(title: "explain sql", columns: ["query"], rows: queries.map { [.text($0)] })
+            t.wrapsText = true
+            return [t]
+        }
+        if let remote {
+            switch plan {
+            case .set(let name, let value):
+                if !pinned.contains(name) { params[name] = value }
+                return []
+            case .explain(let inner):
+                var rows = inner.logicalRows
+                for r in resolutions { rows.append(("name", r)) }
+                for (k, q) in try remote.translator.sql(inner).enumerated() { rows.append(("sql \(k + 1)", q)) }
+                rows.append(("server", remote.client.display + (remote.cluster ? ", a cluster (events: a Distributed table)" : "")))
+                var t = ResultTable(title: "explain", columns: ["part", "meaning"], rows: rows.map { [.text($0.0), .text($0.1)] })
+                t.wrapsText = true
+                return [t]
+            default:
+                return try remote.run(plan)
+            }
+        }
         let fields = st.fieldNames
         if !fields.isDisjoint(with: ["device", "source"]) { _ = try data(devicesAndSources: true) }
         // Free properties named by the statement: load each once, aligned with the journeys.

@@ -118,6 +118,12 @@ public final class Shell {
                 sh.session.invalidate(); sh.refreshCompletion(); sh.write(r.summary); return true
             } catch { sh.error("\(error)"); return false }
         },
+        DotCommand(name: "connect", usage: ".connect clickhouse URL | .connect local", summary: "run statements on a ClickHouse server (or back on the store)") { sh, a in
+            if a.first == "local" { sh.session.disconnect(); sh.refreshCompletion(); sh.write("statements run on \(sh.session.store.path)"); return true }
+            guard a.count == 2, a[0] == "clickhouse" else { sh.error("usage: .connect clickhouse URL (e.g. http://127.0.0.1:8123/?database=journey) | .connect local"); return false }
+            do { try sh.session.connect(clickhouse: a[1]); sh.refreshCompletion(); sh.write("statements run on ClickHouse at \(sh.session.remote!.client.display)"); return true }
+            catch { sh.error("\(error)"); return false }
+        },
         DotCommand(name: "mode", usage: ".mode table|ascii|csv|tsv|json|markdown|line", summary: "how results are printed") { sh, a in
             guard let m = a.first.flatMap({ w in RenderSettings.Mode.allCases.first { $0.rawValue.hasPrefix(w) } }) else {
                 let s = a.first.flatMap { suggestion(for: $0, among: RenderSettings.Mode.allCases.map(\.rawValue)) }
@@ -203,7 +209,7 @@ public final class Shell {
     }
 
     func refreshCompletion() {
-        guard let c = try? session.store.catalog() else { return }
+        guard let c = try? session.catalog() else { return }
         completer.stages = c.stages
         completer.events = c.events
         completer.channels = c.channels

@@ -18,6 +18,8 @@ Usage:
   journey import FILE... --into STORE [--map COLUMN=FIELD ...] [--format csv|ndjson]
   journey generate --profile b2b|b2c --customers N --seed S --out FILE.csv
   journey report SCRIPT.jql [--store STORE] --out REPORT.html|REPORT.md [--param NAME=VALUE ...]
+  journey push STORE --clickhouse URL [--cluster NAME --shard URL ...]   copy a store into ClickHouse
+  journey [STORE] --clickhouse URL [-c ...]   run statements on ClickHouse (URL: http://HOST:8123/?database=journey)
 
 Examples:
   journey datasets/demo/demo.journey -c "funnel awareness > consideration > intent > conversion within 90d"
@@ -48,6 +50,7 @@ func runMain() -> Int32 {
     case "import": return ImportCommand.run(Array(args.dropFirst()))
     case "generate": return GenerateCommand.run(Array(args.dropFirst()))
     case "report": return ReportCommand.run(Array(args.dropFirst()))
+    case "push": return PushCommand.run(Array(args.dropFirst()))
     case "--help", "-h", "help": print(usage); return 0
     default: break
     }
@@ -58,6 +61,7 @@ func runMain() -> Int32 {
     var width: Int?
     var params: [String: Literal] = [:]
     var create = false
+    var clickhouse: String?
     var i = 0
     while i < args.count {
         let a = args[i]
@@ -70,6 +74,7 @@ func runMain() -> Int32 {
             mode = m
         case "--width": width = value().flatMap(Int.init)
         case "--create": create = true
+        case "--clickhouse": clickhouse = value()
         case "--param":
             guard let p = value(), let eq = p.firstIndex(of: "=") else { printError("--param takes NAME=VALUE"); return 1 }
             params[String(p[..<eq])] = Literal.fromArgument(String(p[p.index(after: eq)...]))
@@ -88,6 +93,9 @@ func runMain() -> Int32 {
     do { session = Session(store: try Store(path: path)) } catch { printError("\(error)"); return 1 }
     session.params = params
     session.pinned = Set(params.keys)
+    if let clickhouse {
+        do { try session.connect(clickhouse: clickhouse) } catch { printError("\(error)"); return 1 }
+    }
     let shell = Shell(session: session, interactive: interactive)
     if let mode { shell.setMode(mode) }
     if let width { shell.setWidth(width) }

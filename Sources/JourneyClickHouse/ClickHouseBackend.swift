@@ -1,0 +1,96 @@
+import Foundation
+import JourneyCore
+import JourneyLanguage
+import JourneyPlanner
+import JourneyResults
+
+/// Runs plans on a ClickHouse server (or cluster) that holds a pushed store: translates, sends, reads the rows
+/// back into the same neutral aggregates the native engine returns, and builds the tables with the same
+/// `ResultBuilder` — so answers, tables and charts are the native ones.
+public final class ClickHouseBackend {
+    public let client: ClickHouseClient
+    public let catalog: Catalog
+    /// The events are a Distributed table (a cluster).
+    public let cluster: Bool
+
+    public init(client: ClickHouseClient) throws {
+        self.client = client
+        let tables = try client.rows("SELECT name, engine FROM system.tables WHERE database = \(SQL.string(client.database))")
+        let engines = Dictionary(tables.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }, uniquingKeysWith: { a, _ in a })
+        guard engines["events"] != nil, engines["dictionary"] != nil else {
+            throw ClickHouseError("the database \(client.database) on \(client.display) holds no journey store; copy one there with: journey push STORE --clickhouse \(client.url.absoluteString)?database=\(client.database)")
+        }
+        cluster = engines["events"] == "Distributed"
+        catalog = try Self.readCatalog(client)
+    }
+
+    /// The catalog from the server's `dictionary` table, so the binder and Tab completion know its names.
+    static func readCatalog(_ client: ClickHouseClient) throws -> Catalog {
+        var c = Catalog()
+        var fields: [String: [(Int, String)]] = [:]
+        for r in try client.rows("SELECT field, code, name FROM dictionary ORDER BY field, code") where r.count == 3 {
+            if let code = Int(r[1]) { fields[r[0], default: []].append((code, r[2])) }
+        }
+        func table(_ f: String, first: Int = 0) -> [String] {
+            let list = fields[f] ?? []
+            let size = max((list.map(\.0).max() ?? 0) + 1, first == 0 ? 1 : 0)
+            var out = [String](repeating: "", count: size)
+            for (code, name) in list where code >= 0 { out[code] = name }
+            return out
+        }
+        c.events = table("event"); c.channels = table("channel"); c.campaigns = table("campaign")
+        c.devices = table("device"); c.sources = table("source")
+        c.stages = Array(table("stage").dropFirst())
+        c.properties = (fields["property"] ?? []).map(\.1)
+        c.customerAttributes = (fields["customer_attribute"] ?? []).map(\.1)
+        return c
+    }
+
+    public var translator: Translator { Translator(catalog: catalog, cluster: cluster) }
+
+    public func run(_ plan: QueryPlan) throws -> [ResultTable] {
+        let t = translator
+        switch plan {
+        case .funnel(let q):
+            let sql = try t.funnel(q)
+            let n = q.steps.count
+            var groups: [String: FunnelAggregate.Group] = [:]
+            for r in try client.rows(sql) where r.count == 1 + n + (n - 1) {
+                let name = q.by.map { t.label($0, r[0]) } ?? ""
+                var g = FunnelAggregate.Group(steps: n)
+                for k in 0..<n { g.reached[k] = Int(r[1 + k]) ?? 0 }
+                for k in 1..<max(1, n) { g.gaps[k] = Self.numbers(r[n + k]) }
+                groups[name, default: .init(steps: n)].add(g)
+            }
+            if q.by == nil && groups.isEmpty { groups[""] = .init(steps: n) }
+            return ResultBuilder.funnel(q, FunnelAggregate(groups: groups), filterNotes: q.filter.description + [servedBy])
+        case .count(let q):
+            let c = try t.count(q)
+            let keys = q.by?.also != nil ? 2 : 1
+            var agg = CountAggregate(groups: [], totalUnits: 0)
+            for r in try client.rows(c.groups) where r.count == keys + 2 {
+                var label = q.by.map { t.label($0, r[0]) } ?? "all"
+                if keys == 2, let second = q.by?.also { label += "\t" + t.label(second, r[1]) }
+                agg.groups.append(.init(label: label, units: Int(r[keys]) ?? 0, events: Int(r[keys + 1]) ?? 0))
+            }
+            // Groups a label maps together (none here; codes are distinct) are kept apart as the native engine does.
+            agg.totalUnits = Int(try client.rows(c.total).first?.first ?? "0") ?? 0
+            if let s = c.store, let r = try client.rows(s).first, r.count == 2 {
+                agg.storeTotal = q.unit == .events ? Int(r[1]) : Int(r[0])
+            }
+            return ResultBuilder.count(q, agg, filterNotes: q.filter.description + [servedBy])
+        case .set: return []
+        default:
+            _ = try t.sql(plan)   // names what is not translated
+            throw Untranslatable("this statement")
+        }
+    }
+
+    /// The note every ClickHouse answer carries.
+    var servedBy: String { "computed by ClickHouse at \(client.url.host ?? "")\(client.url.port.map { ":\($0)" } ?? "")\(cluster ? " (a cluster)" : "")" }
+
+    /// `[1,2,3]` as numbers.
+    static func numbers(_ s: String) -> [Double] {
+        s.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).split(separator: ",").compactMap { Double($0) }
+    }
+}

@@ -1,0 +1,261 @@
+import Foundation
+import JourneyCore
+import JourneyLanguage
+import JourneyPlanner
+
+/// A part of a statement the ClickHouse translation does not cover yet: named, never answered wrongly.
+public struct Untranslatable: Error, CustomStringConvertible, Sendable {
+    public let construct: String
+    public init(_ construct: String) { self.construct = construct }
+    public var description: String {
+        "\(construct) is not translated to ClickHouse yet; run it on the local store (drop --clickhouse) or rephrase it"
+    }
+}
+
+/// Translates a bound `QueryPlan` to ClickHouse SQL. It reads the plan only (never the AST): codes come from the
+/// catalog the plan was bound against, which is the server's own `dictionary` table, so a predicate is
+/// `channel IN (2, 5)` and no name from a user reaches the SQL as text except through `SQL.string`.
+/// Per customer, the events a statement needs are gathered with `groupArray` and sorted with `arraySort`
+/// (tie order as the native engine), and the steps found with `arrayFirstIndex` (18.16 and current releases).
+public struct Translator {
+    public let catalog: Catalog
+    /// Whether the events are a Distributed table (then `IN` subqueries read each shard's `events_local`).
+    public let cluster: Bool
+    public init(catalog: Catalog, cluster: Bool) { self.catalog = catalog; self.cluster = cluster }
+
+    var localEvents: String { cluster ? "events_local" : "events" }
+
+    // MARK: predicates
+
+    /// An event-level predicate over the columns of `events`.
+    public func predicate(_ e: BoundExpr) throws -> String {
+        switch e {
+        case .any: return "1"
+        case .codes(let field, let table):
+            let yes = table.indices.filter { table[$0] }
+            if yes.isEmpty { return "0" }
+            return "\(field.rawValue) IN \(SQL.codes(yes))"
+        case .property: throw Untranslatable("a filter on an imported event property")
+        case .value(let op, let v):
+            // An event without a value matches only `!=` (as the native engine).
+            let test: String
+            switch op {
+            case .contains: test = "0"
+            default: test = "value \(op.rawValue) \(SQL.number(v))"
+            }
+            return "if(isNaN(value), \(op == .ne ? 1 : 0), \(test))"
+        case .valueNull(let isNull): return isNull ? "isNaN(value)" : "NOT isNaN(value)"
+        case .and(let a, let b): return "(\(try predicate(a)) AND \(try predicate(b)))"
+        case .or(let a, let b): return "(\(try predicate(a)) OR \(try predicate(b)))"
+        case .not(let a): return "NOT (\(try predicate(a)))"
+        }
+    }
+
+    /// A journey-level predicate about the row's `customer`.
+    public func journey(_ j: JourneyExpr) throws -> String {
+        switch j {
+        case .and(let a, let b): return "(\(try journey(a)) AND \(try journey(b)))"
+        case .or(let a, let b): return "(\(try journey(a)) OR \(try journey(b)))"
+        case .not(let a): return "NOT (\(try journey(a)))"
+        case .has(let e): return "customer IN (SELECT customer FROM \(localEvents) WHERE \(try predicate(e)))"
+        case .attribute(let a, let test):
+            let scope = "scope = \(SQL.string(a.scope.rawValue)) AND name = \(SQL.string(a.name))"
+            // A customer without the attribute matches when the test holds for nil (as `!=`, `is null`).
+            if test.matches(nil) {
+                return "customer NOT IN (SELECT customer FROM attributes WHERE \(scope) AND NOT (\(attributeTest(test))))"
+            }
+            return "customer IN (SELECT customer FROM attributes WHERE \(scope) AND \(attributeTest(test)))"
+        }
+    }
+
+    /// An attribute test on a present `value` (numbers compared as numbers when both sides read as one).
+    func attributeTest(_ t: AttributeTest) -> String {
+        func compare(_ op: CompareOp, _ lit: Literal) -> String {
+            let rhs = lit.display
+            if op == .contains { return "positionCaseInsensitiveUTF8(value, \(SQL.string(rhs))) > 0" }
+            let text = "lowerUTF8(value) \(op.rawValue) \(SQL.string(rhs.lowercased()))"
+            guard let n = Double(rhs) else { return text }
+            return "if(isNotNull(toFloat64OrNull(value)), toFloat64OrZero(value) \(op.rawValue) \(SQL.number(n)), \(text))"
+        }
+        switch t {
+        case .isNull(let negated): return negated ? "1" : "0"
+        case .compare(let op, let lit): return compare(op, lit)
+        case .isIn(let lits, let negated):
+            let any = lits.isEmpty ? "0" : "(" + lits.map { compare(.eq, $0) }.joined(separator: " OR ") + ")"
+            return negated ? "NOT \(any)" : any
+        }
+    }
+
+    /// `WHERE` for a scan of `events`: the event filter, the journey filter and any extra condition.
+    func conditions(_ f: BoundFilter, _ extra: [String] = []) throws -> String {
+        var parts = extra
+        if let e = f.events { parts.append(try predicate(e)) }
+        if let j = f.journeys { parts.append(try journey(j)) }
+        return parts.isEmpty ? "1" : parts.joined(separator: " AND ")
+    }
+
+    // MARK: groups
+
+    /// How a breakdown names each row: an expression over `events` (a code or a month), or an attribute joined
+    /// by customer.
+    enum Group {
+        case none
+        case column(String, EventField?)     // an event column's code (nil field: month index or value)
+        case attribute(AttributeRef, month: Bool)
+    }
+
+    func group(_ b: BoundBreakdown?) throws -> Group {
+        guard let b else { return .none }
+        switch b.source {
+        case .field(let f): return .column(f.rawValue, f)
+        case .month: return .column("toYYYYMM(toDateTime(intDiv(ts, 1000), 'UTC'))", nil)
+        case .value: return .column("value", nil)
+        case .property: throw Untranslatable("a breakdown by an imported event property")
+        case .attribute(let a, let month): return .attribute(a, month: month)
+        }
+    }
+
+    /// The attribute join for a group: `ANY LEFT JOIN (…) USING customer`, giving `gattr`.
+    func attributeJoin(_ a: AttributeRef) -> String {
+        "ANY LEFT JOIN (SELECT customer, value AS gattr FROM attributes WHERE scope = \(SQL.string(a.scope.rawValue)) AND name = \(SQL.string(a.name))) USING customer"
+    }
+
+    /// The label of a group code as the native engine names it.
+    public func label(_ b: BoundBreakdown, _ raw: String) -> String {
+        switch b.source {
+        case .field(let f):
+            guard let code = Int(raw) else { return raw }
+            if code < 0 { return "(not reached)" }
+            let names = f.names(catalog)
+            if f == .event { return code < names.count ? names[code] : "(code \(code))" }
+            return code == 0 ? "(none)" : code < names.count ? names[code] : "(code \(code))"
+        case .month:
+            guard let m = Int(raw) else { return raw }
+            return m < 0 ? "(not reached)" : String(format: "%04d-%02d", m / 100, m % 100)
+        case .value:
+            if raw == "-1e308" { return "(not reached)" }
+            guard let x = Double(raw), !x.isNaN else { return "(none)" }
+            return x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)
+        case .attribute(_, let month):
+            if raw.isEmpty { return "(none)" }
+            return month ? String(raw.prefix(7)) : raw
+        case .property: return raw
+        }
+    }
+
+    // MARK: funnel
+
+    /// One row per group: the group, the customers at each step, then per step k ≥ 2 the times from step k−1.
+    public func funnel(_ q: QueryPlan.Funnel) throws -> String {
+        if q.unit == .accounts { throw Untranslatable("a funnel counting accounts") }
+        if q.order != .sequential { throw Untranslatable("'order \(q.order.rawValue)'") }
+        if q.entry == .best { throw Untranslatable("'entry best'") }
+        if !q.exclusions.isEmpty { throw Untranslatable("'excluding'") }
+        if q.same != nil { throw Untranslatable("'same'") }
+        if q.steps.contains(where: \.optional) { throw Untranslatable("an optional step") }
+        if q.steps.contains(where: { $0.within != nil }) { throw Untranslatable("a per-step window") }
+        let n = q.steps.count
+        let g = try group(q.by)
+        let groupColumn: String
+        switch g {
+        case .column(let expr, _): groupColumn = expr
+        default: groupColumn = "0"
+        }
+        // Step k sets bit k−1 of an event's mask; the tie key is the lowest step it matches (ties together).
+        let mask = try q.steps.enumerated().map { k, s in "if(\(try predicate(s.step.predicate)), \(1 << k), 0)" }.joined(separator: " + ")
+        let tie = q.ties == .together ? "bitAnd(mask, bitNot(mask) + 1)" : "0"
+        let events = """
+            SELECT customer, arraySort(x -> (x.1, x.2, x.3), groupArray((ts, tie, seq, mask, gcode))) AS ev
+            FROM (SELECT customer, ts, seq, mask, \(tie) AS tie, gcode
+                  FROM (SELECT customer, ts, seq, toUInt32(\(mask)) AS mask, \(groupColumn) AS gcode FROM events WHERE \(try conditions(q.filter)))
+                  WHERE mask != 0)
+            GROUP BY customer
+            """
+        let window = q.within.map { " AND x.1 <= t1 + \($0.milliseconds)" } ?? ""
+        var steps = ["arrayFirstIndex(x -> bitAnd(x.4, 1) != 0, ev) AS i1", "if(i1 = 0, 0, ev[i1].1) AS t1"]
+        for k in 2...max(2, n) where k <= n {
+            let later = q.ties == .strictlyLater ? " AND x.1 > t\(k - 1)" : ""
+            steps.append("if(i\(k - 1) = 0, 0, arrayFirstIndex((x, j) -> j > i\(k - 1) AND bitAnd(x.4, \(1 << (k - 1))) != 0\(window)\(later), ev, arrayEnumerate(ev))) AS i\(k)")
+            steps.append("if(i\(k) = 0, 0, ev[i\(k)].1) AS t\(k)")
+        }
+        var groupKey = "''"
+        var join = ""
+        switch g {
+        case .none: break
+        case .column(_, let f):
+            let s = q.groupStep + 1
+            groupKey = f == nil && groupColumn == "value" ? "if(i\(s) = 0, -1e308, ev[i\(s)].5)" : "if(i\(s) = 0, -1, toInt64(ev[i\(s)].5))"
+        case .attribute(let a, _):
+            groupKey = "gattr"
+            join = attributeJoin(a)
+        }
+        let perCustomer = "SELECT customer, \(steps.joined(separator: ", ")), \(groupKey == "gattr" ? "''" : groupKey) AS g FROM (\(events))"
+        var outs = ["\(groupKey == "gattr" ? "gattr" : "g")"]
+        for k in 1...n { outs.append("countIf(i\(k) > 0)") }
+        for k in stride(from: 2, through: n, by: 1) { outs.append("groupArrayIf(t\(k) - t\(k - 1), i\(k) > 0)") }
+        return "SELECT \(outs.joined(separator: ", "))\nFROM (\(perCustomer)) \(join)\nWHERE i1 > 0\nGROUP BY \(outs[0])"
+    }
+
+    // MARK: count
+
+    /// The counting query: one row per group (group, distinct units, events), and a second query for the
+    /// distinct units over all groups (and, for a filtered count without groups, the store's total).
+    public func count(_ q: QueryPlan.Count) throws -> (groups: String, total: String, store: String?) {
+        let g = try group(q.by)
+        var unit = "customer", join = ""
+        if q.unit == .accounts {
+            unit = "acct"
+            join = "ANY LEFT JOIN (SELECT customer, if(account = 0, -customer, account) AS acct FROM customers) USING customer"
+        }
+        let filter = try conditions(q.filter)
+        var keys: [String] = []
+        var attrJoin = ""
+        switch g {
+        case .none: keys = ["''"]
+        case .column(let expr, _): keys = [expr]
+        case .attribute(let a, _): keys = ["gattr"]; attrJoin = attributeJoin(a)
+        }
+        if let second = q.by?.also {
+            switch try group(second) {
+            case .column(let expr, _): keys.append(expr)
+            default: throw Untranslatable("a pair breakdown with a customer attribute")
+            }
+            if attrJoin != "" { throw Untranslatable("a pair breakdown with a customer attribute") }
+        }
+        let units = q.unit == .events ? "0" : "uniqExact(\(unit))"
+        // One join per SELECT (18.16): the account join nested inside the attribute join.
+        func scan(_ f: String) -> String { join.isEmpty ? "(SELECT * FROM events WHERE \(f))" : "(SELECT * FROM (SELECT * FROM events WHERE \(f)) \(join))" }
+        let groups = "SELECT \(keys.joined(separator: ", ")), \(units), count() FROM \(scan(filter)) \(attrJoin) GROUP BY \(keys.joined(separator: ", "))"
+        let total = "SELECT \(units), count() FROM \(scan(filter))"
+        let store = q.by == nil && q.filtered ? "SELECT \(units), count() FROM \(scan("1"))" : nil
+        return (groups, total, store)
+    }
+
+    // MARK: all
+
+    /// Every query a plan runs, for `explain sql`.
+    public func sql(_ plan: QueryPlan) throws -> [String] {
+        switch plan {
+        case .funnel(let q): return [try funnel(q)]
+        case .count(let q):
+            let c = try count(q)
+            return [c.groups, c.total] + (c.store.map { [$0] } ?? [])
+        case .explain(let p), .explainSQL(let p): return try sql(p)
+        case .accounts: throw Untranslatable("a statement at account level")
+        case .stats: throw Untranslatable("stats")
+        case .quality: throw Untranslatable("quality (it reads the local store's import records)")
+        case .paths: throw Untranslatable("paths")
+        case .time: throw Untranslatable("time")
+        case .dropoff: throw Untranslatable("dropoff")
+        case .top: throw Untranslatable("top")
+        case .pauses: throw Untranslatable("pauses")
+        case .customers: throw Untranslatable("customers who")
+        case .attribution: throw Untranslatable("attribution")
+        case .matching: throw Untranslatable("a pattern (matching)")
+        case .touchpoints: throw Untranslatable("touchpoints")
+        case .gaps: throw Untranslatable("gaps")
+        case .retention: throw Untranslatable("retention")
+        case .set: return []
+        }
+    }
+}
