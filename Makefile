@@ -1,6 +1,6 @@
 # journey — build, run, test, bench. Every target installs the Debian packages it needs when missing.
 SWIFT ?= swift
-DEBS := libsqlite3-dev libedit-dev pkg-config sqlite3 tmux
+DEBS := libsqlite3-dev libedit-dev pkg-config sqlite3 tmux curl
 JOURNEY := .build/release/journey
 
 .PHONY: deps pydeps testdeps build run test bench clean demo
@@ -26,13 +26,20 @@ pydeps:
 	  python3 -m pip install -q channelattribution matplotlib pandas chdb >/dev/null 2>&1 || \
 	  echo "warning: could not install channelattribution or chdb from PyPI (the Markov and windowFunnel cross-checks will fail)"
 
-# Headless Chromium renders an HTML report in the tests.
+# Headless Chromium renders an HTML report in the tests; two ClickHouse servers answer the backend's tests.
 testdeps:
 	@dpkg -s chromium >/dev/null 2>&1 || { echo "installing: chromium"; (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null || echo "warning: could not install chromium (the HTML report test will fail)"; }
+	@command -v clickhouse-server >/dev/null 2>&1 || { echo "installing: clickhouse-server"; (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clickhouse-server) >/dev/null || echo "warning: could not install clickhouse-server (the ClickHouse tests will fail)"; }
 
+# The tests run with two ClickHouse servers on free loopback ports (a 2-shard cluster), started here from
+# configs in a temp dir and stopped at the end by their pids, whatever the tests' outcome.
 test: deps pydeps testdeps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel
+	@dir=$$(mktemp -d /tmp/journey-ch.XXXXXX); \
+	Tests/clickhouse/servers.sh start $$dir/ch >/dev/null || echo "warning: the ClickHouse servers did not start (the ClickHouse tests will fail)"; \
+	if [ -f $$dir/ch/env ]; then set -a; . $$dir/ch/env; set +a; fi; \
+	$(SWIFT) test --skip-build --parallel; rc=$$?; \
+	Tests/clickhouse/servers.sh stop $$dir/ch; rm -rf $$dir; exit $$rc
 
 bench: build
 	python3 -m pip install -q duckdb chdb >/dev/null 2>&1 || echo "warning: could not install duckdb/chdb from PyPI"

@@ -41,6 +41,6 @@ let package = Package(
         .testTarget(name: "JourneyEngineTests",
                     dependencies: ["JourneyEngine", "JourneyPlanner", "JourneyStore", "JourneySession", "JourneyGenerator"],
                     swiftSettings: v5),
-        .testTarget(name: "JourneyEndToEndTests", dependencies: ["JourneyStore", "JourneyTestSupport"], exclude: ["golden"], swiftSettings: v5),
+        .testTarget(name: "JourneyEndToEndTests", dependencies: ["JourneyStore", "JourneyClickHouse", "JourneyTestSupport"], exclude: ["golden"], swiftSettings: v5),
     ]
 )

@@ -46,7 +46,7 @@ public final class ClickHouseBackend {
         return c
     }
 
-    public var translator: Translator { Translator(catalog: catalog, cluster: cluster) }
+    public var translator: Translator { Translator(catalog: catalog, cluster: cluster, database: client.database) }
 
     public func run(_ plan: QueryPlan) throws -> [ResultTable] {
         let t = translator
@@ -68,7 +68,7 @@ public final class ClickHouseBackend {
             let c = try t.count(q)
             let keys = q.by?.also != nil ? 2 : 1
             var agg = CountAggregate(groups: [], totalUnits: 0)
-            for r in try client.rows(c.groups) where r.count == keys + 2 {
+            for r in try client.rows(c.groups) where r.count == keys + 2 && (Int(r[keys + 1]) ?? 0) > 0 {
                 var label = q.by.map { t.label($0, r[0]) } ?? "all"
                 if keys == 2, let second = q.by?.also { label += "\t" + t.label(second, r[1]) }
                 agg.groups.append(.init(label: label, units: Int(r[keys]) ?? 0, events: Int(r[keys + 1]) ?? 0))

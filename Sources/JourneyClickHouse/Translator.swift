@@ -21,9 +21,16 @@ public struct Translator {
     public let catalog: Catalog
     /// Whether the events are a Distributed table (then `IN` subqueries read each shard's `events_local`).
     public let cluster: Bool
-    public init(catalog: Catalog, cluster: Bool) { self.catalog = catalog; self.cluster = cluster }
+    /// Tables are named with their database: on a cluster, a shard runs the subqueries in its own default one.
+    public let database: String
+    public init(catalog: Catalog, cluster: Bool, database: String = "journey") {
+        self.catalog = catalog; self.cluster = cluster; self.database = database
+    }
 
-    var localEvents: String { cluster ? "events_local" : "events" }
+    var localEvents: String { cluster ? "\(database).events_local" : "\(database).events" }
+    var events: String { "\(database).events" }
+    var attributes: String { "\(database).attributes" }
+    var customers: String { "\(database).customers" }
 
     // MARK: predicates
 
@@ -62,9 +69,9 @@ public struct Translator {
             let scope = "scope = \(SQL.string(a.scope.rawValue)) AND name = \(SQL.string(a.name))"
             // A customer without the attribute matches when the test holds for nil (as `!=`, `is null`).
             if test.matches(nil) {
-                return "customer NOT IN (SELECT customer FROM attributes WHERE \(scope) AND NOT (\(attributeTest(test))))"
+                return "customer NOT IN (SELECT customer FROM \(attributes) WHERE \(scope) AND NOT (\(attributeTest(test))))"
             }
-            return "customer IN (SELECT customer FROM attributes WHERE \(scope) AND \(attributeTest(test)))"
+            return "customer IN (SELECT customer FROM \(attributes) WHERE \(scope) AND \(attributeTest(test)))"
         }
     }
 
@@ -117,7 +124,7 @@ public struct Translator {
 
     /// The attribute join for a group: `ANY LEFT JOIN (…) USING customer`, giving `gattr`.
     func attributeJoin(_ a: AttributeRef) -> String {
-        "ANY LEFT JOIN (SELECT customer, value AS gattr FROM attributes WHERE scope = \(SQL.string(a.scope.rawValue)) AND name = \(SQL.string(a.name))) USING customer"
+        "ANY LEFT JOIN (SELECT customer, value AS gattr FROM \(attributes) WHERE scope = \(SQL.string(a.scope.rawValue)) AND name = \(SQL.string(a.name))) USING customer"
     }
 
     /// The label of a group code as the native engine names it.
@@ -167,7 +174,7 @@ public struct Translator {
         let events = """
             SELECT customer, arraySort(x -> (x.1, x.2, x.3), groupArray((ts, tie, seq, mask, gcode))) AS ev
             FROM (SELECT customer, ts, seq, mask, \(tie) AS tie, gcode
-                  FROM (SELECT customer, ts, seq, toUInt32(\(mask)) AS mask, \(groupColumn) AS gcode FROM events WHERE \(try conditions(q.filter)))
+                  FROM (SELECT customer, ts, seq, toUInt32(\(mask)) AS mask, \(groupColumn) AS gcode FROM \(events) WHERE \(try conditions(q.filter)))
                   WHERE mask != 0)
             GROUP BY customer
             """
@@ -205,7 +212,7 @@ public struct Translator {
         var unit = "customer", join = ""
         if q.unit == .accounts {
             unit = "acct"
-            join = "ANY LEFT JOIN (SELECT customer, if(account = 0, -customer, account) AS acct FROM customers) USING customer"
+            join = "ANY LEFT JOIN (SELECT customer, if(account = 0, -customer, account) AS acct FROM \(customers)) USING customer"
         }
         let filter = try conditions(q.filter)
         var keys: [String] = []
@@ -224,7 +231,7 @@ public struct Translator {
         }
         let units = q.unit == .events ? "0" : "uniqExact(\(unit))"
         // One join per SELECT (18.16): the account join nested inside the attribute join.
-        func scan(_ f: String) -> String { join.isEmpty ? "(SELECT * FROM events WHERE \(f))" : "(SELECT * FROM (SELECT * FROM events WHERE \(f)) \(join))" }
+        func scan(_ f: String) -> String { join.isEmpty ? "(SELECT * FROM \(events) WHERE \(f))" : "(SELECT * FROM (SELECT * FROM \(events) WHERE \(f)) \(join))" }
         let groups = "SELECT \(keys.joined(separator: ", ")), \(units), count() FROM \(scan(filter)) \(attrJoin) GROUP BY \(keys.joined(separator: ", "))"
         let total = "SELECT \(units), count() FROM \(scan(filter))"
         let store = q.by == nil && q.filtered ? "SELECT \(units), count() FROM \(scan("1"))" : nil

@@ -161,7 +161,7 @@ public final class Session {
         if case .explainSQL(let inner) = plan {
             // The SQL the statement becomes: the connected server's dialect (a cluster reads events_local in
             // subqueries), or, without one, the single-server SQL for this store's catalog.
-            let translator = try remote?.translator ?? Translator(catalog: catalog(), cluster: false)
+            let translator = try remote?.translator ?? Translator(catalog: catalog(), cluster: false, database: "journey")
             let queries = try translator.sql(inner)
             var t = ResultTable(title: "explain sql", columns: ["query"], rows: queries.map { [.text($0)] })
             t.wrapsText = true

@@ -42,6 +42,7 @@ enum PushCommand {
                 let c = try ClickHouseClient(s.contains("database=") ? s : s + (s.contains("?") ? "&" : "?") + "database=\(database)")
                 return c
             }
+            if let b = ProcessInfo.processInfo.environment["JOURNEY_PUSH_BATCH_EVENTS"].flatMap(Int.init), b > 0 { pusher.batchEvents = b }
             let tty = isatty(2) != 0
             pusher.progress = { line in if tty { FileHandle.standardError.write(Data(("\r" + line + "   ").utf8)) } }
             let summary = try pusher.push()

@@ -1,0 +1,224 @@
+import Foundation
+import Testing
+import JourneyTestSupport
+import JourneyClickHouse
+
+/// The two loopback ClickHouse servers the tests use: from `make test` (JOURNEY_CLICKHOUSE_URL, …_URL2), or started
+/// here with Tests/clickhouse/servers.sh when the tests run alone (and stopped when the test process exits).
+enum ClickHouseServers {
+    nonisolated(unsafe) static var startedDir: String?
+    static let urls: (String, String)? = {
+        let env = ProcessInfo.processInfo.environment
+        if let a = env["JOURNEY_CLICKHOUSE_URL"], let b = env["JOURNEY_CLICKHOUSE_URL2"] { return (a, b) }
+        let dir = tempDir() + "/clickhouse"
+        let script = SavedQueryTests.root.appendingPathComponent("Tests/clickhouse/servers.sh").path
+        guard let r = try? run("/bin/sh", [script, "start", dir]), r.status == 0 else { return nil }
+        startedDir = dir
+        atexit {
+            guard let d = ClickHouseServers.startedDir else { return }
+            _ = try? ClickHouseServers.run("/bin/sh", [SavedQueryTests.root.appendingPathComponent("Tests/clickhouse/servers.sh").path, "stop", d])
+        }
+        var a: String?, b: String?
+        for line in r.out.split(separator: "\n") {
+            if line.hasPrefix("JOURNEY_CLICKHOUSE_URL=") { a = String(line.dropFirst("JOURNEY_CLICKHOUSE_URL=".count)) }
+            if line.hasPrefix("JOURNEY_CLICKHOUSE_URL2=") { b = String(line.dropFirst("JOURNEY_CLICKHOUSE_URL2=".count)) }
+        }
+        guard let a, let b else { return nil }
+        return (a, b)
+    }()
+
+    static func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        var e = ProcessInfo.processInfo.environment
+        for (k, v) in env { e[k] = v }
+        p.environment = e
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), x = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: x, as: UTF8.self))
+    }
+
+    /// A query's answer (TabSeparated) straight from a server, for checks the tests make themselves.
+    static func query(_ url: String, _ sql: String) throws -> String {
+        try run("/usr/bin/curl", ["-s", "--data-binary", sql, url]).out
+    }
+}
+
+/// The same statements on the native engine, on one ClickHouse server and on a 2-shard cluster: identical answers.
+@Suite(.serialized) struct ClickHouseTests {
+    /// The demo store pushed once to a single server and once to the cluster (a database per run).
+    static let pushed: (single: String, cluster: String)? = {
+        guard let (a, b) = ClickHouseServers.urls else { return nil }
+        let db = "t\(UInt32.random(in: 0...UInt32.max))"
+        let single = a + "?database=\(db)_single", cluster = a + "?database=\(db)_cluster"
+        guard let r1 = try? journey(["push", SavedQueryTests.store, "--clickhouse", single]), r1.status == 0 else { return nil }
+        guard let r2 = try? journey(["push", SavedQueryTests.store, "--clickhouse", cluster, "--cluster", "journey_2shards",
+                                     "--shard", a, "--shard", b], env: ["JOURNEY_PUSH_BATCH_EVENTS": "3000"]), r2.status == 0 else { return nil }
+        return (single, cluster)
+    }()
+
+    func csv(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        try journey(args + ["--mode", "csv"])
+    }
+
+    @Test func serversAreThere() throws {
+        #expect(ClickHouseServers.urls != nil, "ClickHouse servers could not be started (is clickhouse-server installed? `make test` installs it)")
+        #expect(Self.pushed != nil, "push failed")
+    }
+
+    /// The cluster really is two shards, each holding some customers and none of them twice.
+    @Test func theClusterSplitsCustomersOverShards() throws {
+        guard let (a, b) = ClickHouseServers.urls, let pushed = Self.pushed else { Issue.record("no servers"); return }
+        let db = pushed.cluster.components(separatedBy: "database=").last!
+        let n1 = Int(try ClickHouseServers.query(a, "SELECT uniqExact(customer) FROM \(db).events_local").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let n2 = Int(try ClickHouseServers.query(b, "SELECT uniqExact(customer) FROM \(db).events_local").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let all = Int(try ClickHouseServers.query(a, "SELECT uniqExact(customer) FROM \(db).events").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        #expect(n1 > 0 && n2 > 0 && n1 + n2 == all, "shards \(n1) + \(n2) vs \(all)")
+        let events = Int(try ClickHouseServers.query(a, "SELECT count() FROM \(db).events").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        let native = try csv([SavedQueryTests.store, "-c", "count events"]).out.split(separator: "\n")[1].split(separator: ",")[0]
+        #expect(String(events) == native)
+    }
+
+    /// Generated funnels and counts: the native answer, the single server's and the cluster's, cell for cell.
+    @Test func generatedStatementsGiveTheNativeAnswers() throws {
+        guard let pushed = Self.pushed else { Issue.record("no servers"); return }
+        var seed: UInt64 = 77
+        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        let steps = ["awareness", "consideration", "intent", "conversion", "event:webinar", "channel:linkedin", "stage:intent or channel = email"]
+        let filters = ["", " where channel = linkedin", " where customer.segment = enterprise", " where touched stage:conversion",
+                       " where channel != email and customer.industry ~ a", " where value > 100 or stage = awareness", " where not customer.segment in (smb, enterprise)"]
+        let bys = ["", " by channel", " by stage at step 2", " by customer.segment", " by device", " by campaign", " by month(timestamp)"]
+        var statements: [String] = []
+        for _ in 0..<24 {
+            let n = 2 + next(3)
+            var s = "funnel " + (0..<n).map { _ in steps[next(steps.count)] }.joined(separator: " > ")
+            if next(2) == 0 { s += " within \([7, 30, 90, 365][next(4)])d" }
+            s += filters[next(filters.count)] + bys[next(bys.count)]
+            s += ["", "", " ties in import order", " strictly later"][next(4)]
+            statements.append(s)
+        }
+        for _ in 0..<16 {
+            let unit = ["customers", "accounts", "events"][next(3)]
+            let by = ["", " by channel", " by stage", " by kind", " by campaign", " by value", " by month(timestamp)", " by customer.segment", " by channel, stage", " by source"][next(10)]
+            statements.append("count \(unit)\(by)\(filters[next(filters.count)])")
+        }
+        for s in statements {
+            let native = try csv([SavedQueryTests.store, "-c", s])
+            #expect(native.status == 0, "\(s): \(native.err)")
+            for url in [pushed.single, pushed.cluster] {
+                let remote = try csv(["--clickhouse", url, "-c", s])
+                #expect(remote.status == 0 && remote.out == native.out, "\(s) on \(url):\n\(remote.out)\(remote.err)\nnative:\n\(native.out)")
+            }
+        }
+    }
+
+    /// Every saved script: where ClickHouse runs it, the answers are the native ones; where a statement is not
+    /// translated yet, the run stops with a message naming it (never a wrong answer).
+    @Test func savedScriptsRunOrSayWhatIsNotTranslated() throws {
+        guard let pushed = Self.pushed else { Issue.record("no servers"); return }
+        for name in SavedQueryTests.scripts {
+            let script = SavedQueryTests.root.appendingPathComponent("queries/\(name)").path
+            let native = try csv([SavedQueryTests.store, "-f", script])
+            for url in [pushed.single, pushed.cluster] {
+                let remote = try csv(["--clickhouse", url, "-f", script])
+                if remote.status == 0 { #expect(remote.out == native.out, "\(name) on \(url)") }
+                else {
+                    #expect(remote.err.contains("is not translated to ClickHouse yet"), "\(name): \(remote.err)")
+                    #expect(native.out.hasPrefix(remote.out), "\(name): what ran before the stop equals the native output")
+                }
+            }
+        }
+    }
+
+    /// Names and values with quotes, backslashes, SQL and invalid UTF-8 reach ClickHouse as inert literals: the
+    /// server hands back exactly the bytes, the filters find what the native engine finds, and no table is lost.
+    @Test func hostileNamesAndValuesStayInert() throws {
+        guard let (a, _) = ClickHouseServers.urls else { Issue.record("no servers"); return }
+        let d = tempDir()
+        let hostile = ["it's", "back\\slash", "x'; DROP TABLE events; --", "tab\there", "\"quoted\"", "naïve ünïcode", "semi;colon"]
+        var lines = ["customer_id,timestamp,event,stage,channel"], customers = ["customer_id,segment"]
+        for (k, h) in hostile.enumerated() {
+            let q = "\"" + h.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            lines.append("c\(k),2025-01-0\(1 + k % 9)T10:00:00Z,\(q),awareness,email")
+            lines.append("c\(k),2025-02-0\(1 + k % 9)T10:00:00Z,buy,conversion,web")
+            customers.append("c\(k),\(q)")
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: d + "/e.csv", atomically: true, encoding: .utf8)
+        try (customers.joined(separator: "\n") + "\n").write(toFile: d + "/customers.csv", atomically: true, encoding: .utf8)
+        #expect(try journey(["import", d + "/e.csv", d + "/customers.csv", "--into", d + "/h.journey", "--no-progress"]).status == 0)
+        // The master data is there: each hostile segment names one customer.
+        #expect(try csv([d + "/h.journey", "-c", "count customers by customer.segment"]).out.split(separator: "\n").count == hostile.count + 1)
+        let db = "h\(UInt32.random(in: 0...UInt32.max))"
+        let url = a + "?database=\(db)"
+        let push = try journey(["push", d + "/h.journey", "--clickhouse", url])
+        #expect(push.status == 0, "\(push.err)")
+        for h in hostile {
+            let lit = "\"" + h.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            for s in ["count customers where customer.segment = \(lit)", "funnel event:\(lit) > conversion", "count events where event = \(lit)"] {
+                let native = try csv([d + "/h.journey", "-c", s]), remote = try csv(["--clickhouse", url, "-c", s])
+                #expect(native.status == remote.status && native.out == remote.out, "\(s): \(native.out)\(native.err) vs \(remote.out)\(remote.err)")
+            }
+        }
+        #expect(try ClickHouseServers.query(a, "EXISTS TABLE \(db).events").hasPrefix("1"))
+        // Raw bytes (invalid UTF-8 among them) round-trip through the escaping unchanged: the server reads back
+        // exactly the bytes that went in.
+        let samples: [[UInt8]] = hostile.map { Array($0.utf8) } + [[0xFF, 0xFE, 0x27, 0x5C], [0x27, 0x3B, 0x00, 0x0A, 0x80], Array("\\'\\".utf8)]
+        for bytes in samples {
+            let literal = SQL.bytes(bytes)
+            #expect(literal.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }, "the query text is plain ASCII")
+            let hex = try ClickHouseServers.query(a, "SELECT hex(\(literal))").trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(hex == bytes.map { String(format: "%02X", $0) }.joined(), "\(bytes): \(hex)")
+        }
+    }
+
+    /// An interrupted push resumes without duplicates: a batch that reached the server only in part is completed
+    /// (its customers already there are skipped), the batches logged are not sent again.
+    @Test func pushResumesWithoutDuplicates() throws {
+        guard let (a, _) = ClickHouseServers.urls else { Issue.record("no servers"); return }
+        let db = "r\(UInt32.random(in: 0...UInt32.max))"
+        let url = a + "?database=\(db)"
+        let env = ["JOURNEY_PUSH_BATCH_EVENTS": "2000"]
+        #expect(try journey(["push", SavedQueryTests.store, "--clickhouse", url], env: env).status == 0)
+        // As if interrupted: the last two batches not logged, the last one's events half there, the one before gone.
+        let log = try ClickHouseServers.query(a, "SELECT batch, lo, hi FROM \(db).push_log ORDER BY batch DESC LIMIT 2 FORMAT TSV")
+            .split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+        #expect(log.count == 2)
+        guard log.count == 2 else { return }
+        let (last, prev) = (log[0], log[1])
+        for q in ["ALTER TABLE \(db).push_log DELETE WHERE batch >= \(prev[0])",
+                  "ALTER TABLE \(db).events DELETE WHERE (customer >= \(prev[1]) AND customer <= \(prev[2])) OR (customer >= \(last[1]) AND customer <= \(last[2]) AND customer % 2 = 0)"] {
+            _ = try ClickHouseServers.query(a, q)
+        }
+        // Mutations run in the background: wait until they are done (a condition, not a time).
+        var done = false
+        for _ in 0..<600 where !done {
+            done = try ClickHouseServers.query(a, "SELECT count() FROM system.mutations WHERE database = '\(db)' AND is_done = 0").hasPrefix("0")
+            if !done { usleep(20_000) }
+        }
+        #expect(done)
+        let resumed = try journey(["push", SavedQueryTests.store, "--clickhouse", url], env: env)
+        #expect(resumed.status == 0 && resumed.out.contains("already there"), "\(resumed.out)\(resumed.err)")
+        let dupes = try ClickHouseServers.query(a, "SELECT count() - uniqExact((customer, seq)) FROM \(db).events")
+        #expect(dupes.hasPrefix("0\n"), "duplicates: \(dupes)")
+        let total = try ClickHouseServers.query(a, "SELECT count() FROM \(db).events").trimmingCharacters(in: .whitespacesAndNewlines)
+        let native = try csv([SavedQueryTests.store, "-c", "count events"]).out.split(separator: "\n")[1].split(separator: ",")[0]
+        #expect(total == String(native))
+    }
+
+    /// Down, wrong password, a server-side error: one message naming the server and what to do.
+    @Test func failuresAreExplained() throws {
+        guard let (a, _) = ClickHouseServers.urls, let pushed = Self.pushed else { Issue.record("no servers"); return }
+        let down = try journey(["--clickhouse", "http://127.0.0.1:1/?database=x", "-c", "count customers"])
+        #expect(down.status == 1 && down.err.contains("cannot reach the ClickHouse server at http://127.0.0.1:1/"), "\(down.err)")
+        let wrong = try journey(["--clickhouse", a + "?database=x&user=analyst", "-c", "count customers"], env: ["JOURNEY_CLICKHOUSE_PASSWORD": "nope"])
+        #expect(wrong.status == 1 && wrong.err.contains("wrong or missing password") && !wrong.err.contains("nope"), "\(wrong.err)")
+        let empty = try journey(["--clickhouse", a + "?database=nothing_here", "-c", "count customers"])
+        #expect(empty.status == 1 && empty.err.contains("answered with an error"), "\(empty.err)")
+        let untranslated = try journey(["--clickhouse", pushed.single, "-c", "paths from awareness"])
+        #expect(untranslated.status == 1 && untranslated.err.contains("paths is not translated to ClickHouse yet"), "\(untranslated.err)")
+    }
+}
