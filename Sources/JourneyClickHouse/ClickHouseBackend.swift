@@ -79,6 +79,29 @@ public final class ClickHouseBackend {
                 agg.storeTotal = q.unit == .events ? Int(r[1]) : Int(r[0])
             }
             return ResultBuilder.count(q, agg, filterNotes: q.filter.description + [servedBy])
+        case .time(let q):
+            var groups: [String: [Double]] = [:]
+            for r in try client.rows(try t.time(q)) where r.count == 2 {
+                let name = q.by.map { b -> String in
+                    if case .attribute = b.source { return t.label(b, r[0]) }
+                    return t.label(b, r[0])
+                } ?? "all"
+                groups[name, default: []] += Self.numbers(r[1])
+            }
+            return ResultBuilder.time(q, TimeAggregate(groups: groups), filterNotes: q.filter.description + [servedBy])
+        case .top(let q):
+            let last = Int64(try client.rows(t.lastEventTime).first?.first ?? "0") ?? 0
+            let lastMonth = RetentionPeriod.month.index(last), firstMonth = lastMonth - 11
+            let bounds = (0...12).map { RetentionPeriod.month.start(firstMonth + $0) }
+            var rows: [TopAggregate.Row] = [], total = 0
+            for r in try client.rows(try t.top(q, bounds: bounds)) where r.count == 15 {
+                let events = Int(r[1]) ?? 0
+                total += events
+                rows.append(.init(label: t.topLabel(q, Int(r[0]) ?? 0), events: events, customers: Int(r[2]) ?? 0,
+                                  trend: (3..<15).map { Double(r[$0]) ?? 0 }))
+            }
+            return ResultBuilder.top(q, TopAggregate(rows: rows, totalEvents: total, firstMonth: firstMonth, lastMonth: lastMonth),
+                                     filterNotes: q.filter.description + [servedBy])
         case .set: return []
         default:
             _ = try t.sql(plan)   // names what is not translated

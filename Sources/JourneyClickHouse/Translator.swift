@@ -238,6 +238,53 @@ public struct Translator {
         return (groups, total, store)
     }
 
+    // MARK: time, top
+
+    /// One row per group: the group and the durations from each customer's first A to the first B at its time
+    /// or later (B other than that A; ties in the store's order, as the native engine).
+    public func time(_ q: QueryPlan.Time) throws -> String {
+        let g = try group(q.by)
+        var gcol = "0", key = "'all'", join = "", out = "g"
+        switch g {
+        case .none: break
+        case .column(let expr, _): gcol = expr; key = "toString(ev[iA].5)"
+        case .attribute(let a, _): join = attributeJoin(a); out = "gattr"
+        }
+        let events = """
+            SELECT customer, arraySort(x -> (x.1, x.2), groupArray((ts, seq, a, b, gcode))) AS ev
+            FROM (SELECT customer, ts, seq, toUInt8(\(try predicate(q.from.predicate))) AS a, toUInt8(\(try predicate(q.to.predicate))) AS b, \(gcol) AS gcode
+                  FROM \(self.events) WHERE \(try conditions(q.filter)))
+            WHERE a = 1 OR b = 1
+            GROUP BY customer
+            """
+        let perCustomer = """
+            SELECT customer, arrayFirstIndex(x -> x.3 = 1, ev) AS iA, if(iA = 0, 0, ev[iA].1) AS tA,
+                   if(iA = 0, 0, arrayFirstIndex((x, j) -> j != iA AND x.4 = 1 AND x.1 >= tA, ev, arrayEnumerate(ev))) AS iB,
+                   if(iB = 0, 0, ev[iB].1) AS tB, if(iA = 0, '', \(key)) AS g
+            FROM (\(events))
+            """
+        return "SELECT \(out), groupArray(tB - tA)\nFROM (\(perCustomer)) \(join)\nWHERE iA > 0 AND iB > 0\nGROUP BY \(out)"
+    }
+
+    /// The store's last event time (the 12 months of `top` end in its month).
+    public var lastEventTime: String { "SELECT max(ts) FROM \(events)" }
+
+    /// One row per code: code, events, customers, events in each of the 12 months `bounds` delimit.
+    public func top(_ q: QueryPlan.Top, bounds: [Int64]) throws -> String {
+        let column = q.campaigns ? "campaign" : q.what.rawValue
+        let months = (0..<12).map { "countIf(ts >= \(bounds[$0]) AND ts < \(bounds[$0 + 1]))" }.joined(separator: ", ")
+        return "SELECT \(column), count(), uniqExact(customer), \(months) FROM \(events) WHERE \(try conditions(q.filter)) GROUP BY \(column)"
+    }
+
+    /// A code's name as the native engine names `top`'s rows.
+    public func topLabel(_ q: QueryPlan.Top, _ code: Int) -> String {
+        if q.campaigns { return code == 0 ? "(none)" : code < catalog.campaigns.count ? catalog.campaigns[code] : "(code \(code))" }
+        let f = EventField(rawValue: q.what.rawValue)!
+        let names = f.names(catalog)
+        guard code < names.count else { return "(code \(code))" }
+        return f == .event ? names[code] : code == 0 ? "(none)" : names[code]
+    }
+
     // MARK: all
 
     /// Every query a plan runs, for `explain sql`.
@@ -252,9 +299,11 @@ public struct Translator {
         case .stats: throw Untranslatable("stats")
         case .quality: throw Untranslatable("quality (it reads the local store's import records)")
         case .paths: throw Untranslatable("paths")
-        case .time: throw Untranslatable("time")
+        case .time(let q): return [try time(q)]
         case .dropoff: throw Untranslatable("dropoff")
-        case .top: throw Untranslatable("top")
+        case .top(let q):
+            let now = RetentionPeriod.month.index(0)
+            return [lastEventTime, try top(q, bounds: (0...12).map { RetentionPeriod.month.start(now - 11 + $0) })]
         case .pauses: throw Untranslatable("pauses")
         case .customers: throw Untranslatable("customers who")
         case .attribution: throw Untranslatable("attribution")

@@ -43,31 +43,7 @@ extension Executor {
                 groups[g, default: []].append(d)
             }
         }
-        let cols = (by.map { [$0.display] } ?? []) + ["customers", "min", "p25", "median", "p75", "p90", "max"]
-        var rows: [[Value]] = []
-        let order = by?.isMonths == true ? Self.monthsInOrder(Array(groups.keys))
-            : groups.sorted(by: { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }).map(\.key)
-        for g in order {
-            let d = groups[g] ?? []
-            let s = d.sorted()
-            rows.append((by == nil ? [] : [.text(g)]) + [.int(s.count), .duration(s.first ?? .nan), .duration(quantile(s, 0.25)),
-                        .duration(quantile(s, 0.5)), .duration(quantile(s, 0.75)), .duration(quantile(s, 0.9)), .duration(s.last ?? .nan)])
-        }
-        var tables = [ResultTable(title: "time from \(q.from.text) to \(q.to.text)", columns: cols, rows: rows, notes: filter.description)]
-        // Histogram over all durations: day buckets on a doubling scale.
-        let all = groups.values.flatMap { $0 }.sorted()
-        if !all.isEmpty {
-            let edges: [Double] = [0, 1, 2, 4, 7, 14, 30, 60, 90, 180, 365].map { $0 * 86_400_000 }
-            var hist: [[Value]] = []
-            for (i, lo) in edges.enumerated() {
-                let hi = i + 1 < edges.count ? edges[i + 1] : .infinity
-                let n = all.filter { $0 >= lo && $0 < hi }.count
-                let name = hi.isInfinite ? "≥ \(formatDuration(ms: lo))" : "\(formatDuration(ms: lo)) – \(formatDuration(ms: hi))"
-                hist.append([.text(i == 0 ? "< 1d" : name), .int(n), .percent(Double(n) / Double(all.count))])
-            }
-            tables.append(ResultTable(title: "distribution", columns: ["duration", "customers", "share"], rows: hist, chart: .histogram(label: 0, value: 1)))
-        }
-        return tables
+        return ResultBuilder.time(q, TimeAggregate(groups: groups), filterNotes: filter.description)
     }
 
     // MARK: dropoff

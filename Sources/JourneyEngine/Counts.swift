@@ -124,7 +124,7 @@ extension Executor {
     /// `top N channels|events|stages|kinds|campaigns [where …]`: events, share, customers and a 12-month trend
     /// per value, counted by code on both cores.
     public func top(_ q: QueryPlan.Top) throws -> [ResultTable] {
-        let what = q.what, n = q.n, campaign = q.campaigns
+        let what = q.what, campaign = q.campaigns
         let filter = try compile(q.filter)
         let tables = StepTest.Tables()   // owns the compiled filter's tables for the whole scan
         defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
@@ -163,17 +163,11 @@ extension Executor {
         func name(_ k: Int) -> String {
             campaign ? (k == 0 ? "(none)" : k < catalog.campaigns.count ? catalog.campaigns[k] : "(code \(k))") : codeName(what, k)
         }
-        let ranked = (0..<width).filter { events[$0] > 0 }.map { ($0, name($0)) }
-            .sorted { events[$0.0] != events[$1.0] ? events[$0.0] > events[$1.0] : $0.1 < $1.1 }
-        let rows: [[Value]] = ranked.prefix(n).map { k, label in
-            [.text(label), .int(events[k]), .percent(Double(events[k]) / Double(max(totalEvents, 1))), .int(customers[k]),
-             .series(Array(trend[(k * 12)..<(k * 12 + 12)]))]
+        let rows = (0..<width).filter { events[$0] > 0 }.map {
+            TopAggregate.Row(label: name($0), events: events[$0], customers: customers[$0], trend: Array(trend[($0 * 12)..<($0 * 12 + 12)]))
         }
-        let title = campaign ? "campaign" : what.rawValue
-        let span = "\(RetentionPeriod.month.label(firstMonth)) … \(RetentionPeriod.month.label(lastMonth))"
-        return [ResultTable(title: "top \(title)s", columns: [title, "events", "share of events", "customers", "by month"], rows: rows,
-                            notes: filter.description + ["by month: events per month, \(span), each row scaled to its own range"],
-                            chart: .bars(label: 0, value: 1))]
+        return ResultBuilder.top(q, TopAggregate(rows: rows, totalEvents: totalEvents, firstMonth: firstMonth, lastMonth: lastMonth),
+                                 filterNotes: filter.description)
     }
 }
 
