@@ -102,6 +102,17 @@ public final class ClickHouseBackend {
             }
             return ResultBuilder.top(q, TopAggregate(rows: rows, totalEvents: total, firstMonth: firstMonth, lastMonth: lastMonth),
                                      filterNotes: q.filter.description + [servedBy])
+        case .dropoff(let q):
+            let end = Int64(try client.rows(t.lastEventTime).first?.first ?? "0") ?? 0
+            let sql = try t.dropoff(q, end: end)
+            var lasts: [DropoffAggregate.Last] = []
+            for r in try client.rows(sql.groups) where r.count == 6 {
+                lasts.append(.init(event: t.label(.event, Int(r[0]) ?? 0), channel: t.label(.channel, Int(r[1]) ?? 0), stage: t.label(.stage, Int(r[2]) ?? 0),
+                                   customers: Int(r[3]) ?? 0, since: Self.numbers(r[4]), resumed: Int(r[5]) ?? 0))
+            }
+            let totals = try client.rows(sql.totals).first ?? ["0", "0"]
+            return ResultBuilder.dropoff(q, DropoffAggregate(reached: Int(totals[0]) ?? 0, dropped: Int(totals.count > 1 ? totals[1] : "0") ?? 0, lasts: lasts, end: end),
+                                         filterNotes: q.filter.description + [servedBy])
         case .set: return []
         default:
             _ = try t.sql(plan)   // names what is not translated

@@ -285,6 +285,38 @@ public struct Translator {
         return f == .event ? names[code] : code == 0 ? "(none)" : names[code]
     }
 
+    // MARK: dropoff
+
+    /// Per customer who reached A (the first event passing the event filter and A) and never moved on (an event of
+    /// the next step, other than that one, at its time or later): the last touchpoint's codes, the silence to
+    /// `end`, and whether a gap over 30 days came after A. `totals`: reached and dropped.
+    public func dropoff(_ q: QueryPlan.Dropoff, end: Int64) throws -> (groups: String, totals: String) {
+        var a = try predicate(q.after.predicate)
+        if let e = q.filter.events { a = "(\(try predicate(e))) AND (\(a))" }
+        var journeys = BoundFilter()
+        journeys.journeys = q.filter.journeys
+        let perCustomer = """
+            SELECT customer, arrayFirstIndex(x -> x.3 = 1, ev) AS iS, if(iS = 0, 0, ev[iS].1) AS tS,
+                   arrayExists((x, j) -> j != iS AND x.4 = 1 AND x.1 >= tS, ev, arrayEnumerate(ev)) AS moved,
+                   arrayExists((x, j) -> j > iS AND x.1 - ev[j - 1].1 > \(30 * 86_400_000), ev, arrayEnumerate(ev)) AS resumed,
+                   ev[length(ev)] AS last
+            FROM (SELECT customer, arraySort(x -> (x.1, x.2), groupArray((ts, seq, a, nx, event, channel, stage))) AS ev
+                  FROM (SELECT customer, ts, seq, toUInt8(\(a)) AS a, toUInt8(\(try predicate(q.next))) AS nx, event, channel, stage
+                        FROM \(events) WHERE \(try conditions(journeys)))
+                  GROUP BY customer)
+            """
+        let groups = "SELECT last.5, last.6, last.7, count(), groupArray(\(end) - last.1), countIf(resumed)\nFROM (\(perCustomer))\nWHERE iS > 0 AND NOT moved\nGROUP BY last.5, last.6, last.7"
+        let totals = "SELECT countIf(iS > 0), countIf(iS > 0 AND NOT moved)\nFROM (\(perCustomer))"
+        return (groups, totals)
+    }
+
+    /// A touchpoint's event, channel or stage name as the native engine writes it (code 0: "(none)").
+    public func label(_ f: EventField, _ code: Int) -> String {
+        let names = f.names(catalog)
+        if f == .event { return code < names.count ? names[code] : "(code \(code))" }
+        return code == 0 ? "(none)" : code < names.count ? names[code] : "(code \(code))"
+    }
+
     // MARK: all
 
     /// Every query a plan runs, for `explain sql`.
@@ -300,7 +332,9 @@ public struct Translator {
         case .quality: throw Untranslatable("quality (it reads the local store's import records)")
         case .paths: throw Untranslatable("paths")
         case .time(let q): return [try time(q)]
-        case .dropoff: throw Untranslatable("dropoff")
+        case .dropoff(let q):
+            let d = try dropoff(q, end: 0)
+            return [lastEventTime, d.groups, d.totals]
         case .top(let q):
             let now = RetentionPeriod.month.index(0)
             return [lastEventTime, try top(q, bounds: (0...12).map { RetentionPeriod.month.start(now - 11 + $0) })]

@@ -52,7 +52,6 @@ extension Executor {
     public func dropoff(_ q: QueryPlan.Dropoff) throws -> [ResultTable] {
         let filter = try compile(q.filter)
         let a = try compile(q.after.predicate), nextPred = try compile(q.next)
-        let nextName = q.nextText
         let end = seq.times.max() ?? 0
         let tables = StepTest.Tables()
         defer { withExtendedLifetime(tables) {} }   // the compiled tests point into it
@@ -84,18 +83,10 @@ extension Executor {
                 byLast[key] = entry
             }
         }
-        let named = byLast.map { key, value in
-            ([labelName(.event, UInt32(key >> 24)), labelName(.channel, UInt32((key >> 8) & 0xFFFF)), labelName(.stage, UInt32(key & 0xFF))], value)
+        let lasts = byLast.map { key, value in
+            DropoffAggregate.Last(event: labelName(.event, UInt32(key >> 24)), channel: labelName(.channel, UInt32((key >> 8) & 0xFFFF)),
+                                  stage: labelName(.stage, UInt32(key & 0xFF)), customers: value.n, since: value.since, resumed: value.resumed)
         }
-        let rows: [[Value]] = named.sorted { $0.1.n != $1.1.n ? $0.1.n > $1.1.n : $0.0.joined(separator: "\t") < $1.0.joined(separator: "\t") }
-            .prefix(20).map { (p, v) in
-                var since = v.since
-                return [.text(p[0]), .text(p[1]), .text(p[2]), .int(v.n), .percent(Double(v.n) / Double(max(dropped, 1))),
-                        .duration(quantile(selecting: &since, 0.5)), .int(v.resumed)]
-            }
-        let notes = ["\(reached.grouped) reached \(q.after.text); \(dropped.grouped) (\(String(format: "%.1f", Double(dropped) * 100 / Double(max(reached, 1))))%) never reached \(nextName)",
-                     "time since last touch is measured to the store's last event (\(UTC.format(ms: end, dateOnly: true))); resumed = came back after a pause over 30d"] + filter.description
-        return [ResultTable(title: "dropoff after \(q.after.text)", columns: ["last touchpoint", "channel", "stage", "customers", "share", "median since last touch", "resumed after pause"],
-                            rows: rows, notes: notes, chart: .bars(label: 0, value: 3))]
+        return ResultBuilder.dropoff(q, DropoffAggregate(reached: reached, dropped: dropped, lasts: lasts, end: end), filterNotes: filter.description)
     }
 }

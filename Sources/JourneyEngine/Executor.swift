@@ -174,10 +174,18 @@ public struct Executor {
             for part in partials { all.add(FunnelAggregate.Group(reached: part.reached, gaps: part.gaps)) }
             groups[""] = all
         } else {
+            // One hash per customer (its group's number), then counts in a flat array.
+            var number: [String: Int] = [:], names: [String] = [], reached: [Int] = []
             for c in 0..<levels.count where levels[c] != 0 {
+                let g: Int
+                if let k = number[groupOf[c]] { g = k } else {
+                    g = names.count; number[groupOf[c]] = g; names.append(groupOf[c])
+                    reached += [Int](repeating: 0, count: n)
+                }
                 var m = levels[c]
-                while m != 0 { groups[groupOf[c], default: .init(steps: n)].reached[m.trailingZeroBitCount] += 1; m &= m - 1 }
+                while m != 0 { reached[g * n + m.trailingZeroBitCount] += 1; m &= m - 1 }
             }
+            for (g, name) in names.enumerated() { groups[name] = .init(reached: Array(reached[(g * n)..<(g * n + n)]), gaps: [[Double]](repeating: [], count: n)) }
             for part in partials {
                 for (g, list) in part.byGroup { for k in 0..<n { groups[g, default: .init(steps: n)].gaps[k] += list[k] } }
             }

@@ -83,7 +83,7 @@ enum ClickHouseServers {
         #expect(String(events) == native)
     }
 
-    /// Generated funnels, counts, times and tops: the native answer, the single server's and the cluster's, cell for cell.
+    /// Generated funnels, counts, times, tops and dropoffs: the native answer, the single server's and the cluster's, cell for cell.
     @Test func generatedStatementsGiveTheNativeAnswers() throws {
         guard let pushed = Self.pushed else { Issue.record("no servers"); return }
         var seed: UInt64 = 77
@@ -110,6 +110,7 @@ enum ClickHouseServers {
             let by = ["", " by channel", " by customer.segment", " by month(timestamp)", " by stage"][next(5)]
             statements.append("time from \(steps[next(steps.count)]) to \(steps[next(steps.count)])\(by)\(filters[next(filters.count)])")
             statements.append("top \(1 + next(8)) \(["channels", "events", "stages", "kinds", "campaigns"][next(5)])\(filters[next(filters.count)])")
+            statements.append("dropoff after \(["awareness", "consideration", "intent"][next(3)])\(["", " to stage:conversion", " to event:webinar"][next(3)])\(filters[next(filters.count)])")
         }
         for s in statements {
             let native = try csv([SavedQueryTests.store, "-c", s])

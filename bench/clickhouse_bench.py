@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""ClickHouse backend bench: the same statements natively, on one local ClickHouse server and on a 2-shard cluster
+of two local servers, same store, same run; and the translator's SQL run on chDB (current ClickHouse, PyPI) over
+the same events, so the SQL is not tied to the Debian server's 18.16 dialect.
+
+Prints per statement: the answers equal (journey's csv output, native vs each backend), warm medians, and the
+time split into ClickHouse's (the server's own elapsed time, from system.query_log) and journey's (the rest:
+HTTP, parsing the rows, quantiles, the table). Figures only; nothing is asserted here (the tests do that).
+"""
+import csv as csvmod, io, json, os, re, subprocess, sys, tempfile, time, urllib.request
+
+from common import OUT, arguments, generated_file, median
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVERS = os.path.join(HERE, "..", "Tests", "clickhouse", "servers.sh")
+STATEMENTS = [
+    "funnel awareness > consideration > intent > conversion within 30d",
+    "funnel awareness > consideration > intent > conversion within 30d by channel",
+    "count customers by channel",
+    "time from awareness to conversion",
+    "top 5 channels",
+]
+
+
+def q(url, sql):
+    return urllib.request.urlopen(urllib.request.Request(url, data=sql.encode())).read().decode()
+
+
+def warm(journey, args, statement, runs):
+    script = ".timer on\n" + "\n".join([statement] * (runs + 1)) + "\n"
+    p = subprocess.run([journey] + args + ["--mode", "csv"], input=script, capture_output=True, text=True)
+    if p.returncode != 0:
+        return None, p.stderr.strip()
+    times = [float(x) * 1000 for x in re.findall(r"Run Time: ([0-9.]+) s", p.stdout)][1:]
+    return median(times), re.sub(r"Run Time: [0-9.]+ s\n", "", p.stdout)
+
+
+def normalized(tsv):
+    """Rows sorted, and inside each row the arrays sorted (groupArray's order is the engine's own)."""
+    def field(f):
+        if f.startswith("[") and f.endswith("]"):
+            return "[" + ",".join(sorted(x for x in f[1:-1].split(",") if x)) + "]"
+        return f
+    return sorted("\t".join(field(f) for f in line.split("\t")) for line in tsv.splitlines() if line)
+
+
+def server_ms(url, since):
+    """The median elapsed time of the journey queries the server finished since `since` (query_log)."""
+    q(url, "SYSTEM FLUSH LOGS")
+    rows = q(url, f"SELECT query_duration_ms FROM system.query_log WHERE type = 2 AND event_time >= toDateTime({int(since)}) "
+                  "AND query NOT LIKE '%system.%' AND query LIKE 'SELECT%' FORMAT TSV").split()
+    return [int(x) for x in rows]
+
+
+def main():
+    a = arguments("journey on ClickHouse: native vs one server vs a 2-shard cluster, and the SQL on chDB")
+    csv, tps = generated_file(a.journey, a.customers)
+    store = os.path.join(OUT, f"b2b-{a.customers}.journey")
+    if not os.path.exists(store):
+        subprocess.run([a.journey, "import", csv, tps, "--into", store, "--no-progress"], check=True, capture_output=True)
+    d = tempfile.mkdtemp()
+    env = subprocess.run(["/bin/sh", SERVERS, "start", d + "/ch"], capture_output=True, text=True)
+    if env.returncode != 0:
+        print("clickhouse servers did not start:", env.stderr); return
+    urls = dict(line.split("=", 1) for line in env.stdout.split())
+    u1, u2 = urls["JOURNEY_CLICKHOUSE_URL"], urls["JOURNEY_CLICKHOUSE_URL2"]
+    try:
+        single, cluster = u1 + "?database=bench", u1 + "?database=benchc"
+        for target, extra in [(single, []), (cluster, ["--cluster", "journey_2shards", "--shard", u1, "--shard", u2])]:
+            t = time.perf_counter()
+            subprocess.run([a.journey, "push", store, "--clickhouse", target] + extra, check=True, capture_output=True)
+            print(f"push {'cluster' if extra else 'single'}: {time.perf_counter() - t:.1f} s", flush=True)
+        print("\n| statement | native ms | 1 server ms (ClickHouse / journey) | 2 shards ms (ClickHouse / journey) | answers equal |")
+        print("|---|---:|---:|---:|---|")
+        for s in STATEMENTS:
+            n_ms, n_out = warm(a.journey, [store], s, a.runs)
+            cells, equal = [], True
+            for target in [single, cluster]:
+                since = time.time() - 1
+                ms, out = warm(a.journey, ["--clickhouse", target], s, a.runs)
+                if ms is None:
+                    cells.append(f"– ({out})"); equal = False; continue
+                server = server_ms(u1, since)
+                ch = median(server) if server else float("nan")
+                cells.append(f"{ms:,.0f} ({ch:,.0f} / {ms - ch:,.0f})")
+                equal = equal and out == n_out
+            print(f"| {s} | {n_ms:,.0f} | {cells[0]} | {cells[1]} | {'yes' if equal else 'NO'} |", flush=True)
+        # The translator's SQL on chDB (ClickHouse 26.x in-process) over the same events, exported from the server.
+        try:
+            import chdb
+        except ImportError:
+            print("chdb not installed; skipping the chDB run"); return
+        tsv = os.path.join(d, "events.tsv")
+        with open(tsv, "wb") as f:
+            f.write(urllib.request.urlopen(urllib.request.Request(u1 + "?database=bench", data=b"SELECT * FROM events FORMAT TabSeparated")).read())
+        sess = chdb.session.Session() if hasattr(chdb, "session") else None
+        run = (lambda sql: sess.query(sql, "TSV")) if sess else (lambda sql: chdb.query(sql, "TSV"))
+        run("CREATE DATABASE IF NOT EXISTS journey")
+        for t in ["dictionary", "attributes", "customers"]:
+            cols = q(u1 + "?database=bench", f"SELECT groupArray(concat(name, ' ', type)) FROM system.columns WHERE database = 'bench' AND table = '{t}' FORMAT JSONEachRow")
+            ddl = ", ".join(json.loads(cols)["groupArray(concat(name, ' ', type))"])
+            run(f"CREATE TABLE journey.{t} ({ddl}) ENGINE = MergeTree ORDER BY tuple()")
+            rows = urllib.request.urlopen(urllib.request.Request(u1 + "?database=bench", data=f"SELECT * FROM {t} FORMAT TabSeparated".encode())).read()
+            p = os.path.join(d, t + ".tsv"); open(p, "wb").write(rows)
+            run(f"INSERT INTO journey.{t} SELECT * FROM file('{p}', TabSeparated, '{ddl}')")
+        from_cols = "customer Int64, ts Int64, seq UInt32, event UInt32, channel UInt16, stage UInt8, kind UInt8, campaign UInt32, device UInt16, source UInt16, value Float64"
+        run(f"CREATE TABLE journey.events ({from_cols}) ENGINE = MergeTree ORDER BY (customer, ts, seq)")
+        run(f"INSERT INTO journey.events SELECT * FROM file('{tsv}', TabSeparated, '{from_cols}')")
+        print("\n| statement (its SQL) | 18.16 server rows = chDB rows | chDB ms |")
+        print("|---|---|---:|")
+        for s in STATEMENTS:
+            out = subprocess.run([a.journey, store, "-c", "explain sql " + s, "--mode", "csv"], capture_output=True, text=True).stdout
+            queries = [r[0] for r in list(csvmod.reader(io.StringIO(out)))[1:] if r]
+            same, ms = True, []
+            for sql in queries:
+                server = normalized(q(u1 + "?database=bench", sql.replace("journey.", "bench.") + "\nFORMAT TSV"))
+                t = time.perf_counter()
+                local = normalized(str(run(sql)))
+                ms.append((time.perf_counter() - t) * 1000)
+                same = same and server == local
+            print(f"| {s} | {'yes' if same else 'NO'} | {sum(ms):,.0f} |", flush=True)
+    finally:
+        subprocess.run(["/bin/sh", SERVERS, "stop", d + "/ch"])
+
+
+if __name__ == "__main__":
+    main()
