@@ -113,6 +113,18 @@ public final class ClickHouseBackend {
             let totals = try client.rows(sql.totals).first ?? ["0", "0"]
             return ResultBuilder.dropoff(q, DropoffAggregate(reached: Int(totals[0]) ?? 0, dropped: Int(totals.count > 1 ? totals[1] : "0") ?? 0, lasts: lasts, end: end),
                                          filterNotes: q.filter.description + [servedBy])
+        case .retention(let q):
+            let end = Int64(try client.rows(t.lastEventTime).first?.first ?? "0") ?? 0
+            let n = q.periods
+            var rows: [RetentionAggregate.Row] = []
+            for r in try client.rows(try t.retention(q, endPeriod: q.period.index(end))) where r.count == 3 + (n - 1) + n {
+                let birth = Int(r[2]) ?? 0
+                let label = q.by.map { t.label($0, r[0]) } ?? q.period.label(Int(r[0]) ?? birth)
+                let eligible = (0..<n).map { Int(r[3 + (n - 1) + $0]) ?? 0 }
+                let retained = [eligible[0]] + (1..<max(1, n)).map { Int(r[2 + $0]) ?? 0 }
+                rows.append(.init(label: label, period: Int(r[0]) ?? birth, size: Int(r[1]) ?? 0, retained: Array(retained.prefix(n)), eligible: eligible))
+            }
+            return ResultBuilder.retention(q, RetentionAggregate(rows: rows, end: end), filterNotes: q.filter.description + [servedBy])
         case .set: return []
         default:
             _ = try t.sql(plan)   // names what is not translated

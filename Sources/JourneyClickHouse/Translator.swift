@@ -122,9 +122,10 @@ public struct Translator {
         }
     }
 
-    /// The attribute join for a group: `ANY LEFT JOIN (…) USING customer`, giving `gattr`.
-    func attributeJoin(_ a: AttributeRef) -> String {
-        "ANY LEFT JOIN (SELECT customer, value AS gattr FROM \(attributes) WHERE scope = \(SQL.string(a.scope.rawValue)) AND name = \(SQL.string(a.name))) USING customer"
+    /// The attribute join for a group: `ANY LEFT JOIN (…) USING customer`, giving `gattr` (a date's month for
+    /// `month(…)`, so the rows group by month, not by day).
+    func attributeJoin(_ a: AttributeRef, month: Bool) -> String {
+        "ANY LEFT JOIN (SELECT customer, \(month ? "substring(value, 1, 7)" : "value") AS gattr FROM \(attributes) WHERE scope = \(SQL.string(a.scope.rawValue)) AND name = \(SQL.string(a.name))) USING customer"
     }
 
     /// The label of a group code as the native engine names it.
@@ -192,9 +193,9 @@ public struct Translator {
         case .column(_, let f):
             let s = q.groupStep + 1
             groupKey = f == nil && groupColumn == "value" ? "if(i\(s) = 0, -1e308, ev[i\(s)].5)" : "if(i\(s) = 0, -1, toInt64(ev[i\(s)].5))"
-        case .attribute(let a, _):
+        case .attribute(let a, let month):
             groupKey = "gattr"
-            join = attributeJoin(a)
+            join = attributeJoin(a, month: month)
         }
         let perCustomer = "SELECT customer, \(steps.joined(separator: ", ")), \(groupKey == "gattr" ? "''" : groupKey) AS g FROM (\(events))"
         var outs = ["\(groupKey == "gattr" ? "gattr" : "g")"]
@@ -220,7 +221,7 @@ public struct Translator {
         switch g {
         case .none: keys = ["''"]
         case .column(let expr, _): keys = [expr]
-        case .attribute(let a, _): keys = ["gattr"]; attrJoin = attributeJoin(a)
+        case .attribute(let a, let month): keys = ["gattr"]; attrJoin = attributeJoin(a, month: month)
         }
         if let second = q.by?.also {
             switch try group(second) {
@@ -248,7 +249,7 @@ public struct Translator {
         switch g {
         case .none: break
         case .column(let expr, _): gcol = expr; key = "toString(ev[iA].5)"
-        case .attribute(let a, _): join = attributeJoin(a); out = "gattr"
+        case .attribute(let a, let month): join = attributeJoin(a, month: month); out = "gattr"
         }
         let events = """
             SELECT customer, arraySort(x -> (x.1, x.2), groupArray((ts, seq, a, b, gcode))) AS ev
@@ -317,6 +318,50 @@ public struct Translator {
         return code == 0 ? "(none)" : code < names.count ? names[code] : "(code \(code))"
     }
 
+    // MARK: retention
+
+    /// The calendar period index of `ts` (ms, UTC), as `RetentionPeriod.index`.
+    func periodIndex(_ p: RetentionPeriod) -> String {
+        let days = "intDiv(ts - if(ts < 0, 86399999, 0), 86400000)"
+        let month = "((toYear(toDateTime(intDiv(ts, 1000), 'UTC')) - 1970) * 12 + toMonth(toDateTime(intDiv(ts, 1000), 'UTC')) - 1)"
+        switch p {
+        case .day: return days
+        case .week: return "intDiv(\(days) + 3 - if(\(days) + 3 < 0, 6, 0), 7)"
+        case .month: return month
+        case .quarter: return "intDiv(\(month), 3)"
+        }
+    }
+
+    /// One row per cohort (or group): key, size, then per period k ≥ 1 the retained, then per k ≥ 0 the
+    /// customers for whom period k had begun by `endPeriod`.
+    public func retention(_ q: QueryPlan.Retention, endPeriod: Int) throws -> String {
+        let n = q.periods
+        let g = try group(q.by)
+        var gcol = "0", key = "birth", join = "", out = "g"
+        switch g {
+        case .none: break
+        case .column(let expr, _): gcol = expr; key = "toString(ev[b].5)"
+        case .attribute(let a, let month): join = attributeJoin(a, month: month); out = "gattr"; key = "''"
+        }
+        let returning = try q.returning.map { try predicate($0.predicate) } ?? "1"
+        var seen: [String] = []
+        for k in stride(from: 1, to: n, by: 1) {
+            seen.append("arrayExists((x, j) -> j > b AND x.4 = 1 AND x.6 - birth = \(k), ev, arrayEnumerate(ev)) AS seen\(k)")
+        }
+        let perCustomer = """
+            SELECT customer, arrayFirstIndex(x -> x.3 = 1, ev) AS b, if(b = 0, 0, ev[b].6) AS birth\(seen.isEmpty ? "" : ", " + seen.joined(separator: ", ")), \(key) AS g
+            FROM (SELECT customer, arraySort(x -> (x.1, x.2), groupArray((ts, seq, s, r, gcode, p))) AS ev
+                  FROM (SELECT customer, ts, seq, toUInt8(\(try predicate(q.start.predicate))) AS s, toUInt8(\(returning)) AS r, \(gcol) AS gcode,
+                               \(periodIndex(q.period)) AS p
+                        FROM \(events) WHERE \(try conditions(q.filter)))
+                  GROUP BY customer)
+            """
+        var cols = [out, "count()", "any(birth)"]
+        for k in stride(from: 1, to: n, by: 1) { cols.append("countIf(seen\(k) AND birth + \(k) <= \(endPeriod))") }
+        for k in 0..<n { cols.append("countIf(birth + \(k) <= \(endPeriod))") }
+        return "SELECT \(cols.joined(separator: ", "))\nFROM (\(perCustomer)) \(join)\nWHERE b > 0\nGROUP BY \(out)"
+    }
+
     // MARK: all
 
     /// Every query a plan runs, for `explain sql`.
@@ -344,7 +389,7 @@ public struct Translator {
         case .matching: throw Untranslatable("a pattern (matching)")
         case .touchpoints: throw Untranslatable("touchpoints")
         case .gaps: throw Untranslatable("gaps")
-        case .retention: throw Untranslatable("retention")
+        case .retention(let q): return [lastEventTime, try retention(q, endPeriod: q.period.index(0))]
         case .set: return []
         }
     }

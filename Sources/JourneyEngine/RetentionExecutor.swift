@@ -76,19 +76,11 @@ extension Executor {
             }
         }
         func name(_ key: Int) -> String { dim.map { $0.name(key) } ?? (q.by != nil ? attrNames[key] : period.label(key)) }
-        let byCohort = q.by == nil
-        let sorted = all.keys.indices.map { ($0, name(all.keys[$0])) }
-            .sorted { byCohort ? all.keys[$0.0] < all.keys[$1.0] : (all.size[$0.0] != all.size[$1.0] ? all.size[$0.0] > all.size[$1.0] : $0.1 < $1.1) }
-        let out: [[Value]] = sorted.map { r, label in
-            [.text(label), .int(all.size[r])] + (0..<n).map { k in
-                all.eligible[r * n + k] > 0 ? .percent(Double(all.retained[r * n + k]) / Double(all.eligible[r * n + k])) : .null
-            }
+        let rows = all.keys.indices.map { r in
+            RetentionAggregate.Row(label: name(all.keys[r]), period: all.keys[r], size: all.size[r],
+                                   retained: Array(all.retained[(r * n)..<(r * n + n)]), eligible: Array(all.eligible[(r * n)..<(r * n + n)]))
         }
-        let unit = q.period.rawValue
-        let notes = ["cohort = the \(byCohort ? unit : q.by!.display) of each customer's first \(q.start.text); column k = share of the cohort with \(q.returning.map(\.text) ?? "any event") after it in the \(unit) k \(unit)s later (calendar \(unit)s, UTC\(unit == "week" ? ", from Monday" : "")); column 0 is the cohort itself (100%)",
-                     "a cell is empty when that \(unit) had not begun by the data's end (\(UTC.format(ms: end, dateOnly: true))); its share counts only the customers whose \(unit) k had begun"] + filter.description
-        return [ResultTable(title: "retention every \(unit)", columns: [byCohort ? "cohort" : q.by!.display, "customers"] + (0..<n).map { "\(unit) \($0)" },
-                            rows: out, notes: notes, chart: .cohortGrid(label: 0, first: 2))]
+        return ResultBuilder.retention(q, RetentionAggregate(rows: rows, end: end), filterNotes: filter.description)
     }
 }
 

@@ -83,7 +83,7 @@ enum ClickHouseServers {
         #expect(String(events) == native)
     }
 
-    /// Generated funnels, counts, times, tops and dropoffs: the native answer, the single server's and the cluster's, cell for cell.
+    /// Generated funnels, counts, times, tops, dropoffs and retention grids: the native answer, the single server's and the cluster's, cell for cell.
     @Test func generatedStatementsGiveTheNativeAnswers() throws {
         guard let pushed = Self.pushed else { Issue.record("no servers"); return }
         var seed: UInt64 = 77
@@ -91,7 +91,7 @@ enum ClickHouseServers {
         let steps = ["awareness", "consideration", "intent", "conversion", "event:webinar", "channel:linkedin", "stage:intent or channel = email"]
         let filters = ["", " where channel = linkedin", " where customer.segment = enterprise", " where touched stage:conversion",
                        " where channel != email and customer.industry ~ a", " where value > 100 or stage = awareness", " where not customer.segment in (smb, enterprise)"]
-        let bys = ["", " by channel", " by stage at step 2", " by customer.segment", " by device", " by campaign", " by month(timestamp)"]
+        let bys = ["", " by channel", " by stage at step 2", " by customer.segment", " by device", " by campaign", " by month(timestamp)", " by month(first_contact)"]
         var statements: [String] = []
         for _ in 0..<24 {
             let n = 2 + next(3)
@@ -103,13 +103,14 @@ enum ClickHouseServers {
         }
         for _ in 0..<16 {
             let unit = ["customers", "accounts", "events"][next(3)]
-            let by = ["", " by channel", " by stage", " by kind", " by campaign", " by value", " by month(timestamp)", " by customer.segment", " by channel, stage", " by source"][next(10)]
+            let by = ["", " by channel", " by stage", " by kind", " by campaign", " by value", " by month(timestamp)", " by customer.segment", " by channel, stage", " by source", " by month(first_contact)"][next(11)]
             statements.append("count \(unit)\(by)\(filters[next(filters.count)])")
         }
         for _ in 0..<10 {
-            let by = ["", " by channel", " by customer.segment", " by month(timestamp)", " by stage"][next(5)]
+            let by = ["", " by channel", " by customer.segment", " by month(timestamp)", " by stage", " by month(first_contact)"][next(6)]
             statements.append("time from \(steps[next(steps.count)]) to \(steps[next(steps.count)])\(by)\(filters[next(filters.count)])")
             statements.append("top \(1 + next(8)) \(["channels", "events", "stages", "kinds", "campaigns"][next(5)])\(filters[next(filters.count)])")
+            statements.append("retention from \(steps[next(4)])\(["", " returning stage:conversion", " returning channel:email"][next(3)]) every \(["day", "week", "month", "quarter"][next(4)]) periods \(1 + next(6))\(["", " by channel", " by customer.segment"][next(3)])\(filters[next(filters.count)])")
             statements.append("dropoff after \(["awareness", "consideration", "intent"][next(3)])\(["", " to stage:conversion", " to event:webinar"][next(3)])\(filters[next(filters.count)])")
         }
         for s in statements {
