@@ -1,6 +1,7 @@
 import JourneyCore
 import JourneyLanguage
 import JourneyPlanner
+import JourneyResults
 
 extension Executor {
     /// `customers who COND and COND … [where …] [limit N]`: the customers every condition holds for, most recently
@@ -49,18 +50,12 @@ extension Executor {
         }
         let shown = hits.sorted { seq.times[$0.last] != seq.times[$1.last] ? seq.times[$0.last] > seq.times[$1.last] : $0.c < $1.c }.prefix(q.limit)
         let names = try keys(shown.map { seq.customerIDs[$0.c] })
-        let rows: [[Value]] = seq.withView { v in
+        let chosen: [CustomerListAggregate.Customer] = seq.withView { v in
             zip(shown, names).map { h, name in
-                [.text(name), .text(UTC.format(ms: v.times[h.first], dateOnly: true)), .text(UTC.format(ms: v.times[h.last], dateOnly: true)),
-                 .text(label(.event, v, h.last)), .text(label(.channel, v, h.last)), .text(label(.stage, v, h.last)),
-                 .duration(Double(end - v.times[h.last])), .int(h.touches)]
+                .init(key: name, firstTouch: v.times[h.first], lastTouch: v.times[h.last], event: label(.event, v, h.last),
+                      channel: label(.channel, v, h.last), stage: label(.stage, v, h.last), touches: h.touches)
             }
         }
-        let described = q.conditions.map(\.text)
-        var notes = ["\(hits.count.grouped) customers who \(described.joined(separator: " and ")); \(rows.count) shown, most recently active first"]
-        notes.append("silence is measured to the store's last event (\(UTC.format(ms: end, dateOnly: true)))")
-        notes += filter.description
-        return [ResultTable(title: "customers", columns: ["customer", "first touch", "last touch", "last event", "channel", "stage", "silent for", "touches"],
-                            rows: rows, notes: notes)]
+        return ResultBuilder.customers(q, CustomerListAggregate(total: hits.count, shown: chosen, end: end), filterNotes: filter.description)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import JourneyCore
 import JourneyLanguage
 import JourneyPlanner
+import JourneyResults
 
 extension Executor {
     /// For `explain`: the steps every match needs, and the customers (with their events) that have them all and
@@ -90,17 +91,14 @@ extension Executor {
         }
         let shown = hits.sorted { seq.times[$0.last.1] != seq.times[$1.last.1] ? seq.times[$0.last.1] > seq.times[$1.last.1] : $0.c < $1.c }.prefix(q.limit)
         let names = try keys(shown.map { seq.customerIDs[$0.c] })
-        let rows: [[Value]] = seq.withView { v in
+        let chosen: [MatchListAggregate.Customer] = seq.withView { v in
             zip(shown, names).map { h, name in
-                [.text(name), .int(h.n), .text(UTC.format(ms: v.times[h.first.0], dateOnly: true)),
-                 .duration(Double(v.times[h.first.1] - v.times[h.first.0])), .text(UTC.format(ms: v.times[h.last.1], dateOnly: true)),
-                 .text(label(.event, v, h.last.1))]
+                .init(key: name, matches: h.n, firstStart: v.times[h.first.0], firstEnd: v.times[h.first.1], lastEnd: v.times[h.last.1],
+                      lastEvent: label(.event, v, h.last.1))
             }
         }
-        let notes = ["\(hits.count.grouped) of \(seq.customerCount.grouped) customers match \(q.pattern.text)\(q.within.map { " within \($0.text)" } ?? ""); \(total.grouped) matches in all; \(rows.count) shown, most recent match first",
-                     "matches do not overlap; each is the earliest-ending one after the previous (see docs/semantics.md, match)"] + filter.description
-        return [ResultTable(title: "customers matching", columns: ["customer", "matches", "first match", "its duration", "latest match end", "its last event"],
-                            rows: rows, notes: notes)]
+        return ResultBuilder.customersMatching(q, MatchListAggregate(customers: hits.count, matches: total, storeCustomers: seq.customerCount, shown: chosen),
+                                               filterNotes: filter.description)
     }
 
     /// `count matching PATTERN [by DIM]`: customers with a match and matches, per group.
@@ -117,18 +115,9 @@ extension Executor {
             groups[g, default: (0, 0)].matches += ms.count
             customers += 1; matches += ms.count
         }
-        let rows: [[Value]] = groups.sorted { $0.value.customers != $1.value.customers ? $0.value.customers > $1.value.customers : $0.key < $1.key }.map { k, x in
-            var r: [Value] = q.by == nil ? [] : [.text(k)]
-            r += [.int(x.customers), .percent(Double(x.customers) / Double(max(q.by == nil || dim != nil ? seq.customerCount : size[k] ?? 0, 1))), .int(x.matches)]
-            return r
-        }
-        var notes = ["\(customers.grouped) of \(seq.customerCount.grouped) customers match \(q.pattern.text)\(q.within.map { " within \($0.text)" } ?? ""), \(matches.grouped) matches"]
-        if let by = q.by {
-            notes.append(dim != nil ? "a customer counts under the \(by.display) of their first match's first event; share = of all customers"
-                                    : "share = of the customers with that \(by.display)")
-        }
-        notes += filter.description
-        return [ResultTable(title: "count matching", columns: (q.by.map { [$0.display] } ?? []) + ["customers", "share", "matches"],
-                            rows: rows, notes: notes, chart: q.by == nil ? nil : .bars(label: 0, value: 1))]
+        let aggregate = MatchCountAggregate(groups: groups.map { k, x in
+            .init(label: k, customers: x.customers, matches: x.matches, base: q.by == nil || dim != nil ? seq.customerCount : size[k] ?? 0)
+        }, customers: customers, matches: matches, storeCustomers: seq.customerCount)
+        return ResultBuilder.countMatching(q, aggregate, filterNotes: filter.description)
     }
 }

@@ -1,6 +1,7 @@
 import JourneyCore
 import JourneyLanguage
 import JourneyPlanner
+import JourneyResults
 
 extension Executor {
     /// `pauses longer than D [resumed|open]`: gaps between consecutive touches longer than D.
@@ -44,51 +45,28 @@ extension Executor {
                 if prev >= 0 && end - v.times[prev] > limit { open.append((c, prev, end - v.times[prev], touches)) }
             }
         }
-        let byStage = Dictionary(uniqueKeysWithValues: byStages.map { key, r in
-            ("\(labelName(.stage, UInt32(key >> 8))) → \(labelName(.stage, UInt32(key & 255)))", r)
-        })
-        var notes = filter.description
-        notes.append("a pause is a gap between two consecutive touches longer than \(d.text); open = no touch in the last \(d.text) before the store's last event (\(UTC.format(ms: end, dateOnly: true)))")
-        func resumedTable() -> ResultTable {
-            let rows: [[Value]] = byStage.sorted { $0.value.lengths.count != $1.value.lengths.count ? $0.value.lengths.count > $1.value.lengths.count : $0.key < $1.key }.map { (k, r) in
-                let first = r.events.map { (labelName(.event, $0.key), $0.value) }
-                    .max { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 > $1.0 }?.0 ?? ""
-                var lengths = r.lengths
-                return [.text(k), .int(r.lengths.count), .int(r.customers), .duration(quantile(selecting: &lengths, 0.5)), .text(first)]
-            }
-            return ResultTable(title: "resumed pauses longer than \(d.text)", columns: ["stage before → after", "pauses", "customers", "median pause", "most common touch after"],
-                               rows: rows, notes: notes, chart: .bars(label: 0, value: 1))
+        let resumed = byStages.map { key, r in
+            PausesAggregate.Resumed(stages: "\(labelName(.stage, UInt32(key >> 8))) → \(labelName(.stage, UInt32(key & 255)))", lengths: r.lengths,
+                                    customers: r.customers, after: Dictionary(r.events.map { (labelName(.event, $0.key), $0.value) }, uniquingKeysWith: +))
         }
-        func openTable() throws -> ResultTable {
-            // The 50 silent longest: only those at or above the 50th longest silence are sorted.
+        // The open pauses shown: the silent longest (only those at or above the Nth longest silence are sorted).
+        var openShown: [PausesAggregate.Open] = []
+        if q.which != .resumed {
+            let limit = shown ?? 50
             var silences = open.map(\.silent)
             let cut = silences.count > 50 ? { select(&silences, silences.count - 50); return silences[silences.count - 50] }() : Int64.min
-            let shown = open.filter { $0.silent >= cut }
-                .sorted { $0.silent != $1.silent ? $0.silent > $1.silent : $0.customer < $1.customer }.prefix(shown ?? 50)
-            let ids = shown.map { seq.customerIDs[$0.customer] }
-            let names = try keys(ids)
-            let rows: [[Value]] = try seq.withView { v in
-                try zip(shown, names).map { (o, name) in
+            let chosen = open.filter { $0.silent >= cut }
+                .sorted { $0.silent != $1.silent ? $0.silent > $1.silent : $0.customer < $1.customer }.prefix(limit)
+            let names = try keys(chosen.map { seq.customerIDs[$0.customer] })
+            openShown = try seq.withView { v in
+                try zip(chosen, names).map { o, name in
                     try checkCancel(0)
-                    return [.text(name), .text(label(.event, v, o.last)), .text(label(.channel, v, o.last)), .text(label(.stage, v, o.last)),
-                            .text(UTC.format(ms: v.times[o.last], dateOnly: true)), .duration(Double(o.silent)), .int(o.touches)]
+                    return PausesAggregate.Open(customer: name, event: label(.event, v, o.last), channel: label(.channel, v, o.last), stage: label(.stage, v, o.last),
+                                                lastTouch: v.times[o.last], silent: o.silent, touches: o.touches)
                 }
             }
-            var n = notes
-            n.append("\(open.count.grouped) customers with an open pause; the \(rows.count) silent longest are listed")
-            return ResultTable(title: "open pauses longer than \(d.text)", columns: ["customer", "last touch", "channel", "stage", "last touch on", "silent for", "touches"],
-                               rows: rows, notes: n)
         }
-        switch q.which {
-        case .resumed: return [resumedTable()]
-        case .open: return [try openTable()]
-        case .both:
-            var lengths = byStage.values.flatMap(\.lengths)
-            let summary = ResultTable(title: "pauses longer than \(d.text)", columns: ["measure", "value"], rows: [
-                [.text("resumed pauses"), .int(pauseCount)], [.text("customers who paused and came back"), .int(customersWithPause)],
-                [.text("median resumed pause"), .duration(quantile(selecting: &lengths, 0.5))], [.text("customers with an open pause"), .int(open.count)]],
-                notes: notes)
-            return [summary, resumedTable()]
-        }
+        return ResultBuilder.pauses(q, PausesAggregate(resumed: resumed, pauseCount: pauseCount, customersWithPause: customersWithPause,
+                                                       openCount: open.count, openShown: openShown, end: end), filterNotes: filter.description)
     }
 }

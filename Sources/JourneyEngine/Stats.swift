@@ -2,6 +2,7 @@ import Foundation
 import JourneyCore
 import JourneyLanguage
 import JourneyPlanner
+import JourneyResults
 
 extension Executor {
     // MARK: stats
@@ -117,20 +118,9 @@ extension Executor {
         let accountTouches = seen.map { Double(accTouches[$0]) } + soloTouches
         let accountChannels = seen.map { Double(popcount(accChannels[($0 * words)..<(($0 + 1) * words)])) } + soloChannels
         let accountDays = seen.map { Double(accLast[$0] - accFirst[$0]) / 86_400_000 } + soloDays
-        func row(_ name: String, _ xs: [Double]) -> [Value] {
-            var s = xs
-            let mean = s.isEmpty ? Double.nan : s.reduce(0, +) / Double(s.count)
-            return [.text(name), .double(mean), .double(quantile(selecting: &s, 0.5))]
-        }
-        let size = ResultTable(title: "store", columns: ["measure", "count"], rows: [
-            [.text("customers"), .int(customers)], [.text("accounts (people without one count alone)"), .int(accountTouches.count)],
-            [.text("events"), .int(events)], [.text("converting accounts"), .int(convTouches.count)]], notes: filter.description)
-        let per = ResultTable(title: "per journey", columns: ["measure", "mean", "median"], rows: [
-            row("touches per customer", touches), row("channels per customer", channels), row("days per customer (first to last touch)", days),
-            row("touches per account", accountTouches), row("channels per account", accountChannels), row("days per account", accountDays),
-            row("touches per converting account, to conversion", convTouches), row("channels per converting account, to conversion", convChannels),
-            row("days per converting account, first touch to conversion", convDays)],
-            notes: ["a converting account's journey runs from its first touch (any of its people) to its first conversion-stage event"])
-        return [size, per]
+        return ResultBuilder.stats(StatsAggregate(customers: customers, events: events, touches: touches, channels: channels, days: days,
+                                                  accountTouches: accountTouches, accountChannels: accountChannels, accountDays: accountDays,
+                                                  convTouches: convTouches, convChannels: convChannels, convDays: convDays),
+                                   filterNotes: filter.description)
     }
 }

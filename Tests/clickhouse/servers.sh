@@ -2,7 +2,7 @@
 # Starts (or stops) two ClickHouse servers on free loopback ports for the tests, each from its own config in a
 # temp dir, and a 2-shard cluster `journey_2shards` over both. Writes the ports and pids to $DIR/env.
 #   servers.sh start DIR    — prints "JOURNEY_CLICKHOUSE_URL=… JOURNEY_CLICKHOUSE_URL2=…" lines into DIR/env
-#   servers.sh stop DIR     — stops both servers by their pids
+#   servers.sh stop DIR [keep] — stops both servers by their pids (and removes DIR unless "keep")
 set -e
 cmd=$1; dir=$2
 [ -n "$dir" ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
@@ -14,7 +14,7 @@ if [ "$cmd" = stop ]; then
     i=0; while kill -0 "$(cat "$p")" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
     kill -9 "$(cat "$p")" 2>/dev/null || true
   done
-  rm -rf "$dir"
+  [ "$3" = keep ] || rm -rf "$dir"
   exit 0
 fi
 command -v clickhouse-server >/dev/null || { echo "clickhouse-server is not installed" >&2; exit 1; }
@@ -38,6 +38,7 @@ for n in 1 2; do
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   <mark_cache_size>67108864</mark_cache_size>
+  <query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log>
   <max_concurrent_queries>50</max_concurrent_queries>
   <remote_servers>
     <journey_2shards>
