@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "JourneyLanguageTests", dependencies: ["JourneyLanguage", "JourneyPlanner"], swiftSettings: v5),
         .testTarget(name: "JourneyRenderTests", dependencies: ["JourneyRender", "JourneyCore"], exclude: ["golden"], swiftSettings: v5),
         .testTarget(name: "JourneyEngineTests",
-                    dependencies: ["JourneyEngine", "JourneyPlanner", "JourneyStore", "JourneySession", "JourneyGenerator"],
+                    dependencies: ["JourneyEngine", "JourneyPlanner", "JourneyResults", "JourneyStore", "JourneySession", "JourneyGenerator"],
                     swiftSettings: v5),
         .testTarget(name: "JourneyEndToEndTests", dependencies: ["JourneyStore", "JourneyClickHouse", "JourneyTestSupport"], exclude: ["golden"], swiftSettings: v5),
     ]

@@ -2,6 +2,7 @@ import Foundation
 import JourneyCore
 import JourneyLanguage
 import JourneyPlanner
+import JourneyResults
 
 /// What attribution, touchpoints and gaps compile first: the conversion test and the touchpoint filter's, with
 /// the tables they point into (keep `tables` alive while the tests are used).
@@ -69,7 +70,7 @@ extension Executor {
         let filter = try compile(q.filter)
         let compiled = try conversionTests(q.conversion, filter: filter)
         defer { withExtendedLifetime(compiled.tables) {} }   // the compiled tests point into it
-        let conversion = compiled.conversion, touch = compiled.touch, convName = compiled.name
+        let conversion = compiled.conversion, touch = compiled.touch
         let show = q.by
         let lookback = q.lookbackMs
         let halfLife = Double(q.halfLife?.milliseconds ?? 7 * 86_400_000)
@@ -151,79 +152,12 @@ extension Executor {
             for (k, x) in part.sets { total.sets[k, default: (0, 0)].conv += x.conv; total.sets[k]!.value += x.value }
         }
 
-        // Data-driven credits: conversions (and value) with touchpoints, split by normalized effects.
-        let touchedConv = Double(total.conversions - total.bare), touchedValue = total.value - total.bareValue
-        var notes: [String] = []
-        var markov: (credit: Credit, effects: [Double])?
-        if wantMarkov {
-            let order = q.markovOrder
-            let paths = total.paths.map { (labels: $0.key, conversions: $0.value.conv, nulls: $0.value.nulls) }
-            let (effects, prob) = DataDrivenAttribution.markovRemovalEffects(paths, labels: L, order: order)
-            let sum = effects.reduce(0, +)
-            var c = Credit(labels: L)
-            if sum > 0 { for l in 0..<L { c.conversions[l] = touchedConv * effects[l] / sum; c.value[l] = touchedValue * effects[l] / sum } }
-            markov = (c, effects)
-            notes.append("markov: order \(order), \(total.paths.count.grouped) distinct paths, conversion probability from the start \(String(format: "%.4f", prob)); credit = conversions × removal effect / sum of removal effects")
-        }
-        var shapley: Credit?
-        if wantShapley {
-            let players = Array(Set(total.sets.keys.flatMap { $0 })).sorted()
-            let slot = Dictionary(uniqueKeysWithValues: players.enumerated().map { ($1, $0) })
-            let sets = total.sets.map { (members: $0.key.map { slot[$0]! }, conversions: $0.value.conv) }
-            let phi = DataDrivenAttribution.shapley(sets, players: players.count)
-            let phiValue = DataDrivenAttribution.shapley(total.sets.map { (members: $0.key.map { slot[$0]! }, conversions: $0.value.value) },
-                                                         players: players.count)
-            var c = Credit(labels: L)
-            for (k, l) in players.enumerated() { c.conversions[Int(l)] = phi[k]; c.value[Int(l)] = phiValue[k] }
-            shapley = c
-            let how = players.count <= 12 ? "exact over all \((1 << players.count).grouped) coalitions"
-                : "exact by the closed form (\(players.count) \(show.rawValue)s: more than 12 to enumerate)"
-            notes.append("shapley: v(S) = conversions of the converting journeys whose \(show.rawValue)s all lie in S; \(how)")
-        }
-        let lookbackText = q.lookback?.text ?? "90d"
-        notes.insert("\(total.conversions.grouped) conversions (\(convName)), value \(total.value.money); each credited to its touchpoints since the previous conversion within the lookback of \(lookbackText)"
-                     + (total.bare > 0 ? "; \(total.bare.grouped) had no touchpoint in it (row '(no touchpoint)')" : ""), at: 0)
-        notes.insert("\(total.lost.grouped) journeys did not convert (the markov model counts them)", at: 1)
-        if q.wants(.timeDecay) { notes.append("time_decay: weight 2^(−age / \(q.halfLife?.text ?? "7d")) per touch, normalized") }
-        if q.wants(.position) { notes.append("position: \(Int(pos[0]))/\(Int(pos[1]))/\(Int(pos[2])) to first/middle/last; two touches split first:last; one touch takes all") }
-        notes += filter.description
-
-        let present = (0..<L).filter { total.touches[$0] > 0 }
-        func bareRow(_ cols: Int) -> [[Value]] {
-            guard total.bare > 0 else { return [] }
-            return [[.text("(no touchpoint)")] + Array(repeating: Value.double(Double(total.bare)), count: cols)]
-        }
-        if q.model == .all {
-            let credits = total.credits.map(\.conversions) + [markov!.credit.conversions, shapley!.conversions]
-            let names = heuristics.map(\.name) + ["markov", "shapley"]
-            var rows: [[Value]] = present.sorted { total.credits[2].conversions[$0] > total.credits[2].conversions[$1] }.map { l in
-                [.text(labelName(show, UInt32(l)))] + credits.map { .double($0[l]) }
-            }
-            rows += bareRow(names.count)
-            return [ResultTable(title: "attribution, all models, by \(show.rawValue)", columns: [show.rawValue] + names, rows: rows,
-                                notes: notes + ["credited conversions per model; each column adds up to \(total.conversions.grouped)"],
-                                chart: .groupedBars(label: 0, values: Array(1...names.count)))]
-        }
-        let credit: Credit
-        var extra: (String, [Double])?
-        if let m = markov { credit = m.credit; extra = ("removal effect", m.effects) }
-        else if let s = shapley { credit = s }
-        else { credit = total.credits[0] }
-        var rows: [[Value]] = present.sorted { credit.conversions[$0] != credit.conversions[$1] ? credit.conversions[$0] > credit.conversions[$1] : $0 < $1 }.map { l in
-            var r: [Value] = [.text(labelName(show, UInt32(l))), .double(credit.conversions[l]),
-                              .percent(credit.conversions[l] / Double(max(total.conversions, 1))), .money(credit.value[l]), .int(total.touches[l])]
-            if let e = extra { r.append(.percent(e.1[l])) }
-            return r
-        }
-        if total.bare > 0 {
-            var r: [Value] = [.text("(no touchpoint)"), .double(Double(total.bare)), .percent(Double(total.bare) / Double(max(total.conversions, 1))),
-                              .money(total.bareValue), .int(0)]
-            if extra != nil { r.append(.null) }
-            rows.append(r)
-        }
-        return [ResultTable(title: "attribution, model \(q.model.rawValue), by \(show.rawValue)",
-                            columns: [show.rawValue, "conversions", "share", "revenue", "touchpoints"] + (extra.map { [$0.0] } ?? []),
-                            rows: rows, notes: notes, chart: .bars(label: 0, value: 1))]
+        let aggregate = AttributionAggregate(
+            labels: (0..<L).map { labelName(show, UInt32($0)) }, heuristics: heuristics.map(\.name), credits: total.credits, touches: total.touches,
+            conversions: total.conversions, value: total.value, bare: total.bare, bareValue: total.bareValue, lost: total.lost,
+            paths: total.paths.mapValues { .init(conversions: $0.conv, nulls: $0.nulls, value: $0.value) },
+            sets: total.sets.mapValues { .init(conversions: $0.conv, nulls: 0, value: $0.value) })
+        return ResultBuilder.attribution(q, aggregate, filterNotes: filter.description)
     }
 
     // MARK: touchpoints, gaps

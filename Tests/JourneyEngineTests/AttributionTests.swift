@@ -3,6 +3,7 @@ import Testing
 import JourneyCore
 import JourneyLanguage
 import JourneyPlanner
+import JourneyResults
 @testable import JourneyEngine
 
 /// Attribution models: hand-computed cases, a plain reference on random journeys, Shapley against enumeration of
