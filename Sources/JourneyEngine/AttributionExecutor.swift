@@ -187,7 +187,7 @@ extension Executor {
         let filter = try compile(q.filter)
         let compiled = try conversionTests(q.conversion, filter: filter)
         defer { withExtendedLifetime(compiled.tables) {} }   // the compiled tests point into it
-        let conversion = compiled.conversion, touch = compiled.touch, convName = compiled.name
+        let conversion = compiled.conversion, touch = compiled.touch
         let L = labelCount(q.by)
         var journeys = [Int](repeating: 0, count: L), converting = journeys
         var positions = [[Double]](repeating: [], count: L), toConversion = positions
@@ -210,35 +210,11 @@ extension Executor {
                 firstAt[l] = -1
             }
         }
-        let base = Double(converted) / Double(max(all, 1))
-        let lost = all - converted
-        struct Row { var l: Int; var lift: Double; var verdict: String }
-        let rows: [Row] = (0..<L).filter { journeys[$0] > 0 }.map { l in
-            let rate = Double(converting[l]) / Double(journeys[l])
-            let lift = base > 0 ? rate / base - 1 : .nan
-            let verdict = journeys[l] < 30 ? "too few journeys" : lift >= 0.1 ? "drives" : lift <= -0.1 ? "appears in losing journeys" : "neutral"
-            return Row(l: l, lift: lift, verdict: verdict)
+        let labels = (0..<L).map { l in
+            TouchpointsAggregate.Label(name: labelName(q.by, UInt32(l)), code: l, journeys: journeys[l], converting: converting[l],
+                                       positions: positions[l], toConversion: toConversion[l])
         }
-        let rank = ["drives": 0, "neutral": 1, "appears in losing journeys": 2, "too few journeys": 3]
-        let shown = rows.sorted { a, b in
-            rank[a.verdict]! != rank[b.verdict]! ? rank[a.verdict]! < rank[b.verdict]! : (a.lift != b.lift ? a.lift > b.lift : a.l < b.l)
-        }.prefix(q.top)
-        let table: [[Value]] = shown.map { r in
-            let l = r.l
-            return [.text(labelName(q.by, UInt32(l))), .int(journeys[l]), .percent(Double(converting[l]) / Double(journeys[l])),
-                    .percent(Double(converting[l]) / Double(max(converted, 1))), .percent(Double(journeys[l] - converting[l]) / Double(max(lost, 1))),
-                    r.lift.isNaN ? .null : .percent(r.lift), .double(quantile(selecting: &positions[l], 0.5)),
-                    toConversion[l].isEmpty ? .null : .duration(quantile(selecting: &toConversion[l], 0.5)), .text(r.verdict)]
-        }
-        let name = q.by == .event ? "touchpoint" : q.by.rawValue
-        let notes = ["\(all.grouped) journeys (customers), \(converted.grouped) converted (\(convName)): base rate \(String(format: "%.1f", base * 100))%; a journey's touchpoints are those before its first conversion",
-                     "lift = conversion rate of the journeys touching it ÷ base rate − 1; drives ≥ +10%, appears in losing journeys ≤ −10%, fewer than 30 journeys: too few",
-                     "position = where it first appears in the journey (1 = first touch); time to conversion from its last touch before the conversion"]
-            + (rows.count > shown.count ? ["showing \(shown.count) of \(rows.count) \(name)s (top N to see more)"] : []) + filter.description
-        return [ResultTable(title: "touchpoint relevance by \(q.by.rawValue)",
-                            columns: [name, "journeys", "conv. rate", "share of converting", "share of lost", "lift",
-                                      "median position", "median time to conversion", "verdict"],
-                            rows: table, notes: notes, chart: .bars(label: 0, value: 5))]
+        return ResultBuilder.touchpoints(q, TouchpointsAggregate(labels: labels, all: all, converted: converted), filterNotes: filter.description)
     }
 
     /// `gaps`: touchpoints at the decision stages (consideration, intent) where journeys end without converting.
@@ -246,7 +222,7 @@ extension Executor {
         let filter = try compile(q.filter)
         let compiled = try conversionTests(q.conversion, filter: filter)
         defer { withExtendedLifetime(compiled.tables) {} }   // the compiled tests point into it
-        let conversion = compiled.conversion, touch = compiled.touch, convName = compiled.name
+        let conversion = compiled.conversion, touch = compiled.touch
         let decisionNames = ["consideration", "intent"].filter { catalog.stageCode($0) != nil }
         guard !decisionNames.isEmpty else { throw QueryError("gaps looks at the decision stages consideration and intent; this store's stages have neither") }
         var decision = [Bool](repeating: false, count: catalog.stages.count + 1)
@@ -269,19 +245,12 @@ extension Executor {
                 endedAtDecision += 1
             }
         }
-        let totalTouching = touching.reduce(0, +)
-        let avg = Double(ended.reduce(0, +)) / Double(max(totalTouching, 1))
-        let rows: [[Value]] = (0..<L).filter { touching[$0] > 0 }
-            .sorted { ended[$0] != ended[$1] ? ended[$0] > ended[$1] : $0 < $1 }.prefix(q.top).map { e in
-                let rate = Double(ended[e]) / Double(touching[e])
-                let verdict = touching[e] < 30 ? "too few journeys" : rate >= 1.5 * avg && ended[e] > 0 ? "gap: journeys end here" : ""
-                return [.text(catalog.events[e]), .text(stageOf[e] == 0 ? "(none)" : catalog.stages[Int(stageOf[e]) - 1]),
-                        .text(channelOf[e] == 0 ? "(none)" : catalog.channels[Int(channelOf[e])]), .int(touching[e]), .int(ended[e]),
-                        .percent(rate), .percent(Double(converting[e]) / Double(touching[e])), .text(verdict)]
-            }
-        let notes = ["\(journeys.grouped) journeys; \(endedAtDecision.grouped) ended without converting (\(convName)) on a \(decisionNames.joined(separator: " or ")) touchpoint",
-                     "ended here = journeys whose last touch was it and that never converted; a gap ends at least 1.5× as many journeys as the average decision touchpoint (\(String(format: "%.1f", avg * 100))%)"] + filter.description
-        return [ResultTable(title: "gaps at the decision stages", columns: ["touchpoint", "stage", "channel", "journeys", "ended here", "end rate", "conversion rate", "verdict"],
-                            rows: rows, notes: notes, chart: .bars(label: 0, value: 4))]
+        let touchpoints = (0..<L).map { e in
+            GapsAggregate.Touchpoint(event: catalog.events[e], code: e, stage: stageOf[e] == 0 ? "(none)" : catalog.stages[Int(stageOf[e]) - 1],
+                                     channel: channelOf[e] == 0 ? "(none)" : catalog.channels[Int(channelOf[e])],
+                                     touching: touching[e], ended: ended[e], converting: converting[e])
+        }
+        return ResultBuilder.gaps(q, GapsAggregate(touchpoints: touchpoints, journeys: journeys, endedAtDecision: endedAtDecision, decisionStages: decisionNames),
+                                  filterNotes: filter.description)
     }
 }
