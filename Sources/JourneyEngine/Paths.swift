@@ -3,6 +3,7 @@ import CPrefetch
 import JourneyCore
 import JourneyLanguage
 import JourneyPlanner
+import JourneyResults
 
 extension Executor {
     // MARK: paths
@@ -223,28 +224,9 @@ extension Executor {
         for (t, map) in zip(tallies, toGlobal) {
             for (id, d) in zip(t.pathOf, t.durations) { durations[row[map[Int(id)]]].append(d) }
         }
-        let total = max(started, 1)
-        var rows: [[Value]] = shown.enumerated().map { (r, s) in
-            let n = counts[s.0]
-            return [.text(s.1), .int(n), .percent(Double(n) / Double(total)), .duration(quantile(selecting: &durations[r], 0.5))]
-        }
-        if labels.count > shown.count {
-            let n = started - neverReached - shown.reduce(0) { $0 + counts[$1.0] }
-            rows.append([.text("other (\(labels.count - shown.count) paths)"), .int(n), .percent(Double(n) / Double(total)),
-                         .duration(quantile(selecting: &durations[shown.count], 0.5))])
-        }
-        if let t = q.to, q.from != nil {
-            let never = "(never reached \(t.text)\(q.within.map { " within \($0.text)" } ?? ""))"
-            rows.append([.text(never), .int(neverReached), .percent(Double(neverReached) / Double(total)), .null])
-        }
-        var notes = filter.description
-        notes.append("\(started.grouped) customers; consecutive repeats \(q.keepRepeats ? "kept" : "collapsed"); shown by \(q.show.rawValue)")
-        if let w = q.within {
-            notes.append(hasFrom && hasTo ? "window: B at most \(w.text) after A"
-                         : hasTo ? "window: the \(w.text) before B" : "window: the \(w.text) from the path's start")
-        }
-        return [ResultTable(title: "paths", columns: ["path", "customers", "share", "median duration"], rows: rows, notes: notes,
-                            chart: .pathTree(label: 0, value: 1))]
+        let top = shown.enumerated().map { r, x in PathsAggregate.Path(name: x.1, customers: counts[x.0], durations: durations[r]) }
+        return ResultBuilder.paths(q, PathsAggregate(top: top, otherPaths: labels.count - shown.count, otherDurations: durations[shown.count],
+                                                     started: started, neverReached: neverReached), filterNotes: filter.description)
     }
 }
 
