@@ -125,6 +125,36 @@ public final class ClickHouseBackend {
                 rows.append(.init(label: label, period: Int(r[0]) ?? birth, size: Int(r[1]) ?? 0, retained: Array(retained.prefix(n)), eligible: eligible))
             }
             return ResultBuilder.retention(q, RetentionAggregate(rows: rows, end: end), filterNotes: q.filter.description + [servedBy])
+        case .customers(let q):
+            let end = Int64(try client.rows(t.lastEventTime).first?.first ?? "0") ?? 0
+            let sql = try t.customers(q, end: end)
+            let shown = try client.rows(sql.list).filter { $0.count == 7 }.map { r in
+                CustomerListAggregate.Customer(key: r[0], firstTouch: Int64(r[1]) ?? 0, lastTouch: Int64(r[2]) ?? 0, event: t.label(.event, Int(r[3]) ?? 0),
+                                               channel: t.label(.channel, Int(r[4]) ?? 0), stage: t.label(.stage, Int(r[5]) ?? 0), touches: Int(r[6]) ?? 0)
+            }
+            let total = Int(try client.rows(sql.total).first?.first ?? "0") ?? 0
+            return ResultBuilder.customers(q, CustomerListAggregate(total: total, shown: shown, end: end), filterNotes: q.filter.description + [servedBy])
+        case .pauses(let q):
+            let end = Int64(try client.rows(t.lastEventTime).first?.first ?? "0") ?? 0
+            let sql = try t.pauses(q, end: end)
+            var resumed: [PausesAggregate.Resumed] = []
+            for r in try client.rows(sql.resumed) where r.count == 5 {
+                var after: [String: Int] = [:]
+                for code in Self.numbers(r[4]) { after[t.label(.event, Int(code)), default: 0] += 1 }
+                resumed.append(.init(stages: "\(t.label(.stage, Int(r[0]) ?? 0)) → \(t.label(.stage, Int(r[1]) ?? 0))", lengths: Self.numbers(r[3]),
+                                     customers: Int(r[2]) ?? 0, after: after))
+            }
+            let totals = try client.rows(sql.totals).first ?? ["0", "0"]
+            var shown: [PausesAggregate.Open] = []
+            if q.which != .resumed {
+                shown = try client.rows(sql.open).filter { $0.count == 7 }.map { r in
+                    .init(customer: r[0], event: t.label(.event, Int(r[3]) ?? 0), channel: t.label(.channel, Int(r[4]) ?? 0), stage: t.label(.stage, Int(r[5]) ?? 0),
+                          lastTouch: Int64(r[1]) ?? 0, silent: Int64(r[2]) ?? 0, touches: Int(r[6]) ?? 0)
+                }
+            }
+            let openCount = Int(try client.rows(sql.openCount).first?.first ?? "0") ?? 0
+            return ResultBuilder.pauses(q, PausesAggregate(resumed: resumed, pauseCount: Int(totals[0]) ?? 0, customersWithPause: Int(totals.count > 1 ? totals[1] : "0") ?? 0,
+                                                           openCount: openCount, openShown: shown, end: end), filterNotes: q.filter.description + [servedBy])
         case .set: return []
         default:
             _ = try t.sql(plan)   // names what is not translated

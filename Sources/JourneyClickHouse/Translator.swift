@@ -362,6 +362,66 @@ public struct Translator {
         return "SELECT \(cols.joined(separator: ", "))\nFROM (\(perCustomer)) \(join)\nWHERE b > 0\nGROUP BY \(out)"
     }
 
+    // MARK: customers who
+
+    /// The customers every condition holds for (over the events passing the filter), most recently active first:
+    /// key, first touch, last touch, the last event's codes, touches. `total`: how many.
+    public func customers(_ q: QueryPlan.Customers, end: Int64) throws -> (list: String, total: String) {
+        var tests: [String] = []
+        for c in q.conditions {
+            switch c {
+            case .reached(let s, let negated): tests.append("max(toUInt8(\(try predicate(s.predicate)))) = \(negated ? 0 : 1)")
+            case .silentFor(let d): tests.append("\(end) - max(ts) > \(d.milliseconds)")
+            }
+        }
+        let having = tests.isEmpty ? "1" : tests.joined(separator: " AND ")
+        let perCustomer = """
+            SELECT customer, min(ts) AS first, arraySort(x -> (x.1, x.2), groupArray((ts, seq, event, channel, stage))) AS ev, count() AS touches
+            FROM \(events) WHERE \(try conditions(q.filter))
+            GROUP BY customer
+            HAVING \(having)
+            """
+        let list = """
+            SELECT key, first, ev[length(ev)].1 AS last, ev[length(ev)].3, ev[length(ev)].4, ev[length(ev)].5, touches
+            FROM (\(perCustomer)) ANY LEFT JOIN (SELECT customer, key FROM \(customers)) USING customer
+            ORDER BY last DESC, customer ASC
+            LIMIT \(q.limit)
+            """
+        return (list, "SELECT count() FROM (\(perCustomer))")
+    }
+
+    // MARK: pauses
+
+    /// Resumed pauses (gaps between consecutive touches passing the filter longer than D) by the stages before and
+    /// after: pauses, customers, lengths, the events right after; and open pauses (the last touch more than D
+    /// before `end`): how many, and the `limit` silent longest with their key, last event and touches.
+    public func pauses(_ q: QueryPlan.Pauses, end: Int64) throws -> (resumed: String, totals: String, open: String, openCount: String) {
+        let d = q.longer.milliseconds
+        // The native list is the 50 silent longest (more on ties at the 50th), cut to the limit.
+        if let l = q.limit, l > 50 { throw Untranslatable("'pauses … limit' over 50") }
+        let perCustomer = """
+            SELECT customer, arraySort(x -> (x.1, x.2), groupArray((ts, seq, stage, event, channel))) AS ev
+            FROM \(events) WHERE \(try conditions(q.filter))
+            GROUP BY customer
+            """
+        let gaps = """
+            SELECT customer, arrayJoin(arrayFilter(x -> x.3 > \(d), arrayMap(j -> (ev[j - 1].3, ev[j].3, ev[j].1 - ev[j - 1].1, ev[j].4),
+                                                                          arraySlice(arrayEnumerate(ev), 2)))) AS p
+            FROM (\(perCustomer))
+            """
+        let resumed = "SELECT p.1, p.2, uniqExact(customer), groupArray(p.3), groupArray(p.4)\nFROM (\(gaps))\nGROUP BY p.1, p.2"
+        let totals = "SELECT count(), uniqExact(customer) FROM (\(gaps))"
+        let open = """
+            SELECT key, ev[length(ev)].1 AS last, \(end) - last AS silent, ev[length(ev)].4, ev[length(ev)].5, ev[length(ev)].3, length(ev)
+            FROM (\(perCustomer)) ANY LEFT JOIN (SELECT customer, key FROM \(customers)) USING customer
+            WHERE \(end) - ev[length(ev)].1 > \(d)
+            ORDER BY silent DESC, customer ASC
+            LIMIT \(q.limit ?? 50)
+            """
+        let openCount = "SELECT count() FROM (\(perCustomer)) WHERE \(end) - ev[length(ev)].1 > \(d)"
+        return (resumed, totals, open, openCount)
+    }
+
     // MARK: all
 
     /// Every query a plan runs, for `explain sql`.
@@ -383,8 +443,12 @@ public struct Translator {
         case .top(let q):
             let now = RetentionPeriod.month.index(0)
             return [lastEventTime, try top(q, bounds: (0...12).map { RetentionPeriod.month.start(now - 11 + $0) })]
-        case .pauses: throw Untranslatable("pauses")
-        case .customers: throw Untranslatable("customers who")
+        case .pauses(let q):
+            let p = try pauses(q, end: 0)
+            return [lastEventTime, p.resumed, p.totals, p.open, p.openCount]
+        case .customers(let q):
+            let c = try customers(q, end: 0)
+            return [lastEventTime, c.list, c.total]
         case .attribution: throw Untranslatable("attribution")
         case .matching: throw Untranslatable("a pattern (matching)")
         case .touchpoints: throw Untranslatable("touchpoints")

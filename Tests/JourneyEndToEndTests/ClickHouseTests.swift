@@ -83,7 +83,7 @@ enum ClickHouseServers {
         #expect(String(events) == native)
     }
 
-    /// Generated funnels, counts, times, tops, dropoffs and retention grids: the native answer, the single server's and the cluster's, cell for cell.
+    /// Generated funnels, counts, times, tops, dropoffs, retention grids, customer lists and pauses: the native answer, the single server's and the cluster's, cell for cell.
     @Test func generatedStatementsGiveTheNativeAnswers() throws {
         guard let pushed = Self.pushed else { Issue.record("no servers"); return }
         var seed: UInt64 = 77
@@ -111,6 +111,8 @@ enum ClickHouseServers {
             statements.append("time from \(steps[next(steps.count)]) to \(steps[next(steps.count)])\(by)\(filters[next(filters.count)])")
             statements.append("top \(1 + next(8)) \(["channels", "events", "stages", "kinds", "campaigns"][next(5)])\(filters[next(filters.count)])")
             statements.append("retention from \(steps[next(4)])\(["", " returning stage:conversion", " returning channel:email"][next(3)]) every \(["day", "week", "month", "quarter"][next(4)]) periods \(1 + next(6))\(["", " by channel", " by customer.segment"][next(3)])\(filters[next(filters.count)])")
+            statements.append("customers who reached \(steps[next(4)])\(["", " and not reached stage:conversion", " and no touch for 30d"][next(3)]) limit \(1 + next(20))\(filters[next(filters.count)])")
+            statements.append("pauses longer than \([7, 30, 90][next(3)])d\(["", " resumed", " open", " open limit 5"][next(4)])\(filters[next(filters.count)])")
             statements.append("dropoff after \(["awareness", "consideration", "intent"][next(3)])\(["", " to stage:conversion", " to event:webinar"][next(3)])\(filters[next(filters.count)])")
         }
         for s in statements {
