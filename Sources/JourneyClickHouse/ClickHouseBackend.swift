@@ -155,6 +155,31 @@ public final class ClickHouseBackend {
             let openCount = Int(try client.rows(sql.openCount).first?.first ?? "0") ?? 0
             return ResultBuilder.pauses(q, PausesAggregate(resumed: resumed, pauseCount: Int(totals[0]) ?? 0, customersWithPause: Int(totals.count > 1 ? totals[1] : "0") ?? 0,
                                                            openCount: openCount, openShown: shown, end: end), filterNotes: q.filter.description + [servedBy])
+        case .touchpoints(let q):
+            let sql = try t.touchpoints(q)
+            let field = EventField(rawValue: q.by.rawValue)!
+            let labels = try client.rows(sql.labels).filter { $0.count == 5 }.map { r -> TouchpointsAggregate.Label in
+                let code = Int(r[0]) ?? 0
+                return .init(name: t.label(field, code), code: code, journeys: Int(r[1]) ?? 0, converting: Int(r[2]) ?? 0,
+                             positions: Self.numbers(r[3]), toConversion: Self.numbers(r[4]))
+            }
+            let totals = try client.rows(sql.totals).first ?? ["0", "0"]
+            return ResultBuilder.touchpoints(q, TouchpointsAggregate(labels: labels, all: Int(totals[0]) ?? 0, converted: Int(totals.count > 1 ? totals[1] : "0") ?? 0),
+                                             filterNotes: q.filter.description + [servedBy])
+        case .gaps(let q):
+            let decisionNames = ["consideration", "intent"].filter { catalog.stageCode($0) != nil }
+            guard !decisionNames.isEmpty else { throw QueryError("gaps looks at the decision stages consideration and intent; this store's stages have neither") }
+            let sql = try t.gaps(q, decision: decisionNames.map { Int(catalog.stageCode($0)!) })
+            var ended: [Int: Int] = [:]
+            for r in try client.rows(sql.ended) where r.count == 2 { ended[Int(r[0]) ?? 0] = Int(r[1]) ?? 0 }
+            let touchpoints = try client.rows(sql.touching).filter { $0.count == 5 }.map { r -> GapsAggregate.Touchpoint in
+                let e = Int(r[0]) ?? 0
+                return .init(event: t.label(.event, e), code: e, stage: t.label(.stage, Int(r[3]) ?? 0), channel: t.label(.channel, Int(r[4]) ?? 0),
+                             touching: Int(r[1]) ?? 0, ended: ended[e] ?? 0, converting: Int(r[2]) ?? 0)
+            }
+            let journeys = Int(try client.rows(sql.totals).first?.first ?? "0") ?? 0
+            return ResultBuilder.gaps(q, GapsAggregate(touchpoints: touchpoints, journeys: journeys, endedAtDecision: ended.values.reduce(0, +),
+                                                       decisionStages: decisionNames), filterNotes: q.filter.description + [servedBy])
         case .set: return []
         default:
             _ = try t.sql(plan)   // names what is not translated

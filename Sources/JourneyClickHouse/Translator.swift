@@ -422,6 +422,55 @@ public struct Translator {
         return (resumed, totals, open, openCount)
     }
 
+    // MARK: touchpoints, gaps
+
+    /// Per customer (journey filter): the events in store order, whether each is a conversion, whether it passes
+    /// the event filter, and the label; `c` = the first conversion, `t` = the touches before it (all when none).
+    func journeysToConversion(_ q: QueryPlan.Relevance, label: String) throws -> String {
+        var journeys = BoundFilter()
+        journeys.journeys = q.filter.journeys
+        let touch = try q.filter.events.map(predicate) ?? "1"
+        return """
+            SELECT customer, c, arrayFilter((x, j) -> (c = 0 OR j < c) AND x.4 = 1, ev, arrayEnumerate(ev)) AS t, if(c = 0, 0, ev[c].1) AS tc
+            FROM (SELECT customer, ev, arrayFirstIndex(x -> x.3 = 1, ev) AS c
+                  FROM (SELECT customer, arraySort(x -> (x.1, x.2), groupArray((ts, seq, isc, ist, lab, stage, channel, event))) AS ev
+                        FROM (SELECT customer, ts, seq, toUInt8(\(try predicate(q.conversion.predicate))) AS isc, toUInt8(\(touch)) AS ist, \(label) AS lab, stage, channel, event
+                              FROM \(events) WHERE \(try conditions(journeys)))
+                        GROUP BY customer))
+            WHERE length(t) > 0 OR c > 0
+            """
+    }
+
+    /// Per label: journeys touching it before their first conversion, the converting ones, where it first
+    /// appears (1-based), and from its last touch to the conversion. `totals`: journeys and converted.
+    public func touchpoints(_ q: QueryPlan.Relevance) throws -> (labels: String, totals: String) {
+        let perCustomer = try journeysToConversion(q, label: q.by.rawValue)
+        let labels = """
+            SELECT l, count(), countIf(c > 0), groupArray(indexOf(arrayMap(x -> x.5, t), l)), groupArrayIf(tc - arrayFilter(x -> x.5 = l, t)[-1].1, c > 0)
+            FROM (SELECT customer, c, t, tc, arrayJoin(arrayReduce('groupUniqArray', arrayMap(x -> x.5, t))) AS l FROM (\(perCustomer)))
+            GROUP BY l
+            """
+        return (labels, "SELECT count(), countIf(c > 0) FROM (\(perCustomer))")
+    }
+
+    /// Per decision-stage touchpoint (event): journeys touching it, converting ones, its last seen stage and
+    /// channel; `ended`: per event, the non-converting journeys whose last touch it was (a decision touch).
+    public func gaps(_ q: QueryPlan.Relevance, decision: [Int]) throws -> (touching: String, ended: String, totals: String) {
+        let perCustomer = try journeysToConversion(q, label: "event")
+        let stages = SQL.codes(decision)
+        // Per event: the distinct journeys touching it, with its last stage and channel (customer order, then
+        // the journey's order, as the native engine's last write).
+        let perEvent = """
+            SELECT e, uniqExact(customer), uniqExactIf(customer, c > 0), argMax(st, (customer, j)), argMax(ch, (customer, j))
+            FROM (SELECT customer, c, d.1 AS st, d.2 AS ch, d.3 AS e, d.4 AS j
+                  FROM (SELECT customer, c, arrayJoin(arrayFilter(x -> x.1 IN \(stages), arrayMap((x, j) -> (x.6, x.7, x.8, j), t, arrayEnumerate(t)))) AS d
+                        FROM (\(perCustomer))))
+            GROUP BY e
+            """
+        let ended = "SELECT t[-1].8, count() FROM (\(perCustomer)) WHERE c = 0 AND length(t) > 0 AND t[-1].6 IN \(stages) GROUP BY t[-1].8"
+        return (perEvent, ended, "SELECT count() FROM (\(perCustomer))")
+    }
+
     // MARK: all
 
     /// Every query a plan runs, for `explain sql`.
@@ -451,8 +500,12 @@ public struct Translator {
             return [lastEventTime, c.list, c.total]
         case .attribution: throw Untranslatable("attribution")
         case .matching: throw Untranslatable("a pattern (matching)")
-        case .touchpoints: throw Untranslatable("touchpoints")
-        case .gaps: throw Untranslatable("gaps")
+        case .touchpoints(let q):
+            let t = try touchpoints(q)
+            return [t.labels, t.totals]
+        case .gaps(let q):
+            let g = try gaps(q, decision: ["consideration", "intent"].compactMap { catalog.stageCode($0).map(Int.init) })
+            return [g.touching, g.ended, g.totals]
         case .retention(let q): return [lastEventTime, try retention(q, endPeriod: q.period.index(0))]
         case .set: return []
         }
