@@ -180,6 +180,20 @@ public final class ClickHouseBackend {
             let journeys = Int(try client.rows(sql.totals).first?.first ?? "0") ?? 0
             return ResultBuilder.gaps(q, GapsAggregate(touchpoints: touchpoints, journeys: journeys, endedAtDecision: ended.values.reduce(0, +),
                                                        decisionStages: decisionNames), filterNotes: q.filter.description + [servedBy])
+        case .stats(let q):
+            let sql = try t.stats(q)
+            let c = try client.rows(sql.customers).first ?? ["[]", "[]", "[]"]
+            let a = try client.rows(sql.accounts).first ?? Array(repeating: "[]", count: 7)
+            let day = 86_400_000.0
+            let touches = Self.numbers(c[0])
+            let isConv = Self.numbers(a[3]).map { $0 != 0 }
+            func converting(_ xs: [Double]) -> [Double] { zip(xs, isConv).filter { $0.1 }.map(\.0) }
+            let aggregate = StatsAggregate(customers: touches.count, events: Int(touches.reduce(0, +)), touches: touches, channels: Self.numbers(c[1]),
+                                           days: Self.numbers(c[2]).map { $0 / day },
+                                           accountTouches: Self.numbers(a[0]), accountChannels: Self.numbers(a[1]), accountDays: Self.numbers(a[2]).map { $0 / day },
+                                           convTouches: converting(Self.numbers(a[4])), convChannels: converting(Self.numbers(a[5])),
+                                           convDays: converting(Self.numbers(a[6])).map { $0 / day })
+            return ResultBuilder.stats(aggregate, filterNotes: q.filter.description + [servedBy])
         case .set: return []
         default:
             _ = try t.sql(plan)   // names what is not translated

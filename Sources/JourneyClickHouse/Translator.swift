@@ -471,6 +471,35 @@ public struct Translator {
         return (perEvent, ended, "SELECT count() FROM (\(perCustomer))")
     }
 
+    // MARK: stats
+
+    /// Per customer (events passing the filter): touches, distinct channels, first-to-last milliseconds, as three
+    /// arrays in one row; per account (people without one alone): the same, and for converting accounts the same
+    /// up to the account's first conversion-stage event.
+    public func stats(_ q: QueryPlan.Stats) throws -> (customers: String, accounts: String) {
+        let conversion = catalog.stageCode("conversion").map(Int.init) ?? -1
+        let filter = try conditions(q.filter)
+        let customers = """
+            SELECT groupArray(n), groupArray(ch), groupArray(d)
+            FROM (SELECT customer, count() AS n, uniqExactIf(channel, channel != 0) AS ch, max(ts) - min(ts) AS d FROM \(events) WHERE \(filter) GROUP BY customer)
+            """
+        let accounts = """
+            SELECT groupArray(n), groupArray(ch), groupArray(d), groupArray(conv < toInt64(9223372036854775807)), groupArray(cn), groupArray(cch), groupArray(cd)
+            FROM (SELECT length(evs) AS n, length(arrayReduce('groupUniqArray', arrayFilter(x -> x != 0, arrayMap(x -> x.2, evs)))) AS ch,
+                         arrayReduce('min', arrayMap(x -> x.1, evs)) AS first, arrayReduce('max', arrayMap(x -> x.1, evs)) - first AS d,
+                         arrayFilter(x -> x.3 = \(conversion), evs) AS convs,
+                         if(length(convs) = 0, toInt64(9223372036854775807), arrayReduce('min', arrayMap(x -> x.1, convs))) AS conv,
+                         arrayCount(x -> x.1 <= conv, evs) AS cn,
+                         length(arrayReduce('groupUniqArray', arrayFilter(x -> x != 0, arrayMap(x -> if(x.1 <= conv, x.2, 0), evs)))) AS cch,
+                         conv - first AS cd
+                  FROM (SELECT acct, groupArray((ts, channel, stage)) AS evs
+                        FROM (SELECT * FROM \(events) WHERE \(filter))
+                        ANY LEFT JOIN (SELECT customer, if(account = 0, -customer, account) AS acct FROM \(self.customers)) USING customer
+                        GROUP BY acct))
+            """
+        return (customers, accounts)
+    }
+
     // MARK: all
 
     /// Every query a plan runs, for `explain sql`.
@@ -482,7 +511,9 @@ public struct Translator {
             return [c.groups, c.total] + (c.store.map { [$0] } ?? [])
         case .explain(let p), .explainSQL(let p): return try sql(p)
         case .accounts: throw Untranslatable("a statement at account level")
-        case .stats: throw Untranslatable("stats")
+        case .stats(let q):
+            let st = try stats(q)
+            return [st.customers, st.accounts]
         case .quality: throw Untranslatable("quality (it reads the local store's import records)")
         case .paths: throw Untranslatable("paths")
         case .time(let q): return [try time(q)]

@@ -20,7 +20,8 @@ public struct StatsAggregate: Sendable, Equatable {
 extension ResultBuilder {
     public static func stats(_ a: StatsAggregate, filterNotes: [String]) -> [ResultTable] {
         func row(_ name: String, _ xs: [Double]) -> [Value] {
-            var s = xs
+            // Summed in sorted order, so every backend's list (whatever order it comes in) gives the same mean.
+            var s = xs.sorted()
             let mean = s.isEmpty ? Double.nan : s.reduce(0, +) / Double(s.count)
             return [.text(name), .double(mean), .double(quantile(selecting: &s, 0.5))]
         }

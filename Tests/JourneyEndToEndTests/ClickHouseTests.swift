@@ -83,7 +83,7 @@ enum ClickHouseServers {
         #expect(String(events) == native)
     }
 
-    /// Generated funnels, counts, times, tops, dropoffs, retention grids, customer lists, pauses, touchpoints and gaps: the native answer, the single server's and the cluster's, cell for cell.
+    /// Generated funnels, counts, times, tops, dropoffs, retention grids, customer lists, pauses, touchpoints, gaps and stats: the native answer, the single server's and the cluster's, cell for cell.
     @Test func generatedStatementsGiveTheNativeAnswers() throws {
         guard let pushed = Self.pushed else { Issue.record("no servers"); return }
         var seed: UInt64 = 77
@@ -115,6 +115,7 @@ enum ClickHouseServers {
             statements.append("pauses longer than \([7, 30, 90][next(3)])d\(["", " resumed", " open", " open limit 5"][next(4)])\(filters[next(filters.count)])")
             statements.append("touchpoints\(["", " for stage:intent", " for event:webinar"][next(3)]) by \(["event", "channel", "stage", "kind"][next(4)]) top \(3 + next(20))\(filters[next(filters.count)])")
             statements.append("gaps\(["", " for stage:intent"][next(2)]) top \(3 + next(10))\(filters[next(filters.count)])")
+            statements.append("stats\(filters[next(filters.count)])")
             statements.append("dropoff after \(["awareness", "consideration", "intent"][next(3)])\(["", " to stage:conversion", " to event:webinar"][next(3)])\(filters[next(filters.count)])")
         }
         for s in statements {
