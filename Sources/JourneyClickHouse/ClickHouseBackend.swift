@@ -194,6 +194,22 @@ public final class ClickHouseBackend {
                                            convTouches: converting(Self.numbers(a[4])), convChannels: converting(Self.numbers(a[5])),
                                            convDays: converting(Self.numbers(a[6])).map { $0 / day })
             return ResultBuilder.stats(aggregate, filterNotes: q.filter.description + [servedBy])
+        case .paths(let q):
+            let sql = try t.paths(q)
+            let field = EventField(rawValue: q.show.rawValue)!
+            struct Found { var name: String; var customers: Int; var durations: [Double] }
+            let found = try client.rows(sql.paths).filter { $0.count == 3 }.map { r in
+                Found(name: Self.numbers(r[0]).map { $0 < 0 ? "…" : t.label(field, Int($0)) }.joined(separator: " → "),
+                      customers: Int(r[1]) ?? 0, durations: Self.numbers(r[2]))
+            }
+            let totals = try client.rows(sql.totals).first ?? ["0", "0"]
+            // The top paths as the native engine picks them: by customers, ties by name.
+            let ranked = found.sorted { $0.customers != $1.customers ? $0.customers > $1.customers : $0.name < $1.name }
+            let top = Array(ranked.prefix(q.top))
+            let aggregate = PathsAggregate(top: top.map { .init(name: $0.name, customers: $0.customers, durations: $0.durations) },
+                                           otherPaths: found.count - top.count, otherDurations: ranked.dropFirst(q.top).flatMap(\.durations),
+                                           started: Int(totals[0]) ?? 0, neverReached: Int(totals.count > 1 ? totals[1] : "0") ?? 0)
+            return ResultBuilder.paths(q, aggregate, filterNotes: q.filter.description + [servedBy])
         case .set: return []
         default:
             _ = try t.sql(plan)   // names what is not translated

@@ -500,6 +500,67 @@ public struct Translator {
         return (customers, accounts)
     }
 
+    // MARK: paths
+
+    /// Every distinct path (its label codes, -1 for "…") with its customers and durations; `totals`: customers who
+    /// started a path and those who never reached B. The native rules: A = the first A, B = the first B after it
+    /// (within D, else never reached); without A the D before B; without B the D after the start; repeats
+    /// collapsed unless kept; long paths cut to the first K−1, … and the last (or the first K and …).
+    public func paths(_ q: QueryPlan.Paths) throws -> (paths: String, totals: String) {
+        let hasFrom = q.from != nil, hasTo = q.to != nil
+        let w = q.within?.milliseconds
+        let keep = q.keepRepeats ? 1 : 0
+        let label = q.show.rawValue
+        let from = try q.from.map { try predicate($0.predicate) } ?? "0"
+        let to = try q.to.map { try predicate($0.predicate) } ?? "0"
+        var a = hasFrom ? "arrayFirstIndex(x -> x.3 = 1, ev)" : "1"
+        var b = "length(ev)"
+        var never = "0"
+        var steps: [String] = ["\(a) AS a0"]
+        if hasTo {
+            steps.append("arrayFirstIndex((x, j) -> j > \(hasFrom ? "a0" : "0") AND x.4 = 1, ev, arrayEnumerate(ev)) AS b0")
+            if hasFrom {
+                never = w.map { "b0 = 0 OR ev[b0].1 - ev[a0].1 > \($0)" } ?? "b0 = 0"
+                a = "a0"; b = "b0"
+            } else {
+                a = w.map { "arrayFirstIndex(x -> x.1 >= ev[b0].1 - \($0), ev)" } ?? "1"
+                b = "b0"
+            }
+        } else {
+            steps.append("0 AS b0")
+            a = "a0"
+            if let w { b = "length(arrayFilter(x -> x.1 <= ev[a0].1 + \(w), ev))" }
+        }
+        steps.append("\(a) AS a1")
+        steps.append("\(b) AS b1")
+        // Run starts within [a1, b1]: every event when repeats are kept, else where the label changes.
+        steps.append("arrayFilter(j -> j >= a1 AND j <= b1 AND (\(keep) = 1 OR j = a1 OR ev[j].5 != ev[j - 1].5), arrayEnumerate(ev)) AS runs")
+        let key: String, start: String, end: String
+        if let k = q.next {
+            steps.append("arraySlice(runs, 1, \(k + 1)) AS chosen")
+            key = "arrayMap(j -> ev[j].5, chosen)"; start = "a1"; end = "chosen[length(chosen)]"
+        } else if let k = q.previous {
+            steps.append("arraySlice(runs, greatest(1, length(runs) - \(k)), \(k + 1)) AS chosen")
+            key = "arrayMap(j -> ev[j].5, chosen)"; start = "chosen[1]"; end = "b1"
+        } else {
+            let limit = q.maxSteps
+            let cutMiddle = hasFrom && hasTo && limit >= 2
+            steps.append("arrayMap(j -> ev[j].5, runs) AS full")
+            let cut = cutMiddle ? "arrayConcat(arraySlice(full, 1, \(limit - 1)), [toInt64(-1)], [full[length(full)]])"
+                                : "arrayConcat(arraySlice(full, 1, \(limit)), [toInt64(-1)])"
+            key = "if(length(full) > \(limit), \(cut), full)"; start = "a1"; end = "b1"
+        }
+        let perCustomer = """
+            SELECT customer, \(steps.joined(separator: ", ")), \(never) AS never, \(key) AS path, ev[\(end)].1 - ev[\(start)].1 AS d, \(hasFrom ? "a0 > 0" : hasTo ? "b0 > 0" : "1") AS begun
+            FROM (SELECT customer, arraySort(x -> (x.1, x.2), groupArray((ts, seq, isa, isb, toInt64(lab)))) AS ev
+                  FROM (SELECT customer, ts, seq, toUInt8(\(from)) AS isa, toUInt8(\(to)) AS isb, \(label) AS lab FROM \(events) WHERE \(try conditions(q.filter)))
+                  GROUP BY customer)
+            """
+        let paths = "SELECT path, count(), groupArray(d) FROM (\(perCustomer)) WHERE begun AND NOT never GROUP BY path"
+        let totals = "SELECT countIf(begun AND (NOT never OR \(hasFrom && hasTo ? 1 : 0))), countIf(begun AND never) FROM (\(perCustomer))"
+        return (paths, totals)
+    }
+
     // MARK: all
 
     /// Every query a plan runs, for `explain sql`.
@@ -515,7 +576,9 @@ public struct Translator {
             let st = try stats(q)
             return [st.customers, st.accounts]
         case .quality: throw Untranslatable("quality (it reads the local store's import records)")
-        case .paths: throw Untranslatable("paths")
+        case .paths(let q):
+            let p = try paths(q)
+            return [p.paths, p.totals]
         case .time(let q): return [try time(q)]
         case .dropoff(let q):
             let d = try dropoff(q, end: 0)
