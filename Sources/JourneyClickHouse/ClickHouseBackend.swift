@@ -210,6 +210,35 @@ public final class ClickHouseBackend {
                                            otherPaths: found.count - top.count, otherDurations: ranked.dropFirst(q.top).flatMap(\.durations),
                                            started: Int(totals[0]) ?? 0, neverReached: Int(totals.count > 1 ? totals[1] : "0") ?? 0)
             return ResultBuilder.paths(q, aggregate, filterNotes: q.filter.description + [servedBy])
+        case .attribution(let q):
+            let sql = try t.attribution(q)
+            let field = EventField(rawValue: q.by.rawValue)!
+            let L = field.names(catalog).count
+            let totals = try client.rows(sql.totals).first ?? ["0", "0", "0", "0", "0"]
+            var touches = [Int](repeating: 0, count: L)
+            let models: [QueryPlan.AttributionModel] = [.first, .last, .linear, .timeDecay, .position]
+            var credits = models.map { _ in Credit(labels: L) }
+            for r in try client.rows(sql.credits) where r.count == 12 {
+                guard let l = Int(r[0]), l >= 0, l < L else { continue }
+                touches[l] = Int(r[1]) ?? 0
+                for m in 0..<5 { credits[m].conversions[l] = Double(r[2 + 2 * m]) ?? 0; credits[m].value[l] = Double(r[3 + 2 * m]) ?? 0 }
+            }
+            let chosen = models.indices.filter { q.model == .all || models[$0] == q.model }
+            func codes(_ s: String) -> [UInt32] { Self.numbers(s).map { UInt32($0) } }
+            var paths: [[UInt32]: AttributionAggregate.Tally] = [:], sets: [[UInt32]: AttributionAggregate.Tally] = [:]
+            if q.wants(.markov) {
+                for r in try client.rows(sql.paths) where r.count == 4 {
+                    paths[codes(r[0])] = .init(conversions: Double(r[1]) ?? 0, nulls: Double(r[2]) ?? 0, value: Double(r[3]) ?? 0)
+                }
+            }
+            if q.wants(.shapley) {
+                for r in try client.rows(sql.sets) where r.count == 3 { sets[codes(r[0])] = .init(conversions: Double(r[1]) ?? 0, nulls: 0, value: Double(r[2]) ?? 0) }
+            }
+            let aggregate = AttributionAggregate(labels: (0..<L).map { t.label(field, $0) }, heuristics: chosen.map { models[$0].rawValue },
+                                                 credits: chosen.map { credits[$0] }, touches: touches, conversions: Int(totals[0]) ?? 0,
+                                                 value: Double(totals[1]) ?? 0, bare: Int(totals[2]) ?? 0, bareValue: Double(totals[3]) ?? 0,
+                                                 lost: Int(totals[4]) ?? 0, paths: paths, sets: sets)
+            return ResultBuilder.attribution(q, aggregate, filterNotes: q.filter.description + [servedBy])
         case .set: return []
         default:
             _ = try t.sql(plan)   // names what is not translated

@@ -561,6 +561,69 @@ public struct Translator {
         return (paths, totals)
     }
 
+    // MARK: attribution
+
+    /// One row per attribution journey, as the native engine cuts them: per conversion (an event matching the
+    /// conversion step) the touches (events passing the filter, not conversions) since the previous conversion
+    /// and at most the lookback before it; after the last conversion, the remaining touches within the lookback
+    /// before the last of them, as a journey that did not convert. Columns: c (the conversion's position, 0 for
+    /// none), n, val (the conversion's value), labs (label codes, oldest first), ages (ms to the conversion).
+    func attributionJourneys(_ q: QueryPlan.Attribution) throws -> String {
+        var journeys = BoundFilter()
+        journeys.journeys = q.filter.journeys
+        let touch = try q.filter.events.map(predicate) ?? "1"
+        let l = q.lookbackMs
+        // One level of lambdas only (18.16 lambdas see columns, not an outer lambda's argument): the conversions
+        // are ARRAY JOINed first, then each one's touches found.
+        let perCustomer = """
+            SELECT ev, arrayFilter(j -> ev[j].3 = 1, arrayEnumerate(ev)) AS cs, arrayEnumerate(cs) AS ks,
+                   arrayFilter(j -> j > if(length(cs) = 0, 0, cs[length(cs)]) AND ev[j].4 = 1 AND ev[j].3 = 0, arrayEnumerate(ev)) AS tail0,
+                   arrayFilter(j -> ev[j].1 >= ev[tail0[length(tail0)]].1 - \(l), tail0) AS tail
+            FROM (SELECT customer, arraySort(x -> (x.1, x.2), groupArray((ts, seq, isc, ist, lab, value))) AS ev
+                  FROM (SELECT customer, ts, seq, toUInt8(\(try predicate(q.conversion.predicate))) AS isc, toUInt8(\(touch)) AS ist,
+                               toInt64(\(q.by.rawValue)) AS lab, value
+                        FROM \(events) WHERE \(try conditions(journeys)))
+                  GROUP BY customer)
+            """
+        let converting = """
+            SELECT ev, cs[k] AS c, if(k = 1, 0, cs[k - 1]) AS prev,
+                   arrayFilter(j -> j > prev AND j < c AND ev[j].4 = 1 AND ev[j].3 = 0 AND ev[j].1 >= ev[c].1 - \(l), arrayEnumerate(ev)) AS t
+            FROM (\(perCustomer)) ARRAY JOIN ks AS k
+            """
+        let lost = "SELECT ev, toUInt32(0) AS c, toUInt32(0) AS prev, tail AS t FROM (\(perCustomer)) WHERE length(tail) > 0"
+        return """
+            SELECT c, length(t) AS n, if(c > 0, if(isNaN(ev[c].6), 0, ev[c].6), 0) AS val,
+                   arrayMap(p -> ev[p].5, t) AS labs, arrayMap(p -> ev[if(c > 0, c, t[length(t)])].1 - ev[p].1, t) AS ages
+            FROM (\(converting) UNION ALL \(lost))
+            """
+    }
+
+    /// The queries behind an attribution: totals; per label its touches and every rule-based model's credits
+    /// (first, last, linear, time_decay, position: conversions and value); Markov paths (repeats merged) with
+    /// conversions, nulls and value; the label sets of converting journeys.
+    public func attribution(_ q: QueryPlan.Attribution) throws -> (totals: String, credits: String, paths: String, sets: String) {
+        let rows = try attributionJourneys(q)
+        let h = Double(q.halfLife?.milliseconds ?? 7 * 86_400_000)
+        let p = q.position.map(Double.init)
+        let (a, b, c) = (p[0], p[1], p[2])
+        let weights = [
+            "if(k = 1, 1., 0.)", "if(k = n, 1., 0.)", "1. / n", "exp2(-a / \(SQL.number(h))) / td",
+            "multiIf(n = 1, 1., n = 2, if(k = 1, \(SQL.number(a / (a + c))), \(SQL.number(c / (a + c)))), k = 1, \(SQL.number(a / (a + b + c))), k = n, \(SQL.number(c / (a + b + c))), \(SQL.number(b / (a + b + c))) / (n - 2))",
+        ]
+        let perTouch = "arrayMap((l, k, a) -> (l, \(weights.joined(separator: ", "))), labs, arrayEnumerate(labs), ages)"
+        let sums = (2...6).map { "sum(w.\($0)), sum(w.\($0) * val)" }.joined(separator: ", ")
+        return (
+            totals: "SELECT countIf(c > 0), sumIf(val, c > 0), countIf(c > 0 AND n = 0), sumIf(val, c > 0 AND n = 0), countIf(c = 0) FROM (\(rows))",
+            credits: """
+                SELECT w.1, count(), \(sums)
+                FROM (SELECT val, n, arrayReduce('sum', arrayMap(age -> exp2(-age / \(SQL.number(h))), ages)) AS td, \(perTouch) AS ws FROM (\(rows)) WHERE c > 0 AND n > 0)
+                ARRAY JOIN ws AS w
+                GROUP BY w.1
+                """,
+            paths: "SELECT mp, countIf(c > 0), countIf(c = 0), sumIf(val, c > 0) FROM (SELECT c, val, arrayFilter((x, k) -> k = 1 OR x != labs[k - 1], labs, arrayEnumerate(labs)) AS mp FROM (\(rows)) WHERE n > 0) GROUP BY mp",
+            sets: "SELECT arraySort(arrayReduce('groupUniqArray', labs)) AS s, count(), sum(val) FROM (\(rows)) WHERE c > 0 AND n > 0 GROUP BY s")
+    }
+
     // MARK: all
 
     /// Every query a plan runs, for `explain sql`.
@@ -592,7 +655,9 @@ public struct Translator {
         case .customers(let q):
             let c = try customers(q, end: 0)
             return [lastEventTime, c.list, c.total]
-        case .attribution: throw Untranslatable("attribution")
+        case .attribution(let q):
+            let a = try attribution(q)
+            return [a.totals, a.credits, a.paths, a.sets]
         case .matching: throw Untranslatable("a pattern (matching)")
         case .touchpoints(let q):
             let t = try touchpoints(q)

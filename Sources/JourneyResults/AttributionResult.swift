@@ -27,6 +27,10 @@ public struct AttributionAggregate: Sendable, Equatable {
 }
 
 extension ResultBuilder {
+    /// A credit rounded to 1e-6 for ranking: sums added in another order (another core split, another backend)
+    /// differ in the last bits, and must not reorder labels whose credits are equal.
+    static func settled(_ x: Double) -> Double { (x * 1e6).rounded() / 1e6 }
+
     public static func attribution(_ q: QueryPlan.Attribution, _ a: AttributionAggregate, filterNotes: [String]) -> [ResultTable] {
         let L = a.labels.count, show = q.by, convName = q.conversion.text
         let pos = q.position.map(Double.init)
@@ -76,7 +80,8 @@ extension ResultBuilder {
         if q.model == .all {
             let credits = a.credits.map(\.conversions) + [markov!.credit.conversions, shapley!.conversions]
             let names = a.heuristics + ["markov", "shapley"]
-            var rows: [[Value]] = present.sorted { a.credits[2].conversions[$0] > a.credits[2].conversions[$1] }.map { l in
+            var rows: [[Value]] = present.sorted { settled(a.credits[2].conversions[$0]) != settled(a.credits[2].conversions[$1])
+                ? settled(a.credits[2].conversions[$0]) > settled(a.credits[2].conversions[$1]) : $0 < $1 }.map { l in
                 [.text(a.labels[l])] + credits.map { .double($0[l]) }
             }
             rows += bareRow(names.count)
@@ -89,7 +94,8 @@ extension ResultBuilder {
         if let m = markov { credit = m.credit; extra = ("removal effect", m.effects) }
         else if let s = shapley { credit = s }
         else { credit = a.credits[0] }
-        var rows: [[Value]] = present.sorted { credit.conversions[$0] != credit.conversions[$1] ? credit.conversions[$0] > credit.conversions[$1] : $0 < $1 }.map { l in
+        var rows: [[Value]] = present.sorted { settled(credit.conversions[$0]) != settled(credit.conversions[$1])
+            ? settled(credit.conversions[$0]) > settled(credit.conversions[$1]) : $0 < $1 }.map { l in
             var r: [Value] = [.text(a.labels[l]), .double(credit.conversions[l]),
                               .percent(credit.conversions[l] / Double(max(a.conversions, 1))), .money(credit.value[l]), .int(a.touches[l])]
             if let e = extra { r.append(.percent(e.1[l])) }

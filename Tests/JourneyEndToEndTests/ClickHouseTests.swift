@@ -65,6 +65,21 @@ enum ClickHouseServers {
         try journey(args + ["--mode", "csv"])
     }
 
+    /// Two csv outputs equal cell for cell, numbers within 1e-9 (relative): sums of floating-point credits added
+    /// in another order differ in the last bits (the issue's "same numbers within 1e-9").
+    func same(_ a: String, _ b: String) -> Bool {
+        let x = a.split(separator: "\n", omittingEmptySubsequences: false), y = b.split(separator: "\n", omittingEmptySubsequences: false)
+        guard x.count == y.count else { return false }
+        for (l, m) in zip(x, y) where l != m {
+            let c = l.split(separator: ",", omittingEmptySubsequences: false), d = m.split(separator: ",", omittingEmptySubsequences: false)
+            guard c.count == d.count else { return false }
+            for (u, v) in zip(c, d) where u != v {
+                guard let p = Double(u), let q = Double(v), abs(p - q) <= 1e-9 * max(1, abs(p), abs(q)) else { return false }
+            }
+        }
+        return true
+    }
+
     @Test func serversAreThere() throws {
         #expect(ClickHouseServers.urls != nil, "ClickHouse servers could not be started (is clickhouse-server installed? `make test` installs it)")
         #expect(Self.pushed != nil, "push failed")
@@ -83,7 +98,7 @@ enum ClickHouseServers {
         #expect(String(events) == native)
     }
 
-    /// Generated funnels, counts, times, tops, dropoffs, retention grids, customer lists, pauses, touchpoints, gaps, stats and paths: the native answer, the single server's and the cluster's, cell for cell.
+    /// Generated funnels, counts, times, tops, dropoffs, retention grids, customer lists, pauses, touchpoints, gaps, stats, paths and attribution: the native answer, the single server's and the cluster's, cell for cell.
     @Test func generatedStatementsGiveTheNativeAnswers() throws {
         guard let pushed = Self.pushed else { Issue.record("no servers"); return }
         var seed: UInt64 = 77
@@ -116,6 +131,7 @@ enum ClickHouseServers {
             statements.append("touchpoints\(["", " for stage:intent", " for event:webinar"][next(3)]) by \(["event", "channel", "stage", "kind"][next(4)]) top \(3 + next(20))\(filters[next(filters.count)])")
             statements.append("gaps\(["", " for stage:intent"][next(2)]) top \(3 + next(10))\(filters[next(filters.count)])")
             statements.append("stats\(filters[next(filters.count)])")
+            statements.append("attribution\(["", " of stage:intent", " of event:webinar"][next(3)]) model \(["first", "last", "linear", "time_decay half_life 14d", "position 30 40 30", "markov", "markov order 2", "shapley", "all"][next(9)])\(["", " by stage", " by kind", " by event"][next(4)])\(["", " lookback 30d"][next(2)])\(filters[next(filters.count)])")
             let ends = ["", " from awareness", " to conversion", " from awareness to conversion", " from consideration to stage:intent", " from awareness next 3", " to conversion previous 2"]
             statements.append("paths\(ends[next(ends.count)])\(["", " within 60d", " within 365d"][next(3)])\(["", " show channel", " show stage", " show kind"][next(4)])\(["", " keep repeats", " max 3 steps", " top 3"][next(4)])\(filters[next(filters.count)])")
             statements.append("dropoff after \(["awareness", "consideration", "intent"][next(3)])\(["", " to stage:conversion", " to event:webinar"][next(3)])\(filters[next(filters.count)])")
@@ -125,7 +141,7 @@ enum ClickHouseServers {
             #expect(native.status == 0, "\(s): \(native.err)")
             for url in [pushed.single, pushed.cluster] {
                 let remote = try csv(["--clickhouse", url, "-c", s])
-                #expect(remote.status == 0 && remote.out == native.out, "\(s) on \(url):\n\(remote.out)\(remote.err)\nnative:\n\(native.out)")
+                #expect(remote.status == 0 && same(remote.out, native.out), "\(s) on \(url):\n\(remote.out)\(remote.err)\nnative:\n\(native.out)")
             }
         }
     }
@@ -139,7 +155,7 @@ enum ClickHouseServers {
             let native = try csv([SavedQueryTests.store, "-f", script])
             for url in [pushed.single, pushed.cluster] {
                 let remote = try csv(["--clickhouse", url, "-f", script])
-                if remote.status == 0 { #expect(remote.out == native.out, "\(name) on \(url)") }
+                if remote.status == 0 { #expect(same(remote.out, native.out), "\(name) on \(url)") }
                 else {
                     #expect(remote.err.contains("is not translated to ClickHouse yet"), "\(name): \(remote.err)")
                     #expect(native.out.hasPrefix(remote.out), "\(name): what ran before the stop equals the native output")
@@ -232,7 +248,7 @@ enum ClickHouseServers {
         #expect(wrong.status == 1 && wrong.err.contains("wrong or missing password") && !wrong.err.contains("nope"), "\(wrong.err)")
         let empty = try journey(["--clickhouse", a + "?database=nothing_here", "-c", "count customers"])
         #expect(empty.status == 1 && empty.err.contains("answered with an error"), "\(empty.err)")
-        let untranslated = try journey(["--clickhouse", pushed.single, "-c", "attribution model markov"])
-        #expect(untranslated.status == 1 && untranslated.err.contains("attribution is not translated to ClickHouse yet"), "\(untranslated.err)")
+        let untranslated = try journey(["--clickhouse", pushed.single, "-c", "customers matching awareness then conversion"])
+        #expect(untranslated.status == 1 && untranslated.err.contains("a pattern (matching) is not translated to ClickHouse yet"), "\(untranslated.err)")
     }
 }
