@@ -157,7 +157,6 @@ public struct Translator {
     public func funnel(_ q: QueryPlan.Funnel) throws -> String {
         if q.unit == .accounts { throw Untranslatable("a funnel counting accounts") }
         if q.order != .sequential { throw Untranslatable("'order \(q.order.rawValue)'") }
-        if q.entry == .best { throw Untranslatable("'entry best'") }
         if !q.exclusions.isEmpty { throw Untranslatable("'excluding'") }
         if q.same != nil { throw Untranslatable("'same'") }
         if q.steps.contains(where: \.optional) { throw Untranslatable("an optional step") }
@@ -180,7 +179,10 @@ public struct Translator {
             GROUP BY customer
             """
         let window = q.within.map { " AND x.1 <= t1 + \($0.milliseconds)" } ?? ""
-        var steps = ["arrayFirstIndex(x -> bitAnd(x.4, 1) != 0, ev) AS i1", "if(i1 = 0, 0, ev[i1].1) AS t1"]
+        // Entry first: the first step-1 event. Entry best: every step-1 event is an entry (a row each, ARRAY JOIN),
+        // its chain found the same way, and per customer the furthest chain wins, the latest entry among equals.
+        var steps = q.entry == .first ? ["arrayFirstIndex(x -> bitAnd(x.4, 1) != 0, ev) AS i1", "if(i1 = 0, 0, ev[i1].1) AS t1"]
+            : ["e AS i1", "ev[i1].1 AS t1"]
         for k in 2...max(2, n) where k <= n {
             let later = q.ties == .strictlyLater ? " AND x.1 > t\(k - 1)" : ""
             steps.append("if(i\(k - 1) = 0, 0, arrayFirstIndex((x, j) -> j > i\(k - 1) AND bitAnd(x.4, \(1 << (k - 1))) != 0\(window)\(later), ev, arrayEnumerate(ev))) AS i\(k)")
@@ -197,7 +199,15 @@ public struct Translator {
             groupKey = "gattr"
             join = attributeJoin(a, month: month)
         }
-        let perCustomer = "SELECT customer, \(steps.joined(separator: ", ")), \(groupKey == "gattr" ? "''" : groupKey) AS g FROM (\(events))"
+        var perCustomer = "SELECT customer, \(steps.joined(separator: ", ")), \(groupKey == "gattr" ? "''" : groupKey) AS g FROM (\(events))"
+        if q.entry == .best {
+            let entries = "SELECT customer, ev, arrayFilter(j -> bitAnd(ev[j].4, 1) != 0, arrayEnumerate(ev)) AS entries FROM (\(events))"
+            let level = (1...n).map { "(i\($0) > 0)" }.joined(separator: " + ")
+            let perEntry = "SELECT customer, \(steps.joined(separator: ", ")), \(groupKey == "gattr" ? "''" : groupKey) AS g, \(level) AS level FROM (\(entries)) ARRAY JOIN entries AS e"
+            let fields = (1...n).map { "i\($0)" } + (1...n).map { "t\($0)" } + ["g"]
+            let best = "SELECT customer, argMax(tuple(\(fields.joined(separator: ", "))), tuple(level, i1)) AS best FROM (\(perEntry)) GROUP BY customer"
+            perCustomer = "SELECT customer, " + fields.enumerated().map { "best.\($0.offset + 1) AS \($0.element)" }.joined(separator: ", ") + " FROM (\(best))"
+        }
         var outs = ["\(groupKey == "gattr" ? "gattr" : "g")"]
         for k in 1...n { outs.append("countIf(i\(k) > 0)") }
         for k in stride(from: 2, through: n, by: 1) { outs.append("groupArrayIf(t\(k) - t\(k - 1), i\(k) > 0)") }

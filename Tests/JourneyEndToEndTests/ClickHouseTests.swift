@@ -114,6 +114,7 @@ enum ClickHouseServers {
             if next(2) == 0 { s += " within \([7, 30, 90, 365][next(4)])d" }
             s += filters[next(filters.count)] + bys[next(bys.count)]
             s += ["", "", " ties in import order", " strictly later"][next(4)]
+            s += ["", " entry best"][next(2)]
             statements.append(s)
         }
         for _ in 0..<16 {
