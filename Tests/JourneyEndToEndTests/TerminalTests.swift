@@ -139,4 +139,43 @@ import Testing
         try waitFor("CSV output set by ~/.journeyrc") { $0.contains("event,events,share of events (fraction),customers") }
         try keys("C-d")
     }
+
+    /// Ctrl-C during a statement running on ClickHouse kills the query on the server (KILL QUERY by its id) and the
+    /// shell stays: 30 million events made on the server keep a funnel busy for seconds.
+    @Test mutating func ctrlCKillsTheQueryOnClickHouse() throws {
+        testName = "chcancel"
+        guard let (url, _) = ClickHouseServers.urls else { Issue.record("no ClickHouse servers"); return }
+        let d = tempDir()
+        try "customer_id,timestamp,event,stage\nc1,2025-01-01T00:00:00Z,ad,awareness\nc1,2025-01-02T00:00:00Z,buy,conversion\n"
+            .write(toFile: d + "/e.csv", atomically: true, encoding: .utf8)
+        _ = try journey(["import", d + "/e.csv", "--into", d + "/s.journey"])
+        let db = "k\(UInt32.random(in: 0...UInt32.max))"
+        #expect(try journey(["push", d + "/s.journey", "--clickhouse", url + "?database=\(db)"]).status == 0)
+        _ = try ClickHouseServers.query(url, """
+            INSERT INTO \(db).events SELECT intDiv(number, 50) + 10, toInt64(number), toUInt32(number % 50), toUInt32(1 + number % 2), toUInt16(0),
+                   toUInt8(1 + 4 * (number % 2)), toUInt8(0), toUInt32(0), toUInt16(0), toUInt16(0), nan FROM numbers(30000000)
+            """)
+        func running() throws -> Int {
+            Int(try ClickHouseServers.query(url, "SELECT count() FROM system.processes WHERE query LIKE '%\(db).events%' AND query NOT LIKE '%system.processes%'")
+                .trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        }
+        defer { _ = try? tmux(["kill-server"]) }
+        try tmux(["new-session", "-d", "-s", "shell", "-x", "150", "-y", "50",
+                  "env JOURNEY_HISTORY=\(d)/h HOME=\(d) TERM=xterm \(binaryPath()) \(d)/s.journey --clickhouse '\(url)?database=\(db)'"])
+        try waitFor("the prompt") { $0.contains("journey>") }
+        try type("funnel awareness > conversion > awareness > conversion > awareness > conversion within 3650d entry best"); try keys("Enter")
+        // Wait (on a condition) until the server runs it, then Ctrl-C.
+        var started = false
+        for _ in 0..<200 where !started { started = try running() > 0; if !started { usleep(50_000) } }
+        #expect(started, "the funnel never reached the server")
+        try keys("C-c")
+        try waitFor("the cancel message") { $0.contains("query cancelled") }
+        var gone = false
+        for _ in 0..<200 where !gone { gone = try running() == 0; if !gone { usleep(50_000) } }
+        #expect(gone, "the query still runs on the server after Ctrl-C")
+        try waitForPrompt("the prompt after the cancel")
+        try type("count events"); try keys("Enter")
+        try waitFor("the shell still answers") { $0.contains("30,000,002") }
+        try keys("C-d")
+    }
 }
