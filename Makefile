@@ -35,7 +35,7 @@ testdeps:
 # configs in a temp dir and stopped at the end by their pids, whatever the tests' outcome.
 test: deps pydeps testdeps
 	$(SWIFT) build --build-tests
-	@dir=$$(mktemp -d /tmp/journey-ch.XXXXXX); \
+	@dir=$$(mktemp -d -t journey-ch.XXXXXX); \
 	Tests/clickhouse/servers.sh start $$dir/ch >/dev/null || echo "warning: the ClickHouse servers did not start (the ClickHouse tests will fail)"; \
 	if [ -f $$dir/ch/env ]; then set -a; . $$dir/ch/env; set +a; fi; \
 	$(SWIFT) test --skip-build --parallel; rc=$$?; \

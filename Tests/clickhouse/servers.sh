@@ -22,7 +22,7 @@ mkdir -p "$dir"
 h1=$(free_port); t1=$(free_port); i1=$(free_port); h2=$(free_port); t2=$(free_port); i2=$(free_port)
 for n in 1 2; do
   if [ $n = 1 ]; then h=$h1; t=$t1; i=$i1; else h=$h2; t=$t2; i=$i2; fi
-  d="$dir/server$n"; mkdir -p "$d/data" "$d/tmp" "$d/log"
+  d="$dir/server$n"; mkdir -p "$d/data" "$d/scratch" "$d/log"
   cat > "$d/config.xml" <<XML
 <?xml version="1.0"?>
 <yandex>
@@ -32,8 +32,8 @@ for n in 1 2; do
   <interserver_http_port>$i</interserver_http_port>
   <listen_host>127.0.0.1</listen_host>
   <path>$d/data/</path>
-  <tmp_path>$d/tmp/</tmp_path>
-  <user_files_path>$d/tmp/</user_files_path>
+  <tmp_path>$d/scratch/</tmp_path>
+  <user_files_path>$d/scratch/</user_files_path>
   <users_config>$d/users.xml</users_config>
   <default_profile>default</default_profile>
   <default_database>default</default_database>
