@@ -82,10 +82,7 @@ public final class ClickHouseBackend {
         case .time(let q):
             var groups: [String: [Double]] = [:]
             for r in try client.rows(try t.time(q)) where r.count == 2 {
-                let name = q.by.map { b -> String in
-                    if case .attribute = b.source { return t.label(b, r[0]) }
-                    return t.label(b, r[0])
-                } ?? "all"
+                let name = q.by.map { t.label($0, r[0]) } ?? "all"
                 groups[name, default: []] += Self.numbers(r[1])
             }
             return ResultBuilder.time(q, TimeAggregate(groups: groups), filterNotes: q.filter.description + [servedBy])

@@ -7,7 +7,6 @@ import JourneyResults
 /// What attribution, touchpoints and gaps compile first: the conversion test and the touchpoint filter's, with
 /// the tables they point into (keep `tables` alive while the tests are used).
 struct ConversionTests {
-    let name: String
     let conversion: StepTest
     let touch: StepTest?
     let tables: StepTest.Tables
@@ -16,7 +15,7 @@ struct ConversionTests {
 extension Executor {
     func conversionTests(_ conversion: BoundStep, filter: CompiledFilter) throws -> ConversionTests {
         let tables = StepTest.Tables()
-        return ConversionTests(name: conversion.text, conversion: StepTest(try compile(conversion.predicate), tables: tables),
+        return ConversionTests(conversion: StepTest(try compile(conversion.predicate), tables: tables),
                                touch: filter.events.map { StepTest($0, tables: tables) }, tables: tables)
     }
 

@@ -144,7 +144,5 @@ extension Executor {
         return .event(EventGroups(column: .codes(combined), names: names))
     }
 
-    /// The groups of a `by month(…)` in time order (see `ResultBuilder.monthsInOrder`).
-    static func monthsInOrder(_ labels: [String]) -> [String] { ResultBuilder.monthsInOrder(labels) }
 }
 
