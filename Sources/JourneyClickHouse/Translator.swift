@@ -158,9 +158,7 @@ public struct Translator {
         if q.unit == .accounts { throw Untranslatable("a funnel counting accounts") }
         if q.order != .sequential { throw Untranslatable("'order \(q.order.rawValue)'") }
         if !q.exclusions.isEmpty { throw Untranslatable("'excluding'") }
-        if q.same != nil { throw Untranslatable("'same'") }
         if q.steps.contains(where: \.optional) { throw Untranslatable("an optional step") }
-        if q.steps.contains(where: { $0.within != nil }) { throw Untranslatable("a per-step window") }
         let n = q.steps.count
         let g = try group(q.by)
         let groupColumn: String
@@ -172,9 +170,10 @@ public struct Translator {
         let mask = try q.steps.enumerated().map { k, s in "if(\(try predicate(s.step.predicate)), \(1 << k), 0)" }.joined(separator: " + ")
         let tie = q.ties == .together ? "bitAnd(mask, bitNot(mask) + 1)" : "0"
         let events = """
-            SELECT customer, arraySort(x -> (x.1, x.2, x.3), groupArray((ts, tie, seq, mask, gcode))) AS ev
-            FROM (SELECT customer, ts, seq, mask, \(tie) AS tie, gcode
-                  FROM (SELECT customer, ts, seq, toUInt32(\(mask)) AS mask, \(groupColumn) AS gcode FROM \(events) WHERE \(try conditions(q.filter)))
+            SELECT customer, arraySort(x -> (x.1, x.2, x.3), groupArray((ts, tie, seq, mask, gcode, held))) AS ev
+            FROM (SELECT customer, ts, seq, mask, \(tie) AS tie, gcode, held
+                  FROM (SELECT customer, ts, seq, toUInt32(\(mask)) AS mask, \(groupColumn) AS gcode, toUInt32(\(q.same?.rawValue ?? "0")) AS held
+                        FROM \(events) WHERE \(try conditions(q.filter)))
                   WHERE mask != 0)
             GROUP BY customer
             """
@@ -185,7 +184,11 @@ public struct Translator {
             : ["e AS i1", "ev[i1].1 AS t1"]
         for k in 2...max(2, n) where k <= n {
             let later = q.ties == .strictlyLater ? " AND x.1 > t\(k - 1)" : ""
-            steps.append("if(i\(k - 1) = 0, 0, arrayFirstIndex((x, j) -> j > i\(k - 1) AND bitAnd(x.4, \(1 << (k - 1))) != 0\(window)\(later), ev, arrayEnumerate(ev))) AS i\(k)")
+            // `within D` after a step: at most D after the previous step's event.
+            let stepWindow = q.steps[k - 1].within.map { " AND x.1 <= t\(k - 1) + \($0.milliseconds)" } ?? ""
+            // `same P`: the entry's value, and no value matches none (as SQL's NULL).
+            let same = q.same == nil ? "" : " AND ev[i1].6 != 0 AND x.6 = ev[i1].6"
+            steps.append("if(i\(k - 1) = 0, 0, arrayFirstIndex((x, j) -> j > i\(k - 1) AND bitAnd(x.4, \(1 << (k - 1))) != 0\(window)\(stepWindow)\(later)\(same), ev, arrayEnumerate(ev))) AS i\(k)")
             steps.append("if(i\(k) = 0, 0, ev[i\(k)].1) AS t\(k)")
         }
         var groupKey = "''"

@@ -110,7 +110,8 @@ enum ClickHouseServers {
         var statements: [String] = []
         for _ in 0..<24 {
             let n = 2 + next(3)
-            var s = "funnel " + (0..<n).map { _ in steps[next(steps.count)] }.joined(separator: " > ")
+            var s = "funnel " + (0..<n).map { k in steps[next(steps.count)] + (k > 0 && next(4) == 0 ? " within \([3, 30][next(2)])d" : "") }.joined(separator: " > ")
+            s += ["", "", " same channel", " same campaign"][next(4)]
             if next(2) == 0 { s += " within \([7, 30, 90, 365][next(4)])d" }
             s += filters[next(filters.count)] + bys[next(bys.count)]
             s += ["", "", " ties in import order", " strictly later"][next(4)]
