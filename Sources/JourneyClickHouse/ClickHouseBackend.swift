@@ -49,8 +49,19 @@ public final class ClickHouseBackend {
     public var translator: Translator { Translator(catalog: catalog, cluster: cluster, database: client.database) }
 
     public func run(_ plan: QueryPlan) throws -> [ResultTable] {
-        let t = translator
+        try run(plan, translator)
+    }
+
+    func run(_ plan: QueryPlan, _ t: Translator) throws -> [ResultTable] {
         switch plan {
+        case .accounts(let inner):
+            var at = t
+            at.accountLevel = true
+            return ResultBuilder.asAccounts(try run(try Translator.accountLevelPlan(inner), at))
+        case .funnel(var q) where q.unit == .accounts:
+            var at = t
+            at.accountLevel = true; q.unit = .customers
+            return ResultBuilder.asAccounts(try run(.funnel(q), at))
         case .funnel(let q):
             let sql = try t.funnel(q)
             let n = q.steps.count

@@ -27,8 +27,21 @@ public struct Translator {
         self.catalog = catalog; self.cluster = cluster; self.database = database
     }
 
+    /// Statements at account level (`count accounts`): each account's journey is its people's events merged in
+    /// time order, ties by person then the person's own order (as `PackedSequences.merged`); people without an
+    /// account count alone.
+    public var accountLevel = false
+
     var localEvents: String { cluster ? "\(database).events_local" : "\(database).events" }
-    var events: String { "\(database).events" }
+    var events: String {
+        guard accountLevel else { return "\(database).events" }
+        return """
+            (SELECT if(account = 0, -person, account) AS customer, ts, toUInt64(person) * 16777216 + seq AS seq, event, channel, stage, kind, campaign,
+                    device, source, value
+             FROM (SELECT customer AS person, ts, seq, event, channel, stage, kind, campaign, device, source, value, account
+                   FROM \(database).events ANY LEFT JOIN (SELECT customer, account FROM \(database).customers) USING customer))
+            """
+    }
     var attributes: String { "\(database).attributes" }
     var customers: String { "\(database).customers" }
 
@@ -95,6 +108,7 @@ public struct Translator {
 
     /// `WHERE` for a scan of `events`: the event filter, the journey filter and any extra condition.
     func conditions(_ f: BoundFilter, _ extra: [String] = []) throws -> String {
+        if accountLevel && f.journeys != nil { throw Untranslatable("a journey-level filter at account level") }
         var parts = extra
         if let e = f.events { parts.append(try predicate(e)) }
         if let j = f.journeys { parts.append(try journey(j)) }
@@ -118,7 +132,9 @@ public struct Translator {
         case .month: return .column("toYYYYMM(toDateTime(intDiv(ts, 1000), 'UTC'))", nil)
         case .value: return .column("value", nil)
         case .property: throw Untranslatable("a breakdown by an imported event property")
-        case .attribute(let a, let month): return .attribute(a, month: month)
+        case .attribute(let a, let month):
+            if accountLevel { throw Untranslatable("a breakdown by an attribute at account level") }
+            return .attribute(a, month: month)
         }
     }
 
@@ -155,7 +171,11 @@ public struct Translator {
 
     /// One row per group: the group, the customers at each step, then per step k ≥ 2 the times from step k−1.
     public func funnel(_ q: QueryPlan.Funnel) throws -> String {
-        if q.unit == .accounts { throw Untranslatable("a funnel counting accounts") }
+        if q.unit == .accounts && !accountLevel {
+            var t = self, c = q
+            t.accountLevel = true; c.unit = .customers
+            return try t.funnel(c)
+        }
         if q.order != .sequential { throw Untranslatable("'order \(q.order.rawValue)'") }
         if !q.exclusions.isEmpty { throw Untranslatable("'excluding'") }
         if q.steps.contains(where: \.optional) { throw Untranslatable("an optional step") }
@@ -637,6 +657,16 @@ public struct Translator {
             sets: "SELECT arraySort(arrayReduce('groupUniqArray', labs)) AS s, count(), sum(val) FROM (\(rows)) WHERE c > 0 AND n > 0 GROUP BY s")
     }
 
+    // MARK: account level
+
+    /// The statements that run at account level on ClickHouse (lists name customers, not accounts: not yet).
+    static func accountLevelPlan(_ p: QueryPlan) throws -> QueryPlan {
+        switch p {
+        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps: return p
+        default: throw Untranslatable("this statement at account level")
+        }
+    }
+
     // MARK: all
 
     /// Every query a plan runs, for `explain sql`.
@@ -647,7 +677,10 @@ public struct Translator {
             let c = try count(q)
             return [c.groups, c.total] + (c.store.map { [$0] } ?? [])
         case .explain(let p), .explainSQL(let p): return try sql(p)
-        case .accounts: throw Untranslatable("a statement at account level")
+        case .accounts(let inner):
+            var t = self
+            t.accountLevel = true
+            return try t.sql(try Self.accountLevelPlan(inner))
         case .stats(let q):
             let st = try stats(q)
             return [st.customers, st.accounts]

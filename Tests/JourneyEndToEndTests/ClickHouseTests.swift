@@ -138,6 +138,12 @@ enum ClickHouseServers {
             statements.append("paths\(ends[next(ends.count)])\(["", " within 60d", " within 365d"][next(3)])\(["", " show channel", " show stage", " show kind"][next(4)])\(["", " keep repeats", " max 3 steps", " top 3"][next(4)])\(filters[next(filters.count)])")
             statements.append("dropoff after \(["awareness", "consideration", "intent"][next(3)])\(["", " to stage:conversion", " to event:webinar"][next(3)])\(filters[next(filters.count)])")
         }
+        // At account level (each account's people merged into one journey), with event-level filters.
+        let eventFilters = ["", " where channel = linkedin", " where value > 100 or stage = awareness"]
+        for _ in 0..<6 {
+            statements.append("funnel awareness > \(["consideration", "intent", "conversion"][next(3)]) > conversion\(["", " within 90d"][next(2)])\(["", " entry best"][next(2)])\(eventFilters[next(3)])\(["", " by channel"][next(2)]) count accounts")
+            statements.append("\(["paths from awareness to conversion", "time from awareness to conversion", "dropoff after consideration", "retention from awareness every month periods 3", "attribution model \(["last", "markov", "all"][next(3)])", "touchpoints", "gaps"][next(7)])\(eventFilters[next(3)]) count accounts")
+        }
         for s in statements {
             let native = try csv([SavedQueryTests.store, "-c", s])
             #expect(native.status == 0, "\(s): \(native.err)")
