@@ -14,7 +14,8 @@ public enum ClickHouseSchema {
          "CREATE TABLE IF NOT EXISTS attributes (customer Int64, scope String, name String, value String) ENGINE = MergeTree ORDER BY (scope, name, customer)",
          "CREATE TABLE IF NOT EXISTS customers (customer Int64, key String, account Int64, account_key String) ENGINE = MergeTree ORDER BY customer",
          "CREATE TABLE IF NOT EXISTS push_log (batch UInt32, lo Int64, hi Int64, events UInt64, customers UInt64) ENGINE = MergeTree ORDER BY batch",
-         "CREATE TABLE IF NOT EXISTS meta (key String, value String) ENGINE = MergeTree ORDER BY key"]
+         "CREATE TABLE IF NOT EXISTS meta (key String, value String) ENGINE = MergeTree ORDER BY key",
+         "CREATE TABLE IF NOT EXISTS properties (customer Int64, seq UInt32, name String, value String) ENGINE = MergeTree ORDER BY (name, customer, seq)"]
     }
 }
 
@@ -112,7 +113,7 @@ public struct Pusher {
 
     /// The catalog, the customers' attributes and keys.
     func pushSmallTables(_ h: ClickHouseClient, seq: PackedSequences, catalog: Catalog) throws {
-        for t in ["dictionary", "attributes", "customers"] { try h.query("TRUNCATE TABLE \(t)") }
+        for t in ["dictionary", "attributes", "customers", "properties"] { try h.query("TRUNCATE TABLE \(t)") }
         var dict = ""
         func names(_ field: String, _ list: [String], offset: Int = 0) {
             for (i, n) in list.enumerated() where !n.isEmpty { dict += "\(field)\t\(i + offset)\t\(SQL.tsv(n))\n" }
@@ -138,5 +139,18 @@ public struct Pusher {
         var rows = Data()
         for c in ids.indices { rows.append(contentsOf: "\(ids[c])\t\(SQL.tsv(keys[c]))\t\(accounts[c])\t\(SQL.tsv(accountKeys[c]))\n".utf8) }
         if !rows.isEmpty { try h.query("INSERT INTO customers FORMAT TabSeparated", body: rows) }
+        // Imported event properties, by (customer, position in the customer's journey), names lower-cased.
+        for name in catalog.properties {
+            let column = try store.loadProperty(name)
+            guard column.codes.count == seq.eventCount else { continue }
+            var body = Data()
+            for c in 0..<seq.customerCount {
+                let lo = Int(seq.offsets[c])
+                for i in lo..<Int(seq.offsets[c + 1]) where column.codes[i] != 0 {
+                    body.append(contentsOf: "\(ids[c])\t\(i - lo)\t\(SQL.tsv(name.lowercased()))\t\(SQL.tsv(column.values[Int(column.codes[i])]))\n".utf8)
+                }
+            }
+            if !body.isEmpty { try h.query("INSERT INTO properties FORMAT TabSeparated", body: body) }
+        }
     }
 }

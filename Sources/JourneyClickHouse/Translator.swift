@@ -55,7 +55,24 @@ public struct Translator {
             let yes = table.indices.filter { table[$0] }
             if yes.isEmpty { return "0" }
             return "\(field.rawValue) IN \(SQL.codes(yes))"
-        case .property: throw Untranslatable("a filter on an imported event property")
+        case .property(let name, let test):
+            if accountLevel { throw Untranslatable("a filter on an imported event property at account level") }
+            let events = "SELECT customer, seq FROM \(database).properties WHERE name = \(SQL.string(name))"
+            switch test {
+            case .present(let wanted): return "\(wanted ? "" : "NOT ")((customer, seq) IN (\(events)))"
+            case .compare(let op, let values, let negated):
+                let hit = values.isEmpty ? "0" : "(" + values.map { v -> String in
+                    switch op {
+                    case .eq, .ne: return "lowerUTF8(value) = \(SQL.string(v.lowercased()))"
+                    case .contains: return "positionCaseInsensitiveUTF8(value, \(SQL.string(v))) > 0"
+                    default:
+                        guard let n = Double(v) else { return "value \(op.rawValue) \(SQL.string(v))" }
+                        return "if(isNotNull(toFloat64OrNull(value)), toFloat64OrZero(value) \(op.rawValue) \(SQL.number(n)), value \(op.rawValue) \(SQL.string(v)))"
+                    }
+                }.joined(separator: " OR ") + ")"
+                let flip = op == .ne || negated
+                return "((customer, seq) IN (\(events) AND \(flip ? "NOT " : "")\(hit)))"
+            }
         case .value(let op, let v):
             // An event without a value matches only `!=` (as the native engine).
             let test: String

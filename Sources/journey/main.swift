@@ -85,6 +85,14 @@ func runMain() -> Int32 {
         }
         i += 1
     }
+    // On ClickHouse no local store is read: without one named, an empty scratch store stands in for the session.
+    var scratch: String?
+    if clickhouse != nil && storePath == nil {
+        scratch = NSTemporaryDirectory() + "journey-remote-\(getpid()).journey"
+        storePath = scratch
+        create = true
+    }
+    defer { if let scratch { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) } } }
     guard let path = storePath ?? demoStore() else { printError("no store named and no demo dataset found (datasets/demo)\n\n\(usage)"); return 1 }
     let interactive = commands.isEmpty && scriptFile == nil && isatty(0) != 0
     // Only the shell (or --create) makes a new store: a batch run on a misspelled name must not create one.

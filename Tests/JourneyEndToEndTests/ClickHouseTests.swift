@@ -213,6 +213,25 @@ enum ClickHouseServers {
         }
     }
 
+    /// Imported event properties filter on ClickHouse as natively (the store of BreakdownTests has `plan`).
+    @Test func importedPropertiesFilterAsNatively() throws {
+        guard let (a, b) = ClickHouseServers.urls else { Issue.record("no servers"); return }
+        let db = "p\(UInt32.random(in: 0...UInt32.max))"
+        let single = a + "?database=\(db)", cluster = a + "?database=\(db)c"
+        #expect(try journey(["push", BreakdownTests.store, "--clickhouse", single]).status == 0)
+        #expect(try journey(["push", BreakdownTests.store, "--clickhouse", cluster, "--cluster", "journey_2shards", "--shard", a, "--shard", b]).status == 0)
+        for s in ["count customers where plan = pro", "count events by channel where plan != pro", "funnel awareness > conversion where plan is null",
+                  "count customers where plan in (free, pro)", "funnel (awareness and plan = free) > conversion within 60d by device",
+                  "time from awareness to conversion where touched plan = pro", "paths from awareness to conversion where not plan is null",
+                  "attribution model linear where plan ~ r"] {
+            let native = try csv([BreakdownTests.store, "-c", s])
+            for url in [single, cluster] {
+                let remote = try csv(["--clickhouse", url, "-c", s])
+                #expect(remote.status == 0 && same(remote.out, native.out), "\(s) on \(url): \(remote.out)\(remote.err) vs \(native.out)")
+            }
+        }
+    }
+
     /// An interrupted push resumes without duplicates: a batch that reached the server only in part is completed
     /// (its customers already there are skipped), the batches logged are not sent again.
     @Test func pushResumesWithoutDuplicates() throws {
