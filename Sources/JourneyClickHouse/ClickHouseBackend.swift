@@ -98,7 +98,7 @@ public final class ClickHouseBackend {
             }
             return ResultBuilder.time(q, TimeAggregate(groups: groups), filterNotes: q.filter.description + [servedBy])
         case .top(let q):
-            let last = Int64(try client.rows(t.lastEventTime).first?.first ?? "0") ?? 0
+            let last = try lastEventTime(t)
             let lastMonth = RetentionPeriod.month.index(last), firstMonth = lastMonth - 11
             let bounds = (0...12).map { RetentionPeriod.month.start(firstMonth + $0) }
             var rows: [TopAggregate.Row] = [], total = 0
@@ -111,7 +111,7 @@ public final class ClickHouseBackend {
             return ResultBuilder.top(q, TopAggregate(rows: rows, totalEvents: total, firstMonth: firstMonth, lastMonth: lastMonth),
                                      filterNotes: q.filter.description + [servedBy])
         case .dropoff(let q):
-            let end = Int64(try client.rows(t.lastEventTime).first?.first ?? "0") ?? 0
+            let end = try lastEventTime(t)
             let sql = try t.dropoff(q, end: end)
             var lasts: [DropoffAggregate.Last] = []
             for r in try client.rows(sql.groups) where r.count == 6 {
@@ -122,7 +122,7 @@ public final class ClickHouseBackend {
             return ResultBuilder.dropoff(q, DropoffAggregate(reached: Int(totals[0]) ?? 0, dropped: Int(totals.count > 1 ? totals[1] : "0") ?? 0, lasts: lasts, end: end),
                                          filterNotes: q.filter.description + [servedBy])
         case .retention(let q):
-            let end = Int64(try client.rows(t.lastEventTime).first?.first ?? "0") ?? 0
+            let end = try lastEventTime(t)
             let n = q.periods
             var rows: [RetentionAggregate.Row] = []
             for r in try client.rows(try t.retention(q, endPeriod: q.period.index(end))) where r.count == 3 + (n - 1) + n {
@@ -134,7 +134,7 @@ public final class ClickHouseBackend {
             }
             return ResultBuilder.retention(q, RetentionAggregate(rows: rows, end: end), filterNotes: q.filter.description + [servedBy])
         case .customers(let q):
-            let end = Int64(try client.rows(t.lastEventTime).first?.first ?? "0") ?? 0
+            let end = try lastEventTime(t)
             let sql = try t.customers(q, end: end)
             let shown = try client.rows(sql.list).filter { $0.count == 7 }.map { r in
                 CustomerListAggregate.Customer(key: r[0], firstTouch: Int64(r[1]) ?? 0, lastTouch: Int64(r[2]) ?? 0, event: t.label(.event, Int(r[3]) ?? 0),
@@ -143,7 +143,7 @@ public final class ClickHouseBackend {
             let total = Int(try client.rows(sql.total).first?.first ?? "0") ?? 0
             return ResultBuilder.customers(q, CustomerListAggregate(total: total, shown: shown, end: end), filterNotes: q.filter.description + [servedBy])
         case .pauses(let q):
-            let end = Int64(try client.rows(t.lastEventTime).first?.first ?? "0") ?? 0
+            let end = try lastEventTime(t)
             let sql = try t.pauses(q, end: end)
             var resumed: [PausesAggregate.Resumed] = []
             for r in try client.rows(sql.resumed) where r.count == 5 {
@@ -252,6 +252,11 @@ public final class ClickHouseBackend {
             _ = try t.sql(plan)   // names what is not translated
             throw Untranslatable("this statement")
         }
+    }
+
+    /// The store's last event time on the server (what silences and the last 12 months are measured to).
+    public func lastEventTime(_ t: Translator? = nil) throws -> Int64 {
+        Int64(try client.rows((t ?? translator).lastEventTime).first?.first ?? "0") ?? 0
     }
 
     /// The note every ClickHouse answer carries.

@@ -686,18 +686,19 @@ public struct Translator {
 
     // MARK: all
 
-    /// Every query a plan runs, for `explain sql`.
-    public func sql(_ plan: QueryPlan) throws -> [String] {
+    /// Every query a plan runs, for `explain sql`; `end` is the store's last event time (the statements that
+    /// measure to it, or take the 12 months before it, write it into their SQL).
+    public func sql(_ plan: QueryPlan, end: Int64 = 0) throws -> [String] {
         switch plan {
         case .funnel(let q): return [try funnel(q)]
         case .count(let q):
             let c = try count(q)
             return [c.groups, c.total] + (c.store.map { [$0] } ?? [])
-        case .explain(let p), .explainSQL(let p): return try sql(p)
+        case .explain(let p), .explainSQL(let p): return try sql(p, end: end)
         case .accounts(let inner):
             var t = self
             t.accountLevel = true
-            return try t.sql(try Self.accountLevelPlan(inner))
+            return try t.sql(try Self.accountLevelPlan(inner), end: end)
         case .stats(let q):
             let st = try stats(q)
             return [st.customers, st.accounts]
@@ -707,16 +708,16 @@ public struct Translator {
             return [p.paths, p.totals]
         case .time(let q): return [try time(q)]
         case .dropoff(let q):
-            let d = try dropoff(q, end: 0)
+            let d = try dropoff(q, end: end)
             return [lastEventTime, d.groups, d.totals]
         case .top(let q):
-            let now = RetentionPeriod.month.index(0)
-            return [lastEventTime, try top(q, bounds: (0...12).map { RetentionPeriod.month.start(now - 11 + $0) })]
+            let last = RetentionPeriod.month.index(end)
+            return [lastEventTime, try top(q, bounds: (0...12).map { RetentionPeriod.month.start(last - 11 + $0) })]
         case .pauses(let q):
-            let p = try pauses(q, end: 0)
+            let p = try pauses(q, end: end)
             return [lastEventTime, p.resumed, p.totals, p.open, p.openCount]
         case .customers(let q):
-            let c = try customers(q, end: 0)
+            let c = try customers(q, end: end)
             return [lastEventTime, c.list, c.total]
         case .attribution(let q):
             let a = try attribution(q)
@@ -728,7 +729,7 @@ public struct Translator {
         case .gaps(let q):
             let g = try gaps(q, decision: ["consideration", "intent"].compactMap { catalog.stageCode($0).map(Int.init) })
             return [g.touching, g.ended, g.totals]
-        case .retention(let q): return [lastEventTime, try retention(q, endPeriod: q.period.index(0))]
+        case .retention(let q): return [lastEventTime, try retention(q, endPeriod: q.period.index(end))]
         case .set: return []
         }
     }

@@ -162,7 +162,8 @@ public final class Session {
             // The SQL the statement becomes: the connected server's dialect (a cluster reads events_local in
             // subqueries), or, without one, the single-server SQL for this store's catalog.
             let translator = try remote?.translator ?? Translator(catalog: catalog(), cluster: false, database: "journey")
-            let queries = try translator.sql(inner)
+            let end = try remote?.lastEventTime() ?? data().sequences.times.max() ?? 0
+            let queries = try translator.sql(inner, end: end)
             var t = ResultTable(title: "explain sql", columns: ["query"], rows: queries.map { [.text($0)] })
             t.wrapsText = true
             return [t]
@@ -175,7 +176,7 @@ public final class Session {
             case .explain(let inner):
                 var rows = inner.logicalRows
                 for r in resolutions { rows.append(("name", r)) }
-                for (k, q) in try remote.translator.sql(inner).enumerated() { rows.append(("sql \(k + 1)", q)) }
+                for (k, q) in try remote.translator.sql(inner, end: try remote.lastEventTime()).enumerated() { rows.append(("sql \(k + 1)", q)) }
                 rows.append(("server", remote.client.display + (remote.cluster ? ", a cluster (events: a Distributed table)" : "")))
                 var t = ResultTable(title: "explain", columns: ["part", "meaning"], rows: rows.map { [.text($0.0), .text($0.1)] })
                 t.wrapsText = true
