@@ -154,6 +154,69 @@ enum ClickHouseServers {
         }
     }
 
+    /// A store of short journeys whose events mostly share their day (so ties everywhere, in shuffled file order),
+    /// pushed to one server and to the cluster: the general funnel (strict and any order, optional steps,
+    /// exclusions, `same`, every tie rule, entry first and best) must give the native answer on both.
+    static let tied: (store: String, single: String, cluster: String)? = {
+        guard let (a, b) = ClickHouseServers.urls else { return nil }
+        let d = tempDir()
+        var seed: UInt64 = 2026
+        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        let stages = ["awareness", "consideration", "intent", "conversion", "retention"]
+        var lines = ["customer_id,timestamp,event,stage,channel"]
+        for c in 0..<400 {
+            for _ in 0..<(1 + next(14)) {
+                let day = 1 + next(20), hour = [0, 0, 0, 12][next(4)]
+                lines.append("c\(c),2025-03-\(String(format: "%02d", day))T\(String(format: "%02d", hour)):00:00Z,e\(next(4)),\(stages[next(5)]),\(["email", "website", "linkedin"][next(3)])")
+            }
+        }
+        try? (lines.joined(separator: "\n") + "\n").write(toFile: d + "/t.csv", atomically: true, encoding: .utf8)
+        let store = d + "/t.journey"
+        guard (try? journey(["import", d + "/t.csv", "--into", store, "--no-progress"]))?.status == 0 else { return nil }
+        let db = "g\(UInt32.random(in: 0...UInt32.max))"
+        let single = a + "?database=\(db)", cluster = a + "?database=\(db)c"
+        guard (try? journey(["push", store, "--clickhouse", single]))?.status == 0,
+              (try? journey(["push", store, "--clickhouse", cluster, "--cluster", "journey_2shards", "--shard", a, "--shard", b]))?.status == 0 else { return nil }
+        return (store, single, cluster)
+    }()
+
+    @Test func generalFunnelsOnTiedJourneys() throws {
+        guard let t = Self.tied else { Issue.record("no servers or store"); return }
+        var seed: UInt64 = 91
+        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        let steps = ["awareness", "consideration", "intent", "conversion", "event:e1", "channel:email", "stage:intent or channel = linkedin", "event:e2"]
+        var statements: [String] = []
+        for _ in 0..<70 {
+            let order = ["", "", " order strict", " order any"][next(4)]
+            let n = 2 + next(3)
+            var s = "funnel " + (0..<n).map { k in
+                steps[next(steps.count)] + (k > 0 && order != " order any" && next(3) == 0 ? "?" : "") + (k > 0 && next(5) == 0 ? " within \(1 + next(6))d" : "")
+            }.joined(separator: " > ")
+            if next(2) == 0 {
+                let from = 1 + next(n - 1), to = from + 1 + next(n - from)
+                s += " excluding \(["channel:website", "event:e3", "retention"][next(3)])" + (next(2) == 0 ? " between \(from) and \(to)" : "")
+            }
+            if next(4) == 0 { s += " same channel" }
+            if next(2) == 0 { s += " within \([3, 7, 15][next(3)])d" }
+            s += order
+            s += ["", " ties in import order", order == " order any" ? "" : " strictly later"][next(3)]
+            s += ["", " entry best"][next(2)]
+            s += ["", "", " by channel", " by stage at step 2", " where channel != linkedin"][next(5)]
+            statements.append(s)
+        }
+        var failed = 0
+        for s in statements {
+            let native = try csv([t.store, "-c", s])
+            guard native.status == 0 else { Issue.record("\(s): \(native.err)"); continue }
+            for url in [t.single, t.cluster] {
+                let remote = try csv(["--clickhouse", url, "-c", s])
+                if !(remote.status == 0 && same(remote.out, native.out)) { failed += 1 }
+                #expect(remote.status == 0 && same(remote.out, native.out), "\(s) on \(url):\n\(remote.out)\(remote.err)\nnative:\n\(native.out)")
+            }
+        }
+        #expect(failed == 0)
+    }
+
     /// Every saved script: where ClickHouse runs it, the answers are the native ones; where a statement is not
     /// translated yet, the run stops with a message naming it (never a wrong answer).
     @Test func savedScriptsRunOrSayWhatIsNotTranslated() throws {
