@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "JourneyEngine", dependencies: ["CPrefetch", "JourneyCore", "JourneyLanguage", "JourneyPlanner", "JourneyResults"], swiftSettings: v5),
         .target(name: "JourneyRender", dependencies: ["JourneyCore"], swiftSettings: v5),
         // The second backend: ClickHouse over HTTP (push, translator, runner).
-        .target(name: "JourneyClickHouse", dependencies: ["JourneyCore", "JourneyLanguage", "JourneyPlanner", "JourneyResults", "JourneyStore"], swiftSettings: v5),
+        .target(name: "JourneyClickHouse", dependencies: ["JourneyCore", "JourneyLanguage", "JourneyPlanner", "JourneyEngine", "JourneyResults", "JourneyStore"], swiftSettings: v5),
         .target(name: "JourneySession",
                 dependencies: ["JourneyCore", "JourneyStore", "JourneyLanguage", "JourneyPlanner", "JourneyEngine", "JourneyResults", "JourneyClickHouse", "JourneyRender"],
                 swiftSettings: v5),

@@ -247,6 +247,7 @@ public final class ClickHouseBackend {
                                                  value: Double(totals[1]) ?? 0, bare: Int(totals[2]) ?? 0, bareValue: Double(totals[3]) ?? 0,
                                                  lost: Int(totals[4]) ?? 0, paths: paths, sets: sets)
             return ResultBuilder.attribution(q, aggregate, filterNotes: q.filter.description + [servedBy])
+        case .matching(let q): return try matching(q, t)
         case .set: return []
         default:
             _ = try t.sql(plan)   // names what is not translated

@@ -652,7 +652,7 @@ public struct Translator {
         case .attribution(let q):
             let a = try attribution(q)
             return [a.totals, a.credits, a.paths, a.sets]
-        case .matching: throw Untranslatable("a pattern (matching)")
+        case .matching(let q): return [try patternEvents(q)]
         case .touchpoints(let q):
             let t = try touchpoints(q)
             return [t.labels, t.totals]

@@ -84,6 +84,13 @@ extension Executor {
 
     /// `customers matching PATTERN`: who has a match, how many, the first and the latest.
     public func customersMatching(_ q: QueryPlan.Matching, keys: ([Int64]) throws -> [String]) throws -> [ResultTable] {
+        let (aggregate, filter) = try customersMatchingAggregate(q, keys: keys)
+        return ResultBuilder.customersMatching(q, aggregate, filterNotes: filter.description)
+    }
+
+    /// What `customers matching` shows, before it is laid out (the ClickHouse backend runs this on the customers
+    /// the server picked).
+    public func customersMatchingAggregate(_ q: QueryPlan.Matching, keys: ([Int64]) throws -> [String]) throws -> (MatchListAggregate, CompiledFilter) {
         var hits: [(c: Int, n: Int, first: (Int, Int), last: (Int, Int))] = []
         var total = 0
         let filter = try forEachMatch(q) { c, _, ms in
@@ -97,12 +104,18 @@ extension Executor {
                       lastEvent: label(.event, v, h.last.1))
             }
         }
-        return ResultBuilder.customersMatching(q, MatchListAggregate(customers: hits.count, matches: total, storeCustomers: seq.customerCount, shown: chosen),
-                                               filterNotes: filter.description)
+        return (MatchListAggregate(customers: hits.count, matches: total, storeCustomers: seq.customerCount, shown: chosen), filter)
     }
 
     /// `count matching PATTERN [by DIM]`: customers with a match and matches, per group.
     public func countMatching(_ q: QueryPlan.Matching) throws -> [ResultTable] {
+        let (aggregate, filter) = try countMatchingAggregate(q)
+        return ResultBuilder.countMatching(q, aggregate, filterNotes: filter.description)
+    }
+
+    /// What `count matching` shows, before it is laid out; a group's share is of the store's customers, or of
+    /// those with that attribute value (counted here over the customers in `data`).
+    public func countMatchingAggregate(_ q: QueryPlan.Matching) throws -> (MatchCountAggregate, CompiledFilter) {
         let grouped = try q.by.map(grouping)
         let dim = grouped?.events, attr = grouped?.values
         var groups: [String: (customers: Int, matches: Int)] = [:]
@@ -118,6 +131,6 @@ extension Executor {
         let aggregate = MatchCountAggregate(groups: groups.map { k, x in
             .init(label: k, customers: x.customers, matches: x.matches, base: q.by == nil || dim != nil ? seq.customerCount : size[k] ?? 0)
         }, customers: customers, matches: matches, storeCustomers: seq.customerCount)
-        return ResultBuilder.countMatching(q, aggregate, filterNotes: filter.description)
+        return (aggregate, filter)
     }
 }

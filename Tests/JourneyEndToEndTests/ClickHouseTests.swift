@@ -138,6 +138,17 @@ enum ClickHouseServers {
             statements.append("paths\(ends[next(ends.count)])\(["", " within 60d", " within 365d"][next(3)])\(["", " show channel", " show stage", " show kind"][next(4)])\(["", " keep repeats", " max 3 steps", " top 3"][next(4)])\(filters[next(filters.count)])")
             statements.append("dropoff after \(["awareness", "consideration", "intent"][next(3)])\(["", " to stage:conversion", " to event:webinar"][next(3)])\(filters[next(filters.count)])")
         }
+        // Patterns: the server picks the customers who can match, journey's matcher runs on their events.
+        let atoms = ["awareness", "consideration", "conversion", "webinar", "channel = email", "(intent | event:demo_request)", "any"]
+        for _ in 0..<14 {
+            func atom() -> String { atoms[next(atoms.count)] + ["", "", "+", "?", "{2}"][next(5)] }
+            var p = atom()
+            for _ in 0..<(1 + next(3)) { p += [" then ", " ", " then ", " any* "][next(4)] + atom() }
+            if p.allSatisfy({ $0 != " " }) || p.hasPrefix("any?") { p = "awareness then " + p }
+            let by = ["", " by channel", " by customer.segment", " by month(timestamp)", " by stage"][next(5)]
+            statements.append(next(2) == 0 ? "count matching \(p)\(["", " within 30d", " within 180d"][next(3)])\(by)\(filters[next(filters.count)])"
+                                           : "customers matching \(p)\(["", " within 60d"][next(2)]) limit \(1 + next(15))\(filters[next(filters.count)])")
+        }
         // At account level (each account's people merged into one journey), with event-level filters.
         let eventFilters = ["", " where channel = linkedin", " where value > 100 or stage = awareness"]
         for _ in 0..<6 {
@@ -203,6 +214,15 @@ enum ClickHouseServers {
             s += ["", " entry best"][next(2)]
             s += ["", "", " by channel", " by stage at step 2", " where channel != linkedin"][next(5)]
             statements.append(s)
+        }
+        // Patterns read ties in their own tie order (by the pattern's steps as written).
+        let atoms = ["awareness", "e1", "e2", "intent", "channel = email", "(conversion | e3)", "any"]
+        for _ in 0..<20 {
+            func atom() -> String { atoms[next(atoms.count)] + ["", "", "+", "?", "{2}"][next(5)] }
+            var p = atom()
+            for _ in 0..<(1 + next(2)) { p += [" then ", " ", " then "][next(3)] + atom() }
+            if p.hasPrefix("any?") { p = "e0 " + p }
+            statements.append("\(["count", "customers"][next(2)]) matching \(p)\(["", " within 2d", " within 10d"][next(3)])\(["", " where channel != linkedin"][next(2)])")
         }
         var failed = 0
         for s in statements {
@@ -338,7 +358,7 @@ enum ClickHouseServers {
         #expect(wrong.status == 1 && wrong.err.contains("wrong or missing password") && !wrong.err.contains("nope"), "\(wrong.err)")
         let empty = try journey(["--clickhouse", a + "?database=nothing_here", "-c", "count customers"])
         #expect(empty.status == 1 && empty.err.contains("answered with an error"), "\(empty.err)")
-        let untranslated = try journey(["--clickhouse", pushed.single, "-c", "customers matching awareness then conversion"])
-        #expect(untranslated.status == 1 && untranslated.err.contains("a pattern (matching) is not translated to ClickHouse yet"), "\(untranslated.err)")
+        let untranslated = try journey(["--clickhouse", pushed.single, "-c", "quality"])
+        #expect(untranslated.status == 1 && untranslated.err.contains("quality (it reads the local store's import records) is not translated to ClickHouse yet"), "\(untranslated.err)")
     }
 }
