@@ -37,7 +37,6 @@ extension Translator {
     /// The events of the customers who can match, in the store's order: customer, ts, seq, event, channel,
     /// stage, kind, campaign, device, source, value.
     public func patternEvents(_ q: QueryPlan.Matching) throws -> String {
-        if accountLevel { throw Untranslatable("a pattern at account level") }
         if q.pattern.steps.contains(where: { !$0.predicate.properties.isEmpty }) { throw Untranslatable("a pattern step on an imported event property") }
         if case .property = q.by?.source { throw Untranslatable("'count matching … by' an imported event property") }
         let filter = try conditions(q.filter)
@@ -49,12 +48,15 @@ extension Translator {
         if !needed.isEmpty {
             let having = try needed.map { "max(toUInt8(\(try predicate($0.predicate)))) = 1" }.joined(separator: " AND ")
             // A customer's events stay on one shard: the subquery reads each shard's own table.
-            parts.append("customer IN (SELECT customer FROM \(localEvents) WHERE \(filter) GROUP BY customer HAVING \(having))")
+            parts.append("customer IN (SELECT customer FROM \(subqueryEvents) WHERE \(filter) GROUP BY customer HAVING \(having))")
         }
+        // Rows in the native order of customers (at account level: of each account's first person).
+        let rows = "SELECT customer, ts, seq, event, channel, stage, kind, campaign, device, source, value FROM \(events) WHERE \(parts.joined(separator: " AND "))"
+        guard accountLevel else { return rows + "\nORDER BY customer, ts, seq" }
         return """
             SELECT customer, ts, seq, event, channel, stage, kind, campaign, device, source, value
-            FROM \(events) WHERE \(parts.joined(separator: " AND "))
-            ORDER BY customer, ts, seq
+            FROM (\(rows)) ANY LEFT JOIN (SELECT acct AS customer, first AS o FROM \(accountFirsts)) USING customer
+            ORDER BY o, ts, seq
             """
     }
 }
@@ -65,7 +67,7 @@ extension ClickHouseBackend {
         let sequences = try reducedStore(try t.patternEvents(q))
         var local = q
         local.filter = BoundFilter()   // applied by the server
-        let executor = Executor(data: JourneyData(sequences: sequences, catalog: catalog, attributes: ClickHouseAttributes(client: client, database: client.database)))
+        let executor = Executor(data: JourneyData(sequences: sequences, catalog: catalog, attributes: ClickHouseAttributes(client: client, translator: t)))
         let storeCustomers = Int(try client.rows("SELECT count() FROM \(t.database).customers").first?.first ?? "0") ?? 0
         let notes = q.filter.description + [servedBy + "; the pattern matched by journey on the customers ClickHouse picked"]
         if q.count {
@@ -91,7 +93,7 @@ extension ClickHouseBackend {
     func keys(_ ids: [Int64], _ t: Translator) throws -> [String] {
         guard !ids.isEmpty else { return [] }
         var key: [Int64: String] = [:]
-        for r in try client.rows("SELECT customer, key FROM \(t.database).customers WHERE customer IN \(SQL.codes(ids.map(Int.init)))") where r.count == 2 {
+        for r in try client.rows("SELECT customer, key FROM \(t.rowKeys) WHERE customer IN \(SQL.codes(ids.map(Int.init)))") where r.count == 2 {
             if let c = Int64(r[0]) { key[c] = r[1] }
         }
         return ids.map { key[$0] ?? String($0) }
@@ -124,25 +126,27 @@ extension ClickHouseBackend {
     }
 }
 
-/// Customer and account attributes read from the server's `attributes` and `customers` tables.
+/// Customer and account attributes read from the server's `attributes` and `customers` tables (at account level
+/// keyed by account, with the first person's values).
 final class ClickHouseAttributes: AttributeSource {
-    let client: ClickHouseClient, database: String
-    init(client: ClickHouseClient, database: String) { self.client = client; self.database = database }
+    let client: ClickHouseClient, translator: Translator
+    init(client: ClickHouseClient, translator: Translator) { self.client = client; self.translator = translator }
 
-    /// An attribute of every customer that has it (one row each: cheaper than naming thousands of ids in the SQL).
+    /// An attribute of every row that has it (one row each: cheaper than naming thousands of ids in the SQL).
     func read(_ scope: String, _ name: String, _ ids: [Int64]) throws -> [String?] {
         guard !ids.isEmpty else { return [] }
         var value: [Int64: String] = [:]
-        let sql = "SELECT customer, value FROM \(database).attributes WHERE scope = \(SQL.string(scope)) AND name = \(SQL.string(name))"
+        let sql = "SELECT customer, v FROM (\(translator.attributeRows("scope = \(SQL.string(scope)) AND name = \(SQL.string(name))")))"
         for r in try client.rows(sql) where r.count == 2 { if let c = Int64(r[0]) { value[c] = r[1] } }
         return ids.map { value[$0] }
     }
     func customerAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { try read("customer", name, ids) }
     func accountAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { try read("account", name, ids) }
+    /// Rows are accounts already at account level; a person's account otherwise.
     func accounts(for ids: [Int64]) throws -> [Int64] {
-        guard !ids.isEmpty else { return [] }
+        guard !ids.isEmpty, !translator.accountLevel else { return ids.map { _ in 0 } }
         var account: [Int64: Int64] = [:]
-        for r in try client.rows("SELECT customer, account FROM \(database).customers WHERE account != 0") where r.count == 2 {
+        for r in try client.rows("SELECT customer, account FROM \(translator.customers) WHERE account != 0") where r.count == 2 {
             if let c = Int64(r[0]) { account[c] = Int64(r[1]) ?? 0 }
         }
         return ids.map { account[$0] ?? 0 }

@@ -37,11 +37,39 @@ public struct Translator {
         guard accountLevel else { return "\(database).events" }
         return """
             (SELECT if(account = 0, -person, account) AS customer, ts, toUInt64(person) * 16777216 + seq AS seq, event, channel, stage, kind, campaign,
-                    device, source, value
-             FROM (SELECT customer AS person, ts, seq, event, channel, stage, kind, campaign, device, source, value, account
+                    device, source, value, person, pseq
+             FROM (SELECT customer AS person, ts, seq, seq AS pseq, event, channel, stage, kind, campaign, device, source, value, account
                    FROM \(database).events ANY LEFT JOIN (SELECT customer, account FROM \(database).customers) USING customer))
             """
     }
+    /// The table an `IN` subquery about events reads: on a cluster each shard's own (a customer's events stay on
+    /// one shard), at account level the merged journeys (an account's people may live on several shards).
+    var subqueryEvents: String { accountLevel ? events : localEvents }
+
+    /// At account level, each account (or person without one: `-person`) and its first person — the lowest store
+    /// id among its people with events — whose customer attributes an account row takes (as the native merge).
+    var accountFirsts: String {
+        "(SELECT acct, min(customer) AS first FROM (SELECT customer, if(account = 0, -customer, account) AS acct FROM \(customers) WHERE customer IN (SELECT customer FROM \(database).events)) GROUP BY acct)"
+    }
+
+    /// Per row of a list (a customer, or at account level an account): its key and its place in the store's
+    /// order (`o`: the customer, or the account's first person), as the native lists sort and name them.
+    var rowKeys: String {
+        guard accountLevel else { return "(SELECT customer, customer AS o, key FROM \(customers))" }
+        return """
+            (SELECT acct AS customer, o, key FROM (SELECT acct, o, if(account_key != '', account_key, key) AS key
+                FROM (SELECT acct, first AS customer, first AS o FROM \(accountFirsts)) ANY LEFT JOIN (SELECT customer, key, account_key FROM \(customers)) USING customer))
+            """
+    }
+
+    /// Rows of `attributes` (customer, value) as the statement's rows see them: at account level keyed by the
+    /// account, with its first person's values.
+    func attributeRows(_ where: String, value: String = "value") -> String {
+        let rows = "SELECT customer, \(value) AS v FROM \(attributes) WHERE \(`where`)"
+        guard accountLevel else { return rows }
+        return "SELECT acct AS customer, v FROM (SELECT acct, v FROM (SELECT acct, first AS customer FROM \(accountFirsts)) ANY INNER JOIN (\(rows)) USING customer)"
+    }
+
     var attributes: String { "\(database).attributes" }
     var customers: String { "\(database).customers" }
 
@@ -56,10 +84,11 @@ public struct Translator {
             if yes.isEmpty { return "0" }
             return "\(field.rawValue) IN \(SQL.codes(yes))"
         case .property(let name, let test):
-            if accountLevel { throw Untranslatable("a filter on an imported event property at account level") }
+            // At account level the merged journey keeps each event's person and own position.
+            let key = accountLevel ? "(person, pseq)" : "(customer, seq)"
             let events = "SELECT customer, seq FROM \(database).properties WHERE name = \(SQL.string(name))"
             switch test {
-            case .present(let wanted): return "\(wanted ? "" : "NOT ")((customer, seq) IN (\(events)))"
+            case .present(let wanted): return "\(wanted ? "" : "NOT ")(\(key) IN (\(events)))"
             case .compare(let op, let values, let negated):
                 let hit = values.isEmpty ? "0" : "(" + values.map { v -> String in
                     switch op {
@@ -71,7 +100,7 @@ public struct Translator {
                     }
                 }.joined(separator: " OR ") + ")"
                 let flip = op == .ne || negated
-                return "((customer, seq) IN (\(events) AND \(flip ? "NOT " : "")\(hit)))"
+                return "(\(key) IN (\(events) AND \(flip ? "NOT " : "")\(hit)))"
             }
         case .value(let op, let v):
             // An event without a value matches only `!=` (as the native engine).
@@ -94,14 +123,14 @@ public struct Translator {
         case .and(let a, let b): return "(\(try journey(a)) AND \(try journey(b)))"
         case .or(let a, let b): return "(\(try journey(a)) OR \(try journey(b)))"
         case .not(let a): return "NOT (\(try journey(a)))"
-        case .has(let e): return "customer IN (SELECT customer FROM \(localEvents) WHERE \(try predicate(e)))"
+        case .has(let e): return "customer IN (SELECT customer FROM \(subqueryEvents) WHERE \(try predicate(e)))"
         case .attribute(let a, let test):
             let scope = "scope = \(SQL.string(a.scope.rawValue)) AND name = \(SQL.string(a.name))"
             // A customer without the attribute matches when the test holds for nil (as `!=`, `is null`).
             if test.matches(nil) {
-                return "customer NOT IN (SELECT customer FROM \(attributes) WHERE \(scope) AND NOT (\(attributeTest(test))))"
+                return "customer NOT IN (SELECT customer FROM (\(attributeRows("\(scope) AND NOT (\(attributeTest(test)))"))))"
             }
-            return "customer IN (SELECT customer FROM \(attributes) WHERE \(scope) AND \(attributeTest(test)))"
+            return "customer IN (SELECT customer FROM (\(attributeRows("\(scope) AND \(attributeTest(test))"))))"
         }
     }
 
@@ -125,7 +154,6 @@ public struct Translator {
 
     /// `WHERE` for a scan of `events`: the event filter, the journey filter and any extra condition.
     func conditions(_ f: BoundFilter, _ extra: [String] = []) throws -> String {
-        if accountLevel && f.journeys != nil { throw Untranslatable("a journey-level filter at account level") }
         var parts = extra
         if let e = f.events { parts.append(try predicate(e)) }
         if let j = f.journeys { parts.append(try journey(j)) }
@@ -149,16 +177,15 @@ public struct Translator {
         case .month: return .column("toYYYYMM(toDateTime(intDiv(ts, 1000), 'UTC'))", nil)
         case .value: return .column("value", nil)
         case .property: throw Untranslatable("a breakdown by an imported event property")
-        case .attribute(let a, let month):
-            if accountLevel { throw Untranslatable("a breakdown by an attribute at account level") }
-            return .attribute(a, month: month)
+        case .attribute(let a, let month): return .attribute(a, month: month)
         }
     }
 
     /// The attribute join for a group: `ANY LEFT JOIN (…) USING customer`, giving `gattr` (a date's month for
     /// `month(…)`, so the rows group by month, not by day).
     func attributeJoin(_ a: AttributeRef, month: Bool) -> String {
-        "ANY LEFT JOIN (SELECT customer, \(month ? "substring(value, 1, 7)" : "value") AS gattr FROM \(attributes) WHERE scope = \(SQL.string(a.scope.rawValue)) AND name = \(SQL.string(a.name))) USING customer"
+        let rows = attributeRows("scope = \(SQL.string(a.scope.rawValue)) AND name = \(SQL.string(a.name))", value: month ? "substring(value, 1, 7)" : "value")
+        return "ANY LEFT JOIN (SELECT customer, v AS gattr FROM (\(rows))) USING customer"
     }
 
     /// The label of a group code as the native engine names it.
@@ -363,8 +390,8 @@ public struct Translator {
             """
         let list = """
             SELECT key, first, ev[length(ev)].1 AS last, ev[length(ev)].3, ev[length(ev)].4, ev[length(ev)].5, touches
-            FROM (\(perCustomer)) ANY LEFT JOIN (SELECT customer, key FROM \(customers)) USING customer
-            ORDER BY last DESC, customer ASC
+            FROM (\(perCustomer)) ANY LEFT JOIN \(rowKeys) USING customer
+            ORDER BY last DESC, o ASC
             LIMIT \(q.limit)
             """
         return (list, "SELECT count() FROM (\(perCustomer))")
@@ -393,9 +420,9 @@ public struct Translator {
         let totals = "SELECT count(), uniqExact(customer) FROM (\(gaps))"
         let open = """
             SELECT key, ev[length(ev)].1 AS last, \(end) - last AS silent, ev[length(ev)].4, ev[length(ev)].5, ev[length(ev)].3, length(ev)
-            FROM (\(perCustomer)) ANY LEFT JOIN (SELECT customer, key FROM \(customers)) USING customer
+            FROM (\(perCustomer)) ANY LEFT JOIN \(rowKeys) USING customer
             WHERE \(end) - ev[length(ev)].1 > \(d)
-            ORDER BY silent DESC, customer ASC
+            ORDER BY silent DESC, o ASC
             LIMIT \(q.limit ?? 50)
             """
         let openCount = "SELECT count() FROM (\(perCustomer)) WHERE \(end) - ev[length(ev)].1 > \(d)"
@@ -606,10 +633,10 @@ public struct Translator {
 
     // MARK: account level
 
-    /// The statements that run at account level on ClickHouse (lists name customers, not accounts: not yet).
+    /// The statements that run at account level on ClickHouse.
     static func accountLevelPlan(_ p: QueryPlan) throws -> QueryPlan {
         switch p {
-        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps: return p
+        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps, .customers, .pauses, .matching: return p
         default: throw Untranslatable("this statement at account level")
         }
     }

@@ -155,6 +155,18 @@ enum ClickHouseServers {
             statements.append("funnel awareness > \(["consideration", "intent", "conversion"][next(3)]) > conversion\(["", " within 90d"][next(2)])\(["", " entry best"][next(2)])\(eventFilters[next(3)])\(["", " by channel"][next(2)]) count accounts")
             statements.append("\(["paths from awareness to conversion", "time from awareness to conversion", "dropoff after consideration", "retention from awareness every month periods 3", "attribution model \(["last", "markov", "all"][next(3)])", "touchpoints", "gaps"][next(7)])\(eventFilters[next(3)]) count accounts")
         }
+        // Account level with journey-level filters (an account row takes its first person's customer attributes),
+        // attribute breakdowns, and the lists, which name accounts.
+        let accountFilters = ["", " where customer.segment = enterprise", " where touched stage:conversion", " where not account.industry = software", " where channel = linkedin"]
+        for _ in 0..<8 {
+            let f = accountFilters[next(accountFilters.count)]
+            statements.append("funnel awareness > intent > conversion within 180d\(["", " by customer.segment", " by account.industry", " by channel"][next(4)])\(f) count accounts")
+            statements.append("\(["time from awareness to conversion by customer.segment", "retention from awareness every month periods 3 by account.industry", "paths from awareness to conversion", "attribution model linear"][next(4)])\(f) count accounts")
+            statements.append(["accounts who reached intent and not reached stage:conversion limit \(1 + next(12))\(f)",
+                               "pauses longer than \([30, 60][next(2)])d open limit \(1 + next(9))\(f) count accounts",
+                               "customers matching awareness then intent limit \(1 + next(9))\(f) count accounts",
+                               "count matching consideration then conversion within 180d\(["", " by customer.segment", " by channel"][next(3)])\(f) count accounts"][next(4)])
+        }
         for s in statements {
             let native = try csv([SavedQueryTests.store, "-c", s])
             #expect(native.status == 0, "\(s): \(native.err)")
@@ -306,7 +318,8 @@ enum ClickHouseServers {
         for s in ["count customers where plan = pro", "count events by channel where plan != pro", "funnel awareness > conversion where plan is null",
                   "count customers where plan in (free, pro)", "funnel (awareness and plan = free) > conversion within 60d by device",
                   "time from awareness to conversion where touched plan = pro", "paths from awareness to conversion where not plan is null",
-                  "attribution model linear where plan ~ r"] {
+                  "attribution model linear where plan ~ r", "funnel awareness > conversion where plan = pro count accounts",
+                  "paths from awareness to conversion where not plan is null count accounts"] {
             let native = try csv([BreakdownTests.store, "-c", s])
             for url in [single, cluster] {
                 let remote = try csv(["--clickhouse", url, "-c", s])
