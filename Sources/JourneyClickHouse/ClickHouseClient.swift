@@ -33,7 +33,7 @@ public final class ClickHouseClient: @unchecked Sendable {
     private let session: URLSession
 
     public init(_ text: String, password: String? = ProcessInfo.processInfo.environment["JOURNEY_CLICKHOUSE_PASSWORD"],
-                timeout: TimeInterval = 600) throws {
+                timeout: TimeInterval? = nil) throws {
         guard var parts = URLComponents(string: text), let scheme = parts.scheme, ["http", "https"].contains(scheme), parts.host != nil else {
             throw ClickHouseError("'\(text)' is not a ClickHouse HTTP URL (e.g. http://127.0.0.1:8123/?database=journey)")
         }
@@ -44,13 +44,14 @@ public final class ClickHouseClient: @unchecked Sendable {
         parts.queryItems = nil; parts.user = nil; parts.password = nil
         if parts.path.isEmpty { parts.path = "/" }
         url = parts.url!
-        self.timeout = timeout
+        // How long a query may take before it is cancelled on the server: JOURNEY_CLICKHOUSE_TIMEOUT seconds, 600 by default.
+        self.timeout = timeout ?? ProcessInfo.processInfo.environment["JOURNEY_CLICKHOUSE_TIMEOUT"].flatMap(TimeInterval.init).flatMap { $0 > 0 ? $0 : nil } ?? 600
         guard database.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
             throw ClickHouseError("the database name '\(database)' may hold letters, digits and _ only")
         }
         let config = URLSessionConfiguration.ephemeral
-        config.timeoutIntervalForRequest = timeout
-        config.timeoutIntervalForResource = timeout
+        config.timeoutIntervalForRequest = self.timeout
+        config.timeoutIntervalForResource = self.timeout
         session = URLSession(configuration: config, delegate: NoChallenges(), delegateQueue: nil)
     }
 
@@ -104,7 +105,7 @@ public final class ClickHouseClient: @unchecked Sendable {
             }
             if e.code == NSURLErrorTimedOut {
                 _ = try? kill(queryID: id)
-                throw ClickHouseError("the ClickHouse server at \(display) did not answer within \(Int(timeout)) s; the query was cancelled there")
+                throw ClickHouseError("the ClickHouse server at \(display) did not answer within \(SQL.number(timeout)) s; the query was cancelled there (set JOURNEY_CLICKHOUSE_TIMEOUT to the seconds to wait)")
             }
             throw ClickHouseError("cannot reach the ClickHouse server at \(display): \(e.localizedDescription) — is it running, and is the URL right?")
         }

@@ -362,6 +362,29 @@ enum ClickHouseServers {
         #expect(total == String(native))
     }
 
+    /// A query over its time (JOURNEY_CLICKHOUSE_TIMEOUT) stops with a message saying what to do, and is killed
+    /// on the server, not left running there.
+    @Test func aSlowQueryTimesOutAndIsKilled() throws {
+        guard let (a, _) = ClickHouseServers.urls else { Issue.record("no servers"); return }
+        let db = "s\(UInt32.random(in: 0...UInt32.max))"
+        let url = a + "?database=\(db)"
+        #expect(try journey(["push", SavedQueryTests.store, "--clickhouse", url]).status == 0)
+        _ = try ClickHouseServers.query(a, """
+            INSERT INTO \(db).events SELECT intDiv(number, 50) + 100000, toInt64(number), toUInt32(number % 50), toUInt32(1 + number % 2), toUInt16(0),
+                   toUInt8(1 + 4 * (number % 2)), toUInt8(0), toUInt32(0), toUInt16(0), toUInt16(0), nan FROM numbers(8000000)
+            """)
+        let slow = try journey(["--clickhouse", url, "-c", "funnel awareness > conversion > awareness > conversion > awareness > conversion within 3650d entry best"],
+                               env: ["JOURNEY_CLICKHOUSE_TIMEOUT": "1"])
+        #expect(slow.status == 1 && slow.err.contains("did not answer within 1 s") && slow.err.contains("JOURNEY_CLICKHOUSE_TIMEOUT"), "\(slow.err)")
+        var gone = false
+        for _ in 0..<200 where !gone {
+            gone = try ClickHouseServers.query(a, "SELECT count() FROM system.processes WHERE query LIKE '%\(db).events%' AND query NOT LIKE '%system.processes%'").hasPrefix("0")
+            if !gone { usleep(50_000) }
+        }
+        #expect(gone, "the query still runs on the server after the timeout")
+        _ = try ClickHouseServers.query(a, "DROP DATABASE \(db)")
+    }
+
     /// Down, wrong password, a server-side error: one message naming the server and what to do.
     @Test func failuresAreExplained() throws {
         guard let (a, _) = ClickHouseServers.urls, let pushed = Self.pushed else { Issue.record("no servers"); return }
