@@ -31,6 +31,8 @@ public final class ClickHouseClient: @unchecked Sendable {
     /// Polled while a query runs; when it turns true the query is killed on the server (KILL QUERY by its id).
     public var isCancelled: () -> Bool = { false }
     private let session: URLSession
+    /// Seconds spent waiting for the server's answers so far (`.timer on` shows ClickHouse's share of a run).
+    public private(set) var waited: TimeInterval = 0
 
     public init(_ text: String, password: String? = ProcessInfo.processInfo.environment["JOURNEY_CLICKHOUSE_PASSWORD"],
                 timeout: TimeInterval? = nil) throws {
@@ -88,6 +90,8 @@ public final class ClickHouseClient: @unchecked Sendable {
         let box = Box()
         let done = DispatchSemaphore(value: 0)
         let task = session.dataTask(with: request) { d, r, e in box.data = d; box.response = r; box.error = e; done.signal() }
+        let sent = Date()
+        defer { waited += Date().timeIntervalSince(sent) }
         task.resume()
         // Wait, checking Ctrl-C every 50 ms; a cancelled query is killed on the server, not just abandoned.
         while done.wait(timeout: .now() + .milliseconds(50)) == .timedOut {

@@ -62,11 +62,15 @@ public final class Shell {
         if trimmed.isEmpty { return true }
         if trimmed.hasPrefix(".") { return dotCommand(trimmed, line: line) }
         interrupted = 0
-        let start = Date()
+        let start = Date(), waited = session.remote?.client.waited
         do {
             let tables = try session.run(text)
             for t in tables { write(Renderer.render(t, settings)); if settings.mode == .table { write("") } }
-            if timer { write(String(format: "Run Time: %.3f s", Date().timeIntervalSince(start))) }
+            if timer {
+                // On ClickHouse: how much of it went waiting for the server's answers.
+                let server = session.remote.map { r in String(format: " (ClickHouse %.3f s)", r.client.waited - (waited ?? 0)) } ?? ""
+                write(String(format: "Run Time: %.3f s", Date().timeIntervalSince(start)) + server)
+            }
             return true
         } catch let d as Diagnostic {
             error(d.render(source: text, file: sourceName, lineOffset: line - 1))
