@@ -35,10 +35,10 @@ extension Translator {
     }
 
     /// The events of the customers who can match, in the store's order: customer, ts, seq, event, channel,
-    /// stage, kind, campaign, device, source, value.
+    /// stage, kind, campaign, device, source, value (and the value of the property a `by` names).
     public func patternEvents(_ q: QueryPlan.Matching) throws -> String {
         if q.pattern.steps.contains(where: { !$0.predicate.properties.isEmpty }) { throw Untranslatable("a pattern step on an imported event property") }
-        if case .property = q.by?.source { throw Untranslatable("'count matching … by' an imported event property") }
+        if let t = try carrying(q.by) { return try t.patternEvents(q) }
         let filter = try conditions(q.filter)
         var parts = [filter]
         if Self.stepEventsSuffice(q.pattern) {
@@ -47,14 +47,20 @@ extension Translator {
         let needed = Self.required(q.pattern)
         if !needed.isEmpty {
             let having = try needed.map { "max(toUInt8(\(try predicate($0.predicate)))) = 1" }.joined(separator: " AND ")
-            // A customer's events stay on one shard: the subquery reads each shard's own table.
-            parts.append("customer IN (SELECT customer FROM \(subqueryEvents) WHERE \(filter) GROUP BY customer HAVING \(having))")
+            // The subquery reads the plain events (no property joined): on a cluster each shard's own table (a
+            // customer's events stay on one shard) — or, when the rows are gathered before this condition runs
+            // (a property joined), the whole table, its own conditions then reading each shard's.
+            var plain = self
+            plain.breakdownProperty = nil
+            let table = accountLevel ? plain.events : breakdownProperty != nil ? "\(database).events" : localEvents
+            parts.append("customer IN (SELECT customer FROM \(table) WHERE \(try plain.conditions(q.filter)) GROUP BY customer HAVING \(having))")
         }
         // Rows in the native order of customers (at account level: of each account's first person).
-        let rows = "SELECT customer, ts, seq, event, channel, stage, kind, campaign, device, source, value FROM \(events) WHERE \(parts.joined(separator: " AND "))"
+        let pv = breakdownProperty == nil ? "" : ", pv"
+        let rows = "SELECT customer, ts, seq, event, channel, stage, kind, campaign, device, source, value\(pv) FROM \(events) WHERE \(parts.joined(separator: " AND "))"
         guard accountLevel else { return rows + "\nORDER BY customer, ts, seq" }
         return """
-            SELECT customer, ts, seq, event, channel, stage, kind, campaign, device, source, value
+            SELECT customer, ts, seq, event, channel, stage, kind, campaign, device, source, value\(pv)
             FROM (\(rows)) ANY LEFT JOIN (SELECT acct AS customer, first AS o FROM \(accountFirsts)) USING customer
             ORDER BY o, ts, seq
             """
@@ -64,7 +70,8 @@ extension Translator {
 extension ClickHouseBackend {
     /// `customers matching` and `count matching`: the server's customers who can match, matched by journey.
     func matching(_ q: QueryPlan.Matching, _ t: Translator) throws -> [ResultTable] {
-        let sequences = try reducedStore(try t.patternEvents(q))
+        var sequences = try reducedStore(try t.patternEvents(q))
+        if case .property(let name) = q.by?.source { sequences.properties[name] = sequences.properties.removeValue(forKey: "") }
         var local = q
         local.filter = BoundFilter()   // applied by the server
         let executor = Executor(data: JourneyData(sequences: sequences, catalog: catalog, attributes: ClickHouseAttributes(client: client, translator: t)))
@@ -104,10 +111,16 @@ extension ClickHouseBackend {
         let text = try client.query(sql + "\nFORMAT TabSeparated")
         var s = PackedSequences()
         var valuePositions: [Int] = [], values: [Double] = []
+        // A 12th column: a property's value per event, kept as codes under the name "" (code 0: none).
+        var texts: [String] = [""], textCode: [String: UInt32] = ["": 0], codes: [UInt32] = []
         var last: Int64? = nil
         for line in text.utf8.split(separator: UInt8(ascii: "\n")) {
             let f = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
-            guard f.count == 11 else { continue }
+            guard f.count == 11 || f.count == 12 else { continue }
+            if f.count == 12 {
+                let t = SQL.unescapeTSV(String(decoding: f[11], as: UTF8.self))
+                if let k = textCode[t] { codes.append(k) } else { textCode[t] = UInt32(texts.count); codes.append(UInt32(texts.count)); texts.append(t) }
+            }
             func int(_ k: Int) -> Int64 { Int64(String(decoding: f[k], as: UTF8.self)) ?? 0 }
             let c = int(0)
             if c != last {
@@ -122,6 +135,7 @@ extension ClickHouseBackend {
         }
         if last != nil { s.offsets.append(Int32(s.times.count)) }
         s.values = SparseDoubles(count: s.times.count, positions: valuePositions, values: values)
+        if codes.count == s.times.count { s.properties[""] = (texts, codes) }
         return s
     }
 }

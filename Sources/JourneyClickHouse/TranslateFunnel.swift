@@ -16,6 +16,7 @@ extension Translator {
             t.accountLevel = true; c.unit = .customers
             return try t.funnel(c)
         }
+        if let t = try carrying(q.by) { return try t.funnel(q) }
         if q.order == .sequential && q.exclusions.isEmpty && !q.steps.contains(where: \.optional) { return try plainFunnel(q) }
         return try generalFunnel(q)
     }
@@ -26,8 +27,10 @@ extension Translator {
         case .none: return ("0", { _ in "''" }, "")
         case .column(let expr, let f):
             // `pos`: the position of the event at the group's step (0: not reached).
-            let value = f == nil && expr == "value"
-            return (expr, { pos in value ? "if(\(pos) = 0, -1e308, ev[\(pos)].5)" : "if(\(pos) = 0, -1, toInt64(ev[\(pos)].5))" }, "")
+            // A value, a property's text ("\u{1}": not reached), or a code.
+            if f == nil && expr == "value" { return (expr, { pos in "if(\(pos) = 0, -1e308, ev[\(pos)].5)" }, "") }
+            if f == nil && expr == "pv" { return (expr, { pos in "if(\(pos) = 0, \(SQL.string("\u{1}")), ev[\(pos)].5)" }, "") }
+            return (expr, { pos in "if(\(pos) = 0, -1, toInt64(ev[\(pos)].5))" }, "")
         case .attribute(let a, let month): return ("0", { _ in "''" }, attributeJoin(a, month: month))
         }
     }
@@ -174,7 +177,7 @@ extension Translator {
             for m in stride(from: 2, through: n, by: 1) {
                 layer(scan(m - 1, "\(m)"))
                 let low = "bitAnd(ev[c\(m)].4, r\(m))"
-                layer(["if(c\(m) > 0, toUInt32(round(log2(bitAnd(\(low), bitNot(\(low)) + 1)))), 0) AS g\(m)",
+                layer(["if(c\(m) > 0, toUInt32(round(log2(greatest(bitAnd(\(low), bitNot(\(low)) + 1), 1)))), 0) AS g\(m)",
                        "if(c\(m) > 0, g\(m) + 1, L\(m - 1)) AS L\(m)", "if(c\(m) > 0, c\(m), P\(m - 1)) AS P\(m)",
                        "if(c\(m) > 0, ev[c\(m)].1, T\(m - 1)) AS T\(m)"])
             }

@@ -33,18 +33,38 @@ public struct Translator {
     public var accountLevel = false
 
     var localEvents: String { cluster ? "\(database).events_local" : "\(database).events" }
+    /// The imported event property a `by` names: the events then carry its value as `pv` ('' when none).
+    var breakdownProperty: String?
+
     var events: String {
-        guard accountLevel else { return "\(database).events" }
+        var base = "\(database).events", pv = ""
+        if let name = breakdownProperty {
+            base = "(SELECT *, pv FROM \(database).events ANY LEFT JOIN (SELECT customer, seq, value AS pv FROM \(database).properties WHERE name = \(SQL.string(name))) USING (customer, seq))"
+            pv = ", pv"
+        }
+        guard accountLevel else { return base }
         return """
             (SELECT if(account = 0, -person, account) AS customer, ts, toUInt64(person) * 16777216 + seq AS seq, event, channel, stage, kind, campaign,
-                    device, source, value, person, pseq
-             FROM (SELECT customer AS person, ts, seq, seq AS pseq, event, channel, stage, kind, campaign, device, source, value, account
-                   FROM \(database).events ANY LEFT JOIN (SELECT customer, account FROM \(database).customers) USING customer))
+                    device, source, value, person, pseq\(pv)
+             FROM (SELECT customer AS person, ts, seq, seq AS pseq, event, channel, stage, kind, campaign, device, source, value, account\(pv)
+                   FROM \(base) ANY LEFT JOIN (SELECT customer, account FROM \(database).customers) USING customer))
             """
     }
+
+    /// This translator with the events carrying the property a breakdown names (nil when it names none).
+    func carrying(_ by: BoundBreakdown?) throws -> Translator? {
+        let names = [by, by?.also].compactMap { b -> String? in if case .property(let n) = b?.source { return n }; return nil }
+        guard let name = names.first, breakdownProperty == nil else { return nil }
+        if names.count > 1 { throw Untranslatable("a pair breakdown by two imported event properties") }
+        var t = self
+        t.breakdownProperty = name
+        return t
+    }
     /// The table an `IN` subquery about events reads: on a cluster each shard's own (a customer's events stay on
-    /// one shard), at account level the merged journeys (an account's people may live on several shards).
-    var subqueryEvents: String { accountLevel ? events : localEvents }
+    /// one shard) when the condition runs on the shards; at account level the merged journeys (an account's
+    /// people may live on several shards); and when the events are a subquery (a property joined for a `by`),
+    /// whose conditions run where the rows are gathered, all the events.
+    var subqueryEvents: String { accountLevel ? events : breakdownProperty != nil ? "\(database).events" : localEvents }
 
     /// At account level, each account (or person without one: `-person`) and its first person — the lowest store
     /// id among its people with events — whose customer attributes an account row takes (as the native merge).
@@ -176,7 +196,7 @@ public struct Translator {
         case .field(let f): return .column(f.rawValue, f)
         case .month: return .column("toYYYYMM(toDateTime(intDiv(ts, 1000), 'UTC'))", nil)
         case .value: return .column("value", nil)
-        case .property: throw Untranslatable("a breakdown by an imported event property")
+        case .property: return .column("pv", nil)
         case .attribute(let a, let month): return .attribute(a, month: month)
         }
     }
@@ -207,7 +227,7 @@ public struct Translator {
         case .attribute(_, let month):
             if raw.isEmpty { return "(none)" }
             return month ? String(raw.prefix(7)) : raw
-        case .property: return raw
+        case .property: return raw == "\u{1}" ? "(not reached)" : raw.isEmpty ? "(none)" : raw
         }
     }
 
@@ -216,6 +236,7 @@ public struct Translator {
     /// The counting query: one row per group (group, distinct units, events), and a second query for the
     /// distinct units over all groups (and, for a filtered count without groups, the store's total).
     public func count(_ q: QueryPlan.Count) throws -> (groups: String, total: String, store: String?) {
+        if let t = try carrying(q.by) { return try t.count(q) }
         let g = try group(q.by)
         var unit = "customer", join = ""
         if q.unit == .accounts {
@@ -251,6 +272,7 @@ public struct Translator {
     /// One row per group: the group and the durations from each customer's first A to the first B at its time
     /// or later (B other than that A; ties in the store's order, as the native engine).
     public func time(_ q: QueryPlan.Time) throws -> String {
+        if let t = try carrying(q.by) { return try t.time(q) }
         let g = try group(q.by)
         var gcol = "0", key = "'all'", join = "", out = "g"
         switch g {
@@ -342,6 +364,7 @@ public struct Translator {
     /// One row per cohort (or group): key, size, then per period k ≥ 1 the retained, then per k ≥ 0 the
     /// customers for whom period k had begun by `endPeriod`.
     public func retention(_ q: QueryPlan.Retention, endPeriod: Int) throws -> String {
+        if let t = try carrying(q.by) { return try t.retention(q, endPeriod: endPeriod) }
         let n = q.periods
         let g = try group(q.by)
         var gcol = "0", key = "birth", join = "", out = "g"

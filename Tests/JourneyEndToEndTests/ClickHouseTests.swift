@@ -308,8 +308,8 @@ enum ClickHouseServers {
         }
     }
 
-    /// Imported event properties filter on ClickHouse as natively (the store of BreakdownTests has `plan`).
-    @Test func importedPropertiesFilterAsNatively() throws {
+    /// Imported event properties filter and group on ClickHouse as natively (the store of BreakdownTests has `plan`).
+    @Test func importedPropertiesFilterAndGroupAsNatively() throws {
         guard let (a, b) = ClickHouseServers.urls else { Issue.record("no servers"); return }
         let db = "p\(UInt32.random(in: 0...UInt32.max))"
         let single = a + "?database=\(db)", cluster = a + "?database=\(db)c"
@@ -319,7 +319,12 @@ enum ClickHouseServers {
                   "count customers where plan in (free, pro)", "funnel (awareness and plan = free) > conversion within 60d by device",
                   "time from awareness to conversion where touched plan = pro", "paths from awareness to conversion where not plan is null",
                   "attribution model linear where plan ~ r", "funnel awareness > conversion where plan = pro count accounts",
-                  "paths from awareness to conversion where not plan is null count accounts"] {
+                  "paths from awareness to conversion where not plan is null count accounts",
+                  // `by` an imported property (its value joined to each event), with journey-level filters too.
+                  "count customers by plan", "count events by channel, plan", "funnel awareness > conversion by plan at step 2 where touched channel:email",
+                  "funnel awareness > consideration? > conversion order strict by plan", "time from awareness to conversion by plan",
+                  "retention from awareness every month periods 3 by plan", "count matching awareness then conversion by plan where touched channel:email",
+                  "funnel awareness > conversion by plan count accounts"] {
             let native = try csv([BreakdownTests.store, "-c", s])
             for url in [single, cluster] {
                 let remote = try csv(["--clickhouse", url, "-c", s])
