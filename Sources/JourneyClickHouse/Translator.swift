@@ -427,8 +427,6 @@ public struct Translator {
     /// before `end`): how many, and the `limit` silent longest with their key, last event and touches.
     public func pauses(_ q: QueryPlan.Pauses, end: Int64) throws -> (resumed: String, totals: String, open: String, openCount: String) {
         let d = q.longer.milliseconds
-        // The native list is the 50 silent longest (more on ties at the 50th), cut to the limit.
-        if let l = q.limit, l > 50 { throw Untranslatable("'pauses … limit' over 50") }
         let perCustomer = """
             SELECT customer, arraySort(x -> (x.1, x.2), groupArray((ts, seq, stage, event, channel))) AS ev
             FROM \(events) WHERE \(try conditions(q.filter))

@@ -54,7 +54,7 @@ extension Executor {
         if q.which != .resumed {
             let limit = shown ?? 50
             var silences = open.map(\.silent)
-            let cut = silences.count > 50 ? { select(&silences, silences.count - 50); return silences[silences.count - 50] }() : Int64.min
+            let cut = silences.count > limit ? { select(&silences, silences.count - limit); return silences[silences.count - limit] }() : Int64.min
             let chosen = open.filter { $0.silent >= cut }
                 .sorted { $0.silent != $1.silent ? $0.silent > $1.silent : $0.customer < $1.customer }.prefix(limit)
             let names = try keys(chosen.map { seq.customerIDs[$0.customer] })

@@ -129,7 +129,7 @@ enum ClickHouseServers {
             statements.append("top \(1 + next(8)) \(["channels", "events", "stages", "kinds", "campaigns"][next(5)])\(filters[next(filters.count)])")
             statements.append("retention from \(steps[next(4)])\(["", " returning stage:conversion", " returning channel:email"][next(3)]) every \(["day", "week", "month", "quarter"][next(4)]) periods \(1 + next(6))\(["", " by channel", " by customer.segment"][next(3)])\(filters[next(filters.count)])")
             statements.append("customers who reached \(steps[next(4)])\(["", " and not reached stage:conversion", " and no touch for 30d"][next(3)]) limit \(1 + next(20))\(filters[next(filters.count)])")
-            statements.append("pauses longer than \([7, 30, 90][next(3)])d\(["", " resumed", " open", " open limit 5"][next(4)])\(filters[next(filters.count)])")
+            statements.append("pauses longer than \([7, 30, 90][next(3)])d\(["", " resumed", " open", " open limit 5", " open limit 120"][next(5)])\(filters[next(filters.count)])")
             statements.append("touchpoints\(["", " for stage:intent", " for event:webinar"][next(3)]) by \(["event", "channel", "stage", "kind"][next(4)]) top \(3 + next(20))\(filters[next(filters.count)])")
             statements.append("gaps\(["", " for stage:intent"][next(2)]) top \(3 + next(10))\(filters[next(filters.count)])")
             statements.append("stats\(filters[next(filters.count)])")

@@ -35,6 +35,30 @@ import JourneyPlanner
         #expect(t[1].rows.map { $0[0].plain }.sorted() == ["awareness → consideration", "consideration → intent"])
     }
 
+    /// `open limit N` shows N rows even past the default 50 (it showed at most 50 before), the silent longest
+    /// first, ties by customer: checked against a sort of all open pauses.
+    @Test func openLimitBeyondFiftyShowsThatMany() throws {
+        var seq = PackedSequences()
+        let day: Int64 = 86_400_000
+        var silence: [(Int64, Int64)] = []
+        for c in 0..<130 {
+            seq.customerIDs.append(Int64(c + 1))
+            let last = Int64((c * 37) % 60)   // many ties
+            for d in [0, last] { seq.times.append(d * day); seq.events.append(1); seq.channels.append(0); seq.stages.append(1); seq.kinds.append(0); seq.campaigns.append(0); seq.values.append(.nan) }
+            seq.offsets.append(Int32(seq.times.count))
+            silence.append((Int64(c + 1), 200 - last))
+        }
+        seq.customerIDs.append(999); seq.times.append(200 * day); seq.events.append(1); seq.channels.append(0); seq.stages.append(1); seq.kinds.append(0); seq.campaigns.append(0); seq.values.append(.nan)
+        seq.offsets.append(Int32(seq.times.count))
+        var cat = Catalog()
+        cat.events = ["", "e1"]; cat.stages = ["awareness"]
+        let t = try Executor(data: JourneyData(sequences: seq, catalog: cat, attributes: NoAttributes()))
+            .run(try Parser.parse("pauses longer than 100d open limit 90"), keys: { $0.map { "c\($0)" } })[0]
+        let expected = silence.filter { $0.1 > 100 }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(90).map { Value.text("c\($0.0)") }
+        #expect(expected.count == 90)
+        #expect(t.rows.map { $0[0] } == Array(expected))
+    }
+
     @Test func openListsTheSilentLongestFirst() throws {
         let t = try run("pauses longer than 30d open")[0]
         #expect(t.rows.map { $0[0] } == [.text("c1"), .text("c3")])
