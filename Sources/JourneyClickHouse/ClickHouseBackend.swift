@@ -248,6 +248,15 @@ public final class ClickHouseBackend {
                                                  lost: Int(totals[4]) ?? 0, paths: paths, sets: sets)
             return ResultBuilder.attribution(q, aggregate, filterNotes: q.filter.description + [servedBy])
         case .matching(let q): return try matching(q, t)
+        case .revenue(let q):
+            let sql = try t.revenue(q)
+            func group(_ label: String, _ r: ArraySlice<String>) -> RevenueAggregate.Group {
+                let x = Array(r)
+                return .init(label: label, customers: Int(x[0]) ?? 0, buyers: Int(x[1]) ?? 0, orders: Int(x[2]) ?? 0, revenue: Double(x[3]) ?? 0)
+            }
+            let groups = try client.rows(sql.groups).filter { $0.count == 5 }.map { r in group(q.by.map { t.label($0, r[0]) } ?? "all", r[1...]) }
+            let total = try client.rows(sql.total).first.map { group("all", $0[0...]) } ?? group("all", ["0", "0", "0", "0"])
+            return ResultBuilder.revenue(q, RevenueAggregate(groups: groups, total: total), filterNotes: q.filter.description + [servedBy])
         case .set: return []
         default:
             _ = try t.sql(plan)   // names what is not translated

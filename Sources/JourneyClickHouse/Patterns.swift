@@ -61,7 +61,7 @@ extension Translator {
         guard accountLevel else { return rows + "\nORDER BY customer, ts, seq" }
         return """
             SELECT customer, ts, seq, event, channel, stage, kind, campaign, device, source, value\(pv)
-            FROM (\(rows)) ANY LEFT JOIN (SELECT acct AS customer, first AS o FROM \(accountFirsts)) USING customer
+            FROM (\(rows)) AS l ANY LEFT JOIN (SELECT acct AS customer, first AS o FROM \(accountFirsts)) AS r USING customer
             ORDER BY o, ts, seq
             """
     }
@@ -75,7 +75,9 @@ extension ClickHouseBackend {
         var local = q
         local.filter = BoundFilter()   // applied by the server
         let executor = Executor(data: JourneyData(sequences: sequences, catalog: catalog, attributes: ClickHouseAttributes(client: client, translator: t)))
-        let storeCustomers = Int(try client.rows("SELECT count() FROM \(t.database).customers").first?.first ?? "0") ?? 0
+        // The store's customers (at account level its accounts: people without one alone), as the native count.
+        let units = t.accountLevel ? "SELECT count() FROM \(t.accountFirsts)" : "SELECT count() FROM \(t.database).customers"
+        let storeCustomers = Int(try client.rows(units).first?.first ?? "0") ?? 0
         let notes = q.filter.description + [servedBy + "; the pattern matched by journey on the customers ClickHouse picked"]
         if q.count {
             var (aggregate, _) = try executor.countMatchingAggregate(local)
@@ -83,7 +85,7 @@ extension ClickHouseBackend {
             // A customer attribute's share is of all the store's customers with that value.
             var bases: [String: Int] = [:]
             if let by = q.by, case .attribute(let a, let month) = by.source {
-                let sql = "SELECT gattr, count() FROM (SELECT DISTINCT customer FROM \(t.database).events) \(t.attributeJoin(a, month: month)) GROUP BY gattr"
+                let sql = "SELECT gattr, count() FROM (SELECT DISTINCT customer FROM \(t.events)) AS l \(t.attributeJoin(a, month: month)) GROUP BY gattr"
                 for r in try client.rows(sql) where r.count == 2 { bases[t.label(by, r[0]), default: 0] += Int(r[1]) ?? 0 }
             }
             for k in aggregate.groups.indices {

@@ -62,7 +62,7 @@ extension Translator {
         var outs = [key]
         for k in 1...n { outs.append("countIf(i\(k) > 0)") }
         for k in stride(from: 2, through: n, by: 1) { outs.append("groupArrayIf(d\(k), i\(k) > 0)") }
-        return "SELECT \(outs.joined(separator: ", "))\nFROM (\(perCustomer)) \(join)\nWHERE i1 > 0\nGROUP BY \(key)"
+        return "SELECT \(outs.joined(separator: ", "))\nFROM (\(perCustomer)) AS l \(join)\nWHERE i1 > 0\nGROUP BY \(key)"
     }
 
     /// Entry best: of a customer's entries (a row each) the furthest level, then the latest entry time, then

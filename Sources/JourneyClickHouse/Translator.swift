@@ -39,7 +39,7 @@ public struct Translator {
     var events: String {
         var base = "\(database).events", pv = ""
         if let name = breakdownProperty {
-            base = "(SELECT *, pv FROM \(database).events ANY LEFT JOIN (SELECT customer, seq, value AS pv FROM \(database).properties WHERE name = \(SQL.string(name))) USING (customer, seq))"
+            base = "(SELECT *, pv FROM \(database).events ANY LEFT JOIN (SELECT customer, seq, value AS pv FROM \(database).properties WHERE name = \(SQL.string(name))) AS p USING (customer, seq))"
             pv = ", pv"
         }
         guard accountLevel else { return base }
@@ -47,7 +47,7 @@ public struct Translator {
             (SELECT if(account = 0, -person, account) AS customer, ts, toUInt64(person) * 16777216 + seq AS seq, event, channel, stage, kind, campaign,
                     device, source, value, person, pseq\(pv)
              FROM (SELECT customer AS person, ts, seq, seq AS pseq, event, channel, stage, kind, campaign, device, source, value, account\(pv)
-                   FROM \(base) ANY LEFT JOIN (SELECT customer, account FROM \(database).customers) USING customer))
+                   FROM \(base) AS b ANY LEFT JOIN (SELECT customer, account FROM \(database).customers) AS c USING customer))
             """
     }
 
@@ -78,7 +78,7 @@ public struct Translator {
         guard accountLevel else { return "(SELECT customer, customer AS o, key FROM \(customers))" }
         return """
             (SELECT acct AS customer, o, key FROM (SELECT acct, o, if(account_key != '', account_key, key) AS key
-                FROM (SELECT acct, first AS customer, first AS o FROM \(accountFirsts)) ANY LEFT JOIN (SELECT customer, key, account_key FROM \(customers)) USING customer))
+                FROM (SELECT acct, first AS customer, first AS o FROM \(accountFirsts)) AS l ANY LEFT JOIN (SELECT customer, key, account_key FROM \(customers)) AS r USING customer))
             """
     }
 
@@ -87,7 +87,7 @@ public struct Translator {
     func attributeRows(_ where: String, value: String = "value") -> String {
         let rows = "SELECT customer, \(value) AS v FROM \(attributes) WHERE \(`where`)"
         guard accountLevel else { return rows }
-        return "SELECT acct AS customer, v FROM (SELECT acct, v FROM (SELECT acct, first AS customer FROM \(accountFirsts)) ANY INNER JOIN (\(rows)) USING customer)"
+        return "SELECT acct AS customer, v FROM (SELECT acct, v FROM (SELECT acct, first AS customer FROM \(accountFirsts)) AS l ANY INNER JOIN (\(rows)) AS r USING customer)"
     }
 
     var attributes: String { "\(database).attributes" }
@@ -205,7 +205,7 @@ public struct Translator {
     /// `month(…)`, so the rows group by month, not by day).
     func attributeJoin(_ a: AttributeRef, month: Bool) -> String {
         let rows = attributeRows("scope = \(SQL.string(a.scope.rawValue)) AND name = \(SQL.string(a.name))", value: month ? "substring(value, 1, 7)" : "value")
-        return "ANY LEFT JOIN (SELECT customer, v AS gattr FROM (\(rows))) USING customer"
+        return "ANY LEFT JOIN (SELECT customer, v AS gattr FROM (\(rows))) AS a USING customer"
     }
 
     /// The label of a group code as the native engine names it.
@@ -241,7 +241,7 @@ public struct Translator {
         var unit = "customer", join = ""
         if q.unit == .accounts {
             unit = "acct"
-            join = "ANY LEFT JOIN (SELECT customer, if(account = 0, -customer, account) AS acct FROM \(customers)) USING customer"
+            join = "ANY LEFT JOIN (SELECT customer, if(account = 0, -customer, account) AS acct FROM \(customers)) AS c USING customer"
         }
         let filter = try conditions(q.filter)
         var keys: [String] = []
@@ -260,11 +260,27 @@ public struct Translator {
         }
         let units = q.unit == .events ? "0" : "uniqExact(\(unit))"
         // One join per SELECT (18.16): the account join nested inside the attribute join.
-        func scan(_ f: String) -> String { join.isEmpty ? "(SELECT * FROM \(events) WHERE \(f))" : "(SELECT * FROM (SELECT * FROM \(events) WHERE \(f)) \(join))" }
-        let groups = "SELECT \(keys.joined(separator: ", ")), \(units), count() FROM \(scan(filter)) \(attrJoin) GROUP BY \(keys.joined(separator: ", "))"
+        func scan(_ f: String) -> String { join.isEmpty ? "(SELECT * FROM \(events) WHERE \(f))" : "(SELECT * FROM (SELECT * FROM \(events) WHERE \(f)) AS e \(join))" }
+        let groups = "SELECT \(keys.joined(separator: ", ")), \(units), count() FROM \(scan(filter)) AS s \(attrJoin) GROUP BY \(keys.joined(separator: ", "))"
         let total = "SELECT \(units), count() FROM \(scan(filter))"
         let store = q.by == nil && q.filtered ? "SELECT \(units), count() FROM \(scan("1"))" : nil
         return (groups, total, store)
+    }
+
+    // MARK: revenue
+
+    /// Per group: key, customers, buyers, orders, revenue; and the same over all (`total`, no key).
+    public func revenue(_ q: QueryPlan.Revenue) throws -> (groups: String, total: String) {
+        if let t = try carrying(q.by) { return try t.revenue(q) }
+        let measures = "uniqExact(customer), uniqExactIf(customer, NOT isNaN(value)), countIf(NOT isNaN(value)), sumIf(value, NOT isNaN(value))"
+        let scan = "(SELECT * FROM \(events) WHERE \(try conditions(q.filter)))"
+        let groups: String
+        switch try group(q.by) {
+        case .none: groups = "SELECT '', \(measures) FROM \(scan)"
+        case .column(let expr, _): groups = "SELECT \(expr) AS g, \(measures) FROM \(scan) GROUP BY g"
+        case .attribute(let a, let month): groups = "SELECT gattr, \(measures) FROM \(scan) AS s \(attributeJoin(a, month: month)) GROUP BY gattr"
+        }
+        return (groups, "SELECT \(measures) FROM \(scan)")
     }
 
     // MARK: time, top
@@ -293,7 +309,7 @@ public struct Translator {
                    if(iB = 0, 0, ev[iB].1) AS tB, if(iA = 0, '', \(key)) AS g
             FROM (\(events))
             """
-        return "SELECT \(out), groupArray(tB - tA)\nFROM (\(perCustomer)) \(join)\nWHERE iA > 0 AND iB > 0\nGROUP BY \(out)"
+        return "SELECT \(out), groupArray(tB - tA)\nFROM (\(perCustomer)) AS l \(join)\nWHERE iA > 0 AND iB > 0\nGROUP BY \(out)"
     }
 
     /// The store's last event time (the 12 months of `top` end in its month).
@@ -389,7 +405,7 @@ public struct Translator {
         var cols = [out, "count()", "any(birth)"]
         for k in stride(from: 1, to: n, by: 1) { cols.append("countIf(seen\(k) AND birth + \(k) <= \(endPeriod))") }
         for k in 0..<n { cols.append("countIf(birth + \(k) <= \(endPeriod))") }
-        return "SELECT \(cols.joined(separator: ", "))\nFROM (\(perCustomer)) \(join)\nWHERE b > 0\nGROUP BY \(out)"
+        return "SELECT \(cols.joined(separator: ", "))\nFROM (\(perCustomer)) AS l \(join)\nWHERE b > 0\nGROUP BY \(out)"
     }
 
     // MARK: customers who
@@ -413,7 +429,7 @@ public struct Translator {
             """
         let list = """
             SELECT key, first, ev[length(ev)].1 AS last, ev[length(ev)].3, ev[length(ev)].4, ev[length(ev)].5, touches
-            FROM (\(perCustomer)) ANY LEFT JOIN \(rowKeys) USING customer
+            FROM (\(perCustomer)) AS l ANY LEFT JOIN \(rowKeys) AS r USING customer
             ORDER BY last DESC, o ASC
             LIMIT \(q.limit)
             """
@@ -441,7 +457,7 @@ public struct Translator {
         let totals = "SELECT count(), uniqExact(customer) FROM (\(gaps))"
         let open = """
             SELECT key, ev[length(ev)].1 AS last, \(end) - last AS silent, ev[length(ev)].4, ev[length(ev)].5, ev[length(ev)].3, length(ev)
-            FROM (\(perCustomer)) ANY LEFT JOIN \(rowKeys) USING customer
+            FROM (\(perCustomer)) AS l ANY LEFT JOIN \(rowKeys) AS r USING customer
             WHERE \(end) - ev[length(ev)].1 > \(d)
             ORDER BY silent DESC, o ASC
             LIMIT \(q.limit ?? 50)
@@ -521,8 +537,8 @@ public struct Translator {
                          length(arrayReduce('groupUniqArray', arrayFilter(x -> x != 0, arrayMap(x -> if(x.1 <= conv, x.2, 0), evs)))) AS cch,
                          conv - first AS cd
                   FROM (SELECT acct, groupArray((ts, channel, stage)) AS evs
-                        FROM (SELECT * FROM \(events) WHERE \(filter))
-                        ANY LEFT JOIN (SELECT customer, if(account = 0, -customer, account) AS acct FROM \(self.customers)) USING customer
+                        FROM (SELECT * FROM \(events) WHERE \(filter)) AS e
+                        ANY LEFT JOIN (SELECT customer, if(account = 0, -customer, account) AS acct FROM \(self.customers)) AS c USING customer
                         GROUP BY acct))
             """
         return (customers, accounts)
@@ -657,7 +673,7 @@ public struct Translator {
     /// The statements that run at account level on ClickHouse.
     static func accountLevelPlan(_ p: QueryPlan) throws -> QueryPlan {
         switch p {
-        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps, .customers, .pauses, .matching: return p
+        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps, .customers, .pauses, .matching, .revenue: return p
         default: throw Untranslatable("this statement at account level")
         }
     }
@@ -669,6 +685,9 @@ public struct Translator {
     public func sql(_ plan: QueryPlan, end: Int64 = 0) throws -> [String] {
         switch plan {
         case .funnel(let q): return [try funnel(q)]
+        case .revenue(let q):
+            let r = try revenue(q)
+            return [r.groups, r.total]
         case .count(let q):
             let c = try count(q)
             return [c.groups, c.total] + (c.store.map { [$0] } ?? [])

@@ -14,6 +14,7 @@ extension Executor {
         case .time(let q): return try time(q)
         case .dropoff(let q): return try dropoff(q)
         case .count(let q): return try count(q)
+        case .revenue(let q): return try revenue(q)
         case .top(let q): return try top(q)
         case .customers(let q): return try customers(q, keys: keys)
         case .attribution(let q): return try attribution(q)
@@ -95,6 +96,9 @@ extension Executor {
             return try physical(inner)
         case .quality, .set:
             return []
+        case .revenue:
+            rows.append(("scan", "each customer's events read once; a group's customers and buyers counted by remembering the last customer seen there"))
+            try filtered(plan.filter ?? BoundFilter())
         case .stats, .time, .dropoff, .count, .top, .pauses, .customers, .attribution, .touchpoints, .gaps, .retention:
             rows.append(("scan", "each customer's events read once in time order; customers split over \(cores) core\(cores == 1 ? "" : "s")"))
             try filtered(plan.filter ?? BoundFilter())

@@ -166,6 +166,8 @@ public indirect enum Statement: Equatable, Sendable {
     case dropoff(after: Expr, next: Expr?, filter: Expr?)
     /// `count customers|accounts|events [by DIM [top N]] [where ...]`
     case count(unit: String, by: Breakdown?, filter: Expr?, top: Int?)
+    /// `revenue [by DIM [top N]] [where ...]` — orders (events with a value), revenue, order value, per customer.
+    case revenue(by: Breakdown?, filter: Expr?, top: Int?)
     /// `top channels|events|stages|kinds|campaigns [N] [where ...]`
     case top(what: PathShow, n: Int, filter: Expr?, campaign: Bool)
     /// `pauses longer than 30d [resumed|open]`

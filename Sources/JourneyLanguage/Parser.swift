@@ -2,7 +2,7 @@
 /// ParsePatterns, ParseClauses). `parseScript` throws the first `Diagnostic`; `parseScriptRecovering` reads on.
 public struct Parser {
     public static let statementKeywords = ["funnel", "paths", "time", "dropoff", "stats", "quality", "count", "top",
-                                           "pauses", "customers", "accounts", "attribution", "touchpoints", "gaps", "retention", "explain", "set"]
+                                           "pauses", "customers", "accounts", "attribution", "touchpoints", "gaps", "retention", "revenue", "explain", "set"]
     /// Words that end a step or filter expression inside a statement.
     static let clauseWords: Set<String> = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "strictly", "ties",
                                           "show", "max", "keep", "to", "from", "next", "previous", "at", "limit", "then",
@@ -164,14 +164,14 @@ public struct Parser {
 
     // MARK: Statements
 
-    /// A statement, and its unit: `… count accounts` after time, paths, dropoff, pauses, retention, attribution,
+    /// A statement, and its unit: `… count accounts` after time, paths, dropoff, pauses, retention, attribution, revenue,
     /// touchpoints, gaps or a pattern runs it at account level (the funnel keeps its own `count` clause).
     mutating func parseStatement() throws -> Statement {
         // `count accounts|customers` may stand anywhere among these statements' clauses: taken out of the
         // tokens before the statement is parsed.
         var unit: String?
         let countMatching = peek.text.lowercased() == "count" && peek(1).text.lowercased() == "matching"
-        if countMatching || ["time", "paths", "dropoff", "pauses", "retention", "attribution", "touchpoints", "gaps", "customers"].contains(peek.text.lowercased()) {
+        if countMatching || ["time", "paths", "dropoff", "pauses", "retention", "attribution", "touchpoints", "gaps", "customers", "revenue"].contains(peek.text.lowercased()) {
             var k = pos + 1
             while k + 1 < tokens.count, tokens[k].kind != .end, !(tokens[k].kind == .symbol && tokens[k].text == ";") {
                 if tokens[k].kind == .word, tokens[k].text.lowercased() == "count", tokens[k + 1].kind == .word,
@@ -241,6 +241,20 @@ public struct Parser {
                 break
             }
             return .count(unit: unit, by: by, filter: filter, top: top)
+        case "revenue":
+            _ = advance()
+            var by: Breakdown?, filter: Expr?, top: Int?
+            while true {
+                if let w = try parseWhere() { filter = w; continue }
+                if isWord("by") { by = try parseBy(after: by); continue }
+                if isWord("top") && peek(1).kind != .word {
+                    let at = advance().range
+                    guard by != nil else { throw Diagnostic(.topWithoutGroups, "'top N' keeps the largest groups of a 'by'; this revenue has none", at: at, help: "add 'by FIELD'") }
+                    top = try expectInt("a number after 'top'"); continue
+                }
+                break
+            }
+            return .revenue(by: by, filter: filter, top: top)
         case "top":
             _ = advance()
             var n = 10

@@ -72,6 +72,11 @@ extension QueryPlan {
             add("statement", "gaps for \(q.conversion.text)")
             add("in plain words", "touchpoints at the consideration and intent stages: how many journeys touch each, and how many end there without ever reaching \(q.conversion.text); a gap ends at least 1.5× the average share")
             filters(q.filter)
+        case .revenue(let q):
+            add("statement", "revenue" + (q.by.map { " by \($0.display)" } ?? "") + (q.top.map { " top \($0)" } ?? ""))
+            add("in plain words", "an order is an event with a value (passing the filter); revenue = the sum of their values; per group the orders, the revenue, the average order value, the customers with any event there and those with an order (buyers), and the revenue per customer and per buyer"
+                + (q.by.map { $0.isEventField ? "; grouped by \($0.display) (an event field: an order under its own value, a customer under every value it has an event with)" : "; grouped by \($0.display) (a customer attribute: each customer under its value)" } ?? ""))
+            filters(q.filter)
         case .count(let q):
             let unit = q.unit.rawValue
             let fields = q.by.map { [$0] + ($0.also.map { [$0] } ?? []) } ?? []

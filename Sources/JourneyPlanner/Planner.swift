@@ -13,7 +13,7 @@ public struct Planner {
 
     typealias Stats = QueryPlan.Stats; typealias Funnel = QueryPlan.Funnel; typealias FunnelStep = QueryPlan.FunnelStep
     typealias Exclusion = QueryPlan.Exclusion; typealias Paths = QueryPlan.Paths; typealias Time = QueryPlan.Time
-    typealias Dropoff = QueryPlan.Dropoff; typealias CountTarget = QueryPlan.CountTarget; typealias Count = QueryPlan.Count
+    typealias Dropoff = QueryPlan.Dropoff; typealias CountTarget = QueryPlan.CountTarget; typealias Count = QueryPlan.Count; typealias Revenue = QueryPlan.Revenue
     typealias Top = QueryPlan.Top; typealias PauseKind = QueryPlan.PauseKind; typealias Pauses = QueryPlan.Pauses
     typealias Condition = QueryPlan.Condition; typealias Customers = QueryPlan.Customers; typealias Attribution = QueryPlan.Attribution
     typealias AttributionModel = QueryPlan.AttributionModel; typealias Matching = QueryPlan.Matching
@@ -46,6 +46,8 @@ public struct Planner {
         case .count(let unit, let by, let f, let top):
             guard let target = CountTarget(rawValue: unit) else { throw QueryError("count takes customers, accounts or events") }
             return .count(Count(unit: target, by: try by.map { try b.bindBreakdown($0, pairs: true) }, filter: try b.bindFilter(f), top: top))
+        case .revenue(let by, let f, let top):
+            return .revenue(Revenue(by: try by.map { try b.bindBreakdown($0) }, filter: try b.bindFilter(f), top: top))
         case .top(let what, let n, let f, let campaign):
             return .top(Top(what: what, campaigns: campaign, n: n, filter: try b.bindFilter(f)))
         case .pauses(let d, let which, let f, let limit):

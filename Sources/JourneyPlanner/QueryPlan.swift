@@ -11,6 +11,7 @@ public indirect enum QueryPlan: Sendable, Equatable {
     case time(Time)
     case dropoff(Dropoff)
     case count(Count)
+    case revenue(Revenue)
     case top(Top)
     case pauses(Pauses)
     case customers(Customers)
@@ -157,6 +158,13 @@ extension QueryPlan {
         public func wants(_ m: AttributionModel) -> Bool { model == m || model == .all }
     }
 
+    /// `revenue`: an order is an event with a value (passing the filter); revenue is the sum of their values.
+    public struct Revenue: Sendable, Equatable {
+        public var by: BoundBreakdown?
+        public var filter: BoundFilter
+        public var top: Int?
+    }
+
     public struct Matching: Sendable, Equatable {
         public var pattern: BoundPattern
         public var within: TimeSpan?
@@ -247,6 +255,7 @@ extension QueryPlan {
         case .time(let q): return q.filter
         case .dropoff(let q): return q.filter
         case .count(let q): return q.filter
+        case .revenue(let q): return q.filter
         case .top(let q): return q.filter
         case .pauses(let q): return q.filter
         case .customers(let q): return q.filter

@@ -1,0 +1,95 @@
+import Testing
+import JourneyCore
+import JourneyLanguage
+import JourneyPlanner
+@testable import JourneyEngine
+
+/// `revenue` against a plain computation: per customer and event, dictionaries of labels.
+@Suite struct RevenueReferenceTests {
+    final class Segments: AttributeSource {
+        let segment: [Int64: String]
+        init(_ s: [Int64: String]) { segment = s }
+        func customerAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { ids.map { name == "segment" ? segment[$0] : nil } }
+        func accountAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { ids.map { _ in nil } }
+        func accounts(for ids: [Int64]) throws -> [Int64] { ids.map { _ in 0 } }
+    }
+
+    /// Random journeys: channel 0–3 (0 none), stage 1–3, a value on about one event in four (some of them 0).
+    func data(seed: UInt64) -> (JourneyData, [Int64: String]) {
+        var r = TestRandom(seed: seed)
+        var seq = PackedSequences()
+        var segment: [Int64: String] = [:]
+        for c in 0..<(50 + r.next(150)) {
+            let id = Int64(c + 1)
+            seq.customerIDs.append(id)
+            if r.next(4) != 0 { segment[id] = ["smb", "enterprise", "mid"][r.next(3)] }
+            for k in 0..<(1 + r.next(12)) {
+                seq.times.append(Int64(k) * 3_600_000); seq.events.append(UInt32(1 + r.next(3))); seq.channels.append(UInt16(r.next(4)))
+                seq.stages.append(UInt8(1 + r.next(3))); seq.kinds.append(0); seq.campaigns.append(0)
+                seq.values.append(r.next(4) == 0 ? Double(r.next(5) * 25) + 0.5 * Double(r.next(2)) : .nan)
+            }
+            seq.offsets.append(Int32(seq.times.count))
+        }
+        var cat = Catalog()
+        cat.events = ["", "ad", "visit", "buy"]; cat.channels = ["", "email", "linkedin", "web"]; cat.stages = ["awareness", "consideration", "conversion"]
+        cat.customerAttributes = ["segment"]
+        return (JourneyData(sequences: seq, catalog: cat, attributes: Segments(segment)), segment)
+    }
+
+    struct Tally { var customers = Set<Int>(), buyers = Set<Int>(), orders = 0, revenue = 0.0 }
+
+    /// The plain answer: label → tally, and the whole.
+    func plain(_ d: JourneyData, _ segment: [Int64: String], by: String?, keep: (Int) -> Bool) -> ([String: Tally], Tally) {
+        let s = d.sequences
+        var groups: [String: Tally] = [:], all = Tally()
+        for c in 0..<s.customerCount {
+            for i in Int(s.offsets[c])..<Int(s.offsets[c + 1]) where keep(i) {
+                let label: String
+                switch by {
+                case "channel": label = s.channels[i] == 0 ? "(none)" : d.catalog.channels[Int(s.channels[i])]
+                case "customer.segment": label = segment[s.customerIDs[c]] ?? "(none)"
+                default: label = "all"
+                }
+                groups[label, default: Tally()].customers.insert(c); all.customers.insert(c)
+                let v = s.values[i]
+                if !v.isNaN {
+                    groups[label]!.buyers.insert(c); groups[label]!.orders += 1; groups[label]!.revenue += v
+                    all.buyers.insert(c); all.orders += 1; all.revenue += v
+                }
+            }
+        }
+        return (groups, all)
+    }
+
+    @Test func revenueEqualsThePlainComputation() throws {
+        for seed in 1...40 as ClosedRange<UInt64> {
+            let (d, segment) = data(seed: seed)
+            let s = d.sequences
+            let cases: [(String, String?, (Int) -> Bool)] = [
+                ("revenue", nil, { _ in true }),
+                ("revenue by channel", "channel", { _ in true }),
+                ("revenue by customer.segment", "customer.segment", { _ in true }),
+                ("revenue by channel where stage = conversion", "channel", { s.stages[$0] == 3 }),
+                ("revenue by customer.segment where channel != email", "customer.segment", { s.channels[$0] != 1 && s.channels[$0] != 0 }),   // no channel: not != (as SQL)
+            ]
+            for (statement, by, keep) in cases {
+                let t = try Executor(data: d).run(try Parser.parse(statement))[0]
+                let (groups, all) = plain(d, segment, by: by, keep: keep)
+                let expected = (by == nil ? ["all": all] : groups).filter { $0.value.customers.count > 0 }
+                    .sorted { $0.value.revenue != $1.value.revenue ? $0.value.revenue > $1.value.revenue : $0.key < $1.key }
+                #expect(t.rows.count == expected.count, "\(statement) seed \(seed)")
+                for (row, (label, g)) in zip(t.rows, expected) {
+                    let cells = by == nil ? row : Array(row.dropFirst())
+                    if by != nil { #expect(row[0] == .text(label), "\(statement) seed \(seed)") }
+                    #expect(cells[0] == .int(g.customers.count) && cells[1] == .int(g.buyers.count) && cells[2] == .int(g.orders), "\(statement) \(label) seed \(seed): \(row)")
+                    guard case .money(let r) = cells[3] else { Issue.record("revenue cell \(cells[3])"); continue }
+                    #expect(abs(r - g.revenue) < 1e-9, "\(statement) \(label)")
+                    #expect(cells[5] == (g.orders == 0 ? .null : .money(g.revenue / Double(g.orders))))
+                    #expect(cells[6] == .money(g.revenue / Double(g.customers.count)))
+                }
+                // The note's totals are the whole's, customers counted once.
+                #expect(t.notes.contains { $0.contains("by \(all.buyers.count) of \(all.customers.count) customers") }, "\(statement): \(t.notes)")
+            }
+        }
+    }
+}
