@@ -248,6 +248,12 @@ public final class ClickHouseBackend {
                                                  lost: Int(totals[4]) ?? 0, paths: paths, sets: sets)
             return ResultBuilder.attribution(q, aggregate, filterNotes: q.filter.description + [servedBy])
         case .matching(let q): return try matching(q, t)
+        case .leads(let q):
+            let groups = try client.rows(try t.leads(q)).filter { $0.count == 6 }.map { r in
+                LeadsAggregate.Group(label: q.by.map { t.label($0, r[0]) } ?? "all", leads: Int(r[1]) ?? 0, mql: Int(r[2]) ?? 0, sql: Int(r[3]) ?? 0,
+                                     won: Int(r[4]) ?? 0, revenue: Double(r[5]) ?? 0)
+            }
+            return ResultBuilder.leads(q, LeadsAggregate(groups: groups), filterNotes: q.filter.description + [servedBy])
         case .revenue(let q):
             let sql = try t.revenue(q)
             func group(_ label: String, _ r: ArraySlice<String>) -> RevenueAggregate.Group {

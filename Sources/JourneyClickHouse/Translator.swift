@@ -283,6 +283,26 @@ public struct Translator {
         return (groups, "SELECT \(measures) FROM \(scan)")
     }
 
+    // MARK: leads
+
+    /// Per group: key, leads, MQL, SQL, won, revenue — from one row per customer (its first event's group, the
+    /// latest stage it reached, the sum of its values).
+    public func leads(_ q: QueryPlan.Leads) throws -> String {
+        if let t = try carrying(q.by) { return try t.leads(q) }
+        var gcol = "0", join = "", key = "g"
+        switch try group(q.by) {
+        case .none: break
+        case .column(let expr, _): gcol = expr
+        case .attribute(let a, let month): join = attributeJoin(a, month: month); key = "gattr"
+        }
+        let perCustomer = """
+            SELECT customer, arraySort(x -> (x.1, x.2), groupArray((ts, seq, \(gcol))))[1].3 AS g, max(stage) AS st, sumIf(value, NOT isNaN(value)) AS val
+            FROM \(events) WHERE \(try conditions(q.filter))
+            GROUP BY customer
+            """
+        return "SELECT \(key), count(), countIf(st >= \(q.mql)), countIf(st >= \(q.sql)), countIf(st >= \(q.won)), sum(val)\nFROM (\(perCustomer)) AS l \(join)\nGROUP BY \(key)"
+    }
+
     // MARK: time, top
 
     /// One row per group: the group and the durations from each customer's first A to the first B at its time
@@ -673,7 +693,7 @@ public struct Translator {
     /// The statements that run at account level on ClickHouse.
     static func accountLevelPlan(_ p: QueryPlan) throws -> QueryPlan {
         switch p {
-        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps, .customers, .pauses, .matching, .revenue: return p
+        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps, .customers, .pauses, .matching, .revenue, .leads: return p
         default: throw Untranslatable("this statement at account level")
         }
     }
@@ -688,6 +708,7 @@ public struct Translator {
         case .revenue(let q):
             let r = try revenue(q)
             return [r.groups, r.total]
+        case .leads(let q): return [try leads(q)]
         case .count(let q):
             let c = try count(q)
             return [c.groups, c.total] + (c.store.map { [$0] } ?? [])

@@ -15,6 +15,7 @@ extension Executor {
         case .dropoff(let q): return try dropoff(q)
         case .count(let q): return try count(q)
         case .revenue(let q): return try revenue(q)
+        case .leads(let q): return try leads(q)
         case .top(let q): return try top(q)
         case .customers(let q): return try customers(q, keys: keys)
         case .attribution(let q): return try attribution(q)
@@ -98,6 +99,9 @@ extension Executor {
             return []
         case .revenue:
             rows.append(("scan", "each customer's events read once; a group's customers and buyers counted by remembering the last customer seen there"))
+            try filtered(plan.filter ?? BoundFilter())
+        case .leads:
+            rows.append(("scan", "each customer's events read once: its first touch, the latest stage it reached, the sum of its values"))
             try filtered(plan.filter ?? BoundFilter())
         case .stats, .time, .dropoff, .count, .top, .pauses, .customers, .attribution, .touchpoints, .gaps, .retention:
             rows.append(("scan", "each customer's events read once in time order; customers split over \(cores) core\(cores == 1 ? "" : "s")"))

@@ -88,6 +88,17 @@ public struct TimeSpan: Equatable, Sendable {
 }
 
 /// A breakdown: `by channel`, `by customer.segment`, `by month(first_contact)`, `at step 2`.
+/// `leads`: the stages that make a lead marketing-qualified, sales-qualified and won (names as written, bound
+/// against the store's stages), and the breakdown (an event field: the lead's first touch).
+public struct LeadsQuery: Equatable, Sendable {
+    public var by: Breakdown?
+    public var mql: Token?, sql: Token?, won: Token?
+    public var filter: Expr?
+    public init(by: Breakdown? = nil, mql: Token? = nil, sql: Token? = nil, won: Token? = nil, filter: Expr? = nil) {
+        self.by = by; self.mql = mql; self.sql = sql; self.won = won; self.filter = filter
+    }
+}
+
 public struct Breakdown: Equatable, Sendable {
     public var field: FieldRef
     public var month: Bool
@@ -168,6 +179,8 @@ public indirect enum Statement: Equatable, Sendable {
     case count(unit: String, by: Breakdown?, filter: Expr?, top: Int?)
     /// `revenue [by DIM [top N]] [where ...]` — orders (events with a value), revenue, order value, per customer.
     case revenue(by: Breakdown?, filter: Expr?, top: Int?)
+    /// `leads [by DIM] [mql STAGE] [sql STAGE] [won STAGE] [where ...]` — lead quality per first touch.
+    case leads(LeadsQuery)
     /// `top channels|events|stages|kinds|campaigns [N] [where ...]`
     case top(what: PathShow, n: Int, filter: Expr?, campaign: Bool)
     /// `pauses longer than 30d [resumed|open]`

@@ -40,6 +40,7 @@ public enum DiagnosticID: String, CaseIterable, Sendable {
     case exclusionSteps = "J304"
     case dropoffNeedsTarget = "J305"
     case tooManySteps = "J306"
+    case leadStagesOrder = "J307"
 
     /// The id as printed: `J201`.
     public var code: String { rawValue }

@@ -2,11 +2,12 @@
 /// ParsePatterns, ParseClauses). `parseScript` throws the first `Diagnostic`; `parseScriptRecovering` reads on.
 public struct Parser {
     public static let statementKeywords = ["funnel", "paths", "time", "dropoff", "stats", "quality", "count", "top",
-                                           "pauses", "customers", "accounts", "attribution", "touchpoints", "gaps", "retention", "revenue", "explain", "set"]
+                                           "pauses", "customers", "accounts", "attribution", "touchpoints", "gaps", "retention", "revenue", "leads", "explain", "set"]
     /// Words that end a step or filter expression inside a statement.
     static let clauseWords: Set<String> = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "strictly", "ties",
                                           "show", "max", "keep", "to", "from", "next", "previous", "at", "limit", "then",
-                                          "resumed", "open", "limit", "lookback", "model", "returning", "every", "periods", "of", "for", "matching"]
+                                          "resumed", "open", "limit", "lookback", "model", "returning", "every", "periods", "of", "for", "matching",
+                                          "mql", "sql", "won"]
 
     var tokens: [Token]
     var pos = 0
@@ -171,7 +172,7 @@ public struct Parser {
         // tokens before the statement is parsed.
         var unit: String?
         let countMatching = peek.text.lowercased() == "count" && peek(1).text.lowercased() == "matching"
-        if countMatching || ["time", "paths", "dropoff", "pauses", "retention", "attribution", "touchpoints", "gaps", "customers", "revenue"].contains(peek.text.lowercased()) {
+        if countMatching || ["time", "paths", "dropoff", "pauses", "retention", "attribution", "touchpoints", "gaps", "customers", "revenue", "leads"].contains(peek.text.lowercased()) {
             var k = pos + 1
             while k + 1 < tokens.count, tokens[k].kind != .end, !(tokens[k].kind == .symbol && tokens[k].text == ";") {
                 if tokens[k].kind == .word, tokens[k].text.lowercased() == "count", tokens[k + 1].kind == .word,
@@ -241,6 +242,22 @@ public struct Parser {
                 break
             }
             return .count(unit: unit, by: by, filter: filter, top: top)
+        case "leads":
+            _ = advance()
+            var q = LeadsQuery()
+            while true {
+                if let w = try parseWhere() { q.filter = w; continue }
+                if isWord("by") { q.by = try parseBy(after: q.by); continue }
+                if let which = ["mql", "sql", "won"].first(where: { isWord($0) }) {
+                    _ = advance()
+                    guard peek.kind == .word || peek.kind == .string else { throw error("a stage after '\(which)'") }
+                    let stage = advance()
+                    switch which { case "mql": q.mql = stage; case "sql": q.sql = stage; default: q.won = stage }
+                    continue
+                }
+                break
+            }
+            return .leads(q)
         case "revenue":
             _ = advance()
             var by: Breakdown?, filter: Expr?, top: Int?

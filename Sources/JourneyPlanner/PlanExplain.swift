@@ -72,6 +72,11 @@ extension QueryPlan {
             add("statement", "gaps for \(q.conversion.text)")
             add("in plain words", "touchpoints at the consideration and intent stages: how many journeys touch each, and how many end there without ever reaching \(q.conversion.text); a gap ends at least 1.5× the average share")
             filters(q.filter)
+        case .leads(let q):
+            add("statement", "leads" + (q.by.map { " by \($0.display)" } ?? "") + " mql \(q.stageNames[0]) sql \(q.stageNames[1]) won \(q.stageNames[2])")
+            add("in plain words", "a lead is a customer with an event passing the filter; it is marketing-qualified (MQL) when it has an event at \(q.stageNames[0]) or a later stage, sales-qualified (SQL) at \(q.stageNames[1]) or later, won at \(q.stageNames[2]) or later; revenue = the sum of its events' values"
+                + (q.by.map { $0.isEventField ? "; grouped by the \($0.display) of each lead's first event (its first touch)" : "; grouped by \($0.display) (a customer attribute)" } ?? ""))
+            filters(q.filter)
         case .revenue(let q):
             add("statement", "revenue" + (q.by.map { " by \($0.display)" } ?? "") + (q.top.map { " top \($0)" } ?? ""))
             add("in plain words", "an order is an event with a value (passing the filter); revenue = the sum of their values; per group the orders, the revenue, the average order value, the customers with any event there and those with an order (buyers), and the revenue per customer and per buyer"

@@ -13,7 +13,7 @@ public struct Planner {
 
     typealias Stats = QueryPlan.Stats; typealias Funnel = QueryPlan.Funnel; typealias FunnelStep = QueryPlan.FunnelStep
     typealias Exclusion = QueryPlan.Exclusion; typealias Paths = QueryPlan.Paths; typealias Time = QueryPlan.Time
-    typealias Dropoff = QueryPlan.Dropoff; typealias CountTarget = QueryPlan.CountTarget; typealias Count = QueryPlan.Count; typealias Revenue = QueryPlan.Revenue
+    typealias Dropoff = QueryPlan.Dropoff; typealias CountTarget = QueryPlan.CountTarget; typealias Count = QueryPlan.Count; typealias Revenue = QueryPlan.Revenue; typealias Leads = QueryPlan.Leads
     typealias Top = QueryPlan.Top; typealias PauseKind = QueryPlan.PauseKind; typealias Pauses = QueryPlan.Pauses
     typealias Condition = QueryPlan.Condition; typealias Customers = QueryPlan.Customers; typealias Attribution = QueryPlan.Attribution
     typealias AttributionModel = QueryPlan.AttributionModel; typealias Matching = QueryPlan.Matching
@@ -46,6 +46,21 @@ public struct Planner {
         case .count(let unit, let by, let f, let top):
             guard let target = CountTarget(rawValue: unit) else { throw QueryError("count takes customers, accounts or events") }
             return .count(Count(unit: target, by: try by.map { try b.bindBreakdown($0, pairs: true) }, filter: try b.bindFilter(f), top: top))
+        case .leads(let q):
+            // Each stage by name (did-you-mean among the store's), defaults consideration / intent / conversion.
+            func stage(_ t: Token?, _ fallback: String) throws -> (UInt8, String) {
+                let name = t?.text ?? fallback
+                if let i = catalog.stages.firstIndex(where: { $0.lowercased() == name.lowercased() }) { return (UInt8(i + 1), catalog.stages[i]) }
+                let s = suggestion(for: name, among: catalog.stages)
+                throw Diagnostic(.unknownValue, t == nil ? "the store has no stage '\(name)'; name the stages with mql, sql and won" : "unknown stage '\(name)'",
+                                 at: t?.range ?? SourceRange(start: 0, end: 0, line: 1, column: 1), help: s.map { "did you mean '\($0)'?" } ?? "stages: \(catalog.stages.joined(separator: ", "))")
+            }
+            let (m, mn) = try stage(q.mql, "consideration"), (s, sn) = try stage(q.sql, "intent"), (w, wn) = try stage(q.won, "conversion")
+            guard m <= s && s <= w else {
+                throw Diagnostic(.leadStagesOrder, "the stages must follow the funnel: mql \(mn), sql \(sn), won \(wn) are out of order",
+                                 at: (q.won ?? q.sql ?? q.mql)?.range ?? SourceRange(start: 0, end: 0, line: 1, column: 1), help: "stages in order: \(catalog.stages.joined(separator: " > "))")
+            }
+            return .leads(Leads(by: try q.by.map { try b.bindBreakdown($0) }, mql: m, sql: s, won: w, stageNames: [mn, sn, wn], filter: try b.bindFilter(q.filter)))
         case .revenue(let by, let f, let top):
             return .revenue(Revenue(by: try by.map { try b.bindBreakdown($0) }, filter: try b.bindFilter(f), top: top))
         case .top(let what, let n, let f, let campaign):

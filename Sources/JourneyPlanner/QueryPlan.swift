@@ -12,6 +12,7 @@ public indirect enum QueryPlan: Sendable, Equatable {
     case dropoff(Dropoff)
     case count(Count)
     case revenue(Revenue)
+    case leads(Leads)
     case top(Top)
     case pauses(Pauses)
     case customers(Customers)
@@ -165,6 +166,15 @@ extension QueryPlan {
         public var top: Int?
     }
 
+    /// `leads`: a lead is a customer with an event passing the filter; it is marketing-qualified, sales-qualified,
+    /// won when it has an event at that stage or a later one (stage codes: the catalog's order + 1).
+    public struct Leads: Sendable, Equatable {
+        public var by: BoundBreakdown?
+        public var mql: UInt8, sql: UInt8, won: UInt8
+        public var stageNames: [String]
+        public var filter: BoundFilter
+    }
+
     public struct Matching: Sendable, Equatable {
         public var pattern: BoundPattern
         public var within: TimeSpan?
@@ -256,6 +266,7 @@ extension QueryPlan {
         case .dropoff(let q): return q.filter
         case .count(let q): return q.filter
         case .revenue(let q): return q.filter
+        case .leads(let q): return q.filter
         case .top(let q): return q.filter
         case .pauses(let q): return q.filter
         case .customers(let q): return q.filter

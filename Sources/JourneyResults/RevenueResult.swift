@@ -23,7 +23,7 @@ extension ResultBuilder {
              a.total.revenue == 0 ? .null : .percent(g.revenue / a.total.revenue),
              ratio(g.revenue, g.orders), ratio(g.revenue, g.customers), ratio(g.revenue, g.buyers)]
         }
-        let columns = ["customers", "buyers", "orders", "revenue", "share of revenue", "per order", "per customer", "per buyer"]
+        let columns = ["customers", "buyers", "orders", "revenue", "share", "per order", "per customer", "per buyer"]
         var notes = ["an order is an event with a value\(filterNotes.isEmpty ? "" : " passing the filter"); revenue = the sum of their values; buyers = customers with an order"]
         guard let by = q.by else {
             notes.append("\(a.total.orders.grouped) orders by \(a.total.buyers.grouped) of \(a.total.customers.grouped) customers")

@@ -139,6 +139,9 @@ enum ClickHouseServers {
             statements.append("paths\(ends[next(ends.count)])\(["", " within 60d", " within 365d"][next(3)])\(["", " show channel", " show stage", " show kind"][next(4)])\(["", " keep repeats", " max 3 steps", " top 3"][next(4)])\(filters[next(filters.count)])")
             statements.append("dropoff after \(["awareness", "consideration", "intent"][next(3)])\(["", " to stage:conversion", " to event:webinar"][next(3)])\(filters[next(filters.count)])")
         }
+        for _ in 0..<6 {
+            statements.append("leads\(["", " by channel", " by customer.segment", " by month(timestamp)", " by campaign"][next(5)])\(["", " mql awareness", " won retention", " sql consideration"][next(4)])\(filters[next(filters.count)])\(["", " count accounts"][next(2)])")
+        }
         // Patterns: the server picks the customers who can match, journey's matcher runs on their events.
         let atoms = ["awareness", "consideration", "conversion", "webinar", "channel = email", "(intent | event:demo_request)", "any"]
         for _ in 0..<14 {

@@ -4,7 +4,7 @@ import JourneyLanguage
 import JourneyPlanner
 @testable import JourneyEngine
 
-/// `revenue` against a plain computation: per customer and event, dictionaries of labels.
+/// `revenue` and `leads` against a plain computation: per customer and event, dictionaries of labels.
 @Suite struct RevenueReferenceTests {
     final class Segments: AttributeSource {
         let segment: [Int64: String]
@@ -91,5 +91,54 @@ import JourneyPlanner
                 #expect(t.notes.contains { $0.contains("by \(all.buyers.count) of \(all.customers.count) customers") }, "\(statement): \(t.notes)")
             }
         }
+    }
+
+    /// Leads per first touch (or segment): a customer's first event passing the filter names its group; MQL, SQL
+    /// and won = it has an event at that stage or a later one.
+    @Test func leadsEqualThePlainComputation() throws {
+        for seed in 1...40 as ClosedRange<UInt64> {
+            let (d, segment) = data(seed: seed)
+            let s = d.sequences
+            let cases: [(String, String?, (Int) -> Bool, [UInt8])] = [
+                ("leads", nil, { _ in true }, [2, 2, 3]),
+                ("leads by channel", "channel", { _ in true }, [2, 2, 3]),
+                ("leads by channel mql awareness sql consideration won conversion where channel != linkedin", "channel", { s.channels[$0] != 2 && s.channels[$0] != 0 }, [1, 2, 3]),
+                ("leads by customer.segment won consideration mql consideration sql consideration", "customer.segment", { _ in true }, [2, 2, 2]),
+            ]
+            for (statement, by, keep, stages) in cases {
+                // The catalog has no intent: the default sql stage is named explicitly where needed.
+                let text = statement == "leads" || statement == "leads by channel" ? statement + " sql consideration" : statement
+                let t = try Executor(data: d).run(try Parser.parse(text))[0]
+                var groups: [String: [Double]] = [:]   // leads, mql, sql, won, revenue
+                for c in 0..<s.customerCount {
+                    let mine = (Int(s.offsets[c])..<Int(s.offsets[c + 1])).filter(keep)
+                    guard let first = mine.first else { continue }
+                    let top = mine.map { s.stages[$0] }.max()!
+                    let value = mine.map { s.values[$0] }.filter { !$0.isNaN }.reduce(0, +)
+                    let label = by == "channel" ? (s.channels[first] == 0 ? "(none)" : d.catalog.channels[Int(s.channels[first])])
+                        : by == "customer.segment" ? segment[s.customerIDs[c]] ?? "(none)" : "all"
+                    var g = groups[label] ?? [0, 0, 0, 0, 0]
+                    g[0] += 1; g[4] += value
+                    for k in 0..<3 where top >= stages[k] { g[1 + k] += 1 }
+                    groups[label] = g
+                }
+                let expected = groups.sorted { $0.value[0] != $1.value[0] ? $0.value[0] > $1.value[0] : $0.key < $1.key }
+                #expect(t.rows.count == expected.count, "\(text) seed \(seed)")
+                for (row, (label, g)) in zip(t.rows, expected) {
+                    let cells = by == nil ? row : Array(row.dropFirst())
+                    if by != nil { #expect(row[0] == .text(label), "\(text) seed \(seed)") }
+                    #expect(cells[0...3] == [.int(Int(g[0])), .int(Int(g[1])), .int(Int(g[2])), .int(Int(g[3]))], "\(text) \(label) seed \(seed): \(row)")
+                    #expect(cells[4] == .percent(g[1] / g[0]) && cells[7] == .percent(g[3] / g[0]))
+                    guard case .money(let r) = cells[8] else { Issue.record("revenue cell"); continue }
+                    #expect(abs(r - g[4]) < 1e-9)
+                }
+            }
+        }
+    }
+
+    @Test func leadsStagesMustFollowTheFunnel() throws {
+        let (d, _) = data(seed: 3)
+        #expect(throws: Diagnostic.self) { try Executor(data: d).run(try Parser.parse("leads mql conversion sql consideration")) }
+        #expect(throws: Diagnostic.self) { try Executor(data: d).run(try Parser.parse("leads mql considertion sql consideration")) }
     }
 }
