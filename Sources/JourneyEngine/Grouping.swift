@@ -146,3 +146,25 @@ extension Executor {
 
 }
 
+
+/// What a one-pass statement over customers with groups needs (revenue, leads): the compiled filter, the groups
+/// (an event field's codes, or a customer attribute's dense codes), and the event filter as a step test.
+struct GroupedPass {
+    let filter: CompiledFilter
+    let dim: EventGroups?
+    let dense: (codes: [Int], names: [String])?
+    let eventFilter: StepTest?
+    /// Owns the event filter's tables: keep the value alive for the scan.
+    let tables = StepTest.Tables()
+
+    init(_ executor: Executor, by: BoundBreakdown?, filter f: BoundFilter) throws {
+        filter = try executor.compile(f)
+        let grouping = try by.map(executor.grouping)
+        dim = grouping?.events; dense = grouping?.denseValues
+        eventFilter = filter.events.map { [tables] in StepTest($0, tables: tables) }
+    }
+    var groupCount: Int { dim?.bound ?? dense?.names.count ?? 1 }
+    /// The group of event `i` of customer `c` (an event field: the event's own code).
+    @inline(__always) func group(_ v: UnsafePackedView, _ i: Int, customer c: Int) -> Int { dim.map { Int($0.code(v, i)) } ?? dense?.codes[c] ?? 0 }
+    var names: [String] { dim.map { d in (0..<groupCount).map { d.name($0) } } ?? dense?.names ?? ["all"] }
+}

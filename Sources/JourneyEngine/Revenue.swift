@@ -8,26 +8,21 @@ extension Executor {
     /// customers; groups are codes (an event field's per event, a customer attribute's per customer), and a
     /// group's customers and buyers are counted once each by remembering the last customer seen there.
     public func revenue(_ q: QueryPlan.Revenue) throws -> [ResultTable] {
-        let filter = try compile(q.filter)
-        let grouping = try q.by.map(grouping)
-        let dim = grouping?.events, dense = grouping?.denseValues
-        let groupCount = dim?.bound ?? dense?.names.count ?? 1
+        let pass = try GroupedPass(self, by: q.by, filter: q.filter)
+        let filter = pass.filter, groupCount = pass.groupCount
         var customers = [Int](repeating: 0, count: groupCount), buyers = customers, orders = customers
         var revenue = [Double](repeating: 0, count: groupCount)
         var seenCustomer = [Int](repeating: -1, count: groupCount), seenBuyer = seenCustomer
         var total = RevenueAggregate.Group(label: "all", customers: 0, buyers: 0, orders: 0, revenue: 0)
-        let tables = StepTest.Tables()
-        defer { withExtendedLifetime(tables) {} }
-        let eventFilter = filter.events.map { StepTest($0, tables: tables) }
         try seq.withView { v in
             for c in 0..<seq.customerCount {
                 try checkCancel(c)
                 if let j = filter.journeys, !j[c] { continue }
                 var any = false, bought = false
                 for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) {
-                    if let f = eventFilter, !f.matches(v, i) { continue }
+                    if let f = pass.eventFilter, !f.matches(v, i) { continue }
                     any = true
-                    let g = dim.map { Int($0.code(v, i)) } ?? dense?.codes[c] ?? 0
+                    let g = pass.group(v, i, customer: c)
                     if seenCustomer[g] != c { seenCustomer[g] = c; customers[g] += 1 }
                     let x = v.values[i]
                     guard !x.isNaN else { continue }
@@ -40,7 +35,8 @@ extension Executor {
                 if bought { total.buyers += 1 }
             }
         }
-        let names = dim.map { d in (0..<groupCount).map { d.name($0) } } ?? dense?.names ?? ["all"]
+        let names = pass.names
+        withExtendedLifetime(pass) {}
         let groups = (0..<groupCount).map { g in
             RevenueAggregate.Group(label: names[g], customers: customers[g], buyers: buyers[g], orders: orders[g], revenue: revenue[g])
         }

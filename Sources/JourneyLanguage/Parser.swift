@@ -188,6 +188,22 @@ public struct Parser {
         return unit == "accounts" ? .accounts(st) : st
     }
 
+    /// `by`, `where` and `top N` in any order (count, revenue); `top` needs a `by`.
+    mutating func parseGroupClauses(_ statement: String, help: String) throws -> (Breakdown?, Expr?, Int?) {
+        var by: Breakdown?, filter: Expr?, top: Int?
+        while true {
+            if let w = try parseWhere() { filter = w; continue }
+            if isWord("by") { by = try parseBy(after: by); continue }
+            if isWord("top") && peek(1).kind != .word {
+                let at = advance().range
+                guard by != nil else { throw Diagnostic(.topWithoutGroups, "'top N' keeps the largest groups of a 'by'; this \(statement) has none", at: at, help: help) }
+                top = try expectInt("a number after 'top'"); continue
+            }
+            break
+        }
+        return (by, filter, top)
+    }
+
     mutating func parseStatementBody() throws -> Statement {
         let t = peek
         guard t.kind == .word else {
@@ -230,17 +246,7 @@ public struct Parser {
             else if peek.kind == .word, let s = suggestion(for: peek.text, among: ["customers", "accounts", "events"]) {
                 throw Diagnostic(.expected, "expected customers, accounts or events after 'count', found '\(peek.text)'", at: peek.range, help: "did you mean '\(s)'?")
             }
-            var by: Breakdown?, filter: Expr?, top: Int?
-            while true {
-                if let w = try parseWhere() { filter = w; continue }
-                if isWord("by") { by = try parseBy(after: by); continue }
-                if isWord("top") && peek(1).kind != .word {
-                    let at = advance().range
-                    guard by != nil else { throw Diagnostic(.topWithoutGroups, "'top N' keeps the largest groups of a 'by'; this count has none", at: at, help: "add 'by FIELD', or use 'top N channels|events|…'") }
-                    top = try expectInt("a number after 'top'"); continue
-                }
-                break
-            }
+            let (by, filter, top) = try parseGroupClauses("count", help: "add 'by FIELD', or use 'top N channels|events|…'")
             return .count(unit: unit, by: by, filter: filter, top: top)
         case "leads":
             _ = advance()
@@ -260,17 +266,7 @@ public struct Parser {
             return .leads(q)
         case "revenue":
             _ = advance()
-            var by: Breakdown?, filter: Expr?, top: Int?
-            while true {
-                if let w = try parseWhere() { filter = w; continue }
-                if isWord("by") { by = try parseBy(after: by); continue }
-                if isWord("top") && peek(1).kind != .word {
-                    let at = advance().range
-                    guard by != nil else { throw Diagnostic(.topWithoutGroups, "'top N' keeps the largest groups of a 'by'; this revenue has none", at: at, help: "add 'by FIELD'") }
-                    top = try expectInt("a number after 'top'"); continue
-                }
-                break
-            }
+            let (by, filter, top) = try parseGroupClauses("revenue", help: "add 'by FIELD'")
             return .revenue(by: by, filter: filter, top: top)
         case "top":
             _ = advance()
