@@ -248,6 +248,19 @@ public final class ClickHouseBackend {
                                                  lost: Int(totals[4]) ?? 0, paths: paths, sets: sets)
             return ResultBuilder.attribution(q, aggregate, filterNotes: q.filter.description + [servedBy])
         case .matching(let q): return try matching(q, t)
+        case .compare(let q):
+            let sql = try t.compare(q)
+            var sides = [CompareAggregate.Side(), CompareAggregate.Side()]
+            for r in try client.rows(sql.sides) where r.count == 6 {
+                guard let s = Int(r[0]), s == 0 || s == 1 else { continue }
+                sides[s].customers = Int(r[1]) ?? 0; sides[s].converted = Int(r[2]) ?? 0; sides[s].toConvert = Self.numbers(r[3])
+                sides[s].revenue = Double(r[4]) ?? 0; sides[s].touches = Int(r[5]) ?? 0
+            }
+            for r in try client.rows(sql.touchpoints) where r.count == 3 {
+                let name = t.label(.event, Int(r[0]) ?? 0)
+                for s in 0..<2 { if let n = Int(r[1 + s]), n > 0 { sides[s].byTouchpoint[name, default: 0] += n } }
+            }
+            return ResultBuilder.compare(q, CompareAggregate(sides: sides), filterNotes: q.filter.description + [servedBy])
         case .leads(let q):
             let groups = try client.rows(try t.leads(q)).filter { $0.count == 6 }.map { r in
                 LeadsAggregate.Group(label: q.by.map { t.label($0, r[0]) } ?? "all", leads: Int(r[1]) ?? 0, mql: Int(r[2]) ?? 0, sql: Int(r[3]) ?? 0,

@@ -64,7 +64,9 @@ public struct Translator {
     /// one shard) when the condition runs on the shards; at account level the merged journeys (an account's
     /// people may live on several shards); and when the events are a subquery (a property joined for a `by`),
     /// whose conditions run where the rows are gathered, all the events.
-    var subqueryEvents: String { accountLevel ? events : breakdownProperty != nil ? "\(database).events" : localEvents }
+    var subqueryEvents: String { accountLevel ? events : breakdownProperty != nil || gathered ? "\(database).events" : localEvents }
+    /// Conditions written for rows already gathered from the shards (they then read all the events).
+    var gathered = false
 
     /// At account level, each account (or person without one: `-person`) and its first person — the lowest store
     /// id among its people with events — whose customer attributes an account row takes (as the native merge).
@@ -281,6 +283,36 @@ public struct Translator {
         case .attribute(let a, let month): groups = "SELECT gattr, \(measures) FROM \(scan) AS s \(attributeJoin(a, month: month)) GROUP BY gattr"
         }
         return (groups, "SELECT \(measures) FROM \(scan)")
+    }
+
+    // MARK: compare
+
+    /// Per side (0, 1): customers, converted, the times to convert, revenue, touches; and per event the
+    /// customers of each side who had it.
+    public func compare(_ q: QueryPlan.Compare) throws -> (sides: String, touchpoints: String) {
+        let a = try journey(q.a), b = try journey(q.b), filter = try conditions(q.filter)
+        // The sides are judged on the aggregated rows (on a cluster: gathered from the shards).
+        var g = self
+        g.gathered = true
+        let perCustomer = """
+            SELECT *, toUInt8(\(try g.journey(q.a))) AS ina, toUInt8(\(try g.journey(q.b))) AS inb
+            FROM (SELECT customer, min(ts) AS first, countIf(stage >= \(q.won)) > 0 AS conv, minIf(ts, stage >= \(q.won)) AS convts,
+                         count() AS touches, sumIf(value, NOT isNaN(value)) AS val
+                  FROM \(events) WHERE \(filter)
+                  GROUP BY customer)
+            """
+        let sides = """
+            SELECT s, count(), countIf(conv), groupArrayIf(convts - first, conv), sum(val), sum(touches)
+            FROM (\(perCustomer)) ARRAY JOIN [ina, inb] AS f, [0, 1] AS s
+            WHERE f = 1
+            GROUP BY s
+            """
+        let touchpoints = """
+            SELECT event, uniqExactIf(customer, ina = 1), uniqExactIf(customer, inb = 1)
+            FROM (SELECT customer, event, toUInt8(\(a)) AS ina, toUInt8(\(b)) AS inb FROM \(events) WHERE \(filter))
+            GROUP BY event
+            """
+        return (sides, touchpoints)
     }
 
     // MARK: leads
@@ -693,7 +725,7 @@ public struct Translator {
     /// The statements that run at account level on ClickHouse.
     static func accountLevelPlan(_ p: QueryPlan) throws -> QueryPlan {
         switch p {
-        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps, .customers, .pauses, .matching, .revenue, .leads: return p
+        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps, .customers, .pauses, .matching, .revenue, .leads, .compare: return p
         default: throw Untranslatable("this statement at account level")
         }
     }
@@ -709,6 +741,9 @@ public struct Translator {
             let r = try revenue(q)
             return [r.groups, r.total]
         case .leads(let q): return [try leads(q)]
+        case .compare(let q):
+            let c = try compare(q)
+            return [c.sides, c.touchpoints]
         case .count(let q):
             let c = try count(q)
             return [c.groups, c.total] + (c.store.map { [$0] } ?? [])

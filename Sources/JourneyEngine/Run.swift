@@ -16,6 +16,7 @@ extension Executor {
         case .count(let q): return try count(q)
         case .revenue(let q): return try revenue(q)
         case .leads(let q): return try leads(q)
+        case .compare(let q): return try compare(q)
         case .top(let q): return try top(q)
         case .customers(let q): return try customers(q, keys: keys)
         case .attribution(let q): return try attribution(q)
@@ -99,6 +100,9 @@ extension Executor {
             return []
         case .revenue:
             rows.append(("scan", "each customer's events read once; a group's customers and buyers counted by remembering the last customer seen there"))
+            try filtered(plan.filter ?? BoundFilter())
+        case .compare:
+            rows.append(("scan", "each customer of either side read once: first event, first conversion, touches, values, touchpoints"))
             try filtered(plan.filter ?? BoundFilter())
         case .leads:
             rows.append(("scan", "each customer's events read once: its first touch, the latest stage it reached, the sum of its values"))

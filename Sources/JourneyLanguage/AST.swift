@@ -99,6 +99,14 @@ public struct LeadsQuery: Equatable, Sendable {
     }
 }
 
+/// `compare A with B`: two journey-level conditions (an event condition: the journey has such an event).
+public struct CompareQuery: Equatable, Sendable {
+    public var a: Expr, b: Expr
+    public var won: Token?
+    public var filter: Expr?
+    public init(a: Expr, b: Expr, won: Token? = nil, filter: Expr? = nil) { self.a = a; self.b = b; self.won = won; self.filter = filter }
+}
+
 public struct Breakdown: Equatable, Sendable {
     public var field: FieldRef
     public var month: Bool
@@ -181,6 +189,8 @@ public indirect enum Statement: Equatable, Sendable {
     case revenue(by: Breakdown?, filter: Expr?, top: Int?)
     /// `leads [by DIM] [mql STAGE] [sql STAGE] [won STAGE] [where ...]` — lead quality per first touch.
     case leads(LeadsQuery)
+    /// `compare A with B [won STAGE] [where ...]` — two segments side by side, with a test of the conversion rates.
+    case compare(CompareQuery)
     /// `top channels|events|stages|kinds|campaigns [N] [where ...]`
     case top(what: PathShow, n: Int, filter: Expr?, campaign: Bool)
     /// `pauses longer than 30d [resumed|open]`

@@ -72,6 +72,10 @@ extension QueryPlan {
             add("statement", "gaps for \(q.conversion.text)")
             add("in plain words", "touchpoints at the consideration and intent stages: how many journeys touch each, and how many end there without ever reaching \(q.conversion.text); a gap ends at least 1.5× the average share")
             filters(q.filter)
+        case .compare(let q):
+            add("statement", "compare \(q.texts[0]) with \(q.texts[1]) won \(q.wonName)")
+            add("in plain words", "the customers of each side (a customer may be on both), side by side: how many converted (an event at \(q.wonName) or a later stage), their conversion rate with a two-sided test of the difference (Fisher's exact test when an expected count is under 5, else the two-proportion z-test), the median time from first event to conversion, revenue and touches per customer, and each side's most common touchpoint")
+            filters(q.filter)
         case .leads(let q):
             add("statement", "leads" + (q.by.map { " by \($0.display)" } ?? "") + " mql \(q.stageNames[0]) sql \(q.stageNames[1]) won \(q.stageNames[2])")
             add("in plain words", "a lead is a customer with an event passing the filter; it is marketing-qualified (MQL) when it has an event at \(q.stageNames[0]) or a later stage, sales-qualified (SQL) at \(q.stageNames[1]) or later, won at \(q.stageNames[2]) or later; revenue = the sum of its events' values"

@@ -13,6 +13,7 @@ public indirect enum QueryPlan: Sendable, Equatable {
     case count(Count)
     case revenue(Revenue)
     case leads(Leads)
+    case compare(Compare)
     case top(Top)
     case pauses(Pauses)
     case customers(Customers)
@@ -175,6 +176,14 @@ extension QueryPlan {
         public var filter: BoundFilter
     }
 
+    /// `compare A with B`: the customers of each side (journey-level conditions) and what they did.
+    public struct Compare: Sendable, Equatable {
+        public var a: JourneyExpr, b: JourneyExpr
+        public var texts: [String]
+        public var won: UInt8, wonName: String
+        public var filter: BoundFilter
+    }
+
     public struct Matching: Sendable, Equatable {
         public var pattern: BoundPattern
         public var within: TimeSpan?
@@ -267,6 +276,7 @@ extension QueryPlan {
         case .count(let q): return q.filter
         case .revenue(let q): return q.filter
         case .leads(let q): return q.filter
+        case .compare(let q): return q.filter
         case .top(let q): return q.filter
         case .pauses(let q): return q.filter
         case .customers(let q): return q.filter

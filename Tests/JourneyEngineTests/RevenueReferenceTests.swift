@@ -3,6 +3,7 @@ import JourneyCore
 import JourneyLanguage
 import JourneyPlanner
 @testable import JourneyEngine
+import JourneyResults
 
 /// `revenue` and `leads` against a plain computation: per customer and event, dictionaries of labels.
 @Suite struct RevenueReferenceTests {
@@ -140,5 +141,39 @@ import JourneyPlanner
         let (d, _) = data(seed: 3)
         #expect(throws: Diagnostic.self) { try Executor(data: d).run(try Parser.parse("leads mql conversion sql consideration")) }
         #expect(throws: Diagnostic.self) { try Executor(data: d).run(try Parser.parse("leads mql considertion sql consideration")) }
+    }
+
+    /// `compare`: each side's customers and conversions against a plain computation, and the test's p-value
+    /// against the textbook one.
+    @Test func compareEqualsThePlainComputation() throws {
+        for seed in 1...30 as ClosedRange<UInt64> {
+            let (d, segment) = data(seed: seed)
+            let s = d.sequences
+            let t = try Executor(data: d).run(try Parser.parse("compare customer.segment = smb with touched channel:linkedin"))[0]
+            var customers = [0, 0], converted = [0, 0], touches = [0, 0]
+            for c in 0..<s.customerCount {
+                let events = Int(s.offsets[c])..<Int(s.offsets[c + 1])
+                let side = [segment[s.customerIDs[c]] == "smb", events.contains { s.channels[$0] == 2 }]
+                for k in 0..<2 where side[k] {
+                    customers[k] += 1; touches[k] += events.count
+                    if events.contains(where: { s.stages[$0] >= 3 }) { converted[k] += 1 }
+                }
+            }
+            #expect(t.rows[0][1] == .int(customers[0]) && t.rows[0][2] == .int(customers[1]), "seed \(seed): \(t.rows[0])")
+            #expect(t.rows[1][1] == .int(converted[0]) && t.rows[1][2] == .int(converted[1]), "seed \(seed): \(t.rows[1])")
+            #expect(t.rows[5][1] == .double(Double(touches[0]) / Double(customers[0])))
+            let p = RateTest.pValue(converted[0], customers[0], converted[1], customers[1])!.p
+            #expect(t.rows[2][4] == .text(p < 0.0001 ? "< 0.0001" : String(format: "%.4f", p)))
+        }
+    }
+
+    @Test func rateTestsGiveTheTextbookValues() {
+        // Fisher's tea-tasting table (3 of 4 right): two-sided p = 34/70.
+        #expect(abs(RateTest.fisher(3, 4, 1, 4) - 34.0 / 70.0) < 1e-12)
+        #expect(RateTest.pValue(3, 4, 1, 4)!.test == "Fisher's exact test")
+        // 45 of 100 vs 30 of 100: pooled z = 2.1909, two-sided p = 0.02846.
+        let z = RateTest.pValue(45, 100, 30, 100)!
+        #expect(z.test == "two-proportion z-test" && abs(z.p - 0.028459) < 1e-5, "\(z)")
+        #expect(RateTest.pValue(5, 10, 0, 0) == nil)
     }
 }
