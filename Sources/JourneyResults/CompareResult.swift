@@ -29,16 +29,16 @@ extension ResultBuilder {
             [.text(name), x.map(cell) ?? .null, y.map(cell) ?? .null, x.flatMap { x in y.map { cell($0 - x) } } ?? .null, p]
         }
         let rows: [[Value]] = [
-            row("customers", Double(l.customers), Double(r.customers), { .int(Int($0)) }),
+            row("members", Double(l.customers), Double(r.customers), { .int(Int($0)) }),
             row("converted", Double(l.converted), Double(r.converted), { .int(Int($0)) }),
             row("conversion rate", per(Double(l.converted), l.customers), per(Double(r.converted), r.customers), { .percent($0) },
                 p: test.map { .text($0.p < 0.0001 ? "< 0.0001" : String(format: "%.4f", $0.p)) } ?? .null),
             row("median time to convert", median(l), median(r), { .duration($0) }),
-            row("revenue per customer", per(l.revenue, l.customers), per(r.revenue, r.customers), { .money($0) }),
-            row("touches per customer", per(Double(l.touches), l.customers), per(Double(r.touches), r.customers), { .double($0) }),
-            [.text("top touchpoint (share of customers)"), top(l), top(r), .null, .null],
+            row("revenue per member", per(l.revenue, l.customers), per(r.revenue, r.customers), { .money($0) }),
+            row("touches per member", per(Double(l.touches), l.customers), per(Double(r.touches), r.customers), { .double($0) }),
+            [.text("top touchpoint (share of members)"), top(l), top(r), .null, .null],
         ]
-        var notes = ["converted = an event at \(q.wonName) or a later stage; time to convert from the customer's first event to the first such event; a customer may be on both sides",
+        var notes = ["members = the customers each side's condition holds for (the two sides may share some); converted = an event at \(q.wonName) or a later stage; time to convert from a member's first event to the first such event",
                      "difference = \(q.texts[1]) − \(q.texts[0])"]
         if let test {
             notes.append("p-value of the conversion rates (\(test.test), two-sided): \(test.p < 0.05 ? "below 0.05 — unlikely to be chance alone" : "0.05 or more — could be chance")")
