@@ -248,6 +248,17 @@ public final class ClickHouseBackend {
                                                  lost: Int(totals[4]) ?? 0, paths: paths, sets: sets)
             return ResultBuilder.attribution(q, aggregate, filterNotes: q.filter.description + [servedBy])
         case .matching(let q): return try matching(q, t)
+        case .profile(let q):
+            let sql = try t.profile(q)
+            let totals = try client.rows(sql.totals).first ?? ["0", "0"]
+            var values: [ProfileAggregate.Value] = []
+            for (a, query) in zip(q.attributes, sql.values) {
+                for r in try client.rows(query) where r.count == 3 {
+                    values.append(.init(attribute: "\(a.scope.rawValue).\(a.name)", value: r[0], members: Int(r[1]) ?? 0, converted: Int(r[2]) ?? 0))
+                }
+            }
+            return ResultBuilder.profile(q, ProfileAggregate(members: Int(totals[0]) ?? 0, converted: Int(totals[1]) ?? 0, values: values),
+                                         filterNotes: q.filter.description + [servedBy])
         case .compare(let q):
             let sql = try t.compare(q)
             var sides = [CompareAggregate.Side(), CompareAggregate.Side()]

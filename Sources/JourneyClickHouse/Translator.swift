@@ -285,6 +285,18 @@ public struct Translator {
         return (groups, "SELECT \(measures) FROM \(scan)")
     }
 
+    // MARK: profile
+
+    /// The members and the converted (`totals`), and per attribute its values' members and converted.
+    public func profile(_ q: QueryPlan.Profile) throws -> (totals: String, values: [String]) {
+        let perCustomer = "SELECT customer, countIf(stage >= \(q.won)) > 0 AS conv FROM \(events) WHERE \(try conditions(q.filter)) GROUP BY customer"
+        let values = q.attributes.map { a in
+            let rows = attributeRows("scope = \(SQL.string(a.scope.rawValue)) AND name = \(SQL.string(a.name))")
+            return "SELECT v, count(), countIf(conv) FROM (\(perCustomer)) AS l ANY INNER JOIN (SELECT customer, v FROM (\(rows))) AS r USING customer GROUP BY v"
+        }
+        return ("SELECT count(), countIf(conv) FROM (\(perCustomer))", values)
+    }
+
     // MARK: compare
 
     /// Per side (0, 1): customers, converted, the times to convert, revenue, touches; and per event the
@@ -725,7 +737,7 @@ public struct Translator {
     /// The statements that run at account level on ClickHouse.
     static func accountLevelPlan(_ p: QueryPlan) throws -> QueryPlan {
         switch p {
-        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps, .customers, .pauses, .matching, .revenue, .leads, .compare: return p
+        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps, .customers, .pauses, .matching, .revenue, .leads, .compare, .profile: return p
         default: throw Untranslatable("this statement at account level")
         }
     }
@@ -744,6 +756,9 @@ public struct Translator {
         case .compare(let q):
             let c = try compare(q)
             return [c.sides, c.touchpoints]
+        case .profile(let q):
+            let p = try profile(q)
+            return [p.totals] + p.values
         case .count(let q):
             let c = try count(q)
             return [c.groups, c.total] + (c.store.map { [$0] } ?? [])

@@ -17,6 +17,7 @@ extension Executor {
         case .revenue(let q): return try revenue(q)
         case .leads(let q): return try leads(q)
         case .compare(let q): return try compare(q)
+        case .profile(let q): return try profile(q)
         case .top(let q): return try top(q)
         case .customers(let q): return try customers(q, keys: keys)
         case .attribution(let q): return try attribution(q)
@@ -100,6 +101,9 @@ extension Executor {
             return []
         case .revenue:
             rows.append(("scan", "each customer's events read once; a group's customers and buyers counted by remembering the last customer seen there"))
+            try filtered(plan.filter ?? BoundFilter())
+        case .profile:
+            rows.append(("scan", "each customer's events read until its first conversion; then each attribute read once"))
             try filtered(plan.filter ?? BoundFilter())
         case .compare:
             rows.append(("scan", "each customer of either side read once: first event, first conversion, touches, values, touchpoints"))

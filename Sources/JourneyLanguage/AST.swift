@@ -191,6 +191,9 @@ public indirect enum Statement: Equatable, Sendable {
     case leads(LeadsQuery)
     /// `compare A with B [won STAGE] [where ...]` — two segments side by side, with a test of the conversion rates.
     case compare(CompareQuery)
+    /// `profile [won STAGE] [where ...]` — the ideal customer profile: attribute values over-represented among
+    /// the converted, with lift.
+    case profile(won: Token?, filter: Expr?)
     /// `top channels|events|stages|kinds|campaigns [N] [where ...]`
     case top(what: PathShow, n: Int, filter: Expr?, campaign: Bool)
     /// `pauses longer than 30d [resumed|open]`

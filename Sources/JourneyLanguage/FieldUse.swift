@@ -41,6 +41,7 @@ extension Statement {
         case .count(_, _, let f, _), .top(_, _, let f, _), .pauses(_, _, let f, _), .revenue(_, let f, _): return of([f])
         case .leads(let q): return of([q.filter])
         case .compare(let q): return of([q.a, q.b, q.filter])
+        case .profile(_, let f): return of([f])
         case .customers(let q):
             return of(q.conditions.map { if case .reached(let e, _) = $0 { return e }; return nil } + [q.filter])
         case .attribution(let q): return of([q.conversion, q.filter])

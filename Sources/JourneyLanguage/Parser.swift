@@ -2,7 +2,7 @@
 /// ParsePatterns, ParseClauses). `parseScript` throws the first `Diagnostic`; `parseScriptRecovering` reads on.
 public struct Parser {
     public static let statementKeywords = ["funnel", "paths", "time", "dropoff", "stats", "quality", "count", "top",
-                                           "pauses", "customers", "accounts", "attribution", "touchpoints", "gaps", "retention", "revenue", "leads", "compare", "explain", "set"]
+                                           "pauses", "customers", "accounts", "attribution", "touchpoints", "gaps", "retention", "revenue", "leads", "compare", "profile", "explain", "set"]
     /// Words that end a step or filter expression inside a statement.
     static let clauseWords: Set<String> = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "strictly", "ties",
                                           "show", "max", "keep", "to", "from", "next", "previous", "at", "limit", "then",
@@ -172,7 +172,7 @@ public struct Parser {
         // tokens before the statement is parsed.
         var unit: String?
         let countMatching = peek.text.lowercased() == "count" && peek(1).text.lowercased() == "matching"
-        if countMatching || ["time", "paths", "dropoff", "pauses", "retention", "attribution", "touchpoints", "gaps", "customers", "revenue", "leads", "compare"].contains(peek.text.lowercased()) {
+        if countMatching || ["time", "paths", "dropoff", "pauses", "retention", "attribution", "touchpoints", "gaps", "customers", "revenue", "leads", "compare", "profile"].contains(peek.text.lowercased()) {
             var k = pos + 1
             while k + 1 < tokens.count, tokens[k].kind != .end, !(tokens[k].kind == .symbol && tokens[k].text == ";") {
                 if tokens[k].kind == .word, tokens[k].text.lowercased() == "count", tokens[k + 1].kind == .word,
@@ -248,6 +248,18 @@ public struct Parser {
             }
             let (by, filter, top) = try parseGroupClauses("count", help: "add 'by FIELD', or use 'top N channels|events|…'")
             return .count(unit: unit, by: by, filter: filter, top: top)
+        case "profile":
+            _ = advance()
+            var won: Token?, filter: Expr?
+            while true {
+                if let w = try parseWhere() { filter = w; continue }
+                if accept("won") {
+                    guard peek.kind == .word || peek.kind == .string else { throw error("a stage after 'won'") }
+                    won = advance(); continue
+                }
+                break
+            }
+            return .profile(won: won, filter: filter)
         case "compare":
             _ = advance()
             if peek.kind == .end { throw error("a segment after 'compare' (e.g. customer.segment = smb)") }

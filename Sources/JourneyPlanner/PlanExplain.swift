@@ -72,6 +72,10 @@ extension QueryPlan {
             add("statement", "gaps for \(q.conversion.text)")
             add("in plain words", "touchpoints at the consideration and intent stages: how many journeys touch each, and how many end there without ever reaching \(q.conversion.text); a gap ends at least 1.5× the average share")
             filters(q.filter)
+        case .profile(let q):
+            add("statement", "profile won \(q.wonName)")
+            add("in plain words", "the customers with an event passing the filter, and those among them with an event at \(q.wonName) or a later stage (converted); for every value of \(q.attributes.map { "\($0.scope.rawValue).\($0.name)" }.joined(separator: ", ")): its share among the converted against its share among all (lift), values with at least \(QueryPlan.Profile.minimumConverted) converted")
+            filters(q.filter)
         case .compare(let q):
             add("statement", "compare \(q.texts[0]) with \(q.texts[1]) won \(q.wonName)")
             add("in plain words", "the customers of each side (a customer may be on both), side by side: how many converted (an event at \(q.wonName) or a later stage), their conversion rate with a two-sided test of the difference (Fisher's exact test when an expected count is under 5, else the two-proportion z-test), the median time from first event to conversion, revenue and touches per customer, and each side's most common touchpoint")

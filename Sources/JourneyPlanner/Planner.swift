@@ -13,11 +13,22 @@ public struct Planner {
 
     typealias Stats = QueryPlan.Stats; typealias Funnel = QueryPlan.Funnel; typealias FunnelStep = QueryPlan.FunnelStep
     typealias Exclusion = QueryPlan.Exclusion; typealias Paths = QueryPlan.Paths; typealias Time = QueryPlan.Time
-    typealias Dropoff = QueryPlan.Dropoff; typealias CountTarget = QueryPlan.CountTarget; typealias Count = QueryPlan.Count; typealias Revenue = QueryPlan.Revenue; typealias Leads = QueryPlan.Leads; typealias Compare = QueryPlan.Compare
+    typealias Dropoff = QueryPlan.Dropoff; typealias CountTarget = QueryPlan.CountTarget; typealias Count = QueryPlan.Count; typealias Revenue = QueryPlan.Revenue; typealias Leads = QueryPlan.Leads; typealias Compare = QueryPlan.Compare; typealias Profile = QueryPlan.Profile
     typealias Top = QueryPlan.Top; typealias PauseKind = QueryPlan.PauseKind; typealias Pauses = QueryPlan.Pauses
     typealias Condition = QueryPlan.Condition; typealias Customers = QueryPlan.Customers; typealias Attribution = QueryPlan.Attribution
     typealias AttributionModel = QueryPlan.AttributionModel; typealias Matching = QueryPlan.Matching
     typealias Relevance = QueryPlan.Relevance; typealias Retention = QueryPlan.Retention
+
+    /// The stage that counts as converted (`won STAGE`, default conversion), by name as the store has it.
+    func wonStage(_ t: Token?) throws -> (UInt8, String) {
+        let name = t?.text ?? "conversion"
+        guard let i = catalog.stages.firstIndex(where: { $0.lowercased() == name.lowercased() }) else {
+            let s = suggestion(for: name, among: catalog.stages)
+            throw Diagnostic(.unknownValue, t == nil ? "the store has no stage 'conversion'; name the stage that counts as converted with 'won STAGE'" : "unknown stage '\(name)'",
+                             at: t?.range ?? SourceRange(start: 0, end: 0, line: 1, column: 1), help: s.map { "did you mean '\($0)'?" } ?? "stages: \(catalog.stages.joined(separator: ", "))")
+        }
+        return (UInt8(i + 1), catalog.stages[i])
+    }
 
     /// The plan of one statement.
     public static func plan(_ st: Statement, catalog: Catalog) throws -> QueryPlan {
@@ -47,14 +58,14 @@ public struct Planner {
             guard let target = CountTarget(rawValue: unit) else { throw QueryError("count takes customers, accounts or events") }
             return .count(Count(unit: target, by: try by.map { try b.bindBreakdown($0, pairs: true) }, filter: try b.bindFilter(f), top: top))
         case .compare(let q):
-            let name = q.won?.text ?? "conversion"
-            guard let i = catalog.stages.firstIndex(where: { $0.lowercased() == name.lowercased() }) else {
-                let s = suggestion(for: name, among: catalog.stages)
-                throw Diagnostic(.unknownValue, q.won == nil ? "the store has no stage 'conversion'; name the stage that counts as converted with 'won STAGE'" : "unknown stage '\(name)'",
-                                 at: q.won?.range ?? SourceRange(start: 0, end: 0, line: 1, column: 1), help: s.map { "did you mean '\($0)'?" } ?? "stages: \(catalog.stages.joined(separator: ", "))")
-            }
+            let (won, wonName) = try wonStage(q.won)
             return .compare(Compare(a: try b.bindJourney(q.a), b: try b.bindJourney(q.b), texts: [describe(q.a), describe(q.b)],
-                                    won: UInt8(i + 1), wonName: catalog.stages[i], filter: try b.bindFilter(q.filter)))
+                                    won: won, wonName: wonName, filter: try b.bindFilter(q.filter)))
+        case .profile(let w, let f):
+            let (won, wonName) = try wonStage(w)
+            let attributes = catalog.customerAttributes.map { AttributeRef(scope: .customer, name: $0) }
+                + ["industry", "country", "size"].map { AttributeRef(scope: .account, name: $0) }
+            return .profile(Profile(attributes: attributes, won: won, wonName: wonName, filter: try b.bindFilter(f)))
         case .leads(let q):
             // Each stage by name (did-you-mean among the store's), defaults consideration / intent / conversion.
             func stage(_ t: Token?, _ fallback: String) throws -> (UInt8, String) {

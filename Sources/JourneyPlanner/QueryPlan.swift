@@ -14,6 +14,7 @@ public indirect enum QueryPlan: Sendable, Equatable {
     case revenue(Revenue)
     case leads(Leads)
     case compare(Compare)
+    case profile(Profile)
     case top(Top)
     case pauses(Pauses)
     case customers(Customers)
@@ -184,6 +185,16 @@ extension QueryPlan {
         public var filter: BoundFilter
     }
 
+    /// `profile`: per attribute value, the converted and all members who have it; `attributes` are the
+    /// customer attributes, then the account ones (scope, name).
+    public struct Profile: Sendable, Equatable {
+        public var attributes: [AttributeRef]
+        public var won: UInt8, wonName: String
+        public var filter: BoundFilter
+        /// Values held by fewer converted members are not listed (too few to say anything).
+        public static let minimumConverted = 5
+    }
+
     public struct Matching: Sendable, Equatable {
         public var pattern: BoundPattern
         public var within: TimeSpan?
@@ -277,6 +288,7 @@ extension QueryPlan {
         case .revenue(let q): return q.filter
         case .leads(let q): return q.filter
         case .compare(let q): return q.filter
+        case .profile(let q): return q.filter
         case .top(let q): return q.filter
         case .pauses(let q): return q.filter
         case .customers(let q): return q.filter

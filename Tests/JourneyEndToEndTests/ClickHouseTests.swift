@@ -146,6 +146,9 @@ enum ClickHouseServers {
             let sides = ["customer.segment = smb", "customer.segment = enterprise", "touched channel:linkedin", "not touched stage:conversion", "channel = email", "customer.segment != smb"]
             statements.append("compare \(sides[next(sides.count)]) with \(sides[next(sides.count)])\(["", " won intent"][next(2)])\(filters[next(filters.count)])\(["", " count accounts"][next(2)])")
         }
+        for _ in 0..<3 {
+            statements.append("profile\(["", " won intent"][next(2)])\(filters[next(filters.count)])\(["", " count accounts"][next(2)])")
+        }
         // Patterns: the server picks the customers who can match, journey's matcher runs on their events.
         let atoms = ["awareness", "consideration", "conversion", "webinar", "channel = email", "(intent | event:demo_request)", "any"]
         for _ in 0..<14 {

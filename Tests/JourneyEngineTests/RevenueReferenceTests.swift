@@ -176,4 +176,32 @@ import JourneyResults
         #expect(z.test == "two-proportion z-test" && abs(z.p - 0.028459) < 1e-5, "\(z)")
         #expect(RateTest.pValue(5, 10, 0, 0) == nil)
     }
+
+    /// `profile`: per segment value the members and the converted, and the lift, against a plain count.
+    @Test func profileEqualsThePlainComputation() throws {
+        for seed in 1...30 as ClosedRange<UInt64> {
+            let (d, segment) = data(seed: seed)
+            let s = d.sequences
+            let t = try Executor(data: d).run(try Parser.parse("profile where channel != email"))[0]
+            var members = 0, converted = 0
+            var byValue: [String: (Int, Int)] = [:]
+            for c in 0..<s.customerCount {
+                let mine = (Int(s.offsets[c])..<Int(s.offsets[c + 1])).filter { s.channels[$0] != 1 && s.channels[$0] != 0 }
+                guard !mine.isEmpty else { continue }
+                let won = mine.contains { s.stages[$0] >= 3 }
+                members += 1; if won { converted += 1 }
+                if let v = segment[s.customerIDs[c]] { byValue[v, default: (0, 0)].0 += 1; if won { byValue[v, default: (0, 0)].1 += 1 } }
+            }
+            let expected = byValue.filter { $0.value.1 >= 5 }
+                .map { ($0.key, $0.value, (Double($0.value.1) / Double(converted)) / (Double($0.value.0) / Double(members))) }
+                .sorted { $0.2 != $1.2 ? $0.2 > $1.2 : $0.0 < $1.0 }
+            #expect(t.rows.count == expected.count, "seed \(seed)")
+            for (row, e) in zip(t.rows, expected) {
+                #expect(row[0] == .text("customer.segment") && row[1] == .text(e.0) && row[2] == .int(e.1.1), "seed \(seed): \(row)")
+                guard case .double(let lift) = row[6] else { Issue.record("lift"); continue }
+                #expect(abs(lift - e.2) < 1e-12)
+            }
+            #expect(t.notes[0].hasPrefix("\(converted.grouped) of \(members.grouped) customers converted"), "\(t.notes[0])")
+        }
+    }
 }
