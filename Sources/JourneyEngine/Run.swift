@@ -99,17 +99,16 @@ extension Executor {
             return try physical(inner)
         case .quality, .set:
             return []
-        case .revenue:
-            rows.append(("scan", "each customer's events read once; a group's customers and buyers counted by remembering the last customer seen there"))
-            try filtered(plan.filter ?? BoundFilter())
-        case .profile:
-            rows.append(("scan", "each customer's events read until its first conversion; then each attribute read once"))
-            try filtered(plan.filter ?? BoundFilter())
-        case .compare:
-            rows.append(("scan", "each customer of either side read once: first event, first conversion, touches, values, touchpoints"))
-            try filtered(plan.filter ?? BoundFilter())
-        case .leads:
-            rows.append(("scan", "each customer's events read once: its first touch, the latest stage it reached, the sum of its values"))
+        case .revenue, .leads, .compare, .profile:
+            // One pass over the customers on the calling thread; what each keeps of its events.
+            let keeps: String
+            switch plan {
+            case .revenue: keeps = "a group's customers and buyers counted by remembering the last customer seen there"
+            case .leads: keeps = "its first touch, the latest stage it reached, the sum of its values"
+            case .compare: keeps = "(either side's) first event, first conversion, touches, values, touchpoints"
+            default: keeps = "until its first conversion; then each attribute read once"
+            }
+            rows.append(("scan", "each customer's events read once: " + keeps))
             try filtered(plan.filter ?? BoundFilter())
         case .stats, .time, .dropoff, .count, .top, .pauses, .customers, .attribution, .touchpoints, .gaps, .retention:
             rows.append(("scan", "each customer's events read once in time order; customers split over \(cores) core\(cores == 1 ? "" : "s")"))
