@@ -7,6 +7,25 @@ public protocol AttributeSource {
     func customerAttribute(_ name: String, for ids: [Int64]) throws -> [String?]
     func accountAttribute(_ name: String, for ids: [Int64]) throws -> [String?]
     func accounts(for ids: [Int64]) throws -> [Int64]
+    /// An attribute as a value table and a code per id (cheaper to count by than strings); `account`: an
+    /// account attribute.
+    func attributeCodes(_ name: String, account: Bool, for ids: [Int64]) throws -> (values: [String?], codes: [Int32])
+}
+
+extension AttributeSource {
+    public func attributeCodes(_ name: String, account: Bool, for ids: [Int64]) throws -> (values: [String?], codes: [Int32]) {
+        denseCodes(account ? try accountAttribute(name, for: ids) : try customerAttribute(name, for: ids))
+    }
+}
+
+/// Values as a table of the distinct ones and a code per position (in order of first sight).
+public func denseCodes(_ read: [String?]) -> (values: [String?], codes: [Int32]) {
+    var values: [String?] = [], index: [String?: Int32] = [:]
+    let codes = read.map { v -> Int32 in
+        if let k = index[v] { return k }
+        let k = Int32(values.count); index[v] = k; values.append(v); return k
+    }
+    return (values, codes)
 }
 
 /// Everything a query runs over: the packed journeys, the names behind the codes, attributes.

@@ -25,16 +25,19 @@ extension Executor {
         }
         var values: [ProfileAggregate.Value] = []
         for a in q.attributes {
-            let read = a.scope == .account ? try data.attributes.accountAttribute(a.name, for: seq.customerIDs)
-                                           : try data.attributes.customerAttribute(a.name, for: seq.customerIDs)
-            var tally: [String: (Int, Int)] = [:]
+            // Counted by code (a value table per attribute), not by string.
+            let (names, codes) = try data.attributes.attributeCodes(a.name, account: a.scope == .account, for: seq.customerIDs)
+            var members = [Int](repeating: 0, count: names.count), wins = members
             for c in 0..<seq.customerCount where member[c] {
-                guard let value = read[c] else { continue }
-                tally[value, default: (0, 0)].0 += 1
-                if converted[c] { tally[value, default: (0, 0)].1 += 1 }
+                let k = Int(codes[c])
+                members[k] += 1
+                if converted[c] { wins[k] += 1 }
             }
             let name = "\(a.scope.rawValue).\(a.name)"
-            values += tally.map { .init(attribute: name, value: $0.key, members: $0.value.0, converted: $0.value.1) }
+            for k in names.indices where members[k] > 0 {
+                guard let value = names[k] else { continue }
+                values.append(.init(attribute: name, value: value, members: members[k], converted: wins[k]))
+            }
         }
         return ResultBuilder.profile(q, ProfileAggregate(members: member.filter { $0 }.count, converted: converted.filter { $0 }.count, values: values),
                                      filterNotes: filter.description)

@@ -63,7 +63,9 @@ public struct Planner {
                                     won: won, wonName: wonName, filter: try b.bindFilter(q.filter)))
         case .profile(let w, let f):
             let (won, wonName) = try wonStage(w)
-            let attributes = catalog.customerAttributes.map { AttributeRef(scope: .customer, name: $0) }
+            // Identifiers and the first-contact date are not traits a profile is made of (a value per customer).
+            let attributes = catalog.customerAttributes.filter { !["account", "id", "customer_id", "first_contact"].contains($0.lowercased()) }
+                .map { AttributeRef(scope: .customer, name: $0) }
                 + ["industry", "country", "size"].map { AttributeRef(scope: .account, name: $0) }
             return .profile(Profile(attributes: attributes, won: won, wonName: wonName, filter: try b.bindFilter(f)))
         case .leads(let q):

@@ -13,22 +13,26 @@ final class StoreAttributes: AttributeSource, @unchecked Sendable {
     private var accountsOfLoaded: (ids: [Int64], accounts: [Int64])?
     private let lock = NSLock()
     /// Customer attributes already read, as a value table and a code per customer (4 bytes each, not a string).
+    /// (Account attributes under "account." + name.)
     private var attributesOfLoaded: [String: (ids: [Int64], values: [String?], codes: [Int32])] = [:]
     init(store: Store) { self.store = store }
     func customerAttribute(_ name: String, for ids: [Int64]) throws -> [String?] {
-        lock.lock(); defer { lock.unlock() }
-        if let kept = attributesOfLoaded[name], kept.ids == ids { return kept.codes.map { kept.values[Int($0)] } }
-        let read = try store.customerAttribute(name, for: ids)
-        var values: [String?] = [], index: [String?: Int32] = [:]
-        let codes = read.map { v -> Int32 in
-            if let k = index[v] { return k }
-            let k = Int32(values.count); index[v] = k; values.append(v); return k
-        }
-        // Kept only when the values repeat (a segment, a country), not for keys that are unique per customer.
-        if values.count * 4 < max(ids.count, 64) { attributesOfLoaded[name] = (ids, values, codes) }
-        return read
+        let (values, codes) = try attributeCodes(name, account: false, for: ids)
+        return codes.map { values[Int($0)] }
     }
-    func accountAttribute(_ name: String, for ids: [Int64]) throws -> [String?] { try store.accountAttribute(name, for: ids) }
+    func accountAttribute(_ name: String, for ids: [Int64]) throws -> [String?] {
+        let (values, codes) = try attributeCodes(name, account: true, for: ids)
+        return codes.map { values[Int($0)] }
+    }
+    func attributeCodes(_ name: String, account: Bool, for ids: [Int64]) throws -> (values: [String?], codes: [Int32]) {
+        lock.lock(); defer { lock.unlock() }
+        let key = account ? "account." + name : name
+        if let kept = attributesOfLoaded[key], kept.ids == ids { return (kept.values, kept.codes) }
+        let (values, codes) = denseCodes(account ? try store.accountAttribute(name, for: ids) : try store.customerAttribute(name, for: ids))
+        // Kept only when the values repeat (a segment, a country), not for keys that are unique per customer.
+        if values.count * 4 < max(ids.count, 64) { attributesOfLoaded[key] = (ids, values, codes) }
+        return (values, codes)
+    }
     func accounts(for ids: [Int64]) throws -> [Int64] {
         lock.lock(); defer { lock.unlock() }
         if let kept = accountsOfLoaded, kept.ids == ids { return kept.accounts }
