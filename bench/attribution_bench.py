@@ -7,7 +7,7 @@ Answers are compared per channel (within 0.01 conversions) before timings are pr
 """
 import csv as csvmod, io, os, re, subprocess, time
 
-from common import OUT, arguments, duckdb_events, generated_file, median
+from common import OUT, arguments, duckdb_events, generated_store, median
 
 LOOKBACK_MS = 90 * 86_400_000
 
@@ -19,10 +19,7 @@ def journey_table(out):
 
 def main():
     a = arguments("attribution: journey vs DuckDB SQL")
-    csv, tps = generated_file(a.journey, a.customers)
-    store = os.path.join(OUT, f"b2b-{a.customers}.journey")
-    if not os.path.exists(store):
-        subprocess.run([a.journey, "import", csv, tps, "--into", store, "--no-progress"], check=True, capture_output=True)
+    csv, tps, store = generated_store(a.journey, a.customers)
 
     journey = {}
     for model in ["first", "last", "linear", "markov"]:

@@ -9,7 +9,7 @@ time split into ClickHouse's (journey waiting for the server's answers, as `.tim
 """
 import csv as csvmod, io, json, os, re, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
-from common import OUT, arguments, generated_file, median
+from common import OUT, arguments, generated_store, median
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVERS = os.path.join(HERE, "..", "Tests", "clickhouse", "servers.sh")
@@ -73,10 +73,7 @@ def normalized(tsv):
 
 def main():
     a = arguments("journey on ClickHouse: native vs one server vs a 2-shard cluster, and the SQL on chDB")
-    csv, tps = generated_file(a.journey, a.customers)
-    store = os.path.join(OUT, f"b2b-{a.customers}.journey")
-    if not os.path.exists(store):
-        subprocess.run([a.journey, "import", csv, tps, "--into", store, "--no-progress"], check=True, capture_output=True)
+    csv, tps, store = generated_store(a.journey, a.customers)
     d = tempfile.mkdtemp()
     # The servers' data is kept in bench/out/clickhouse between runs: a second push finds every batch logged.
     chdir = os.path.join(OUT, "clickhouse")

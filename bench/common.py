@@ -21,6 +21,14 @@ def generated_file(journey, customers):
                        check=True, capture_output=True)
     return csv, os.path.join(OUT, f"b2b-{customers}-touchpoints.csv")
 
+def generated_store(journey, customers):
+    """The generated file, its touchpoint catalog, and the store imported from them (once, into bench/out/)."""
+    csv, tps = generated_file(journey, customers)
+    store = os.path.join(OUT, f"b2b-{customers}.journey")
+    if not os.path.exists(store):
+        subprocess.run([journey, "import", csv, tps, "--into", store, "--no-progress"], check=True, capture_output=True)
+    return csv, tps, store
+
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2]

@@ -7,7 +7,7 @@ session, `.timer on`). Figures only; nothing here is asserted by tests.
 """
 import os, re, subprocess, sys, time
 
-from common import OUT, arguments, duckdb_events, generated_file, median
+from common import OUT, arguments, duckdb_events, generated_store, median
 STEPS = ["awareness", "consideration", "intent", "conversion"]
 WINDOW_MS = 30 * 86_400_000
 
@@ -17,11 +17,8 @@ def journey_counts(out):
 
 def main():
     a = arguments("a 4-step funnel: journey vs DuckDB SQL vs chDB windowFunnel")
-    csv, tps = generated_file(a.journey, a.customers)
+    csv, tps, store = generated_store(a.journey, a.customers)
     out = OUT
-    store = os.path.join(out, f"b2b-{a.customers}.journey")
-    if not os.path.exists(store):
-        subprocess.run([a.journey, "import", csv, tps, "--into", store, "--no-progress"], check=True, capture_output=True)
     results = []
 
     for entry in ["first", "best"]:

@@ -5,7 +5,7 @@ leads, MQL, SQL, won and revenue per first-touch channel), then warm medians pri
 """
 import csv as csvmod, io, os, re, subprocess, time
 
-from common import OUT, arguments, duckdb_events, generated_file, median
+from common import OUT, arguments, duckdb_events, generated_store, median
 
 STAGES = ["awareness", "favorability", "consideration", "intent", "conversion", "retention", "advocacy"]
 
@@ -25,10 +25,7 @@ def close(x, y):
 
 def main():
     a = arguments("revenue and leads by channel: journey vs DuckDB")
-    csv, tps = generated_file(a.journey, a.customers)
-    store = os.path.join(OUT, f"b2b-{a.customers}.journey")
-    if not os.path.exists(store):
-        subprocess.run([a.journey, "import", csv, tps, "--into", store, "--no-progress"], check=True, capture_output=True)
+    csv, tps, store = generated_store(a.journey, a.customers)
     import duckdb
     con = duckdb.connect(os.path.join(OUT, f"b2b-{a.customers}-v2.duckdb"))
     con.execute("SET enable_progress_bar = false")

@@ -70,8 +70,9 @@ extension Translator {
 extension ClickHouseBackend {
     /// `customers matching` and `count matching`: the server's customers who can match, matched by journey.
     func matching(_ q: QueryPlan.Matching, _ t: Translator) throws -> [ResultTable] {
-        var sequences = try reducedStore(try t.patternEvents(q))
-        if case .property(let name) = q.by?.source { sequences.properties[name] = sequences.properties.removeValue(forKey: "") }
+        var property: String?
+        if case .property(let name) = q.by?.source { property = name }
+        let sequences = try reducedStore(try t.patternEvents(q), property: property)
         var local = q
         local.filter = BoundFilter()   // applied by the server
         let executor = Executor(data: JourneyData(sequences: sequences, catalog: catalog, attributes: ClickHouseAttributes(client: client, translator: t)))
@@ -108,12 +109,12 @@ extension ClickHouseBackend {
         return ids.map { key[$0] ?? String($0) }
     }
 
-    /// Journeys in memory from rows of `Translator.patternEvents`.
-    func reducedStore(_ sql: String) throws -> PackedSequences {
+    /// Journeys in memory from rows of `Translator.patternEvents`; a 12th column is the value of `property`.
+    func reducedStore(_ sql: String, property: String?) throws -> PackedSequences {
         let text = try client.query(sql + "\nFORMAT TabSeparated")
         var s = PackedSequences()
         var valuePositions: [Int] = [], values: [Double] = []
-        // A 12th column: a property's value per event, kept as codes under the name "" (code 0: none).
+        // A 12th column: the property's value per event, kept as codes (code 0: none).
         var texts: [String] = [""], textCode: [String: UInt32] = ["": 0], codes: [UInt32] = []
         var last: Int64? = nil
         for line in text.utf8.split(separator: UInt8(ascii: "\n")) {
@@ -137,7 +138,7 @@ extension ClickHouseBackend {
         }
         if last != nil { s.offsets.append(Int32(s.times.count)) }
         s.values = SparseDoubles(count: s.times.count, positions: valuePositions, values: values)
-        if codes.count == s.times.count { s.properties[""] = (texts, codes) }
+        if let property, codes.count == s.times.count { s.properties[property] = (texts, codes) }
         return s
     }
 }

@@ -249,17 +249,14 @@ enum ClickHouseServers {
             if p.hasPrefix("any?") { p = "e0 " + p }
             statements.append("\(["count", "customers"][next(2)]) matching \(p)\(["", " within 2d", " within 10d"][next(3)])\(["", " where channel != linkedin"][next(2)])")
         }
-        var failed = 0
         for s in statements {
             let native = try csv([t.store, "-c", s])
             guard native.status == 0 else { Issue.record("\(s): \(native.err)"); continue }
             for url in [t.single, t.cluster] {
                 let remote = try csv(["--clickhouse", url, "-c", s])
-                if !(remote.status == 0 && same(remote.out, native.out)) { failed += 1 }
                 #expect(remote.status == 0 && same(remote.out, native.out), "\(s) on \(url):\n\(remote.out)\(remote.err)\nnative:\n\(native.out)")
             }
         }
-        #expect(failed == 0)
     }
 
     /// Every saved script: where ClickHouse runs it, the answers are the native ones; where a statement is not
