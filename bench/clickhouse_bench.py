@@ -30,7 +30,7 @@ CHDB_STATEMENTS = STATEMENTS + [
     "funnel awareness > consideration > conversion within 60d order any entry best same channel",
     "funnel awareness > intent > conversion within 90d ties in import order entry best by customer.segment",
     "funnel awareness > intent > conversion within 90d count accounts",
-    "count accounts by stage", "stats", "revenue by channel", "leads by channel", "compare customer.segment = smb with customer.segment = enterprise", "profile", "dropoff after consideration", "retention from awareness every month periods 4",
+    "count accounts by stage", "stats", "revenue by channel", "margin by customer.segment", "leads by channel", "compare customer.segment = smb with customer.segment = enterprise", "profile", "dropoff after consideration", "retention from awareness every month periods 4",
     "customers who reached intent and not reached stage:conversion limit 5", "pauses longer than 60d open limit 5",
     "touchpoints by channel", "gaps", "paths from awareness next 3", "attribution model all", "attribution model markov count accounts",
     "customers matching awareness any* demo_request within 30d limit 5",

@@ -43,6 +43,8 @@ public final class ClickHouseBackend {
         c.stages = Array(table("stage").dropFirst())
         c.properties = (fields["property"] ?? []).map(\.1)
         c.customerAttributes = (fields["customer_attribute"] ?? []).map(\.1)
+        c.eventCosts = [Double](repeating: 0, count: c.events.count)
+        for (code, cost) in fields["event_cost"] ?? [] where code < c.eventCosts.count { c.eventCosts[code] = Double(cost) ?? 0 }
         return c
     }
 
@@ -282,10 +284,11 @@ public final class ClickHouseBackend {
             let sql = try t.revenue(q)
             func group(_ label: String, _ r: ArraySlice<String>) -> RevenueAggregate.Group {
                 let x = Array(r)
-                return .init(label: label, customers: Int(x[0]) ?? 0, buyers: Int(x[1]) ?? 0, orders: Int(x[2]) ?? 0, revenue: Double(x[3]) ?? 0)
+                return .init(label: label, customers: Int(x[0]) ?? 0, buyers: Int(x[1]) ?? 0, orders: Int(x[2]) ?? 0, revenue: Double(x[3]) ?? 0,
+                             cost: Double(x[4]) ?? 0)
             }
-            let groups = try client.rows(sql.groups).filter { $0.count == 5 }.map { r in group(q.by.map { t.label($0, r[0]) } ?? "all", r[1...]) }
-            let total = try client.rows(sql.total).first.map { group("all", $0[0...]) } ?? group("all", ["0", "0", "0", "0"])
+            let groups = try client.rows(sql.groups).filter { $0.count == 6 }.map { r in group(q.by.map { t.label($0, r[0]) } ?? "all", r[1...]) }
+            let total = try client.rows(sql.total).first.map { group("all", $0[0...]) } ?? group("all", ["0", "0", "0", "0", "0"])
             return ResultBuilder.revenue(q, RevenueAggregate(groups: groups, total: total), filterNotes: q.filter.description + [servedBy])
         case .set: return []
         default:

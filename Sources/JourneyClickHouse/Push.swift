@@ -125,6 +125,7 @@ public struct Pusher {
         names("event", catalog.events); names("channel", catalog.channels); names("campaign", catalog.campaigns)
         names("device", catalog.devices); names("source", catalog.sources); names("stage", catalog.stages, offset: 1)
         names("property", catalog.properties); names("customer_attribute", catalog.customerAttributes)
+        for (code, cost) in catalog.eventCosts.enumerated() where cost != 0 { dict += "event_cost\t\(code)\t\(cost)\n" }
         try h.query("INSERT INTO dictionary FORMAT TabSeparated", body: Data(dict.utf8))
         let ids = seq.customerIDs
         var attrs = Data()

@@ -274,7 +274,7 @@ public struct Translator {
     /// Per group: key, customers, buyers, orders, revenue; and the same over all (`total`, no key).
     public func revenue(_ q: QueryPlan.Revenue) throws -> (groups: String, total: String) {
         if let t = try carrying(q.by) { return try t.revenue(q) }
-        let measures = "uniqExact(customer), uniqExactIf(customer, NOT isNaN(value)), countIf(NOT isNaN(value)), sumIf(value, NOT isNaN(value))"
+        let measures = "uniqExact(customer), uniqExactIf(customer, NOT isNaN(value)), countIf(NOT isNaN(value)), sumIf(value, NOT isNaN(value)), \(costOfEvents)"
         let scan = "(SELECT * FROM \(events) WHERE \(try conditions(q.filter)))"
         let groups: String
         switch try group(q.by) {
@@ -283,6 +283,12 @@ public struct Translator {
         case .attribute(let a, let month): groups = "SELECT gattr, \(measures) FROM \(scan) AS s \(attributeJoin(a, month: month)) GROUP BY gattr"
         }
         return (groups, "SELECT \(measures) FROM \(scan)")
+    }
+
+    /// The summed touchpoint-catalog cost of the events in scope (a constant array indexed by event code).
+    var costOfEvents: String {
+        guard catalog.hasCosts else { return "toFloat64(0)" }
+        return "sum(arrayElement([\(catalog.eventCosts.map { "toFloat64(\($0))" }.joined(separator: ", "))], event + 1))"
     }
 
     // MARK: profile

@@ -54,6 +54,12 @@ public struct Catalog: Sendable {
     public var customerAttributes: [String] = []
     /// Event property names seen on import.
     public var properties: [String] = []
+    /// Cost of one touch, by event code, from the touchpoint catalog's `cost` column (0 where none is given).
+    public var eventCosts: [Double] = []
+    /// Whether the touchpoint catalog gives any touchpoint a cost (cost and margin columns appear only then).
+    public var hasCosts: Bool { eventCosts.contains { $0 != 0 } }
+    /// The cost of one touch of event `code`.
+    @inline(__always) public func cost(ofEvent code: Int) -> Double { code < eventCosts.count ? eventCosts[code] : 0 }
 
     public init() {}
 

@@ -11,7 +11,8 @@ extension Executor {
         let pass = try GroupedPass(self, by: q.by, filter: q.filter)
         let filter = pass.filter, groupCount = pass.groupCount
         var customers = [Int](repeating: 0, count: groupCount), buyers = customers, orders = customers
-        var revenue = [Double](repeating: 0, count: groupCount)
+        var revenue = [Double](repeating: 0, count: groupCount), cost = revenue
+        let costs = q.margin ? catalog.eventCosts : []
         var seenCustomer = [Int](repeating: -1, count: groupCount), seenBuyer = seenCustomer
         var total = RevenueAggregate.Group(label: "all", customers: 0, buyers: 0, orders: 0, revenue: 0)
         try seq.withView { v in
@@ -24,6 +25,7 @@ extension Executor {
                     any = true
                     let g = pass.group(v, i, customer: c)
                     if seenCustomer[g] != c { seenCustomer[g] = c; customers[g] += 1 }
+                    if !costs.isEmpty, Int(v.events[i]) < costs.count { let x = costs[Int(v.events[i])]; cost[g] += x; total.cost += x }
                     let x = v.values[i]
                     guard !x.isNaN else { continue }
                     bought = true
@@ -38,7 +40,7 @@ extension Executor {
         let names = pass.names
         withExtendedLifetime(pass) {}
         let groups = (0..<groupCount).map { g in
-            RevenueAggregate.Group(label: names[g], customers: customers[g], buyers: buyers[g], orders: orders[g], revenue: revenue[g])
+            RevenueAggregate.Group(label: names[g], customers: customers[g], buyers: buyers[g], orders: orders[g], revenue: revenue[g], cost: cost[g])
         }
         return ResultBuilder.revenue(q, RevenueAggregate(groups: groups, total: total), filterNotes: filter.description)
     }

@@ -107,7 +107,10 @@ public struct Generator {
                 if stage == 4 { converted = true }
             }
             if converted {
-                let value = b2b ? (5_000 + rng.exponential(mean: 40_000)).rounded() : (15 + rng.exponential(mean: 90)) * 100 / 100
+                // b2b order size follows company size: small firms buy small and cost as much to serve (the
+                // 15 EUR part that costs 100 EUR to handle), enterprises buy big.
+                let (base, mean): (Double, Double) = segment == "enterprise" ? (15_000, 90_000) : segment == "mid_market" ? (4_000, 20_000) : (500, 1_500)
+                let value = b2b ? (base + rng.exponential(mean: mean)).rounded() : (15 + rng.exponential(mean: 90)) * 100 / 100
                 add(byStage[4][0], value: (value * 100).rounded() / 100, person: ids[0])
                 summary.conversions += 1
                 if rng.chance(0.7) {
@@ -115,7 +118,8 @@ public struct Generator {
                     for _ in 0..<n {
                         advance(b2b ? 30 : 20)
                         let tp = touch(5)
-                        let v: Double? = touchpoints[tp].event == "repeat_purchase" ? ((b2b ? 2_000 + rng.exponential(mean: 15_000) : 10 + rng.exponential(mean: 60)) * 100).rounded() / 100 : nil
+                        let repeatBase = segment == "enterprise" ? 4_000.0 : segment == "mid_market" ? 1_000 : 150
+                        let v: Double? = touchpoints[tp].event == "repeat_purchase" ? ((b2b ? repeatBase + rng.exponential(mean: repeatBase * 7) : 10 + rng.exponential(mean: 60)) * 100).rounded() / 100 : nil
                         add(tp, value: v)
                     }
                     if rng.chance(0.35) { advance(b2b ? 20 : 10); add(touch(6)) }
@@ -162,11 +166,11 @@ public struct Generator {
         summary.files = [eventsPath, sibling("customers")] + (profile == .b2b ? [sibling("accounts")] : [])
         // The touchpoint catalog: fills stage, channel and kind where rows leave them empty.
         let tpOut = try CSVWriter(path: sibling("touchpoints"))
-        tpOut.row(["event", "stage", "channel", "kind", "online"])
+        tpOut.row(["event", "stage", "channel", "kind", "online", "cost"])
         for i in pool {
             let tp = touchpoints[i]
             tpOut.row([tp.event, ["awareness", "favorability", "consideration", "intent", "conversion", "retention", "advocacy"][tp.stage],
-                       tp.channel, tp.kind, tp.online ? "online" : "offline"])
+                       tp.channel, tp.kind, tp.online ? "online" : "offline", String(tp.cost)])
         }
         try tpOut.close()
         summary.files.append(sibling("touchpoints"))

@@ -187,6 +187,8 @@ public indirect enum Statement: Equatable, Sendable {
     case count(unit: String, by: Breakdown?, filter: Expr?, top: Int?)
     /// `revenue [by DIM [top N]] [where ...]` — orders (events with a value), revenue, order value, per customer.
     case revenue(by: Breakdown?, filter: Expr?, top: Int?)
+    /// `margin [by DIM [top N]] [where ...]` — revenue, cost to serve (the touchpoint catalog's costs) and margin.
+    case margin(by: Breakdown?, filter: Expr?, top: Int?)
     /// `leads [by DIM] [mql STAGE] [sql STAGE] [won STAGE] [where ...]` — lead quality per first touch.
     case leads(LeadsQuery)
     /// `compare A with B [won STAGE] [where ...]` — two segments side by side, with a test of the conversion rates.

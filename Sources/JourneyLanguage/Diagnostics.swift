@@ -41,6 +41,7 @@ public enum DiagnosticID: String, CaseIterable, Sendable {
     case dropoffNeedsTarget = "J305"
     case tooManySteps = "J306"
     case leadStagesOrder = "J307"
+    case noCosts = "J308"
 
     /// The id as printed: `J201`.
     public var code: String { rawValue }

@@ -38,7 +38,7 @@ extension Statement {
         case .paths(let q): return of([q.from, q.to, q.filter])
         case .time(let a, let b, _, let f): return of([a, b, f])
         case .dropoff(let a, let n, let f): return of([a, n, f])
-        case .count(_, _, let f, _), .top(_, _, let f, _), .pauses(_, _, let f, _), .revenue(_, let f, _): return of([f])
+        case .count(_, _, let f, _), .top(_, _, let f, _), .pauses(_, _, let f, _), .revenue(_, let f, _), .margin(_, let f, _): return of([f])
         case .leads(let q): return of([q.filter])
         case .compare(let q): return of([q.a, q.b, q.filter])
         case .profile(_, let f): return of([f])

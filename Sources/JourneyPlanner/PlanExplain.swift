@@ -86,8 +86,8 @@ extension QueryPlan {
                 + (q.by.map { $0.isEventField ? "; grouped by the \($0.display) of each lead's first event (its first touch)" : "; grouped by \($0.display) (a customer attribute)" } ?? ""))
             filters(q.filter)
         case .revenue(let q):
-            add("statement", "revenue" + (q.by.map { " by \($0.display)" } ?? "") + (q.top.map { " top \($0)" } ?? ""))
-            add("in plain words", "an order is an event with a value (passing the filter); revenue = the sum of their values; per group the orders, the revenue, the average order value, the customers with any event there and those with an order (buyers), and the revenue per customer and per buyer"
+            add("statement", (q.margin ? "margin" : "revenue") + (q.by.map { " by \($0.display)" } ?? "") + (q.top.map { " top \($0)" } ?? ""))
+            add("in plain words", "an order is an event with a value (passing the filter); revenue = the sum of their values; per group \(q.margin ? "the customers with any event there, the buyers, the revenue, the cost to serve (the touchpoint catalog's cost of every touch counted), the margin (revenue minus cost), the margin rate, and cost and margin per customer" : "the orders, the revenue, the average order value, the customers with any event there and those with an order (buyers), and the revenue per customer and per buyer")"
                 + (q.by.map { $0.isEventField ? "; grouped by \($0.display) (an event field: an order under its own value, a customer under every value it has an event with)" : "; grouped by \($0.display) (a customer attribute: each customer under its value)" } ?? ""))
             filters(q.filter)
         case .count(let q):

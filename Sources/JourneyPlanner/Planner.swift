@@ -85,6 +85,12 @@ public struct Planner {
             return .leads(Leads(by: try q.by.map { try b.bindBreakdown($0) }, mql: m, sql: s, won: w, stageNames: [mn, sn, wn], filter: try b.bindFilter(q.filter)))
         case .revenue(let by, let f, let top):
             return .revenue(Revenue(by: try by.map { try b.bindBreakdown($0) }, filter: try b.bindFilter(f), top: top))
+        case .margin(let by, let f, let top):
+            guard catalog.hasCosts else {
+                throw Diagnostic(.noCosts, "margin needs costs, and this store's touchpoint catalog gives none", at: SourceRange(start: 0, end: 6, line: 1, column: 1),
+                                 help: "import a touchpoints file with a 'cost' column (what one touch costs), e.g. journey import STORE touchpoints.csv")
+            }
+            return .revenue(Revenue(by: try by.map { try b.bindBreakdown($0) }, filter: try b.bindFilter(f), top: top, margin: true))
         case .top(let what, let n, let f, let campaign):
             return .top(Top(what: what, campaigns: campaign, n: n, filter: try b.bindFilter(f)))
         case .pauses(let d, let which, let f, let limit):

@@ -166,6 +166,8 @@ extension QueryPlan {
         public var by: BoundBreakdown?
         public var filter: BoundFilter
         public var top: Int?
+        /// `margin`: revenue, cost to serve and margin (the catalog has costs).
+        public var margin = false
     }
 
     /// `leads`: a lead is a customer with an event passing the filter; it is marketing-qualified, sales-qualified,

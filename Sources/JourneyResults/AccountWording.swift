@@ -6,7 +6,7 @@ extension ResultBuilder {
     public static func asAccounts(_ tables: [ResultTable]) -> [ResultTable] {
         tables.map { t in
             var t = t
-            t.columns = t.columns.map { $0 == "customers" ? "accounts" : $0 == "customer" ? "account" : $0 == "per customer" ? "per account" : $0 }
+            t.columns = t.columns.map { $0 == "customers" ? "accounts" : $0 == "customer" ? "account" : $0 == "per customer" ? "per account" : $0 == "margin per customer" ? "margin per account" : $0 == "cost per customer" ? "cost per account" : $0 }
             // Whole words only: `customer.segment` stays the attribute it is.
             func accounts(_ s: String) -> String {
                 s.replacingOccurrences(of: #"\bcustomers\b(?!\.)"#, with: "accounts", options: .regularExpression)

@@ -7,6 +7,8 @@ public enum Field: String, CaseIterable, Sendable {
     // Customer and account master data.
     case segment, status, industry, companySize = "company_size", country, firstContact = "first_contact",
          name, size
+    // Touchpoint catalog: what one touch costs.
+    case cost
 }
 
 extension Field {
@@ -34,6 +36,7 @@ extension Field {
         case .firstContact: return 18
         case .name: return 19
         case .size: return 20
+        case .cost: return 21
         }
     }
 }
@@ -67,7 +70,7 @@ public struct ColumnMapping {
         "campaign": .campaign, "utm_campaign": .campaign, "campaign_name": .campaign,
         "device": .device, "device_type": .device, "platform": .device,
         "anonymous_id": .anonymous, "anon_id": .anonymous, "cookie_id": .anonymous, "visitor_id": .anonymous,
-        "online": .online,
+        "online": .online, "cost": .cost, "cost_per_touch": .cost, "unit_cost": .cost,
         "segment": .segment, "status": .status, "industry": .industry, "company_size": .companySize,
         "employees": .companySize, "country": .country, "first_contact": .firstContact, "name": .name, "size": .size,
     ]
@@ -80,7 +83,7 @@ public struct ColumnMapping {
         case .customers: return [.customer, .account, .segment, .status, .industry, .companySize, .country, .firstContact]
         case .accounts: return [.account, .name, .industry, .size, .country]
         case .identities: return [.anonymous, .customer]
-        case .touchpoints: return [.event, .stage, .channel, .kind, .online]
+        case .touchpoints: return [.event, .stage, .channel, .kind, .online, .cost]
         case .stages: return [.stage]
         }
     }

@@ -65,7 +65,7 @@ final class MasterDataImporter {
                   company_size=coalesce(excluded.company_size, company_size), country=coalesce(excluded.country, country),
                   first_contact=coalesce(excluded.first_contact, first_contact), attrs=coalesce(excluded.attrs, attrs)
                 """)
-            let touchpoint = try db.prepare("INSERT OR REPLACE INTO touchpoints(event, stage, channel, kind, online) VALUES(?,?,?,?,?)")
+            let touchpoint = try db.prepare("INSERT OR REPLACE INTO touchpoints(event, stage, channel, kind, online, cost) VALUES(?,?,?,?,?,?)")
             let stages = Set(try store.catalog().stages)
             var normalizer = ValueNormalizer(aliases: [:])
             let aliasQuery = try db.prepare("SELECT domain, alias, canonical FROM aliases")
@@ -113,8 +113,15 @@ final class MasterDataImporter {
                         try quarantine(rec, "unknown kind", "'\(kind)' (paid, owned or earned)"); continue
                     }
                     let online: SQLValue = value(rec, .online).map { ["1", "true", "yes", "online"].contains($0.lowercased()) ? .int(1) : .int(0) } ?? .null
+                    var cost: SQLValue = .null
+                    if let c = value(rec, .cost) {
+                        guard let x = Double(c.replacingOccurrences(of: ",", with: "")), x.isFinite, x >= 0 else {
+                            try quarantine(rec, "bad cost", "'\(c)' (a number of at least 0: what one touch costs)"); continue
+                        }
+                        cost = .real(x)
+                    }
                     try touchpoint.bind([.text(ValueNormalizer.label(ev)), text(stage), text(value(rec, .channel).map { normalizer.categorical($0, domain: "channel") }),
-                                         text(kind), online])
+                                         text(kind), online, cost])
                     try touchpoint.run()
                     touchpointsChanged = true
                 case .events, .stages: break

@@ -18,7 +18,7 @@ enum Schema {
     -- Touchpoint catalog: fills stage, channel and kind for events whose rows do not carry them.
     CREATE TABLE IF NOT EXISTS touchpoints(
         event TEXT PRIMARY KEY, stage TEXT, channel TEXT, kind TEXT CHECK(kind IN ('paid','owned','earned')),
-        online INTEGER);
+        online INTEGER, cost REAL);
     -- Value standardization: a normalized spelling and what it means (domain: channel, source, device, ...).
     CREATE TABLE IF NOT EXISTS aliases(domain TEXT NOT NULL, alias TEXT NOT NULL, canonical TEXT NOT NULL,
         PRIMARY KEY(domain, alias));

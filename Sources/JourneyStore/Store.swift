@@ -79,6 +79,8 @@ public final class Store {
         }
         // WAL with synchronous=NORMAL: a killed process loses nothing committed; only a power cut can lose the last commits.
         if !readOnly { try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL") }
+        // Stores from before touchpoint costs gain the column (an empty one: no costs until a catalog gives them).
+        if !readOnly, try !touchpointsHaveCost() { try db.execute("ALTER TABLE touchpoints ADD COLUMN cost REAL") }
         try db.execute("PRAGMA cache_size = -16384")   // 16 MiB: the customer index and small tables (chunks are read by the loader's own connections)
     }
 
@@ -129,6 +131,7 @@ public final class Store {
             return out
         }
         c.events = try names("event")
+        c.eventCosts = try eventCosts(events: c.events.count)
         c.channels = try names("channel")
         c.campaigns = try names("campaign")
         c.devices = try names("device")
@@ -152,6 +155,22 @@ public final class Store {
         var out: [String] = []
         while try st.step() { if let k = st.text(0) { out.append(k) } }
         return out
+    }
+
+    func touchpointsHaveCost() throws -> Bool {
+        try db.scalarInt("SELECT count(*) FROM pragma_table_info('touchpoints') WHERE name = 'cost'") > 0
+    }
+
+    /// What one touch of each event costs, by event code (0 where the catalog gives none).
+    func eventCosts(events: Int) throws -> [Double] {
+        var costs = [Double](repeating: 0, count: events)
+        guard try touchpointsHaveCost() else { return costs }
+        let st = try db.prepare("SELECT d.code, t.cost FROM touchpoints t JOIN dictionary d ON d.domain = 'event' AND d.name = t.event WHERE t.cost IS NOT NULL")
+        while try st.step() {
+            let code = Int(st.int(0))
+            if code >= 0 && code < costs.count { costs[code] = st.double(1) }
+        }
+        return costs
     }
 
     /// The touchpoint catalog by event code: what fills stage, channel and kind when a row has none.

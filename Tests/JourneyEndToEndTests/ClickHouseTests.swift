@@ -135,7 +135,7 @@ enum ClickHouseServers {
             statements.append("touchpoints\(["", " for stage:intent", " for event:webinar"][next(3)]) by \(["event", "channel", "stage", "kind"][next(4)]) top \(3 + next(20))\(filters[next(filters.count)])")
             statements.append("gaps\(["", " for stage:intent"][next(2)]) top \(3 + next(10))\(filters[next(filters.count)])")
             statements.append("stats\(filters[next(filters.count)])")
-            statements.append("revenue\(["", " by channel", " by customer.segment", " by month(timestamp)", " by stage top 2", " by value"][next(6)])\(filters[next(filters.count)])\(["", " count accounts"][next(2)])")
+            statements.append("\(["revenue", "margin"][next(2)])\(["", " by channel", " by customer.segment", " by month(timestamp)", " by stage top 2", " by value"][next(6)])\(filters[next(filters.count)])\(["", " count accounts"][next(2)])")
             statements.append("attribution\(["", " of stage:intent", " of event:webinar"][next(3)]) model \(["first", "last", "linear", "time_decay half_life 14d", "position 30 40 30", "markov", "markov order 2", "shapley", "all"][next(9)])\(["", " by stage", " by kind", " by event"][next(4)])\(["", " lookback 30d"][next(2)])\(filters[next(filters.count)])")
             let ends = ["", " from awareness", " to conversion", " from awareness to conversion", " from consideration to stage:intent", " from awareness next 3", " to conversion previous 2"]
             statements.append("paths\(ends[next(ends.count)])\(["", " within 60d", " within 365d"][next(3)])\(["", " show channel", " show stage", " show kind"][next(4)])\(["", " keep repeats", " max 3 steps", " top 3"][next(4)])\(filters[next(filters.count)])")

@@ -34,10 +34,12 @@ import JourneyResults
         var cat = Catalog()
         cat.events = ["", "ad", "visit", "buy"]; cat.channels = ["", "email", "linkedin", "web"]; cat.stages = ["awareness", "consideration", "conversion"]
         cat.customerAttributes = ["segment"]
+        // Every other seed the touchpoint catalog gives costs (then revenue shows cost and margin).
+        if seed % 2 == 0 { cat.eventCosts = [0, 2.5, 0.25, 40] }
         return (JourneyData(sequences: seq, catalog: cat, attributes: Segments(segment)), segment)
     }
 
-    struct Tally { var customers = Set<Int>(), buyers = Set<Int>(), orders = 0, revenue = 0.0 }
+    struct Tally { var customers = Set<Int>(), buyers = Set<Int>(), orders = 0, revenue = 0.0, cost = 0.0 }
 
     /// The plain answer: label → tally, and the whole.
     func plain(_ d: JourneyData, _ segment: [Int64: String], by: String?, keep: (Int) -> Bool) -> ([String: Tally], Tally) {
@@ -52,6 +54,8 @@ import JourneyResults
                 default: label = "all"
                 }
                 groups[label, default: Tally()].customers.insert(c); all.customers.insert(c)
+                let cost = d.catalog.cost(ofEvent: Int(s.events[i]))
+                groups[label]!.cost += cost; all.cost += cost
                 let v = s.values[i]
                 if !v.isNaN {
                     groups[label]!.buyers.insert(c); groups[label]!.orders += 1; groups[label]!.revenue += v
@@ -73,6 +77,25 @@ import JourneyResults
                 ("revenue by channel where stage = conversion", "channel", { s.stages[$0] == 3 }),
                 ("revenue by customer.segment where channel != email", "customer.segment", { s.channels[$0] != 1 && s.channels[$0] != 0 }),   // no channel: not != (as SQL)
             ]
+            for (statement, by, keep) in cases where d.catalog.hasCosts {
+                // `margin`: the same groups, ordered by margin, with the catalog cost of every event counted.
+                let marginStatement = "margin" + statement.dropFirst("revenue".count)
+                let t = try Executor(data: d).run(try Parser.parse(marginStatement))[0]
+                let (groups, all) = plain(d, segment, by: by, keep: keep)
+                let expected = (by == nil ? ["all": all] : groups).filter { $0.value.customers.count > 0 }
+                    .sorted { $0.value.revenue - $0.value.cost != $1.value.revenue - $1.value.cost ? $0.value.revenue - $0.value.cost > $1.value.revenue - $1.value.cost : $0.key < $1.key }
+                #expect(t.rows.count == expected.count, "\(marginStatement) seed \(seed)")
+                for (row, (label, g)) in zip(t.rows, expected) {
+                    let cells = by == nil ? row : Array(row.dropFirst())
+                    if by != nil { #expect(row[0] == .text(label), "\(marginStatement) seed \(seed)") }
+                    #expect(cells[0] == .int(g.customers.count), "\(marginStatement) \(label)")
+                    guard case .money(let r) = cells[1], case .money(let c) = cells[2], case .money(let m) = cells[3], case .money(let mc) = cells[5] else {
+                        Issue.record("\(marginStatement): cells \(cells)"); continue
+                    }
+                    #expect(abs(r - g.revenue) < 1e-9 && abs(c - g.cost) < 1e-9 && abs(m - (g.revenue - g.cost)) < 1e-9, "\(marginStatement) \(label) seed \(seed)")
+                    #expect(abs(mc - (g.revenue - g.cost) / Double(g.customers.count)) < 1e-9)
+                }
+            }
             for (statement, by, keep) in cases {
                 let t = try Executor(data: d).run(try Parser.parse(statement))[0]
                 let (groups, all) = plain(d, segment, by: by, keep: keep)
@@ -135,6 +158,11 @@ import JourneyResults
                 }
             }
         }
+    }
+
+    @Test func marginNeedsCosts() throws {
+        let (d, _) = data(seed: 1)   // odd seed: no costs
+        #expect(throws: Diagnostic.self) { try Executor(data: d).run(try Parser.parse("margin by channel")) }
     }
 
     @Test func leadsStagesMustFollowTheFunnel() throws {
