@@ -777,6 +777,9 @@ public struct Translator {
             let st = try stats(q)
             return [st.customers, st.accounts]
         case .quality: throw Untranslatable("quality (it reads the local store's import records)")
+        case .value: throw Untranslatable("value (its repeat-curve model runs on the local store only, for now)")
+        case .score: throw Untranslatable("score (its model is fitted on the local store only, for now)")
+        case .forecast: throw Untranslatable("forecast (its life tables are built on the local store only, for now)")
         case .paths(let q):
             let p = try paths(q)
             return [p.paths, p.totals]

@@ -18,6 +18,9 @@ extension Executor {
         case .leads(let q): return try leads(q)
         case .compare(let q): return try compare(q)
         case .profile(let q): return try profile(q)
+        case .value(let q): return try value(q, keys: keys)
+        case .score(let q): return try score(q, keys: keys)
+        case .forecast(let q): return try forecast(q)
         case .top(let q): return try top(q)
         case .customers(let q): return try customers(q, keys: keys)
         case .attribution(let q): return try attribution(q)
@@ -99,6 +102,9 @@ extension Executor {
             return try physical(inner)
         case .quality, .set:
             return []
+        case .value, .score, .forecast:
+            rows.append(("scan", "each customer's events read once; then the model (docs/semantics.md) over per-customer arrays"))
+            try filtered(plan.filter ?? BoundFilter())
         case .revenue, .leads, .compare, .profile:
             // One pass over the customers on the calling thread; what each keeps of its events.
             let keeps: String

@@ -99,6 +99,42 @@ public struct LeadsQuery: Equatable, Sendable {
     }
 }
 
+/// `value [by DIM [top N]] [horizon D] [where ...]` — lifetime value per group (historic revenue plus the
+/// repeat-curve projection); `customers by value [horizon D] [limit N] [where ...]` — customers ranked by it.
+public struct ValueQuery: Equatable, Sendable {
+    public var by: Breakdown?
+    public var top: Int?
+    public var horizon: TimeSpan?
+    public var filter: Expr?
+    /// `customers by value`: the ranked list instead of groups.
+    public var list = false
+    public var limit: Int?
+    public init() {}
+}
+
+/// `score [won STAGE] [within D] [limit N] [for KEY] [where ...]` — each open lead's probability of converting
+/// within D, from a logistic model fitted on the store's own history.
+public struct ScoreQuery: Equatable, Sendable {
+    public var won: Token?
+    public var within: TimeSpan?
+    public var limit: Int?
+    /// `for KEY`: one customer's (or account's) score, feature by feature.
+    public var customer: Token?
+    public var filter: Expr?
+    public init() {}
+}
+
+/// `forecast [months N] [won STAGE] [as of DATE] [where ...]` — expected revenue of the open pipeline per 30-day
+/// period, with a band; `as of` a past date back-tests it against what happened.
+public struct ForecastQuery: Equatable, Sendable {
+    public var months: Int?
+    public var won: Token?
+    public var asOf: String?
+    public var asOfRange: SourceRange?
+    public var filter: Expr?
+    public init() {}
+}
+
 /// `compare A with B`: two journey-level conditions (an event condition: the journey has such an event).
 public struct CompareQuery: Equatable, Sendable {
     public var a: Expr, b: Expr
@@ -189,6 +225,12 @@ public indirect enum Statement: Equatable, Sendable {
     case revenue(by: Breakdown?, filter: Expr?, top: Int?)
     /// `margin [by DIM [top N]] [where ...]` — revenue, cost to serve (the touchpoint catalog's costs) and margin.
     case margin(by: Breakdown?, filter: Expr?, top: Int?)
+    /// `value …` / `customers by value …` — see `ValueQuery`.
+    case value(ValueQuery)
+    /// `score …` — see `ScoreQuery`.
+    case score(ScoreQuery)
+    /// `forecast …` — see `ForecastQuery`.
+    case forecast(ForecastQuery)
     /// `leads [by DIM] [mql STAGE] [sql STAGE] [won STAGE] [where ...]` — lead quality per first touch.
     case leads(LeadsQuery)
     /// `compare A with B [won STAGE] [where ...]` — two segments side by side, with a test of the conversion rates.

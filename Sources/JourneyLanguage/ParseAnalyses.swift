@@ -98,3 +98,71 @@ extension Parser {
         return q
     }
 }
+
+/// What customers are worth: value, score, forecast.
+extension Parser {
+    /// `value [by DIM [top N]] [horizon D] [where ...]`; after `customers by value`: `[horizon D] [limit N] [where ...]`.
+    mutating func parseValue(allowGroups: Bool) throws -> ValueQuery {
+        var q = ValueQuery()
+        while true {
+            if let w = try parseWhere() { q.filter = w; continue }
+            if allowGroups && isWord("by") { q.by = try parseBy(after: q.by); continue }
+            if allowGroups && isWord("top") && peek(1).kind != .word {
+                let at = advance().range
+                guard q.by != nil else { throw Diagnostic(.topWithoutGroups, "'top N' keeps the largest groups of a 'by'; this value has none", at: at, help: "add 'by FIELD'") }
+                q.top = try expectInt("a number after 'top'"); continue
+            }
+            if accept("horizon") { q.horizon = try parseDuration(); continue }
+            if !allowGroups && accept("limit") { q.limit = max(1, try expectInt("a number after 'limit'")); continue }
+            break
+        }
+        return q
+    }
+
+    /// `score [won STAGE] [within D] [limit N] [for KEY] [where ...]`.
+    mutating func parseScore() throws -> ScoreQuery {
+        var q = ScoreQuery()
+        _ = accept("leads")
+        while true {
+            if let w = try parseWhere() { q.filter = w; continue }
+            if accept("won") {
+                guard peek.kind == .word || peek.kind == .string else { throw error("a stage after 'won'") }
+                q.won = advance(); continue
+            }
+            if accept("within") { q.within = try parseDuration(); continue }
+            if accept("limit") { q.limit = max(1, try expectInt("a number after 'limit'")); continue }
+            if accept("for") {
+                guard [.word, .string, .number].contains(peek.kind) else { throw error("a customer or account key after 'for'") }
+                q.customer = advance(); continue
+            }
+            break
+        }
+        return q
+    }
+
+    /// `forecast [months N] [won STAGE] [as of DATE] [where ...]`.
+    mutating func parseForecast() throws -> ForecastQuery {
+        var q = ForecastQuery()
+        while true {
+            if let w = try parseWhere() { q.filter = w; continue }
+            if accept("won") {
+                guard peek.kind == .word || peek.kind == .string else { throw error("a stage after 'won'") }
+                q.won = advance(); continue
+            }
+            if accept("months") {
+                let t = peek
+                let n = try expectInt("a number of 30-day months (1 to 36)")
+                guard (1...36).contains(n) else { throw Diagnostic(.expected, "a forecast runs 1 to 36 months ahead", at: t.range) }
+                q.months = n; continue
+            }
+            if accept("as") {
+                try expectWord("of", after: "'as'")
+                let t = peek
+                guard case .date(let d) = try parseLiteral() else { throw Diagnostic(.expected, "expected a date after 'as of', such as 2025-06-30", at: t.range) }
+                q.asOf = d; q.asOfRange = t.range; continue
+            }
+            break
+        }
+        return q
+    }
+}

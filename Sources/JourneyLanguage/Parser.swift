@@ -2,7 +2,7 @@
 /// ParsePatterns, ParseClauses). `parseScript` throws the first `Diagnostic`; `parseScriptRecovering` reads on.
 public struct Parser {
     public static let statementKeywords = ["funnel", "paths", "time", "dropoff", "stats", "quality", "count", "top",
-                                           "pauses", "customers", "accounts", "attribution", "touchpoints", "gaps", "retention", "revenue", "margin", "leads", "compare", "profile", "explain", "set"]
+                                           "pauses", "customers", "accounts", "attribution", "touchpoints", "gaps", "retention", "revenue", "margin", "value", "score", "forecast", "leads", "compare", "profile", "explain", "set"]
     /// Words that end a step or filter expression inside a statement.
     static let clauseWords: Set<String> = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "strictly", "ties",
                                           "show", "max", "keep", "to", "from", "next", "previous", "at", "limit", "then",
@@ -172,7 +172,7 @@ public struct Parser {
         // tokens before the statement is parsed.
         var unit: String?
         let countMatching = peek.text.lowercased() == "count" && peek(1).text.lowercased() == "matching"
-        if countMatching || ["time", "paths", "dropoff", "pauses", "retention", "attribution", "touchpoints", "gaps", "customers", "revenue", "margin", "leads", "compare", "profile"].contains(peek.text.lowercased()) {
+        if countMatching || ["time", "paths", "dropoff", "pauses", "retention", "attribution", "touchpoints", "gaps", "customers", "revenue", "margin", "value", "score", "forecast", "leads", "compare", "profile"].contains(peek.text.lowercased()) {
             var k = pos + 1
             while k + 1 < tokens.count, tokens[k].kind != .end, !(tokens[k].kind == .symbol && tokens[k].text == ";") {
                 if tokens[k].kind == .word, tokens[k].text.lowercased() == "count", tokens[k + 1].kind == .word,
@@ -296,6 +296,9 @@ public struct Parser {
             _ = advance()
             let (by, filter, top) = try parseGroupClauses("revenue", help: "add 'by FIELD'")
             return .revenue(by: by, filter: filter, top: top)
+        case "value": _ = advance(); return .value(try parseValue(allowGroups: true))
+        case "score": _ = advance(); return .score(try parseScore())
+        case "forecast": _ = advance(); return .forecast(try parseForecast())
         case "margin":
             _ = advance()
             let (by, filter, top) = try parseGroupClauses("margin", help: "add 'by FIELD'")
@@ -331,6 +334,11 @@ public struct Parser {
         case "customers" where peek(1).text.lowercased() == "matching":
             _ = advance(); _ = advance()
             return .matching(try parseMatchQuery(count: false))
+        case "customers" where peek(1).text.lowercased() == "by" && peek(2).text.lowercased() == "value":
+            _ = advance(); _ = advance(); _ = advance()
+            var q = try parseValue(allowGroups: false)
+            q.list = true
+            return .value(q)
         case "customers": _ = advance(); return .customers(try parseCustomers())
         case "accounts" where peek(1).text.lowercased() == "who": _ = advance(); return .accounts(.customers(try parseCustomers()))
         case "attribution": _ = advance(); return .attribution(try parseAttribution())

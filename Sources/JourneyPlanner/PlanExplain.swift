@@ -72,6 +72,19 @@ extension QueryPlan {
             add("statement", "gaps for \(q.conversion.text)")
             add("in plain words", "touchpoints at the consideration and intent stages: how many journeys touch each, and how many end there without ever reaching \(q.conversion.text); a gap ends at least 1.5× the average share")
             filters(q.filter)
+        case .value(let q):
+            add("statement", (q.list ? "customers by value limit \(q.limit)" : "value" + (q.by.map { " by \($0.display)" } ?? "") + (q.top.map { " top \($0)" } ?? "")) + " horizon \(q.horizon * 30)d")
+            add("in plain words", "lifetime value = historic revenue (the values of a customer's events passing the filter) + projected revenue over the next \(q.horizon) periods of 30 days. The projection is a cohort repeat curve: for each period k after a buyer's first order, the revenue of period k per unit of first-order value, among the buyers whose period k is wholly in the data; a buyer whose current period is a expects its first-order value × the curve summed over periods a+1 to a+\(q.horizon) (periods no buyer has reached yet count 0). Customers without an order project nothing (see score)"
+                + (q.list ? "; customers ranked by lifetime value with their journey summary" : q.by.map { $0.isEventField ? "; grouped by the \($0.display) of each customer's first event (its first touch)" : "; grouped by \($0.display)" } ?? ""))
+            filters(q.filter)
+        case .score(let q):
+            add("statement", "score won \(q.wonName) within \(q.window / 86_400_000)d" + (q.customer.map { " for \($0)" } ?? ""))
+            add("in plain words", "a logistic regression of converting (reaching \(q.wonName) or a later stage) within \(q.window / 86_400_000) days. Trained on a snapshot: the customers not converted by the cutoff (the data's end minus \(q.window / 86_400_000) days), described by their events up to the cutoff (touches, channels, highest stage, days since the first and the last touch, recent touches, paid and earned shares, segment), labelled by whether they converted after it. 30% of them (by a hash of the id) are held back to measure the model (AUC, calibration by deciles). The open leads (not converted by the data's end) are then scored on their whole journey so far")
+            filters(q.filter)
+        case .forecast(let q):
+            add("statement", "forecast \(q.months) months won \(q.wonName)" + (q.asOfText.map { " as of \($0)" } ?? ""))
+            add("in plain words", "the open pipeline at \(q.asOfText ?? "the data's end") (customers with events, not yet at \(q.wonName)), each by its highest stage and the 30-day periods since it reached that stage. From the history before that date, a life table per stage and elapsed period gives the chance of converting in each coming period (conversions ÷ customers still open and observed through that period); expected revenue = that chance × the mean value of a conversion. The band (10th–90th percentile) comes from 400 simulations drawing each lead's outcome and a conversion value from the history." + (q.asOfText == nil ? "" : " Since the date is in the past, what then happened is shown beside it (back-test)"))
+            filters(q.filter)
         case .profile(let q):
             add("statement", "profile won \(q.wonName)")
             add("in plain words", "the customers with an event passing the filter, and those among them with an event at \(q.wonName) or a later stage (converted); for every value of \(q.attributes.map { "\($0.scope.rawValue).\($0.name)" }.joined(separator: ", ")): its share among the converted against its share among all (lift), values with at least \(QueryPlan.Profile.minimumConverted) converted")

@@ -85,6 +85,33 @@ public struct Planner {
             return .leads(Leads(by: try q.by.map { try b.bindBreakdown($0) }, mql: m, sql: s, won: w, stageNames: [mn, sn, wn], filter: try b.bindFilter(q.filter)))
         case .revenue(let by, let f, let top):
             return .revenue(Revenue(by: try by.map { try b.bindBreakdown($0) }, filter: try b.bindFilter(f), top: top))
+        case .value(let q):
+            var horizon = 12
+            if let h = q.horizon {
+                horizon = Int((Double(h.milliseconds) / Double(QueryPlan.valuePeriod)).rounded())
+                guard horizon >= 1 && horizon <= 120 else {
+                    throw Diagnostic(.expected, "a horizon runs 1 to 120 periods of 30 days (30d to 3600d)", at: h.range, help: "e.g. horizon 365d or horizon 12mo")
+                }
+            }
+            return .value(QueryPlan.Value(by: try q.by.map { try b.bindBreakdown($0) }, top: q.top, horizon: horizon, filter: try b.bindFilter(q.filter),
+                                list: q.list, limit: q.limit ?? 20))
+        case .score(let q):
+            let (won, wonName) = try wonStage(q.won)
+            let window = q.within?.milliseconds ?? 90 * UTC.msPerDay
+            guard window >= UTC.msPerDay else {
+                throw Diagnostic(.expected, "a score looks at least a day ahead", at: q.within?.range ?? SourceRange(start: 0, end: 0, line: 1, column: 1))
+            }
+            return .score(QueryPlan.Score(won: won, wonName: wonName, window: window, limit: q.limit ?? 20, customer: q.customer?.text,
+                                filter: try b.bindFilter(q.filter)))
+        case .forecast(let q):
+            let (won, wonName) = try wonStage(q.won)
+            var asOf: Int64?
+            if let d = q.asOf {
+                let parts = d.split(separator: "-").compactMap { Int($0) }
+                guard parts.count == 3 else { throw Diagnostic(.expected, "expected a date such as 2025-06-30 after 'as of'", at: q.asOfRange ?? SourceRange(start: 0, end: 0, line: 1, column: 1)) }
+                asOf = Int64(UTC.daysFromCivil(parts[0], parts[1], parts[2]) + 1) * UTC.msPerDay - 1
+            }
+            return .forecast(QueryPlan.Forecast(won: won, wonName: wonName, months: q.months ?? 6, asOf: asOf, asOfText: q.asOf, filter: try b.bindFilter(q.filter)))
         case .margin(let by, let f, let top):
             guard catalog.hasCosts else {
                 throw Diagnostic(.noCosts, "margin needs costs, and this store's touchpoint catalog gives none", at: SourceRange(start: 0, end: 6, line: 1, column: 1),

@@ -15,6 +15,9 @@ public indirect enum QueryPlan: Sendable, Equatable {
     case leads(Leads)
     case compare(Compare)
     case profile(Profile)
+    case value(Value)
+    case score(Score)
+    case forecast(Forecast)
     case top(Top)
     case pauses(Pauses)
     case customers(Customers)
@@ -170,6 +173,43 @@ extension QueryPlan {
         public var margin = false
     }
 
+    /// The period of the value model, the score's recency features and the forecast: 30 days.
+    public static let valuePeriod: Int64 = 30 * 86_400_000
+
+    /// `value`: per customer the historic revenue and the repeat-curve projection over `horizon` periods
+    /// (docs/semantics.md, "value").
+    public struct Value: Sendable, Equatable {
+        public var by: BoundBreakdown?
+        public var top: Int?
+        public var horizon: Int
+        public var filter: BoundFilter
+        /// `customers by value`: the ranked list (at most `limit`).
+        public var list: Bool
+        public var limit: Int
+    }
+
+    /// `score`: a logistic model of converting (reaching `won`) within `window`, fitted on the store's history
+    /// (docs/semantics.md, "score").
+    public struct Score: Sendable, Equatable {
+        public var won: UInt8
+        public var wonName: String
+        public var window: Int64
+        public var limit: Int
+        public var customer: String?
+        public var filter: BoundFilter
+    }
+
+    /// `forecast`: the open pipeline's expected conversions and revenue per period (docs/semantics.md, "forecast").
+    public struct Forecast: Sendable, Equatable {
+        public var won: UInt8
+        public var wonName: String
+        public var months: Int
+        /// The end of the `as of` day (UTC ms), or nil for the end of the data.
+        public var asOf: Int64?
+        public var asOfText: String?
+        public var filter: BoundFilter
+    }
+
     /// `leads`: a lead is a customer with an event passing the filter; it is marketing-qualified, sales-qualified,
     /// won when it has an event at that stage or a later one (stage codes: the catalog's order + 1).
     public struct Leads: Sendable, Equatable {
@@ -291,6 +331,9 @@ extension QueryPlan {
         case .leads(let q): return q.filter
         case .compare(let q): return q.filter
         case .profile(let q): return q.filter
+        case .value(let q): return q.filter
+        case .score(let q): return q.filter
+        case .forecast(let q): return q.filter
         case .top(let q): return q.filter
         case .pauses(let q): return q.filter
         case .customers(let q): return q.filter

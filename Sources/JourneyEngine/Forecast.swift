@@ -1,0 +1,7 @@
+import JourneyCore
+import JourneyPlanner
+import JourneyResults
+
+extension Executor {
+    public func forecast(_ q: QueryPlan.Forecast) throws -> [ResultTable] { [] }
+}
