@@ -1,7 +1,146 @@
+import Foundation
 import JourneyCore
 import JourneyPlanner
 import JourneyResults
 
+/// What the lead model knows of a journey at a moment (docs/semantics.md, "score"): counted over the events up to
+/// that moment that pass the filter.
+struct LeadFeatures {
+    static let base = ["touches (log)", "channels", "highest stage", "days since first touch (log)", "days since last touch (log)",
+                       "touches in the last 30 days (log)", "paid share", "earned share"]
+    let stageCount: Double
+    /// Segment values that get a feature of their own (all but the most common one, which is the baseline).
+    let segments: [Int32]
+    var names: [String]
+    var count: Int { names.count }
+
+    /// Writes customer `c`'s features at time `t` after `out`; false when it has no event by then.
+    func append(_ v: UnsafePackedView, _ c: Int, at t: Int64, filter: StepTest?, segment: Int32?, into out: inout [Double]) -> Bool {
+        let day = Double(UTC.msPerDay)
+        var n = 0, stage: UInt8 = 0, first: Int64 = 0, last: Int64 = 0, recent = 0, paid = 0, earned = 0
+        var channels: UInt64 = 0, extra = Set<UInt16>()
+        for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) {
+            if v.times[i] > t { break }
+            if let f = filter, !f.matches(v, i) { continue }
+            if n == 0 { first = v.times[i] }
+            n += 1; last = v.times[i]; stage = max(stage, v.stages[i])
+            if v.times[i] > t - 30 * UTC.msPerDay { recent += 1 }
+            if v.kinds[i] == 1 { paid += 1 } else if v.kinds[i] == 3 { earned += 1 }
+            let ch = v.channels[i]
+            if ch != 0 { if ch < 64 { channels |= 1 << UInt64(ch) } else { extra.insert(ch) } }
+        }
+        guard n > 0 else { return false }
+        out.append(log1p(Double(n)))
+        out.append(Double(channels.nonzeroBitCount + extra.count))
+        out.append(Double(stage) / max(stageCount, 1))
+        out.append(log1p(Double(t - first) / day))
+        out.append(log1p(Double(t - last) / day))
+        out.append(log1p(Double(recent)))
+        out.append(Double(paid) / Double(n))
+        out.append(Double(earned) / Double(n))
+        for s in segments { out.append(segment == s ? 1 : 0) }
+        return true
+    }
+}
+
 extension Executor {
-    public func score(_ q: QueryPlan.Score, keys: ([Int64]) throws -> [String]) throws -> [ResultTable] { [] }
+    /// `score`: the snapshot at the data's end minus the window trains a logistic model of converting within the
+    /// window (30% held back by id to measure it); the open leads are scored on their journeys so far.
+    public func score(_ q: QueryPlan.Score, keys: ([Int64]) throws -> [String]) throws -> [ResultTable] {
+        let filter = try compile(q.filter)
+        let tables = StepTest.Tables()
+        defer { withExtendedLifetime(tables) {} }
+        let eventFilter = filter.events.map { StepTest($0, tables: tables) }
+        let n = seq.customerCount
+        let end = seq.times.max() ?? 0, cutoff = end - q.window
+        // The segment, when the store has one: its values but the most common become features.
+        var segmentCodes: [Int32]? = nil, baseline: String? = nil
+        var features = LeadFeatures(stageCount: Double(catalog.stages.count), segments: [], names: LeadFeatures.base)
+        if catalog.customerAttributes.contains("segment") {
+            let (values, codes) = try data.attributes.attributeCodes("segment", account: false, for: seq.customerIDs)
+            var counts = [Int](repeating: 0, count: values.count)
+            for k in codes { counts[Int(k)] += 1 }
+            let order = values.indices.filter { values[$0] != nil }.sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }
+            if order.count >= 2 && order.count <= 12 {
+                segmentCodes = codes; baseline = values[order[0]]
+                features = LeadFeatures(stageCount: features.stageCount, segments: order.dropFirst().map { Int32($0) },
+                                        names: LeadFeatures.base + order.dropFirst().map { "segment = \(values[$0] ?? "")" })
+            }
+        }
+        let p = features.count
+        // Training rows at the cutoff (customers not yet converted), held back by a hash of the id; open leads at the end.
+        var train: [Double] = [], trainY: [Bool] = [], test: [Double] = [], testY: [Bool] = []
+        var open: [Double] = [], openCustomers: [Int] = []
+        var convertedAtCutoff = 0
+        try seq.withView { v in
+            for c in 0..<n {
+                try checkCancel(c)
+                if let j = filter.journeys, !j[c] { continue }
+                var converted: Int64 = .max
+                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where v.stages[i] >= q.won {
+                    if let f = eventFilter, !f.matches(v, i) { continue }
+                    converted = v.times[i]; break
+                }
+                let segment = segmentCodes?[c]
+                if converted > cutoff {
+                    let heldBack = Self.heldBack(seq.customerIDs[c])
+                    if heldBack {
+                        if features.append(v, c, at: cutoff, filter: eventFilter, segment: segment, into: &test) { testY.append(converted <= end) }
+                    } else if features.append(v, c, at: cutoff, filter: eventFilter, segment: segment, into: &train) {
+                        trainY.append(converted <= end)
+                    }
+                } else { convertedAtCutoff += 1 }
+                if converted == .max, features.append(v, c, at: end, filter: eventFilter, segment: segment, into: &open) { openCustomers.append(c) }
+            }
+        }
+        guard trainY.contains(true) && trainY.contains(false) else {
+            throw QueryError("score needs customers who converted within \(q.window / UTC.msPerDay) days of the snapshot and customers who did not; this store's history (to \(UTC.format(ms: cutoff, dateOnly: true)), \(trainY.count.grouped) customers) has \(trainY.contains(true) ? "no customer who did not" : "no conversion to \(q.wonName) after it") — try a longer 'within' or another 'won' stage")
+        }
+        let model = LogisticModel.fit(train, labels: trainY, features: p)
+        let testScores = (0..<testY.count).map { model.probability(test, row: $0) }
+        var means = (converted: [Double](repeating: 0, count: p), not: [Double](repeating: 0, count: p))
+        let pos = trainY.filter { $0 }.count
+        for r in 0..<trainY.count { for j in 0..<p { if trainY[r] { means.converted[j] += train[r * p + j] } else { means.not[j] += train[r * p + j] } } }
+        for j in 0..<p { means.converted[j] /= Double(max(pos, 1)); means.not[j] /= Double(max(trainY.count - pos, 1)) }
+        let aggregateModel = LeadModelAggregate(
+            features: features.names, coefficients: Array(model.beta.dropFirst()), intercept: model.beta[0],
+            scale: model.scale, meanConverted: means.converted, meanNotConverted: means.not,
+            trained: trainY.count, trainedConverted: pos, heldBack: testY.count, heldBackConverted: testY.filter { $0 }.count,
+            auc: areaUnderCurve(testScores, testY), calibration: calibrationDeciles(testScores, testY).map { .init(count: $0.count, predicted: $0.predicted, observed: $0.observed) },
+            cutoff: cutoff, end: end, window: q.window, wonName: q.wonName, baselineSegment: baseline, iterations: model.iterations)
+        // Every open lead's probability and its strongest driver (the largest positive term β·z).
+        var z = [Double](repeating: 0, count: p + 1)
+        func contributions(_ r: Int) -> [Double] {
+            model.standardized(open, row: r, into: &z)
+            return (0..<p).map { model.beta[$0 + 1] * z[$0 + 1] }
+        }
+        let probabilities = (0..<openCustomers.count).map { model.probability(open, row: $0) }
+        if let key = q.customer {
+            let names = try keys(openCustomers.map { seq.customerIDs[$0] })
+            guard let r = names.firstIndex(of: key) else {
+                throw QueryError("'\(key)' is not an open lead here (no events passing the filter, or it already reached \(q.wonName))")
+            }
+            return ResultBuilder.scoreOne(key: key, probability: probabilities[r], values: (0..<p).map { open[r * p + $0] },
+                                          contributions: contributions(r), model: aggregateModel, filterNotes: filter.description)
+        }
+        let ranked = probabilities.indices.sorted { probabilities[$0] != probabilities[$1] ? probabilities[$0] > probabilities[$1] : openCustomers[$0] < openCustomers[$1] }
+        let shown = Array(ranked.prefix(q.limit))
+        let names = try keys(shown.map { seq.customerIDs[openCustomers[$0]] })
+        let leads: [LeadModelAggregate.Lead] = seq.withView { v in
+            zip(shown, names).map { r, name in
+                let c = openCustomers[r]
+                let terms = contributions(r)
+                let top = terms.indices.max { terms[$0] < terms[$1] }.flatMap { terms[$0] > 0 ? features.names[$0] : nil }
+                var stage: UInt8 = 0
+                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) { if let f = eventFilter, !f.matches(v, i) { continue }; stage = max(stage, v.stages[i]) }
+                return .init(key: name, probability: probabilities[r], touches: Int(exp(open[r * p]) - 1 + 0.5),
+                             stage: stage == 0 ? "" : catalog.stages[Int(stage) - 1],
+                             daysSinceLast: exp(open[r * p + 4]) - 1, driver: top ?? "")
+            }
+        }
+        return ResultBuilder.score(leads, open: openCustomers.count, expected: probabilities.reduce(0, +), model: aggregateModel, filterNotes: filter.description)
+    }
+
+    /// The held-back 30% of customers, by a hash of the store id (the same customers every run).
+    static func heldBack(_ id: Int64) -> Bool { ((UInt64(bitPattern: id) &* 0x9E37_79B9_7F4A_7C15) >> 32) % 10 < 3 }
 }
