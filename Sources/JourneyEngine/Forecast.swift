@@ -1,7 +1,197 @@
+import Foundation
 import JourneyCore
 import JourneyPlanner
 import JourneyResults
 
+/// The life tables behind `forecast` (docs/semantics.md, "forecast"): for each state — highest stage reached and
+/// whole 30-day periods since reaching it (the last bucket holds all older) — and each coming period k, the
+/// customers in that state at an anchor (every 30 days back from the forecast's day) who were still open and
+/// observed through period k, and those who converted in it.
+struct PipelineLifeTable {
+    static let buckets = 24
+    let months: Int
+    /// Indexed [state][k] with state = stage * buckets + bucket, k in 1...months (index 0 unused).
+    var atRisk: [[Int]], conversions: [[Int]]
+
+    init(stages: Int, months: Int) {
+        self.months = months
+        atRisk = [[Int]](repeating: [Int](repeating: 0, count: months + 1), count: (stages + 1) * Self.buckets)
+        conversions = atRisk
+    }
+
+    static func state(stage: Int, elapsed: Int64, period: Int64) -> Int { stage * buckets + min(Int(elapsed / period), buckets - 1) }
+
+    /// One anchor: at risk in periods 1 … (the last period observed before `asOf`, or the conversion's).
+    mutating func anchor(state: Int, at a: Int64, conversion: Int64?, asOf: Int64, period: Int64) {
+        let observed = Int((asOf - a) / period)   // periods wholly before asOf
+        var last = min(observed, months)
+        if let t = conversion, t <= asOf {
+            let k = Int((t - a) / period) + 1
+            if k <= last { conversions[state][k] += 1; last = k }
+        }
+        guard last >= 1 else { return }
+        for k in 1...last { atRisk[state][k] += 1 }
+    }
+
+    /// The chance of converting in each period 1 … months for a lead in `state`. Where no one in the state was
+    /// at risk in period k (long-stalled states are young in the history: a lead 17 periods in a stage has few
+    /// predecessors observed 6 periods on), the nearest shorter time in the same stage that has some stands in.
+    func distribution(_ state: Int) -> [Double] {
+        let stage = state / Self.buckets
+        var survive = 1.0, out = [Double](repeating: 0, count: months + 1)
+        for k in 1...months {
+            var s = state
+            while atRisk[s][k] == 0 && s > stage * Self.buckets { s -= 1 }
+            let n = atRisk[s][k], c = conversions[s][k]
+            let q = n > 0 ? Double(c) / Double(n) : 0
+            out[k] = survive * q
+            survive *= 1 - q
+        }
+        return out
+    }
+}
+
 extension Executor {
-    public func forecast(_ q: QueryPlan.Forecast) throws -> [ResultTable] { [] }
+    public func forecast(_ q: QueryPlan.Forecast) throws -> [ResultTable] {
+        let filter = try compile(q.filter)
+        let tables = StepTest.Tables()
+        defer { withExtendedLifetime(tables) {} }
+        let eventFilter = filter.events.map { StepTest($0, tables: tables) }
+        let period = QueryPlan.valuePeriod
+        let end = seq.times.max() ?? 0
+        let asOf = min(q.asOf ?? end, end)
+        let stages = catalog.stages.count
+        var table = PipelineLifeTable(stages: stages, months: q.months)
+        var values: [Double] = []
+        // Open leads: state, and (back-test) when they converted after asOf and for how much.
+        var leadState: [Int] = [], leadStage: [Int] = [], actual: [(Int64, Double)?] = []
+        try seq.withView { v in
+            for c in 0..<seq.customerCount {
+                try checkCancel(c)
+                if let j = filter.journeys, !j[c] { continue }
+                // Episodes of the highest stage reached (from the first event: stage 0), the conversion.
+                var episodes: [(stage: Int, from: Int64)] = [], conversion: (Int64, Double)? = nil, highest = -1
+                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) {
+                    if let f = eventFilter, !f.matches(v, i) { continue }
+                    let t = v.times[i], s = Int(v.stages[i])
+                    if s >= Int(q.won) {
+                        let x = v.values[i]
+                        conversion = (t, x.isNaN ? 0 : x); break
+                    }
+                    if t > asOf { continue }
+                    if s > highest { highest = s; episodes.append((s, t)) }
+                }
+                guard !episodes.isEmpty else { continue }
+                let converted = conversion.map { $0.0 <= asOf } ?? false
+                if converted, let x = conversion?.1 { values.append(x) }
+                // The same question asked every 30 days back from asOf: at each such day the customer's state,
+                // while it was open (in phase with the open leads, so their time within a state matches).
+                var e = episodes.count - 1, a = asOf - period
+                while a >= episodes[0].from {
+                    while episodes[e].from > a { e -= 1 }
+                    if !converted || conversion!.0 > a {
+                        table.anchor(state: PipelineLifeTable.state(stage: episodes[e].stage, elapsed: a - episodes[e].from, period: period),
+                                     at: a, conversion: converted ? conversion?.0 : nil, asOf: asOf, period: period)
+                    }
+                    a -= period
+                }
+                if !converted, let last = episodes.last {
+                    leadState.append(PipelineLifeTable.state(stage: last.stage, elapsed: asOf - last.from, period: period))
+                    leadStage.append(last.stage)
+                    actual.append(conversion)
+                }
+            }
+        }
+        guard !values.isEmpty else {
+            throw QueryError("forecast needs past conversions to \(q.wonName) to learn from, and there are none before \(UTC.format(ms: asOf, dateOnly: true))")
+        }
+        let meanValue = values.reduce(0, +) / Double(values.count)
+        // Leads grouped by state: the same chances for all in one.
+        var perState: [Int: Int] = [:]
+        for s in leadState { perState[s, default: 0] += 1 }
+        let states = perState.keys.sorted()
+        let chances = Dictionary(uniqueKeysWithValues: states.map { ($0, table.distribution($0)) })
+        var expected = [Double](repeating: 0, count: q.months + 1)
+        for s in states { for k in 1...q.months { expected[k] += Double(perState[s]!) * chances[s]![k] } }
+        // The band: 400 simulated futures (each lead converts in period k with its chance, for a value drawn from
+        // the past conversions); a binomial per state and period, drawn by geometric skips.
+        var rng = ForecastRandom(seed: 0x5EED)
+        let runs = 400
+        var simulated = [[Double]](repeating: [Double](repeating: 0, count: runs), count: q.months + 1)
+        for r in 0..<runs {
+            for s in states {
+                var remaining = perState[s]!, survive = 1.0
+                let chance = chances[s]!
+                for k in 1...q.months where remaining > 0 {
+                    let conditional = survive > 0 ? min(chance[k] / survive, 1) : 0
+                    survive -= chance[k]
+                    let x = rng.binomial(remaining, conditional)
+                    remaining -= x
+                    for _ in 0..<x { simulated[k][r] += values[rng.int(values.count)] }
+                }
+            }
+        }
+        var totals = [Double](repeating: 0, count: runs)
+        for r in 0..<runs { for k in 1...q.months { totals[r] += simulated[k][r] } }
+        func band(_ xs: [Double]) -> (Double, Double) { let s = xs.sorted(); return (quantile(s, 0.1), quantile(s, 0.9)) }
+        var periods: [ForecastAggregate.Period] = []
+        let backTest = asOf < end
+        for k in 1...q.months {
+            let from = asOf + Int64(k - 1) * period
+            var act: (Int, Double)? = nil
+            if backTest {
+                var n = 0, x = 0.0
+                for a in actual { if let (t, v) = a, t > from, t <= from + period { n += 1; x += v } }
+                act = (n, x)
+            }
+            let (lo, hi) = band(simulated[k])
+            periods.append(.init(from: from, expectedConversions: expected[k], expectedRevenue: expected[k] * meanValue, low: lo, high: hi,
+                                 actualConversions: act?.0, actualRevenue: act?.1, complete: from + period <= end))
+        }
+        var byStage: [ForecastAggregate.Stage] = []
+        for stage in 0...stages {
+            let leads = leadStage.filter { $0 == stage }.count
+            guard leads > 0 else { continue }
+            let conv = states.filter { $0 / PipelineLifeTable.buckets == stage }.reduce(0.0) { sum, s in sum + Double(perState[s]!) * chances[s]!.reduce(0, +) }
+            var happened: Int? = nil
+            if backTest {
+                let horizon = min(asOf + Int64(q.months) * period, end)
+                happened = leadStage.indices.filter { leadStage[$0] == stage && (actual[$0].map { $0.0 <= horizon } ?? false) }.count
+            }
+            byStage.append(.init(stage: stage == 0 ? "(no stage)" : catalog.stages[stage - 1], leads: leads, expectedConversions: conv,
+                                 expectedRevenue: conv * meanValue, actualConversions: happened))
+        }
+        let (lo, hi) = band(totals)
+        return ResultBuilder.forecast(q, ForecastAggregate(periods: periods, stages: byStage, openLeads: leadState.count, pastConversions: values.count,
+                                                          meanValue: meanValue, totalLow: lo, totalHigh: hi, asOf: asOf, end: end),
+                                      filterNotes: filter.description)
+    }
+}
+
+/// SplitMix64 with the draws the forecast's simulation needs; a fixed seed makes the band the same every run.
+struct ForecastRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
+    /// Successes in `n` trials of chance `p`: geometric skips between successes, O(successes + 1).
+    mutating func binomial(_ n: Int, _ p: Double) -> Int {
+        guard p > 0, n > 0 else { return 0 }
+        if p >= 1 { return n }
+        let logq = log1p(-p)
+        var x = 0, i = 0
+        while true {
+            let u = max(unit(), 1e-300)
+            i += Int(floor(log(u) / logq)) + 1
+            if i > n { return x }
+            x += 1
+        }
+    }
 }
