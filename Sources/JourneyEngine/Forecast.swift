@@ -10,27 +10,32 @@ import JourneyResults
 struct PipelineLifeTable {
     static let buckets = 24
     let months: Int
-    /// Indexed [state][k] with state = stage * buckets + bucket, k in 1...months (index 0 unused).
-    var atRisk: [[Int]], conversions: [[Int]]
+    /// Indexed [state * (months + 1) + k] with state = stage * buckets + bucket, k in 1...months (k = 0 unused).
+    var atRisk: [Int], conversions: [Int]
 
     init(stages: Int, months: Int) {
         self.months = months
-        atRisk = [[Int]](repeating: [Int](repeating: 0, count: months + 1), count: (stages + 1) * Self.buckets)
+        atRisk = [Int](repeating: 0, count: (stages + 1) * Self.buckets * (months + 1))
         conversions = atRisk
     }
 
     static func state(stage: Int, elapsed: Int64, period: Int64) -> Int { stage * buckets + min(Int(elapsed / period), buckets - 1) }
 
     /// One anchor: at risk in periods 1 … (the last period observed before `asOf`, or the conversion's).
-    mutating func anchor(state: Int, at a: Int64, conversion: Int64?, asOf: Int64, period: Int64) {
+    @inline(__always) mutating func anchor(state: Int, at a: Int64, conversion: Int64?, asOf: Int64, period: Int64) {
         let observed = Int((asOf - a) / period)   // periods wholly before asOf
         var last = min(observed, months)
+        let row = state * (months + 1)
         if let t = conversion, t <= asOf {
             let k = Int((t - a) / period) + 1
-            if k <= last { conversions[state][k] += 1; last = k }
+            if k <= last { conversions[row + k] += 1; last = k }
         }
         guard last >= 1 else { return }
-        for k in 1...last { atRisk[state][k] += 1 }
+        for k in 1...last { atRisk[row + k] += 1 }
+    }
+
+    mutating func add(_ other: PipelineLifeTable) {
+        for i in atRisk.indices { atRisk[i] += other.atRisk[i]; conversions[i] += other.conversions[i] }
     }
 
     /// The chance of converting in each period 1 … months for a lead in `state`. Where no one in the state was
@@ -41,8 +46,8 @@ struct PipelineLifeTable {
         var survive = 1.0, out = [Double](repeating: 0, count: months + 1)
         for k in 1...months {
             var s = state
-            while atRisk[s][k] == 0 && s > stage * Self.buckets { s -= 1 }
-            let n = atRisk[s][k], c = conversions[s][k]
+            while atRisk[s * (months + 1) + k] == 0 && s > stage * Self.buckets { s -= 1 }
+            let n = atRisk[s * (months + 1) + k], c = conversions[s * (months + 1) + k]
             let q = n > 0 ? Double(c) / Double(n) : 0
             out[k] = survive * q
             survive *= 1 - q
@@ -61,20 +66,25 @@ extension Executor {
         let end = seq.times.max() ?? 0
         let asOf = min(q.asOf ?? end, end)
         let stages = catalog.stages.count
-        var table = PipelineLifeTable(stages: stages, months: q.months)
-        var values: [Double] = []
-        // Open leads: state, and (back-test) when they converted after asOf and for how much.
-        var leadState: [Int] = [], leadStage: [Int] = [], actual: [(Int64, Double)?] = []
-        try seq.withView { v in
-            for c in 0..<seq.customerCount {
+        // One scan, split over the cores: each part its own life table, past conversion values and open leads.
+        struct Part {
+            var table: PipelineLifeTable
+            var values: [Double] = []
+            var leadState: [Int] = [], leadStage: [Int] = [], actual: [(Int64, Double)?] = []
+        }
+        let won = Int(q.won)
+        let parts = try scanParts(Part(table: PipelineLifeTable(stages: stages, months: q.months))) { _, range, v, part in
+            var episodes: [(stage: Int, from: Int64)] = []
+            for c in range {
                 try checkCancel(c)
                 if let j = filter.journeys, !j[c] { continue }
                 // Episodes of the highest stage reached (from the first event: stage 0), the conversion.
-                var episodes: [(stage: Int, from: Int64)] = [], conversion: (Int64, Double)? = nil, highest = -1
+                episodes.removeAll(keepingCapacity: true)
+                var conversion: (Int64, Double)? = nil, highest = -1
                 for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) {
                     if let f = eventFilter, !f.matches(v, i) { continue }
                     let t = v.times[i], s = Int(v.stages[i])
-                    if s >= Int(q.won) {
+                    if s >= won {
                         let x = v.values[i]
                         conversion = (t, x.isNaN ? 0 : x); break
                     }
@@ -83,25 +93,29 @@ extension Executor {
                 }
                 guard !episodes.isEmpty else { continue }
                 let converted = conversion.map { $0.0 <= asOf } ?? false
-                if converted, let x = conversion?.1 { values.append(x) }
+                if converted, let x = conversion?.1 { part.values.append(x) }
                 // The same question asked every 30 days back from asOf: at each such day the customer's state,
                 // while it was open (in phase with the open leads, so their time within a state matches).
                 var e = episodes.count - 1, a = asOf - period
                 while a >= episodes[0].from {
                     while episodes[e].from > a { e -= 1 }
                     if !converted || conversion!.0 > a {
-                        table.anchor(state: PipelineLifeTable.state(stage: episodes[e].stage, elapsed: a - episodes[e].from, period: period),
-                                     at: a, conversion: converted ? conversion?.0 : nil, asOf: asOf, period: period)
+                        part.table.anchor(state: PipelineLifeTable.state(stage: episodes[e].stage, elapsed: a - episodes[e].from, period: period),
+                                          at: a, conversion: converted ? conversion?.0 : nil, asOf: asOf, period: period)
                     }
                     a -= period
                 }
                 if !converted, let last = episodes.last {
-                    leadState.append(PipelineLifeTable.state(stage: last.stage, elapsed: asOf - last.from, period: period))
-                    leadStage.append(last.stage)
-                    actual.append(conversion)
+                    part.leadState.append(PipelineLifeTable.state(stage: last.stage, elapsed: asOf - last.from, period: period))
+                    part.leadStage.append(last.stage)
+                    part.actual.append(conversion)
                 }
             }
         }
+        var table = parts[0].table
+        for part in parts.dropFirst() { table.add(part.table) }
+        let values = parts.flatMap(\.values), leadState = parts.flatMap(\.leadState), leadStage = parts.flatMap(\.leadStage)
+        let actual = parts.flatMap(\.actual)
         guard !values.isEmpty else {
             throw QueryError("forecast needs past conversions to \(q.wonName) to learn from, and there are none before \(UTC.format(ms: asOf, dateOnly: true))")
         }

@@ -68,31 +68,35 @@ extension Executor {
             }
         }
         let p = features.count
-        // Training rows at the cutoff (customers not yet converted), held back by a hash of the id; open leads at the end.
-        var train: [Double] = [], trainY: [Bool] = [], test: [Double] = [], testY: [Bool] = []
-        var open: [Double] = [], openCustomers: [Int] = []
-        var convertedAtCutoff = 0
-        try seq.withView { v in
-            for c in 0..<n {
+        // Training rows at the cutoff (customers not yet converted), held back by a hash of the id; on a large store
+        // a hash-chosen sample of about 250,000 customers (enough for a dozen coefficients; fitting stays fast).
+        let rate = min(1, 250_000 / Double(max(n, 1)))
+        struct Rows { var train: [Double] = [], trainY: [Bool] = [], test: [Double] = [], testY: [Bool] = [] }
+        let won = q.won
+        func conversion(_ v: UnsafePackedView, _ c: Int) -> Int64 {
+            for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where v.stages[i] >= won {
+                if let f = eventFilter, !f.matches(v, i) { continue }
+                return v.times[i]
+            }
+            return .max
+        }
+        let parts = try scanParts(Rows()) { _, range, v, rows in
+            for c in range {
                 try checkCancel(c)
                 if let j = filter.journeys, !j[c] { continue }
-                var converted: Int64 = .max
-                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where v.stages[i] >= q.won {
-                    if let f = eventFilter, !f.matches(v, i) { continue }
-                    converted = v.times[i]; break
-                }
+                let id = seq.customerIDs[c]
+                guard rate >= 1 || Self.sampled(id, rate) else { continue }
+                let converted = conversion(v, c)
+                guard converted > cutoff else { continue }
                 let segment = segmentCodes?[c]
-                if converted > cutoff {
-                    let heldBack = Self.heldBack(seq.customerIDs[c])
-                    if heldBack {
-                        if features.append(v, c, at: cutoff, filter: eventFilter, segment: segment, into: &test) { testY.append(converted <= end) }
-                    } else if features.append(v, c, at: cutoff, filter: eventFilter, segment: segment, into: &train) {
-                        trainY.append(converted <= end)
-                    }
-                } else { convertedAtCutoff += 1 }
-                if converted == .max, features.append(v, c, at: end, filter: eventFilter, segment: segment, into: &open) { openCustomers.append(c) }
+                if Self.heldBack(id) {
+                    if features.append(v, c, at: cutoff, filter: eventFilter, segment: segment, into: &rows.test) { rows.testY.append(converted <= end) }
+                } else if features.append(v, c, at: cutoff, filter: eventFilter, segment: segment, into: &rows.train) {
+                    rows.trainY.append(converted <= end)
+                }
             }
         }
+        let train = parts.flatMap(\.train), trainY = parts.flatMap(\.trainY), test = parts.flatMap(\.test), testY = parts.flatMap(\.testY)
         guard trainY.contains(true) && trainY.contains(false) else {
             throw QueryError("score needs customers who converted within \(q.window / UTC.msPerDay) days of the snapshot and customers who did not; this store's history (to \(UTC.format(ms: cutoff, dateOnly: true)), \(trainY.count.grouped) customers) has \(trainY.contains(true) ? "no customer who did not" : "no conversion to \(q.wonName) after it") — try a longer 'within' or another 'won' stage")
         }
@@ -108,37 +112,67 @@ extension Executor {
             trained: trainY.count, trainedConverted: pos, heldBack: testY.count, heldBackConverted: testY.filter { $0 }.count,
             auc: areaUnderCurve(testScores, testY), calibration: calibrationDeciles(testScores, testY).map { .init(count: $0.count, predicted: $0.predicted, observed: $0.observed) },
             cutoff: cutoff, end: end, window: q.window, wonName: q.wonName, baselineSegment: baseline, iterations: model.iterations)
-        // Every open lead's probability and its strongest driver (the largest positive term β·z).
-        var z = [Double](repeating: 0, count: p + 1)
-        func contributions(_ r: Int) -> [Double] {
-            model.standardized(open, row: r, into: &z)
+        // Every open lead's probability (streamed: features at the end, scored, the best kept) and its strongest
+        // driver (the largest positive term β·z).
+        func contributions(_ x: [Double]) -> [Double] {
+            var z = [Double](repeating: 0, count: p + 1)
+            model.standardized(x, row: 0, into: &z)
             return (0..<p).map { model.beta[$0 + 1] * z[$0 + 1] }
         }
-        let probabilities = (0..<openCustomers.count).map { model.probability(open, row: $0) }
         if let key = q.customer {
-            let names = try keys(openCustomers.map { seq.customerIDs[$0] })
-            guard let r = names.firstIndex(of: key) else {
-                throw QueryError("'\(key)' is not an open lead here (no events passing the filter, or it already reached \(q.wonName))")
+            let names = try keys(seq.customerIDs)
+            guard let c = names.firstIndex(of: key) else { throw QueryError("no customer '\(key)' here") }
+            var x: [Double] = []
+            let isOpen = seq.withView { v in
+                (filter.journeys?[c] ?? true) && conversion(v, c) == .max
+                    && features.append(v, c, at: end, filter: eventFilter, segment: segmentCodes?[c], into: &x)
             }
-            return ResultBuilder.scoreOne(key: key, probability: probabilities[r], values: (0..<p).map { open[r * p + $0] },
-                                          contributions: contributions(r), model: aggregateModel, filterNotes: filter.description)
+            guard isOpen else { throw QueryError("'\(key)' is not an open lead here (no events passing the filter, or it already reached \(q.wonName))") }
+            return ResultBuilder.scoreOne(key: key, probability: model.probability(x, row: 0), values: x,
+                                          contributions: contributions(x), model: aggregateModel, filterNotes: filter.description)
         }
-        let ranked = probabilities.indices.sorted { probabilities[$0] != probabilities[$1] ? probabilities[$0] > probabilities[$1] : openCustomers[$0] < openCustomers[$1] }
-        let shown = Array(ranked.prefix(q.limit))
-        let names = try keys(shown.map { seq.customerIDs[openCustomers[$0]] })
+        struct Best { var open = 0, expected = 0.0, top: [(probability: Double, c: Int)] = [] }
+        let limit = q.limit
+        let best = try scanParts(Best()) { _, range, v, b in
+            var x: [Double] = [], z = [Double](repeating: 0, count: p + 1)
+            x.reserveCapacity(p)
+            for c in range {
+                try checkCancel(c)
+                if let j = filter.journeys, !j[c] { continue }
+                x.removeAll(keepingCapacity: true)
+                guard conversion(v, c) == .max, features.append(v, c, at: end, filter: eventFilter, segment: segmentCodes?[c], into: &x) else { continue }
+                model.standardized(x, row: 0, into: &z)
+                let probability = model.probability(z)
+                b.open += 1; b.expected += probability
+                if b.top.count < limit || probability > b.top[b.top.count - 1].probability {
+                    // Kept in descending probability, ties by customer position (the scan's order).
+                    let at = b.top.firstIndex { probability > $0.probability } ?? b.top.count
+                    b.top.insert((probability, c), at: at)
+                    if b.top.count > limit { b.top.removeLast() }
+                }
+            }
+        }
+        let top = Array(best.flatMap(\.top).sorted { $0.probability != $1.probability ? $0.probability > $1.probability : $0.c < $1.c }.prefix(limit))
+        let names = try keys(top.map { seq.customerIDs[$0.c] })
         let leads: [LeadModelAggregate.Lead] = seq.withView { v in
-            zip(shown, names).map { r, name in
-                let c = openCustomers[r]
-                let terms = contributions(r)
-                let top = terms.indices.max { terms[$0] < terms[$1] }.flatMap { terms[$0] > 0 ? features.names[$0] : nil }
+            zip(top, names).map { t, name in
+                var x: [Double] = []
+                _ = features.append(v, t.c, at: end, filter: eventFilter, segment: segmentCodes?[t.c], into: &x)
+                let terms = contributions(x)
+                let driver = terms.indices.max { terms[$0] < terms[$1] }.flatMap { terms[$0] > 0 ? features.names[$0] : nil }
                 var stage: UInt8 = 0
-                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) { if let f = eventFilter, !f.matches(v, i) { continue }; stage = max(stage, v.stages[i]) }
-                return .init(key: name, probability: probabilities[r], touches: Int(exp(open[r * p]) - 1 + 0.5),
-                             stage: stage == 0 ? "" : catalog.stages[Int(stage) - 1],
-                             daysSinceLast: exp(open[r * p + 4]) - 1, driver: top ?? "")
+                for i in Int(v.offsets[t.c])..<Int(v.offsets[t.c + 1]) { if let f = eventFilter, !f.matches(v, i) { continue }; stage = max(stage, v.stages[i]) }
+                return .init(key: name, probability: t.probability, touches: Int((exp(x[0]) - 1).rounded()),
+                             stage: stage == 0 ? "" : catalog.stages[Int(stage) - 1], daysSinceLast: exp(x[4]) - 1, driver: driver ?? "")
             }
         }
-        return ResultBuilder.score(leads, open: openCustomers.count, expected: probabilities.reduce(0, +), model: aggregateModel, filterNotes: filter.description)
+        let open = best.reduce(0) { $0 + $1.open }, expected = best.reduce(0) { $0 + $1.expected }
+        return ResultBuilder.score(leads, open: open, expected: expected, model: aggregateModel, sampled: rate < 1 ? rate : nil, filterNotes: filter.description)
+    }
+
+    /// A hash-chosen share `rate` of the customers (for training on large stores; the same every run).
+    static func sampled(_ id: Int64, _ rate: Double) -> Bool {
+        Double((UInt64(bitPattern: id) &* 0xD6E8_FEB8_6659_FD93) >> 11) * 0x1.0p-53 < rate
     }
 
     /// The held-back 30% of customers, by a hash of the store id (the same customers every run).
