@@ -120,6 +120,7 @@ extension Executor {
             throw QueryError("forecast needs past conversions to \(q.wonName) to learn from, and there are none before \(UTC.format(ms: asOf, dateOnly: true))")
         }
         let meanValue = values.reduce(0, +) / Double(values.count)
+        let valueVariance = values.reduce(0) { $0 + ($1 - meanValue) * ($1 - meanValue) } / Double(values.count)
         // Leads grouped by state: the same chances for all in one.
         var perState: [Int: Int] = [:]
         for s in leadState { perState[s, default: 0] += 1 }
@@ -141,7 +142,12 @@ extension Executor {
                     survive -= chance[k]
                     let x = rng.binomial(remaining, conditional)
                     remaining -= x
-                    for _ in 0..<x { simulated[k][r] += values[rng.int(values.count)] }
+                    if x < 50 {
+                        for _ in 0..<x { simulated[k][r] += values[rng.int(values.count)] }
+                    } else {
+                        // The sum of many draws: normal with the draws' mean and variance (central limit).
+                        simulated[k][r] += max(0, Double(x) * meanValue + (Double(x) * valueVariance).squareRoot() * rng.normal())
+                    }
                 }
             }
         }
@@ -195,10 +201,18 @@ struct ForecastRandom {
     }
     mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
     mutating func int(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-    /// Successes in `n` trials of chance `p`: geometric skips between successes, O(successes + 1).
+    /// Standard normal (Box–Muller).
+    mutating func normal() -> Double {
+        let u = max(unit(), 1e-300), v = unit()
+        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
+    }
+    /// Successes in `n` trials of chance `p`: geometric skips between successes, O(successes + 1); the normal
+    /// approximation when the variance is 50 or more (thousands of leads in one state).
     mutating func binomial(_ n: Int, _ p: Double) -> Int {
         guard p > 0, n > 0 else { return 0 }
         if p >= 1 { return n }
+        let mean = Double(n) * p, variance = mean * (1 - p)
+        if variance >= 50 { return min(n, max(0, Int((mean + variance.squareRoot() * normal()).rounded()))) }
         let logq = log1p(-p)
         var x = 0, i = 0
         while true {

@@ -17,7 +17,7 @@ public struct Completer {
     static let clauses: [String: [String]] = [
         "funnel": ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "strictly", "ties"],
         "paths": ["from", "to", "within", "where", "show", "top", "max", "keep", "next", "previous"],
-        "time": ["to", "by", "where"], "dropoff": ["to", "where"], "count": ["by", "top", "where"], "revenue": ["by", "top", "where", "count"], "margin": ["by", "top", "where", "count"], "leads": ["by", "mql", "sql", "won", "where", "count"], "compare": ["with", "won", "where", "count"], "profile": ["won", "where", "count"], "top": ["where"],
+        "time": ["to", "by", "where"], "dropoff": ["to", "where"], "count": ["by", "top", "where"], "revenue": ["by", "top", "where", "count"], "margin": ["by", "top", "where", "count"], "value": ["by", "top", "horizon", "where", "count"], "score": ["won", "within", "limit", "for", "where", "count"], "forecast": ["months", "won", "as", "where", "count"], "leads": ["by", "mql", "sql", "won", "where", "count"], "compare": ["with", "won", "where", "count"], "profile": ["won", "where", "count"], "top": ["where"],
         "pauses": ["resumed", "open", "where", "limit"], "stats": ["where"],
         "retention": ["returning", "every", "periods", "by", "where"], "customers": ["where", "limit"],
         "attribution": ["of", "model", "by", "lookback", "where"], "touchpoints": ["for", "by", "top", "where"],

@@ -7,7 +7,7 @@ public struct Parser {
     static let clauseWords: Set<String> = ["within", "where", "by", "order", "entry", "excluding", "same", "count", "top", "strictly", "ties",
                                           "show", "max", "keep", "to", "from", "next", "previous", "at", "limit", "then",
                                           "resumed", "open", "limit", "lookback", "model", "returning", "every", "periods", "of", "for", "matching",
-                                          "mql", "sql", "won", "with"]
+                                          "mql", "sql", "won", "with", "horizon", "months", "as"]
 
     var tokens: [Token]
     var pos = 0

@@ -41,12 +41,12 @@ extension ResultBuilder {
         }
         let expected = a.periods.reduce(0) { $0 + $1.expectedRevenue }, conversions = a.periods.reduce(0) { $0 + $1.expectedConversions }
         var notes = ["the open pipeline on \(day): \(a.openLeads.grouped) customers with events and not at \(q.wonName); each converts in a coming 30-day period with the chance the history before \(day) gives its state (highest stage, periods since reaching it), for the mean value of the \(a.pastConversions.grouped) past conversions (\(a.meanValue.money))",
-                     "in all \(String(format: "%.1f", conversions)) conversions and \(expected.money) expected over \(q.months) periods (10th–90th percentile of 400 simulations: \(a.totalLow.money) to \(a.totalHigh.money)); low and high are each period's own band"]
+                     "in all \(conversions < 1000 ? String(format: "%.1f", conversions) : Int(conversions.rounded()).grouped) conversions and \(expected.money) expected over \(q.months) periods (10th–90th percentile of 400 simulations: \(a.totalLow.money) to \(a.totalHigh.money)); low and high are each period's own band"]
         if a.backTest {
             let complete = a.periods.filter(\.complete)
             let actual = complete.reduce(0) { $0 + ($1.actualRevenue ?? 0) }, predicted = complete.reduce(0) { $0 + $1.expectedRevenue }
             let actualConversions = complete.reduce(0) { $0 + ($1.actualConversions ?? 0) }, predictedConversions = complete.reduce(0) { $0 + $1.expectedConversions }
-            notes.append("back-test: what these leads did after \(day) (only the history before it was used): \(actualConversions) conversions against \(String(format: "%.1f", predictedConversions)) expected, \(actual.money) against \(predicted.money) over the \(complete.count) whole periods in the data"
+            notes.append("back-test: what these leads did after \(day) (only the history before it was used): \(actualConversions.grouped) conversions against \(Int(predictedConversions.rounded()).grouped) expected, \(actual.money) against \(predicted.money) over the \(complete.count) whole periods in the data"
                          + (complete.count < a.periods.count ? "; the data ends before the later periods end (left empty)" : ""))
         }
         let forecast = ResultTable(title: "forecast of the open pipeline" + (q.asOfText.map { " as of \($0)" } ?? ""),
