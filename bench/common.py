@@ -22,11 +22,13 @@ def generated_file(journey, customers):
     return csv, os.path.join(OUT, f"b2b-{customers}-touchpoints.csv")
 
 def generated_store(journey, customers):
-    """The generated file, its touchpoint catalog, and the store imported from them (once, into bench/out/)."""
+    """The generated file, its touchpoint catalog, and the store imported from them with the customers and accounts
+    beside them (once, into bench/out/)."""
     csv, tps = generated_file(journey, customers)
     store = os.path.join(OUT, f"b2b-{customers}.journey")
     if not os.path.exists(store):
-        subprocess.run([journey, "import", csv, tps, "--into", store, "--no-progress"], check=True, capture_output=True)
+        people = [f for f in (csv.replace(".csv", "-customers.csv"), csv.replace(".csv", "-accounts.csv")) if os.path.exists(f)]
+        subprocess.run([journey, "import", tps, csv, *people, "--into", store, "--no-progress"], check=True, capture_output=True)
     return csv, tps, store
 
 def median(xs):
