@@ -18,6 +18,7 @@ Usage:
   journey import FILE... --into STORE [--map COLUMN=FIELD ...] [--format csv|ndjson]
   journey generate --profile b2b|b2c --customers N --seed S --out FILE.csv
   journey report SCRIPT.jql [--store STORE] --out REPORT.html|REPORT.md [--param NAME=VALUE ...]
+  journey notebook FILE.jql [--store STORE] [--param NAME=VALUE ...] [--check]   run cells, outputs written back
   journey push STORE --clickhouse URL [--cluster NAME --shard URL ...]   copy a store into ClickHouse
   journey [STORE] --clickhouse URL [-c ...]   run statements on ClickHouse (URL: http://HOST:8123/?database=journey)
 
@@ -50,6 +51,7 @@ func runMain() -> Int32 {
     case "import": return ImportCommand.run(Array(args.dropFirst()))
     case "generate": return GenerateCommand.run(Array(args.dropFirst()))
     case "report": return ReportCommand.run(Array(args.dropFirst()))
+    case "notebook": return NotebookCommand.run(Array(args.dropFirst()))
     case "push": return PushCommand.run(Array(args.dropFirst()))
     case "--help", "-h", "help": print(usage); return 0
     default: break

@@ -1,0 +1,70 @@
+import Foundation
+import JourneyLanguage
+import JourneyRender
+import JourneySession
+import JourneyShell
+import JourneyStore
+
+enum NotebookCommand {
+    static let help = """
+    Usage: journey notebook FILE.jql [--store STORE] [--param NAME=VALUE ...] [--width N] [--check]
+
+    Runs a notebook: every statement of FILE, writing its output back under it as `--|` lines (the `--` prose
+    stays as it is). Running it again replaces those lines, so the file reads like a notebook in any editor and
+    a re-run on the same store changes nothing. A failing cell shows its error where it stands; the rest still
+    run (the exit status is 1 then). Tables are drawn 100 columns wide unless --width or a `.width N` cell says
+    otherwise; `.mode` and `.chart` cells work too. Without --store, the demo dataset.
+    --check writes nothing and fails when the outputs in FILE are not what a run gives now (for CI).
+
+    Examples:
+      journey notebook queries/teaching/funnel_basics.jql
+      journey notebook analysis.jql --store shop.journey --param since=2025-01-01
+    """
+
+    static func run(_ args: [String]) -> Int32 {
+        var file: String?, store: String?, width = 100, check = false
+        var params: [String: Literal] = [:]
+        var i = 0
+        func value() -> String? { i += 1; return i < args.count ? args[i] : nil }
+        while i < args.count {
+            let a = args[i]
+            switch a {
+            case "--help", "-h": print(help); return 0
+            case "--store": store = value()
+            case "--check": check = true
+            case "--width":
+                guard let w = value().flatMap(Int.init), w >= 20 else { printError("--width takes a number of columns (20 or more)"); return 1 }
+                width = w
+            case "--param":
+                guard let p = value(), let eq = p.firstIndex(of: "=") else { printError("--param takes NAME=VALUE"); return 1 }
+                params[String(p[..<eq])] = Literal.fromArgument(String(p[p.index(after: eq)...]))
+            default:
+                if a.hasPrefix("-") { printError("unknown option '\(a)'\n\n\(help)"); return 1 }
+                if file != nil { printError("one notebook at a time ('\(file!)' and '\(a)')"); return 1 }
+                file = a
+            }
+            i += 1
+        }
+        guard let file else { printError("no notebook named\n\n\(help)"); return 1 }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { printError("\(file): cannot read the file"); return 1 }
+        guard let path = store ?? demoStore() else { printError("no store named and no demo dataset found (datasets/demo)"); return 1 }
+        if let problem = missingStore(path) { printError(problem); return 1 }
+        if let problem = unusedParameter(params.keys.sorted(), in: [Notebook.cells(text)]) { printError(problem); return 1 }
+        let session: Session
+        do { session = Session(store: try Store(path: path)) } catch { printError("\(error)"); return 1 }
+        session.params = params
+        session.pinned = Set(params.keys)
+        var settings = RenderSettings()
+        settings.width = width
+        let (out, failures) = Notebook.run(text, name: file, session: session, settings: settings)
+        let cells = ScriptBlock.split(Notebook.cells(text)).filter { if case .statement = $0 { return true }; return false }.count
+        if check {
+            if out == text { print("\(file): \(cells) cells, outputs up to date"); return failures == 0 ? 0 : 1 }
+            printError("\(file): the outputs are not what a run gives now (run: journey notebook \(file))")
+            return 1
+        }
+        do { try out.write(toFile: file, atomically: true, encoding: .utf8) } catch { printError("\(file): \(error.localizedDescription)"); return 1 }
+        print("\(file): \(cells) cells run" + (failures > 0 ? ", \(failures) failed (their errors are in the file)" : ""))
+        return failures == 0 ? 0 : 1
+    }
+}
