@@ -21,6 +21,8 @@ public final class Shell {
     var settings = RenderSettings()
     var timer = false
     var output: FileHandle = .standardOutput
+    /// The last statement's result, for `.last` to draw again in another mode.
+    var lastTables: [ResultTable] = []
     let interactive: Bool
     let color: Bool
     /// For batch errors: the script's name.
@@ -65,6 +67,7 @@ public final class Shell {
         let start = Date(), waited = session.remote?.client.waited
         do {
             let tables = try session.run(text)
+            if !tables.isEmpty { lastTables = tables }
             for t in tables { write(Renderer.render(t, settings)); if settings.mode == .table { write("") } }
             if timer {
                 // On ClickHouse: how much of it went waiting for the server's answers.
@@ -109,7 +112,9 @@ public final class Shell {
     struct DotCommand { let name: String; let usage: String; let summary: String; let run: (Shell, [String]) -> Bool }
 
     static let commands: [DotCommand] = [
-        DotCommand(name: "help", usage: ".help [TOPIC]", summary: "this list, or help on a command or statement") { sh, a in sh.help(a.first); return true },
+        DotCommand(name: "help", usage: ".help [TOPIC]", summary: "this list, or help on a command or statement; .help glossary [TERM]") { sh, a in
+            sh.help(a.isEmpty ? nil : a.joined(separator: " ")); return true
+        },
         DotCommand(name: "open", usage: ".open STORE", summary: "open another store (created when missing)") { sh, a in
             guard let p = a.first else { sh.error("usage: .open STORE"); return false }
             do { try sh.session.open(p); sh.refreshCompletion(); sh.write(sh.session.describeStore()); return true } catch { sh.error("\(error)"); return false }
@@ -167,15 +172,67 @@ public final class Shell {
         DotCommand(name: "stages", usage: ".stages", summary: "the stage catalog, in order") { sh, _ in sh.listNames { $0.stages } },
         DotCommand(name: "channels", usage: ".channels", summary: "the channels in the store") { sh, _ in sh.listNames { $0.channels.filter { !$0.isEmpty } } },
         DotCommand(name: "events", usage: ".events", summary: "the event (touchpoint) names in the store") { sh, _ in sh.listNames { $0.events.filter { !$0.isEmpty } } },
-        DotCommand(name: "save", usage: ".save FILE.jql", summary: "save this session's successful statements as a script") { sh, a in
+        DotCommand(name: "save", usage: ".save FILE.jql", summary: "save this session's statements as a notebook (run it with: journey notebook FILE.jql)") { sh, a in
             guard let p = a.first else { sh.error("usage: .save FILE.jql"); return false }
-            let text = "-- saved from a journey session\n" + sh.session.history.map { $0.hasSuffix(";") ? $0 : $0 + ";" }.joined(separator: "\n") + "\n"
+            // A heading per cell (the statement's first words), so the saved file reads as a notebook.
+            let cells = sh.session.history.enumerated().map { k, st -> String in
+                let words = st.split(whereSeparator: { $0 == " " || $0 == "\n" }).prefix(4).joined(separator: " ")
+                return "-- ## \(k + 1). \(words)\n" + (st.hasSuffix(";") ? st : st + ";")
+            }
+            let text = "-- # Saved from a journey session on \(sh.session.store.path)\n\n" + cells.joined(separator: "\n\n") + "\n"
             do { try text.write(toFile: p, atomically: true, encoding: .utf8); sh.write("saved \(sh.session.history.count) statements to \(p)"); return true }
             catch { sh.error("cannot write \(p)"); return false }
+        },
+        DotCommand(name: "cells", usage: ".cells", summary: "this session's statements, numbered (for .rerun and .edit)") { sh, _ in
+            if sh.session.history.isEmpty { sh.write("no statements yet"); return true }
+            for (k, st) in sh.session.history.enumerated() { sh.write("\(k + 1)  " + st.replacingOccurrences(of: "\n", with: "\n   ")) }
+            return true
+        },
+        DotCommand(name: "rerun", usage: ".rerun N", summary: "run statement N of .cells again") { sh, a in
+            guard let st = sh.cell(a.first, usage: ".rerun N") else { return false }
+            sh.write(st)
+            return sh.execute(st)
+        },
+        DotCommand(name: "edit", usage: ".edit N", summary: "edit statement N of .cells in $EDITOR, then run it") { sh, a in
+            guard let st = sh.cell(a.first, usage: ".edit N") else { return false }
+            let file = NSTemporaryDirectory() + "journey-edit-\(getpid()).jql"
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            do { try st.write(toFile: file, atomically: true, encoding: .utf8) } catch { sh.error("cannot write \(file)"); return false }
+            let editor = ProcessInfo.processInfo.environment["VISUAL"] ?? ProcessInfo.processInfo.environment["EDITOR"] ?? "vi"
+            guard system("\(editor) '\(file)'") == 0, let edited = try? String(contentsOfFile: file, encoding: .utf8) else {
+                sh.error("the editor (\(editor)) did not finish cleanly; nothing was run"); return false
+            }
+            let text = edited.trimmingCharacters(in: .whitespacesAndNewlines)
+            if text.isEmpty { sh.write("empty: nothing was run"); return true }
+            sh.write(text)
+            return sh.execute(text)
+        },
+        DotCommand(name: "last", usage: ".last [MODE] [chart on|off]", summary: "draw the last result again, e.g. .last csv or .last table chart off") { sh, a in
+            guard !sh.lastTables.isEmpty else { sh.error("no result yet"); return false }
+            var s = sh.settings
+            var k = 0
+            while k < a.count {
+                if a[k] == "chart", k + 1 < a.count { s.charts = a[k + 1] != "off"; k += 2; continue }
+                guard let m = RenderSettings.Mode.allCases.first(where: { $0.rawValue.hasPrefix(a[k]) }) else {
+                    sh.error("unknown mode '\(a[k])'; usage: .last [table|ascii|csv|tsv|json|markdown|line] [chart on|off]"); return false
+                }
+                s.mode = m; k += 1
+            }
+            for t in sh.lastTables { sh.write(Renderer.render(t, s)); if s.mode == .table { sh.write("") } }
+            return true
         },
         DotCommand(name: "quit", usage: ".quit", summary: "leave the shell") { _, _ in exit(0) },
         DotCommand(name: "exit", usage: ".exit", summary: "leave the shell") { _, _ in exit(0) },
     ]
+
+    /// Statement N (1-based) of this session, or nil after saying why.
+    func cell(_ arg: String?, usage: String) -> String? {
+        guard let n = arg.flatMap(Int.init) else { error("usage: \(usage) (.cells lists them)"); return nil }
+        guard n >= 1 && n <= session.history.count else {
+            error("no statement \(n): this session has \(session.history.count) (.cells lists them)"); return nil
+        }
+        return session.history[n - 1]
+    }
 
     func listNames(_ pick: (Catalog) -> [String]) -> Bool {
         do { write(pick(try session.store.catalog()).joined(separator: "\n")); return true } catch { self.error("\(error)"); return false }
@@ -196,6 +253,13 @@ public final class Shell {
     func help(_ topic: String?) {
         if let topic {
             let t = topic.lowercased()
+            if t == "glossary" || t.hasPrefix("glossary ") {
+                let term = t.dropFirst("glossary".count).trimmingCharacters(in: .whitespaces)
+                guard let text = GlossaryEntry.text(term.isEmpty ? nil : term) else {
+                    error("the glossary has no '\(term)' (.help glossary lists its terms)"); return
+                }
+                write(text); return
+            }
             if let h = StatementHelp.all.first(where: { $0.name == t }) { write(h.text); return }
             if let c = Self.commands.first(where: { $0.name.hasPrefix(t.trimmingCharacters(in: CharacterSet(charactersIn: "."))) }) {
                 write("\(c.usage)\n  \(c.summary)"); return
@@ -207,7 +271,7 @@ public final class Shell {
         }
         var out = ["Statements (end with ; or at the end of a complete line; .help NAME for one in full):"]
         for h in StatementHelp.all { out.append("  " + h.name.padding(toLength: 12, withPad: " ", startingAt: 0) + h.summary) }
-        out += ["", "Commands:"]
+        out += ["", "The words of journey analysis, with their German terms: .help glossary [TERM]", "", "Commands:"]
         for c in Self.commands { out.append("  " + c.usage.padding(toLength: 40, withPad: " ", startingAt: 0) + c.summary) }
         write(out.joined(separator: "\n"))
     }
