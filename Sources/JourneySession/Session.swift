@@ -99,12 +99,13 @@ public final class Session {
     }
 
     /// Parses and runs one or more statements; returns their tables. Errors are `Diagnostic` (with source range) or `StoreError`.
-    public func run(_ text: String) throws -> [ResultTable] {
+    /// `record: false` keeps it out of `history` (a statement the shell runs on its own, such as a lesson's check).
+    public func run(_ text: String, record: Bool = true) throws -> [ResultTable] {
         var parser = Parser(text, params: params)
         let statements = try parser.parseScript()
         var out: [ResultTable] = []
         for st in statements { out += try execute(st) }
-        history.append(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        if record { history.append(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
         return out
     }
 

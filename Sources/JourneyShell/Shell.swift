@@ -23,6 +23,10 @@ public final class Shell {
     var output: FileHandle = .standardOutput
     /// The last statement's result, for `.last` to draw again in another mode.
     var lastTables: [ResultTable] = []
+    /// The lesson `.tutorial N` started (its number), for `.answer`.
+    var lesson: (number: Int, lesson: Lesson)?
+    /// Where `.tutorial` finds its lessons: $JOURNEY_LESSONS, else queries/teaching.
+    var lessonDirectory: String { ProcessInfo.processInfo.environment["JOURNEY_LESSONS"] ?? "queries/teaching" }
     let interactive: Bool
     let color: Bool
     /// For batch errors: the script's name.
@@ -207,6 +211,12 @@ public final class Shell {
             sh.write(text)
             return sh.execute(text)
         },
+        DotCommand(name: "tutorial", usage: ".tutorial [N]", summary: "lessons on funnel analysis with the demo data: the list, or lesson N") { sh, a in
+            sh.tutorial(a.first)
+        },
+        DotCommand(name: "answer", usage: ".answer VALUE", summary: "answer the current lesson's question") { sh, a in
+            sh.answer(a.joined(separator: " "))
+        },
         DotCommand(name: "last", usage: ".last [MODE] [chart on|off]", summary: "draw the last result again, e.g. .last csv or .last table chart off") { sh, a in
             guard !sh.lastTables.isEmpty else { sh.error("no result yet"); return false }
             var s = sh.settings
@@ -224,6 +234,53 @@ public final class Shell {
         DotCommand(name: "quit", usage: ".quit", summary: "leave the shell") { _, _ in exit(0) },
         DotCommand(name: "exit", usage: ".exit", summary: "leave the shell") { _, _ in exit(0) },
     ]
+
+    func tutorial(_ arg: String?) -> Bool {
+        let lessons = Lesson.all(in: lessonDirectory)
+        guard !lessons.isEmpty else { error("no lessons in \(lessonDirectory) (set JOURNEY_LESSONS to a folder of lesson files)"); return false }
+        guard let arg else {
+            var out = ["Lessons (.tutorial N starts one; .answer VALUE answers its question):"]
+            for (k, l) in lessons.enumerated() {
+                switch l.lesson {
+                case .success(let lesson): out.append("  \(k + 1). " + lesson.title)
+                case .failure(let e): out.append("  \(k + 1). (cannot be read: \(e))")
+                }
+            }
+            write(out.joined(separator: "\n")); return true
+        }
+        guard let n = Int(arg), n >= 1, n <= lessons.count else { error("no lesson '\(arg)': there are \(lessons.count) (.tutorial lists them)"); return false }
+        switch lessons[n - 1].lesson {
+        case .failure(let e): error("\(e)"); return false
+        case .success(let l):
+            lesson = (n, l)
+            write(l.introduction); return true
+        }
+    }
+
+    func answer(_ given: String) -> Bool {
+        guard let (n, l) = lesson else { error("no lesson started: .tutorial N starts one"); return false }
+        guard let a = l.answer else { write("this lesson has no question to check; .tutorial \(n + 1) goes on"); return true }
+        guard !given.isEmpty else { error("usage: .answer VALUE"); return false }
+        let truth: String
+        do {
+            let tables = try session.run(a.statement, record: false)
+            // The row by its first cell's text, or `#N` for the Nth row (the top one: `#1`).
+            func pick(_ t: ResultTable) -> [Value]? {
+                if a.row.hasPrefix("#"), let n = Int(a.row.dropFirst()) { return n >= 1 && n <= t.rows.count ? t.rows[n - 1] : nil }
+                return t.rows.first { Renderer.cell($0[0], settings).lowercased() == a.row.lowercased() }
+            }
+            guard let t = tables.first, let col = t.columns.firstIndex(where: { $0.lowercased() == a.column.lowercased() }),
+                  let row = pick(t) else {
+                error("\(l.file): the answer's row '\(a.row)' or column '\(a.column)' is not in the result of '\(a.statement)'"); return false
+            }
+            truth = Renderer.cell(row[col], settings)
+        } catch let e { error("\(l.file): the answer's statement fails: \(e)"); return false }
+        let more = Lesson.all(in: lessonDirectory).count > n ? " Next: .tutorial \(n + 1)" : " That was the last lesson."
+        if Lesson.matches(given, truth) { write("Right: \(truth)." + more); return true }
+        let row = a.row.hasPrefix("#") ? "row \(a.row.dropFirst()) (from the top)" : "row '\(a.row)'"
+        write("Not quite: \(given) is not it. Run the statement again and read \(row), column '\(a.column)'.")
+        return true
+    }
 
     /// Statement N (1-based) of this session, or nil after saying why.
     func cell(_ arg: String?, usage: String) -> String? {

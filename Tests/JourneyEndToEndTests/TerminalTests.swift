@@ -127,6 +127,34 @@ import Testing
         #expect(widest > 100 && widest <= 150, "widest line \(widest)")
     }
 
+    /// A student walks lesson 1 in a real terminal: starts it, types the statement it gives, answers wrong,
+    /// then right (the right answer read from the same statement's CSV), and is sent to lesson 2.
+    @Test mutating func aWholeLessonInATerminal() throws {
+        testName = "lesson"
+        let d = tempDir()
+        let lessons = SavedQueryTests.root.appendingPathComponent("queries/teaching").path
+        let statement = "funnel awareness > consideration > intent > conversion within 180d count accounts"
+        let csv = try journey([SavedQueryTests.store, "-c", statement, "--mode", "csv"]).out
+        let intent = try #require(csv.split(separator: "\n").first { $0.hasPrefix("3. intent,") }).split(separator: ",")[1]
+        defer { _ = try? tmux(["kill-server"]) }
+        try tmux(["new-session", "-d", "-s", "shell", "-x", "150", "-y", "50",
+                  "env JOURNEY_HISTORY=\(d)/h HOME=\(d) TERM=xterm JOURNEY_LESSONS=\(lessons) \(binaryPath()) \(SavedQueryTests.store)"])
+        try waitFor("the prompt") { $0.contains("journey>") }
+        try type(".tutorial 1"); try keys("Enter")
+        let intro = try waitFor("the lesson") { $0.contains("Answer with: .answer VALUE") }
+        #expect(intro.contains("Lesson 1: What is a funnel?") && intro.contains("Type:\n  \(statement)"))
+        try waitForPrompt("the prompt after the lesson")
+        try type(statement); try keys("Enter")
+        try waitFor("the funnel") { $0.contains("3. intent") && $0.contains("went on") }
+        try waitForPrompt("the prompt after the funnel")
+        try type(".answer 1"); try keys("Enter")
+        try waitFor("a wrong answer told") { $0.contains("Not quite: 1 is not it. Run the statement again and read row '3. intent', column 'accounts'.") }
+        try waitForPrompt("the prompt after the wrong answer")
+        try type(".answer \(intent)"); try keys("Enter")
+        try waitFor("the right answer") { $0.contains("Right: \(Int(intent)!.formatted()).") && $0.contains("Next: .tutorial 2") }
+        try keys("C-d")
+    }
+
     @Test mutating func startupFileRunsFirst() throws {
         testName = "rc"
         let d = tempDir()
