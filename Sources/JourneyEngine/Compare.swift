@@ -16,7 +16,11 @@ extension Executor {
         defer { withExtendedLifetime(tables) {} }
         let eventFilter = filter.events.map { StepTest($0, tables: tables) }
         var out = [CompareAggregate.Side(), CompareAggregate.Side()]
-        var seen = Set<UInt32>()
+        // Touchpoints counted once per customer by code: the last customer that counted each code, and the
+        // customer's distinct codes (a set of strings per customer cost ~0.7 s on 12M events).
+        let codes = max(catalog.events.count, 1)
+        var stamp = [Int](repeating: -1, count: codes), seen: [Int] = []
+        var byCode = [[Int]](repeating: [Int](repeating: 0, count: codes), count: 2)
         try seq.withView { v in
             for c in 0..<seq.customerCount {
                 try checkCancel(c)
@@ -31,16 +35,18 @@ extension Executor {
                     touches += 1
                     let x = v.values[i]
                     if !x.isNaN { revenue += x }
-                    seen.insert(v.events[i])
+                    let e = Int(v.events[i])
+                    if e < codes, stamp[e] != c { stamp[e] = c; seen.append(e) }
                 }
                 guard let first else { continue }
                 for s in 0..<2 where sides[s][c] {
                     out[s].customers += 1; out[s].touches += touches; out[s].revenue += revenue
                     if let converted { out[s].converted += 1; out[s].toConvert.append(Double(converted - first)) }
-                    for e in seen { out[s].byTouchpoint[labelName(.event, e), default: 0] += 1 }
+                    for e in seen { byCode[s][e] += 1 }
                 }
             }
         }
+        for s in 0..<2 { for e in 0..<codes where byCode[s][e] > 0 { out[s].byTouchpoint[labelName(.event, UInt32(e)), default: 0] += byCode[s][e] } }
         return ResultBuilder.compare(q, CompareAggregate(sides: out), filterNotes: filter.description)
     }
 }

@@ -35,6 +35,8 @@ public struct JourneyData {
     public var attributes: AttributeSource
     /// Which stages and events each customer has, built on first use and shared by copies of this value.
     public let presence = PresenceIndex()
+    /// The accounts' merged journeys, built by the first `count accounts` statement and kept for the next ones.
+    let accountLevel = AccountLevelCache()
     public init(sequences: PackedSequences, catalog: Catalog, attributes: AttributeSource) {
         self.sequences = sequences; self.catalog = catalog; self.attributes = attributes
     }
@@ -294,9 +296,11 @@ extension Executor {
                 (0..<n).map { c in (Int(v.offsets[c])..<Int(v.offsets[c + 1])).contains { p.matches(v, $0) } }
             }
         case .attribute(let a, let test):
-            let ids = seq.customerIDs
-            let values = a.scope == .account ? try data.attributes.accountAttribute(a.name, for: ids) : try data.attributes.customerAttribute(a.name, for: ids)
-            return values.map(test.matches)
+            // The test once per distinct value, then a flag per customer by its value's code (a string test per
+            // customer cost ~0.2 s on 2.4M customers).
+            let (values, codes) = try data.attributes.attributeCodes(a.name, account: a.scope == .account, for: seq.customerIDs)
+            let verdict = values.map(test.matches)
+            return codes.map { verdict[Int($0)] }
         }
     }
 }

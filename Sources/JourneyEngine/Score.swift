@@ -69,8 +69,8 @@ extension Executor {
         }
         let p = features.count
         // Training rows at the cutoff (customers not yet converted), held back by a hash of the id; on a large store
-        // a hash-chosen sample of about 250,000 customers (enough for a dozen coefficients; fitting stays fast).
-        let rate = min(1, 250_000 / Double(max(n, 1)))
+        // a hash-chosen sample of about 100,000 customers (enough for a dozen coefficients; fitting stays fast).
+        let rate = min(1, 100_000 / Double(max(n, 1)))
         struct Rows { var train: [Double] = [], trainY: [Bool] = [], test: [Double] = [], testY: [Bool] = [] }
         let won = q.won
         func conversion(_ v: UnsafePackedView, _ c: Int) -> Int64 {

@@ -66,7 +66,7 @@ extension ResultBuilder {
             rows: leads.map { [.text($0.key), .percent($0.probability), .text($0.stage), .int($0.touches), .double($0.daysSinceLast.rounded()), .text($0.driver)] },
             notes: ["the \(leads.count) of \(open.grouped) open leads (customers with events, not at \(m.wonName) by \(UTC.format(ms: m.end, dateOnly: true))) with the highest probability; together the open leads are expected to bring \(String(format: "%.1f", expected)) conversions in the next \(m.days) days",
                     "strongest driver = the feature that raises this lead's log-odds most above an average lead's ('score for KEY' shows them all)"]
-                + (sampled.map { ["the model was trained and measured on a \(String(format: "%.1f", $0 * 100))% sample of the customers (about 250,000, chosen by a hash of the id); every open lead is scored"] } ?? [])
+                + (sampled.map { ["the model was trained and measured on a \(String(format: "%.1f", $0 * 100))% sample of the customers (about 100,000, chosen by a hash of the id); every open lead is scored"] } ?? [])
                 + filterNotes,
             chart: .bars(label: 0, value: 1))
         return [list] + modelTables(m)

@@ -125,7 +125,7 @@ import JourneyTestSupport
         let explore = try journey([d + "/s.journey"], stdin: "top 3 channels\ncount customers by channel\n.save \(d)/saved.jql\n")
         #expect(explore.status == 0, "\(explore.err)")
         let savedScript = try String(contentsOfFile: d + "/saved.jql", encoding: .utf8)
-        #expect(savedScript.contains("top 3 channels;\ncount customers by channel;"))
+        #expect(savedScript.contains("-- ## 1. top 3 channels\ntop 3 channels;\n\n-- ## 2. count customers by channel\ncount customers by channel;"), "\(savedScript)")
         let rerun = try journey([d + "/s.journey", "-f", d + "/saved.jql"])
         #expect(rerun.status == 0 && rerun.out.contains("top channels") && rerun.out.contains("count customers"))
         // --param wins over the script's own `set` (its default).
