@@ -42,15 +42,18 @@ public enum Report {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
+    /// Inline Markdown: `code`, **bold**, _emphasis_ (the text escaped).
+    static func inlineText(_ s: String) -> String {
+        var t = esc(s)
+        t = t.replacingOccurrences(of: "`([^`]+)`", with: "<code>$1</code>", options: .regularExpression)
+        t = t.replacingOccurrences(of: "\\*\\*([^*]+)\\*\\*", with: "<strong>$1</strong>", options: .regularExpression)
+        t = t.replacingOccurrences(of: "(^|\\s)_([^_]+)_", with: "$1<em>$2</em>", options: .regularExpression)
+        return t
+    }
+
     /// The little Markdown the comments use: headings, lists, paragraphs, `code`, **bold**, _emphasis_.
     static func prose(_ text: String) -> String {
-        func inline(_ s: String) -> String {
-            var t = esc(s)
-            t = t.replacingOccurrences(of: "`([^`]+)`", with: "<code>$1</code>", options: .regularExpression)
-            t = t.replacingOccurrences(of: "\\*\\*([^*]+)\\*\\*", with: "<strong>$1</strong>", options: .regularExpression)
-            t = t.replacingOccurrences(of: "(^|\\s)_([^_]+)_", with: "$1<em>$2</em>", options: .regularExpression)
-            return t
-        }
+        func inline(_ s: String) -> String { inlineText(s) }
         var out: [String] = [], para: [String] = [], list: [String] = []
         func flush() {
             if !para.isEmpty { out.append("<p>" + inline(para.joined(separator: " ")) + "</p>"); para = [] }
@@ -87,12 +90,28 @@ public enum Report {
     }
 
     public static func html(title: String, subtitle: String, blocks: [ReportBlock]) -> String {
-        var body: [String] = ["<h1>\(esc(title))</h1>", "<p class=\"sub\">\(esc(subtitle))</p>"]
-        for b in blocks {
+        var body: [String] = []
+        var contents: [(level: Int, id: String, text: String)] = []
+        for (n, b) in blocks.enumerated() {
             switch b {
-            case .prose(let text): body.append(prose(text))
+            case .prose(let text):
+                // Headings of the prose (# and ##) go into the contents, anchored.
+                var html = prose(text)
+                for line in text.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                    for (level, mark) in [(1, "# "), (2, "## ")] where line.hasPrefix(mark) {
+                        let heading = String(line.dropFirst(mark.count)), id = "h\(n)-\(contents.count)"
+                        let tag = "<h\(level + 1)>"   // prose() draws `#` as h2 (the title is the h1)
+                        if let r = html.range(of: tag + inlineText(heading)) {
+                            html.replaceSubrange(r, with: "<h\(level + 1) id=\"\(id)\">" + inlineText(heading))
+                            contents.append((level, id, heading))
+                        }
+                    }
+                }
+                body.append(html)
             case .statement(let text, let tables):
-                body.append("<pre class=\"q\">\(esc(text))</pre>")
+                let id = "cell-\(n)"
+                contents.append((3, id, tables.first.map { $0.title.isEmpty ? text : $0.title } ?? text))
+                body.append("<pre class=\"q\" id=\"\(id)\">\(esc(text))</pre>")
                 for t in tables {
                     body.append("<section>")
                     if !t.title.isEmpty { body.append("<h3>\(esc(t.title))</h3>") }
@@ -104,6 +123,9 @@ public enum Report {
                 }
             }
         }
+        let toc = contents.isEmpty ? "" : "<nav class=\"toc\"><h2>Contents</h2><ul>"
+            + contents.map { "<li class=\"l\($0.level)\"><a href=\"#\($0.id)\">\(esc($0.text))</a></li>" }.joined() + "</ul></nav>"
+        body.insert(contentsOf: ["<h1>\(esc(title))</h1>", "<p class=\"sub\">\(esc(subtitle))</p>", toc], at: 0)
         return """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>\(esc(title))</title>
@@ -117,6 +139,15 @@ public enum Report {
         .rows { color: #667; font-size: 12.5px; margin: 0; } .note { color: #556; font-size: 13px; margin: .2em 0; }
         svg { display: block; margin: .8em 0 1.6em; } svg text { font: 12px system-ui, sans-serif; fill: #334; }
         code { background: #f3f5f9; padding: 0 .25em; }
+        nav.toc { background: #f7f8fb; padding: .4em 1em; margin: 1em 0; } nav.toc h2 { font-size: 1.1em; margin: .3em 0; }
+        nav.toc ul { list-style: none; padding-left: 0; margin: .2em 0; } nav.toc li.l2 { padding-left: 1em; } nav.toc li.l3 { padding-left: 2em; font-size: 13.5px; }
+        nav.toc a { color: #2a4f9e; text-decoration: none; }
+        svg.flows text { font-size: 11.5px; }
+        @media print {
+          body { max-width: none; margin: 0; font-size: 11pt; } nav.toc { page-break-after: always; background: none; }
+          nav.toc a { color: #000; } section, table, svg, pre.q { page-break-inside: avoid; } pre.q { background: none; border-left-color: #000; }
+          h1, h2, h3 { page-break-after: avoid; }
+        }
         </style></head>
         <body>
         \(body.joined(separator: "\n"))
@@ -139,9 +170,9 @@ enum SVGChart {
             return p.columns.count > 1 ? bars(p, label: 0, series: Array(1..<p.columns.count)) : ""
         case .columns(let l, let v): return columns(t, label: l, value: v)
         case .cohortGrid(let l, let f): return grid(t, label: l, first: f)
-        case .pathTree:
+        case .pathTree(let l, let v):
             var s = RenderSettings(); s.width = 100
-            return "<pre>" + esc(Charts.draw(t, hint, s).joined(separator: "\n")) + "</pre>"
+            return flows(t, label: l, value: v) + "<pre>" + esc(Charts.draw(t, hint, s).joined(separator: "\n")) + "</pre>"
         }
     }
 
@@ -201,6 +232,59 @@ enum SVGChart {
     }
 
     /// A cohort grid: cells shaded by share, the percentage written in each.
+    /// Paths as a flow (Sankey-like): a column per position, a node per label there sized by the customers whose
+    /// path has it, and a band from each node to the next position's as wide as the customers taking that step
+    /// (the top 12 paths; an elided middle `…` is a node of its own).
+    static func flows(_ t: ResultTable, label li: Int, value vi: Int) -> String {
+        var paths: [([String], Double)] = []
+        for row in t.rows.prefix(12) {
+            guard case .text(let label) = row[li] else { continue }
+            let n: Double
+            switch row[vi] { case .int(let x): n = Double(x); case .double(let x), .money(let x): n = x; default: continue }
+            let steps = label.components(separatedBy: " → ").map { $0.trimmingCharacters(in: .whitespaces) }
+            if steps.count >= 2 && n > 0 { paths.append((steps, n)) }
+        }
+        guard !paths.isEmpty else { return "" }
+        let depth = paths.map { $0.0.count }.max()!
+        var nodes = [[String: Double]](repeating: [:], count: depth), links: [String: Double] = [:]
+        for (steps, n) in paths {
+            for (k, label) in steps.enumerated() {
+                nodes[k][label, default: 0] += n
+                if k + 1 < steps.count { links["\(k)\u{1}\(label)\u{1}\(steps[k + 1])", default: 0] += n }
+            }
+        }
+        let total = paths.reduce(0) { $0 + $1.1 }
+        let colW = 150.0, nodeW = 10.0, height = 320.0, gap = 8.0, top = 10.0
+        let width = colW * Double(depth - 1) + 120
+        let scale = (height - gap * 8) / total
+        // Each column's nodes stacked from the top, largest first (ties by name).
+        var y: [[String: Double]] = nodes.map { col in
+            var at = top, out: [String: Double] = [:]
+            for (label, _) in col.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) { out[label] = at; at += col[label]! * scale + gap }
+            return out
+        }
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"flows\" width=\"\(Int(width))\" height=\"\(Int(height + 20))\" role=\"img\">"
+        // Bands first (under the nodes): out of a node's top and into the next node's top, stacked in order.
+        var outAt = y, inAt = y
+        for (key, n) in links.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
+            let parts = key.components(separatedBy: "\u{1}")
+            guard parts.count == 3, let k = Int(parts[0]), let y0 = outAt[k][parts[1]], let y1 = inAt[k + 1][parts[2]] else { continue }
+            let w = n * scale, x0 = 10 + colW * Double(k) + nodeW, x1 = 10 + colW * Double(k + 1)
+            let a = y0 + w / 2, b = y1 + w / 2, mid = (x0 + x1) / 2
+            svg += "<path class=\"band\" d=\"M\(x0),\(a) C\(mid),\(a) \(mid),\(b) \(x1),\(b)\" fill=\"none\" stroke=\"\(palette[k % palette.count])\" stroke-opacity=\"0.35\" stroke-width=\"\(String(format: "%.2f", max(w, 1)))\"><title>\(esc(parts[1])) → \(esc(parts[2])): \(Int(n))</title></path>"
+            outAt[k][parts[1]] = y0 + w; inAt[k + 1][parts[2]] = y1 + w
+        }
+        for (k, col) in nodes.enumerated() {
+            for (label, n) in col {
+                let x = 10 + colW * Double(k), top = y[k][label]!, h = max(n * scale, 1)
+                svg += "<rect class=\"node\" x=\"\(x)\" y=\"\(String(format: "%.2f", top))\" width=\"\(nodeW)\" height=\"\(String(format: "%.2f", h))\" fill=\"#334\"><title>\(esc(label)): \(Int(n))</title></rect>"
+                svg += "<text x=\"\(x + nodeW + 4)\" y=\"\(String(format: "%.2f", top + h / 2))\" dominant-baseline=\"middle\">\(esc(label))</text>"
+            }
+        }
+        y.removeAll()
+        return svg + "</svg>"
+    }
+
     static func grid(_ t: ResultTable, label li: Int, first: Int) -> String {
         let s = RenderSettings()
         let rows = Array(t.rows.suffix(36)), cols = t.columns.count - first
