@@ -36,6 +36,8 @@ import JourneyTestSupport
         "gaps for stage:conversion",
         "retention from awareness returning conversion every month periods 4 by customer.segment",
         "stats where value > 100",
+        "value by customer.segment horizon 180d",
+        "forecast months 3",
         "quality",
     ]
 
