@@ -280,6 +280,38 @@ public final class ClickHouseBackend {
                                      won: Int(r[4]) ?? 0, revenue: Double(r[5]) ?? 0)
             }
             return ResultBuilder.leads(q, LeadsAggregate(groups: groups), filterNotes: q.filter.description + [servedBy])
+        case .value(let q):
+            if let carried = try t.carrying(q.by) { return try run(plan, carried) }
+            let end = try lastEventTime(t)
+            // The curve from the server, summed here as `RepeatCurve` does; the projection sent back as constants.
+            var curve = ValueAggregate.Curve(buyers: [0], firstValue: [0], revenue: [0])
+            for r in try client.rows(try t.valueCurve(q, end: end)) where r.count == 4 {
+                guard let k = Int(r[0]), k >= 1 else { continue }
+                while curve.buyers.count <= k { curve.buyers.append(0); curve.firstValue.append(0); curve.revenue.append(0) }
+                curve.buyers[k] = Int(r[1]) ?? 0; curve.firstValue[k] = Double(r[2]) ?? 0; curve.revenue[k] = Double(r[3]) ?? 0
+            }
+            var cumulative = [0.0]
+            for k in 1..<curve.buyers.count { cumulative.append(cumulative[k - 1] + (curve.firstValue[k] > 0 ? curve.revenue[k] / curve.firstValue[k] : 0)) }
+            if q.list {
+                let sql = try t.valueList(q, cumulative: cumulative, end: end)
+                let rows: [ValueAggregate.Customer] = try client.rows(sql.list).filter { $0.count == 8 }.map { r in
+                    let stage = Int(r[6]) ?? 0
+                    return .init(key: r[0], touches: Int(r[5]) ?? 0, channels: 0, first: 0, last: Int64(r[7]) ?? 0,
+                                 stage: stage == 0 || stage > catalog.stages.count ? "" : catalog.stages[stage - 1], orders: Int(r[3]) ?? 0,
+                                 historic: Double(r[1]) ?? 0, projected: Double(r[2]) ?? 0, cost: catalog.hasCosts ? Double(r[4]) ?? 0 : nil)
+                }
+                let ranked = Int(try client.rows(sql.total).first?.first ?? "0") ?? 0
+                return ResultBuilder.valueRanking(q, customers: rows, ranked: ranked, curve: curve, end: end, filterNotes: q.filter.description + [servedBy])
+            }
+            var groups: [ValueAggregate.Group] = []
+            var total = ValueAggregate.Group(label: "all", customers: 0, buyers: 0, historic: 0, projected: 0)
+            for r in try client.rows(try t.valueGroups(q, cumulative: cumulative, end: end)) where r.count == 5 {
+                let g = ValueAggregate.Group(label: q.by.map { t.label($0, r[0]) } ?? "all", customers: Int(r[1]) ?? 0, buyers: Int(r[2]) ?? 0,
+                                             historic: Double(r[3]) ?? 0, projected: Double(r[4]) ?? 0)
+                groups.append(g)
+                total.customers += g.customers; total.buyers += g.buyers; total.historic += g.historic; total.projected += g.projected
+            }
+            return ResultBuilder.value(q, ValueAggregate(groups: groups, total: total, curve: curve), end: end, filterNotes: q.filter.description + [servedBy])
         case .revenue(let q):
             let sql = try t.revenue(q)
             func group(_ label: String, _ r: ArraySlice<String>) -> RevenueAggregate.Group {

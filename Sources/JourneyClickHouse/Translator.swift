@@ -743,7 +743,7 @@ public struct Translator {
     /// The statements that run at account level on ClickHouse.
     static func accountLevelPlan(_ p: QueryPlan) throws -> QueryPlan {
         switch p {
-        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps, .customers, .pauses, .matching, .revenue, .leads, .compare, .profile: return p
+        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps, .customers, .pauses, .matching, .revenue, .leads, .compare, .profile, .value: return p
         default: throw Untranslatable("this statement at account level")
         }
     }
@@ -777,7 +777,9 @@ public struct Translator {
             let st = try stats(q)
             return [st.customers, st.accounts]
         case .quality: throw Untranslatable("quality (it reads the local store's import records)")
-        case .value: throw Untranslatable("value (its repeat-curve model runs on the local store only, for now)")
+        case .value(let q):
+            // The projection's SQL needs the curve's sums: shown with the curve of an empty store (all 0).
+            return [try valueCurve(q, end: end)] + (q.list ? [try valueList(q, cumulative: [0], end: end).list] : [try valueGroups(q, cumulative: [0], end: end)])
         case .score: throw Untranslatable("score (its model is fitted on the local store only, for now)")
         case .forecast: throw Untranslatable("forecast (its life tables are built on the local store only, for now)")
         case .paths(let q):

@@ -151,6 +151,10 @@ enum ClickHouseServers {
         for _ in 0..<3 {
             statements.append("profile\(["", " won intent"][next(2)])\(filters[next(filters.count)])\(["", " count accounts"][next(2)])")
         }
+        for _ in 0..<5 {
+            statements.append("value\(["", " by channel", " by customer.segment", " by month(timestamp)", " by stage top 2"][next(5)])\(["", " horizon 90d", " horizon 720d"][next(3)])\(filters[next(filters.count)])\(["", " count accounts"][next(2)])")
+            statements.append("customers by value limit \(1 + next(15))\(["", " horizon 180d"][next(2)])\(filters[next(filters.count)])\(["", " count accounts"][next(2)])")
+        }
         // Patterns: the server picks the customers who can match, journey's matcher runs on their events.
         let atoms = ["awareness", "consideration", "conversion", "webinar", "channel = email", "(intent | event:demo_request)", "any"]
         for _ in 0..<14 {
