@@ -130,7 +130,7 @@ extension Executor {
         for s in states { for k in 1...q.months { expected[k] += Double(perState[s]!) * chances[s]![k] } }
         // The band: 400 simulated futures (each lead converts in period k with its chance, for a value drawn from
         // the past conversions); a binomial per state and period, drawn by geometric skips.
-        var rng = ForecastRandom(seed: 0x5EED)
+        var rng = SeededRandom(seed: 0x5EED)
         let runs = 400
         var simulated = [[Double]](repeating: [Double](repeating: 0, count: runs), count: q.months + 1)
         for r in 0..<runs {
@@ -188,19 +188,8 @@ extension Executor {
     }
 }
 
-/// SplitMix64 with the draws the forecast's simulation needs; a fixed seed makes the band the same every run.
-struct ForecastRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
+/// The draws the forecast's simulation needs beyond uniform ones; a fixed seed makes the band the same every run.
+extension SeededRandom {
     /// Standard normal (Box–Muller).
     mutating func normal() -> Double {
         let u = max(unit(), 1e-300), v = unit()

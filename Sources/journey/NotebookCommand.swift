@@ -3,7 +3,6 @@ import JourneyLanguage
 import JourneyRender
 import JourneySession
 import JourneyShell
-import JourneyStore
 
 enum NotebookCommand {
     static let help = """
@@ -35,9 +34,7 @@ enum NotebookCommand {
             case "--width":
                 guard let w = value().flatMap(Int.init), w >= 20 else { printError("--width takes a number of columns (20 or more)"); return 1 }
                 width = w
-            case "--param":
-                guard let p = value(), let eq = p.firstIndex(of: "=") else { printError("--param takes NAME=VALUE"); return 1 }
-                params[String(p[..<eq])] = Literal.fromArgument(String(p[p.index(after: eq)...]))
+            case "--param": if !addParameter(value(), to: &params) { return 1 }
             default:
                 if a.hasPrefix("-") { printError("unknown option '\(a)'\n\n\(help)"); return 1 }
                 if file != nil { printError("one notebook at a time ('\(file!)' and '\(a)')"); return 1 }
@@ -47,13 +44,7 @@ enum NotebookCommand {
         }
         guard let file else { printError("no notebook named\n\n\(help)"); return 1 }
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { printError("\(file): cannot read the file"); return 1 }
-        guard let path = store ?? demoStore() else { printError("no store named and no demo dataset found (datasets/demo)"); return 1 }
-        if let problem = missingStore(path) { printError(problem); return 1 }
-        if let problem = unusedParameter(params.keys.sorted(), in: [Notebook.cells(text)]) { printError(problem); return 1 }
-        let session: Session
-        do { session = Session(store: try Store(path: path)) } catch { printError("\(error)"); return 1 }
-        session.params = params
-        session.pinned = Set(params.keys)
+        guard let session = scriptSession(store: store, params: params, script: Notebook.cells(text)) else { return 1 }
         var settings = RenderSettings()
         settings.width = width
         let (out, failures) = Notebook.run(text, name: file, session: session, settings: settings)

@@ -2,7 +2,6 @@ import Foundation
 import JourneyLanguage
 import JourneyRender
 import JourneySession
-import JourneyStore
 
 enum ReportCommand {
     static let help = """
@@ -30,9 +29,7 @@ enum ReportCommand {
             case "--store": store = value()
             case "--out", "-o": out = value()
             case "--title": title = value()
-            case "--param":
-                guard let p = value(), let eq = p.firstIndex(of: "=") else { printError("--param takes NAME=VALUE"); return 1 }
-                params[String(p[..<eq])] = Literal.fromArgument(String(p[p.index(after: eq)...]))
+            case "--param": if !addParameter(value(), to: &params) { return 1 }
             default:
                 if a.hasPrefix("-") { printError("unknown option '\(a)'\n\n\(help)"); return 1 }
                 if script != nil { printError("one script per report ('\(script!)' and '\(a)')"); return 1 }
@@ -45,13 +42,8 @@ enum ReportCommand {
             printError("--out needs a file ending in .html or .md\n\n\(help)"); return 1
         }
         guard let text = try? String(contentsOfFile: script, encoding: .utf8) else { printError("\(script): cannot read the file"); return 1 }
-        guard let path = store ?? demoStore() else { printError("no store named and no demo dataset found (datasets/demo)"); return 1 }
-        if let problem = missingStore(path) { printError(problem); return 1 }
-        if let problem = unusedParameter(params.keys.sorted(), in: [text]) { printError(problem); return 1 }
-        let session: Session
-        do { session = Session(store: try Store(path: path)) } catch { printError("\(error)"); return 1 }
-        session.params = params
-        session.pinned = Set(params.keys)
+        guard let session = scriptSession(store: store, params: params, script: text) else { return 1 }
+        let path = session.store.path
 
         var blocks: [ReportBlock] = []
         for b in ScriptBlock.split(text) {

@@ -129,6 +129,27 @@ func runMain() -> Int32 {
     return 0
 }
 
+/// `--param NAME=VALUE` read into the parameters (false after saying what is wrong).
+func addParameter(_ text: String?, to params: inout [String: Literal]) -> Bool {
+    guard let p = text, let eq = p.firstIndex(of: "=") else { printError("--param takes NAME=VALUE"); return false }
+    params[String(p[..<eq])] = Literal.fromArgument(String(p[p.index(after: eq)...]))
+    return true
+}
+
+/// The session a script-running command (report, notebook) works in: the store named (or the demo), which must
+/// exist, with the parameters given — each of which the script must use. Nil after saying what is wrong.
+func scriptSession(store: String?, params: [String: Literal], script: String) -> Session? {
+    guard let path = store ?? demoStore() else { printError("no store named and no demo dataset found (datasets/demo)"); return nil }
+    if let problem = missingStore(path) { printError(problem); return nil }
+    if let problem = unusedParameter(params.keys.sorted(), in: [script]) { printError(problem); return nil }
+    do {
+        let session = Session(store: try Store(path: path))
+        session.params = params
+        session.pinned = Set(params.keys)
+        return session
+    } catch { printError("\(error)"); return nil }
+}
+
 /// The message for a store path with no store behind it (nil when there is one), with the nearest store's name.
 func missingStore(_ path: String) -> String? {
     guard !FileManager.default.fileExists(atPath: path) else { return nil }

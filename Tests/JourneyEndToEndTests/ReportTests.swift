@@ -41,45 +41,17 @@ import Testing
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)
         #expect(!log.contains("Uncaught") && !log.contains(":CONSOLE("), "script errors or console messages: \(log.suffix(800))")
-        // Decode the PNG (zlib, per-row filters) with Python and count the pixels that are not background.
-        let check = """
-        import sys, zlib, struct
-        data = open(sys.argv[1], 'rb').read()
-        assert data[:8] == b'\\x89PNG\\r\\n\\x1a\\n'
-        pos, idat, w, h, ct = 8, b'', 0, 0, 0
-        while pos < len(data):
-            n, kind = struct.unpack('>I4s', data[pos:pos+8]); body = data[pos+8:pos+8+n]; pos += 12 + n
-            if kind == b'IHDR': w, h, depth, ct = struct.unpack('>IIBB', body[:10])
-            elif kind == b'IDAT': idat += body
-        bpp = {2: 3, 6: 4}[ct]; raw = zlib.decompress(idat); stride = w * bpp
-        prev = bytearray(stride); colors = set(); ink = 0
-        for y in range(h):
-            f = raw[y*(stride+1)]; line = bytearray(raw[y*(stride+1)+1:(y+1)*(stride+1)])
-            for i in range(stride):
-                a = line[i-bpp] if i >= bpp else 0; b = prev[i]; c = prev[i-bpp] if i >= bpp else 0
-                if f == 1: line[i] = (line[i] + a) & 255
-                elif f == 2: line[i] = (line[i] + b) & 255
-                elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
-                elif f == 4:
-                    p = a + b - c; pa, pb, pc = abs(p-a), abs(p-b), abs(p-c)
-                    line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-            prev = line
-            if y % 4 == 0:
-                for x in range(0, w, 4):
-                    px = bytes(line[x*bpp:x*bpp+3]); colors.add(px)
-                    if px != b'\\xff\\xff\\xff': ink += 1
+        // Decode the PNG (with Python: zlib and the per-row filters) and count the pixels that are not background.
+        let line = try python(Self.decodePNG + """
+        colors = set(); ink = 0
+        for y in range(0, h, 4):
+            for x in range(0, w, 4):
+                px = bytes(rows[y][x*bpp:x*bpp+3]); colors.add(px)
+                if px != b'\\xff\\xff\\xff': ink += 1
         print(w, h, len(colors), ink / ((w // 4) * (h // 4)))
-        """
-        let py = Process()
-        py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        py.arguments = ["python3", "-c", check, png]
-        let out = Pipe()
-        py.standardOutput = out
-        try py.run()
-        let line = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        py.waitUntilExit()
+        """, [png])
         let f = line.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        #expect(py.terminationStatus == 0 && f.count == 4, "png check: \(line)")
+        #expect(f.count == 4, "png check: \(line)")
         if f.count == 4 {
             #expect(f[0] == 1100 && f[1] == 1600)
             #expect(f[2] > 20, "more than a few colours (text, bars, table rules)")
@@ -123,6 +95,46 @@ import Testing
         #expect(counts.count == 3 && counts[2] > 100, "the flow nodes on the page: \(counts)")
     }
 
+    /// Python that decodes the PNG in sys.argv[1] (zlib, the per-row filters undone by hand) into `rows` of
+    /// `w` × `h` pixels of `bpp` bytes; a test appends what it measures.
+    static let decodePNG = """
+    import sys, zlib, struct
+    data = open(sys.argv[1], 'rb').read()
+    assert data[:8] == b'\\x89PNG\\r\\n\\x1a\\n'
+    pos, idat, w, h, ct = 8, b'', 0, 0, 0
+    while pos < len(data):
+        n, kind = struct.unpack('>I4s', data[pos:pos+8]); body = data[pos+8:pos+8+n]; pos += 12 + n
+        if kind == b'IHDR': w, h, depth, ct = struct.unpack('>IIBB', body[:10])
+        elif kind == b'IDAT': idat += body
+    bpp = {2: 3, 6: 4}[ct]; raw = zlib.decompress(idat); stride = w * bpp
+    prev = bytearray(stride); rows = []
+    for y in range(h):
+        f = raw[y*(stride+1)]; line = bytearray(raw[y*(stride+1)+1:(y+1)*(stride+1)])
+        for i in range(stride):
+            a = line[i-bpp] if i >= bpp else 0; b = prev[i]; c = prev[i-bpp] if i >= bpp else 0
+            if f == 1: line[i] = (line[i] + a) & 255
+            elif f == 2: line[i] = (line[i] + b) & 255
+            elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c; pa, pb, pc = abs(p-a), abs(p-b), abs(p-c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        prev = line; rows.append(line)
+
+    """
+
+    /// Runs a Python program with arguments; its standard output.
+    func python(_ program: String, _ args: [String]) throws -> String {
+        let py = Process()
+        py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        py.arguments = ["python3", "-c", program] + args
+        let out = Pipe()
+        py.standardOutput = out
+        try py.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        py.waitUntilExit()
+        return text
+    }
+
     /// Headless Chromium's output (stdout) for these arguments.
     func chromium(_ args: [String]) throws -> String {
         let p = Process()
@@ -138,41 +150,16 @@ import Testing
 
     /// How many pixels of a PNG lie within 12 of each colour (decoded with Python's zlib: filters undone by hand).
     func pixelCounts(_ png: String, near colors: [(Int, Int, Int)]) throws -> [Int] {
-        let check = """
-        import sys, zlib, struct, json
-        data = open(sys.argv[1], 'rb').read(); targets = json.loads(sys.argv[2])
-        pos, idat, w, h, ct = 8, b'', 0, 0, 0
-        while pos < len(data):
-            n, kind = struct.unpack('>I4s', data[pos:pos+8]); body = data[pos+8:pos+8+n]; pos += 12 + n
-            if kind == b'IHDR': w, h, depth, ct = struct.unpack('>IIBB', body[:10])
-            elif kind == b'IDAT': idat += body
-        bpp = {2: 3, 6: 4}[ct]; raw = zlib.decompress(idat); stride = w * bpp
-        prev = bytearray(stride); counts = [0] * len(targets)
+        let line = try python(Self.decodePNG + """
+        import json
+        targets = json.loads(sys.argv[2]); counts = [0] * len(targets)
         for y in range(h):
-            f = raw[y*(stride+1)]; line = bytearray(raw[y*(stride+1)+1:(y+1)*(stride+1)])
-            for i in range(stride):
-                a = line[i-bpp] if i >= bpp else 0; b = prev[i]; c = prev[i-bpp] if i >= bpp else 0
-                if f == 1: line[i] = (line[i] + a) & 255
-                elif f == 2: line[i] = (line[i] + b) & 255
-                elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
-                elif f == 4:
-                    p = a + b - c; pa, pb, pc = abs(p-a), abs(p-b), abs(p-c)
-                    line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-            prev = line
             for x in range(0, w, 2):
-                px = line[x*bpp:x*bpp+3]
+                px = rows[y][x*bpp:x*bpp+3]
                 for k, t in enumerate(targets):
                     if abs(px[0]-t[0]) <= 12 and abs(px[1]-t[1]) <= 12 and abs(px[2]-t[2]) <= 12: counts[k] += 1
         print(' '.join(map(str, counts)))
-        """
-        let py = Process()
-        py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        py.arguments = ["python3", "-c", check, png, "[" + colors.map { "[\($0.0),\($0.1),\($0.2)]" }.joined(separator: ",") + "]"]
-        let out = Pipe()
-        py.standardOutput = out
-        try py.run()
-        let line = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        py.waitUntilExit()
+        """, [png, "[" + colors.map { "[\($0.0),\($0.1),\($0.2)]" }.joined(separator: ",") + "]"])
         return line.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 

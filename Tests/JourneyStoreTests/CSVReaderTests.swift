@@ -3,6 +3,7 @@ import JourneyTestSupport
 import Testing
 @testable import JourneyStore
 @testable import JourneyGenerator
+import JourneyCore
 
 @Suite struct CSVReaderTests {
     func records(_ text: String) throws -> [[String]] {
