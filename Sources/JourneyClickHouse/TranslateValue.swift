@@ -10,12 +10,7 @@ extension Translator {
     /// One row per customer: its first event's group `g`, its orders `o` (ts, seq, value) in the store's order,
     /// their count and sum, touches, the highest stage, the last touch and the catalog cost of its events.
     func valuePerCustomer(_ q: QueryPlan.Value) throws -> (sql: String, key: String, join: String) {
-        var gcol = "0", join = "", key = "g"
-        switch try group(q.by) {
-        case .none: break
-        case .column(let expr, _): gcol = expr
-        case .attribute(let a, let month): join = attributeJoin(a, month: month); key = "gattr"
-        }
+        let (gcol, join, key) = try firstTouchGroup(q.by)
         let sql = """
             SELECT customer, arraySort(x -> (x.1, x.2), groupArray((ts, seq, \(gcol))))[1].3 AS g,
                    arraySort(x -> (x.1, x.2), groupArrayIf((ts, seq, value), NOT isNaN(value))) AS o,

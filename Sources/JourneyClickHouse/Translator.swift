@@ -339,18 +339,23 @@ public struct Translator {
     /// latest stage it reached, the sum of its values).
     public func leads(_ q: QueryPlan.Leads) throws -> String {
         if let t = try carrying(q.by) { return try t.leads(q) }
-        var gcol = "0", join = "", key = "g"
-        switch try group(q.by) {
-        case .none: break
-        case .column(let expr, _): gcol = expr
-        case .attribute(let a, let month): join = attributeJoin(a, month: month); key = "gattr"
-        }
+        let (gcol, join, key) = try firstTouchGroup(q.by)
         let perCustomer = """
             SELECT customer, arraySort(x -> (x.1, x.2), groupArray((ts, seq, \(gcol))))[1].3 AS g, max(stage) AS st, sumIf(value, NOT isNaN(value)) AS val
             FROM \(events) WHERE \(try conditions(q.filter))
             GROUP BY customer
             """
         return "SELECT \(key), count(), countIf(st >= \(q.mql)), countIf(st >= \(q.sql)), countIf(st >= \(q.won)), sum(val)\nFROM (\(perCustomer)) AS l \(join)\nGROUP BY \(key)"
+    }
+
+    /// A per-customer group (leads, value): the expression whose value at the customer's first event names it
+    /// (an event field), or the attribute join; and the column the outer query groups by.
+    func firstTouchGroup(_ by: BoundBreakdown?) throws -> (column: String, join: String, key: String) {
+        switch try group(by) {
+        case .none: return ("0", "", "g")
+        case .column(let expr, _): return (expr, "", "g")
+        case .attribute(let a, let month): return ("0", attributeJoin(a, month: month), "gattr")
+        }
     }
 
     // MARK: time, top
