@@ -1,5 +1,6 @@
 import Foundation
 import JourneyCore
+import JourneyEngine
 import JourneyLanguage
 import JourneyPlanner
 import JourneyResults
@@ -280,6 +281,8 @@ public final class ClickHouseBackend {
                                      won: Int(r[4]) ?? 0, revenue: Double(r[5]) ?? 0)
             }
             return ResultBuilder.leads(q, LeadsAggregate(groups: groups), filterNotes: q.filter.description + [servedBy])
+        case .score(let q):
+            return try score(q, t)
         case .value(let q):
             if let carried = try t.carrying(q.by) { return try run(plan, carried) }
             let end = try lastEventTime(t)
@@ -332,6 +335,68 @@ public final class ClickHouseBackend {
     /// The store's last event time on the server (what silences and the last 12 months are measured to).
     public func lastEventTime(_ t: Translator? = nil) throws -> Int64 {
         Int64(try client.rows((t ?? translator).lastEventTime).first?.first ?? "0") ?? 0
+    }
+
+    /// `score`: the counts from the server, the model fitted here on the same rows as natively, the open leads
+    /// scored on the server with it and the best scored again here from their counts.
+    func score(_ q: QueryPlan.Score, _ t: Translator) throws -> [ResultTable] {
+        let end = try lastEventTime(t), cutoff = end - q.window
+        let customers = Int(try client.rows("SELECT uniqExact(customer) FROM \(t.events)").first?.first ?? "0") ?? 0
+        let rate = LeadModelFit.samplingRate(customers: customers)
+        // The segment's values, most common first (ties: the first seen); all but the first become features.
+        var values: [String] = [], baseline: String?
+        if catalog.customerAttributes.contains("segment") {
+            let rows = try client.rows(t.segmentCounts).filter { $0.count == 3 && !$0[0].isEmpty }
+                .map { (value: $0[0], count: Int($0[1]) ?? 0, first: Int64($0[2]) ?? 0) }
+                .sorted { $0.count != $1.count ? $0.count > $1.count : $0.first < $1.first }
+            if rows.count >= 2 && rows.count <= 12 { values = rows.map(\.value); baseline = values[0] }
+        }
+        let segments = values.indices.dropFirst().map { Int32($0) }
+        let names = LeadFeatures.base + values.dropFirst().map { "segment = \($0)" }
+        func counts(_ r: [String], from i: Int) -> LeadCounts {
+            var k = LeadCounts()
+            k.touches = Int(r[i]) ?? 0; k.channels = Int(r[i + 1]) ?? 0; k.stage = Int(r[i + 2]) ?? 0
+            k.first = Int64(r[i + 3]) ?? 0; k.last = Int64(r[i + 4]) ?? 0; k.recent = Int(r[i + 5]) ?? 0
+            k.paid = Int(r[i + 6]) ?? 0; k.earned = Int(r[i + 7]) ?? 0
+            return k
+        }
+        func code(_ seg: String) -> Int32? { values.firstIndex(of: seg).map { Int32($0) } }
+        var train: [Double] = [], trainY: [Bool] = [], test: [Double] = [], testY: [Bool] = []
+        for r in try client.rows(try t.scoreTraining(q, cutoff: cutoff, rate: rate)) where r.count == 11 {
+            let x = LeadFeatures.vector(counts(r, from: 2), at: cutoff, stageCount: catalog.stages.count, segment: code(r[10]), segments: segments)
+            let converted = (Int64(r[1]) ?? .max) <= end
+            if LeadModelFit.heldBack(Int64(r[0]) ?? 0) { test += x; testY.append(converted) } else { train += x; trainY.append(converted) }
+        }
+        let fit = try LeadModelFit.fit(train: train, trainY: trainY, test: test, testY: testY, names: names, baseline: baseline,
+                                       cutoff: cutoff, end: end, window: q.window, wonName: q.wonName)
+        func stageName(_ s: Int) -> String { s >= 1 && s <= catalog.stages.count ? catalog.stages[s - 1] : "" }
+        if let key = q.customer {
+            let rows = try client.rows("SELECT conv, n, ch, st, first, last, recent, paid, earned, top, seg FROM (\(try t.leadCounts(q, at: end))) WHERE key = \(SQL.string(key))")
+            guard let r = rows.first, r.count == 11 else { throw QueryError("no customer '\(key)' here") }
+            guard Int64(r[0]) == Int64.max, (Int(r[1]) ?? 0) > 0 else {
+                throw QueryError("'\(key)' is not an open lead here (no events passing the filter, or it already reached \(q.wonName))")
+            }
+            let x = LeadFeatures.vector(counts(r, from: 1), at: end, stageCount: catalog.stages.count, segment: code(r[10]), segments: segments)
+            return ResultBuilder.scoreOne(key: key, probability: fit.probability(x), values: x, contributions: fit.contributions(x),
+                                          model: fit.aggregate, filterNotes: q.filter.description + [servedBy])
+        }
+        let sql = try t.scoreOpen(q, end: end, fit: fit, stageCount: catalog.stages.count, segments: Array(values.dropFirst()), candidates: q.limit + 20)
+        let totals = try client.rows(sql.totals).first ?? ["0", "0"]
+        // The candidates scored again from their counts (the native arithmetic), best first, ties by store order.
+        struct Candidate { let o: Int64, key: String, p: Double, x: [Double], top: Int }
+        var candidates: [Candidate] = []
+        for r in try client.rows(sql.top) where r.count == 12 {
+            let x = LeadFeatures.vector(counts(r, from: 2), at: end, stageCount: catalog.stages.count, segment: code(r[11]), segments: segments)
+            candidates.append(Candidate(o: Int64(r[0]) ?? 0, key: r[1], p: fit.probability(x), x: x, top: Int(r[10]) ?? 0))
+        }
+        candidates.sort { $0.p != $1.p ? $0.p > $1.p : $0.o < $1.o }
+        let leads = candidates.prefix(q.limit).map { c -> LeadModelAggregate.Lead in
+            let touches = Int((exp(c.x[0]) - 1).rounded())
+            return LeadModelAggregate.Lead(key: c.key, probability: c.p, touches: touches, stage: stageName(c.top),
+                                           daysSinceLast: exp(c.x[4]) - 1, driver: fit.driver(c.x))
+        }
+        return ResultBuilder.score(Array(leads), open: Int(totals[0]) ?? 0, expected: Double(totals.count > 1 ? totals[1] : "0") ?? 0, model: fit.aggregate,
+                                   sampled: rate < 1 ? rate : nil, filterNotes: q.filter.description + [servedBy])
     }
 
     /// The note every ClickHouse answer carries.

@@ -748,7 +748,7 @@ public struct Translator {
     /// The statements that run at account level on ClickHouse.
     static func accountLevelPlan(_ p: QueryPlan) throws -> QueryPlan {
         switch p {
-        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps, .customers, .pauses, .matching, .revenue, .leads, .compare, .profile, .value: return p
+        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps, .customers, .pauses, .matching, .revenue, .leads, .compare, .profile, .value, .score: return p
         default: throw Untranslatable("this statement at account level")
         }
     }
@@ -785,7 +785,9 @@ public struct Translator {
         case .value(let q):
             // The projection's SQL needs the curve's sums: shown with the curve of an empty store (all 0).
             return [try valueCurve(q, end: end)] + (q.list ? [try valueList(q, cumulative: [0], end: end).list] : [try valueGroups(q, cumulative: [0], end: end)])
-        case .score: throw Untranslatable("score (its model is fitted on the local store only, for now)")
+        case .score(let q):
+            // The model's SQL needs its fit: shown is the query gathering the rows it is fitted on.
+            return [try scoreTraining(q, cutoff: end - q.window, rate: 1), segmentCounts]
         case .forecast: throw Untranslatable("forecast (its life tables are built on the local store only, for now)")
         case .paths(let q):
             let p = try paths(q)

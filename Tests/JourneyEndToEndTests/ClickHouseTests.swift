@@ -155,6 +155,10 @@ enum ClickHouseServers {
             statements.append("value\(["", " by channel", " by customer.segment", " by month(timestamp)", " by stage top 2"][next(5)])\(["", " horizon 90d", " horizon 720d"][next(3)])\(filters[next(filters.count)])\(["", " count accounts"][next(2)])")
             statements.append("customers by value limit \(1 + next(15))\(["", " horizon 180d"][next(2)])\(filters[next(filters.count)])\(["", " count accounts"][next(2)])")
         }
+        for _ in 0..<4 {
+            statements.append("score limit \(1 + next(12))\(["", " within 60d", " within 180d won intent"][next(3)])\(["", " where channel != email", " where customer.segment != smb"][next(3)])\(["", " count accounts"][next(2)])")
+        }
+        statements.append("score for C0001396")
         // Patterns: the server picks the customers who can match, journey's matcher runs on their events.
         let atoms = ["awareness", "consideration", "conversion", "webinar", "channel = email", "(intent | event:demo_request)", "any"]
         for _ in 0..<14 {
