@@ -56,66 +56,52 @@ struct PipelineLifeTable {
     }
 }
 
-extension Executor {
-    public func forecast(_ q: QueryPlan.Forecast) throws -> [ResultTable] {
-        let filter = try compile(q.filter)
-        let tables = StepTest.Tables()
-        defer { withExtendedLifetime(tables) {} }
-        let eventFilter = filter.events.map { StepTest($0, tables: tables) }
-        let period = QueryPlan.valuePeriod
-        let end = seq.times.max() ?? 0
-        let asOf = min(q.asOf ?? end, end)
-        let stages = catalog.stages.count
-        // One scan, split over the cores: each part its own life table, past conversion values and open leads.
-        struct Part {
-            var table: PipelineLifeTable
-            var values: [Double] = []
-            var leadState: [Int] = [], leadStage: [Int] = [], actual: [(Int64, Double)?] = []
-        }
-        let won = Int(q.won)
-        let parts = try scanParts(Part(table: PipelineLifeTable(stages: stages, months: q.months))) { _, range, v, part in
-            var episodes: [(stage: Int, from: Int64)] = []
-            for c in range {
-                try checkCancel(c)
-                if let j = filter.journeys, !j[c] { continue }
-                // Episodes of the highest stage reached (from the first event: stage 0), the conversion.
-                episodes.removeAll(keepingCapacity: true)
-                var conversion: (Int64, Double)? = nil, highest = -1
-                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) {
-                    if let f = eventFilter, !f.matches(v, i) { continue }
-                    let t = v.times[i], s = Int(v.stages[i])
-                    if s >= won {
-                        let x = v.values[i]
-                        conversion = (t, x.isNaN ? 0 : x); break
-                    }
-                    if t > asOf { continue }
-                    if s > highest { highest = s; episodes.append((s, t)) }
-                }
-                guard !episodes.isEmpty else { continue }
-                let converted = conversion.map { $0.0 <= asOf } ?? false
-                if converted, let x = conversion?.1 { part.values.append(x) }
-                // The same question asked every 30 days back from asOf: at each such day the customer's state,
-                // while it was open (in phase with the open leads, so their time within a state matches).
-                var e = episodes.count - 1, a = asOf - period
-                while a >= episodes[0].from {
-                    while episodes[e].from > a { e -= 1 }
-                    if !converted || conversion!.0 > a {
-                        part.table.anchor(state: PipelineLifeTable.state(stage: episodes[e].stage, elapsed: a - episodes[e].from, period: period),
-                                          at: a, conversion: converted ? conversion?.0 : nil, asOf: asOf, period: period)
-                    }
-                    a -= period
-                }
-                if !converted, let last = episodes.last {
-                    part.leadState.append(PipelineLifeTable.state(stage: last.stage, elapsed: asOf - last.from, period: period))
-                    part.leadStage.append(last.stage)
-                    part.actual.append(conversion)
-                }
+/// What the forecast learns from, customer by customer (in store order): the life table, the values of past
+/// conversions and the open leads — the same whichever backend read the journeys.
+public struct PipelineHistory {
+    var table: PipelineLifeTable
+    var values: [Double] = []
+    var leadState: [Int] = [], leadStage: [Int] = [], actual: [(Int64, Double)?] = []
+    let asOf: Int64, months: Int
+    let period = QueryPlan.valuePeriod
+
+    public init(stages: Int, months: Int, asOf: Int64) {
+        table = PipelineLifeTable(stages: stages, months: months); self.asOf = asOf; self.months = months
+    }
+
+    /// One customer: its episodes (each highest stage reached by `asOf` and since when, in time order; the first
+    /// from its first event) and its first conversion, at any time (time, value).
+    public mutating func add(episodes: [(stage: Int, from: Int64)], conversion: (Int64, Double)?) {
+        guard !episodes.isEmpty else { return }
+        let converted = conversion.map { $0.0 <= asOf } ?? false
+        if converted, let x = conversion?.1 { values.append(x) }
+        // The same question asked every 30 days back from asOf: at each such day the customer's state, while it
+        // was open (in phase with the open leads, so their time within a state matches).
+        var e = episodes.count - 1, a = asOf - period
+        while a >= episodes[0].from {
+            while episodes[e].from > a { e -= 1 }
+            if !converted || conversion!.0 > a {
+                table.anchor(state: PipelineLifeTable.state(stage: episodes[e].stage, elapsed: a - episodes[e].from, period: period),
+                             at: a, conversion: converted ? conversion?.0 : nil, asOf: asOf, period: period)
             }
+            a -= period
         }
-        var table = parts[0].table
-        for part in parts.dropFirst() { table.add(part.table) }
-        let values = parts.flatMap(\.values), leadState = parts.flatMap(\.leadState), leadStage = parts.flatMap(\.leadStage)
-        let actual = parts.flatMap(\.actual)
+        if !converted, let last = episodes.last {
+            leadState.append(PipelineLifeTable.state(stage: last.stage, elapsed: asOf - last.from, period: period))
+            leadStage.append(last.stage)
+            actual.append(conversion)
+        }
+    }
+
+    /// Another part's customers, after this part's.
+    public mutating func append(_ other: PipelineHistory) {
+        table.add(other.table)
+        values += other.values; leadState += other.leadState; leadStage += other.leadStage; actual += other.actual
+    }
+
+    /// The forecast: expected conversions and revenue per period with the simulated band, the back-test when
+    /// `asOf` is before `end`, and the pipeline by stage.
+    public func forecast(_ q: QueryPlan.Forecast, end: Int64, stageNames: [String]) throws -> ForecastAggregate {
         guard !values.isEmpty else {
             throw QueryError("forecast needs past conversions to \(q.wonName) to learn from, and there are none before \(UTC.format(ms: asOf, dateOnly: true))")
         }
@@ -169,7 +155,7 @@ extension Executor {
                                  actualConversions: act?.0, actualRevenue: act?.1, complete: from + period <= end))
         }
         var byStage: [ForecastAggregate.Stage] = []
-        for stage in 0...stages {
+        for stage in 0...stageNames.count {
             let leads = leadStage.filter { $0 == stage }.count
             guard leads > 0 else { continue }
             let conv = states.filter { $0 / PipelineLifeTable.buckets == stage }.reduce(0.0) { sum, s in sum + Double(perState[s]!) * chances[s]!.reduce(0, +) }
@@ -178,13 +164,49 @@ extension Executor {
                 let horizon = min(asOf + Int64(q.months) * period, end)
                 happened = leadStage.indices.filter { leadStage[$0] == stage && (actual[$0].map { $0.0 <= horizon } ?? false) }.count
             }
-            byStage.append(.init(stage: stage == 0 ? "(no stage)" : catalog.stages[stage - 1], leads: leads, expectedConversions: conv,
+            byStage.append(.init(stage: stage == 0 ? "(no stage)" : stageNames[stage - 1], leads: leads, expectedConversions: conv,
                                  expectedRevenue: conv * meanValue, actualConversions: happened))
         }
         let (lo, hi) = band(totals)
-        return ResultBuilder.forecast(q, ForecastAggregate(periods: periods, stages: byStage, openLeads: leadState.count, pastConversions: values.count,
-                                                          meanValue: meanValue, totalLow: lo, totalHigh: hi, asOf: asOf, end: end),
-                                      filterNotes: filter.description)
+        return ForecastAggregate(periods: periods, stages: byStage, openLeads: leadState.count, pastConversions: values.count,
+                                 meanValue: meanValue, totalLow: lo, totalHigh: hi, asOf: asOf, end: end)
+    }
+}
+
+extension Executor {
+    public func forecast(_ q: QueryPlan.Forecast) throws -> [ResultTable] {
+        let filter = try compile(q.filter)
+        let tables = StepTest.Tables()
+        defer { withExtendedLifetime(tables) {} }
+        let eventFilter = filter.events.map { StepTest($0, tables: tables) }
+        let end = seq.times.max() ?? 0
+        let asOf = min(q.asOf ?? end, end)
+        let won = Int(q.won)
+        // One scan, split over the cores: each part its own history, joined in store order.
+        let parts = try scanParts(PipelineHistory(stages: catalog.stages.count, months: q.months, asOf: asOf)) { _, range, v, part in
+            var episodes: [(stage: Int, from: Int64)] = []
+            for c in range {
+                try checkCancel(c)
+                if let j = filter.journeys, !j[c] { continue }
+                // Episodes of the highest stage reached (from the first event: stage 0), the conversion.
+                episodes.removeAll(keepingCapacity: true)
+                var conversion: (Int64, Double)? = nil, highest = -1
+                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) {
+                    if let f = eventFilter, !f.matches(v, i) { continue }
+                    let t = v.times[i], s = Int(v.stages[i])
+                    if s >= won {
+                        let x = v.values[i]
+                        conversion = (t, x.isNaN ? 0 : x); break
+                    }
+                    if t > asOf { continue }
+                    if s > highest { highest = s; episodes.append((s, t)) }
+                }
+                part.add(episodes: episodes, conversion: conversion)
+            }
+        }
+        var history = parts[0]
+        for part in parts.dropFirst() { history.append(part) }
+        return ResultBuilder.forecast(q, try history.forecast(q, end: end, stageNames: catalog.stages), filterNotes: filter.description)
     }
 }
 
