@@ -283,6 +283,22 @@ public final class ClickHouseBackend {
             return ResultBuilder.leads(q, LeadsAggregate(groups: groups), filterNotes: q.filter.description + [servedBy])
         case .score(let q):
             return try score(q, t)
+        case .forecast(let q):
+            let end = try lastEventTime(t), asOf = min(q.asOf ?? end, end)
+            var history = PipelineHistory(stages: catalog.stages.count, months: q.months, asOf: asOf)
+            let won = Int(q.won), none = Int64.max
+            for r in try client.rows(try t.forecastRows(q, asOf: asOf)) where r.count == 3 + won {
+                let conv = Int64(r[1]) ?? none
+                // The episodes of the highest stage: the stages reached before the conversion, by the time first
+                // reached (ties: the lower stage first), each that raises the highest so far.
+                var reached: [(stage: Int, from: Int64)] = []
+                for s in 0..<won { if let f = Int64(r[3 + s]), f != none, f < conv { reached.append((s, f)) } }
+                reached.sort { $0.from != $1.from ? $0.from < $1.from : $0.stage < $1.stage }
+                var episodes: [(stage: Int, from: Int64)] = [], highest = -1
+                for e in reached where e.stage > highest { highest = e.stage; episodes.append(e) }
+                history.add(episodes: episodes, conversion: conv == none ? nil : (conv, Double(r[2]) ?? 0))
+            }
+            return ResultBuilder.forecast(q, try history.forecast(q, end: end, stageNames: catalog.stages), filterNotes: q.filter.description + [servedBy])
         case .value(let q):
             if let carried = try t.carrying(q.by) { return try run(plan, carried) }
             let end = try lastEventTime(t)

@@ -748,7 +748,7 @@ public struct Translator {
     /// The statements that run at account level on ClickHouse.
     static func accountLevelPlan(_ p: QueryPlan) throws -> QueryPlan {
         switch p {
-        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps, .customers, .pauses, .matching, .revenue, .leads, .compare, .profile, .value, .score: return p
+        case .funnel, .paths, .time, .dropoff, .retention, .attribution, .touchpoints, .gaps, .customers, .pauses, .matching, .revenue, .leads, .compare, .profile, .value, .score, .forecast: return p
         default: throw Untranslatable("this statement at account level")
         }
     }
@@ -788,7 +788,7 @@ public struct Translator {
         case .score(let q):
             // The model's SQL needs its fit: shown is the query gathering the rows it is fitted on.
             return [try scoreTraining(q, cutoff: end - q.window, rate: 1), segmentCounts]
-        case .forecast: throw Untranslatable("forecast (its life tables are built on the local store only, for now)")
+        case .forecast(let q): return [try forecastRows(q, asOf: min(q.asOf ?? end, end))]
         case .paths(let q):
             let p = try paths(q)
             return [p.paths, p.totals]

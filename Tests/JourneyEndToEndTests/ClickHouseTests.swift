@@ -159,6 +159,9 @@ enum ClickHouseServers {
             statements.append("score limit \(1 + next(12))\(["", " within 60d", " within 180d won intent"][next(3)])\(["", " where channel != email", " where customer.segment != smb"][next(3)])\(["", " count accounts"][next(2)])")
         }
         statements.append("score for C0001396")
+        for _ in 0..<4 {
+            statements.append("forecast\(["", " months 3", " months 9"][next(3)])\(["", " as of 2025-06-30", " as of 2025-12-31"][next(3)])\(["", " won intent"][next(2)])\(["", " where channel != email", " where customer.segment = enterprise"][next(3)])\(["", " count accounts"][next(2)])")
+        }
         // Patterns: the server picks the customers who can match, journey's matcher runs on their events.
         let atoms = ["awareness", "consideration", "conversion", "webinar", "channel = email", "(intent | event:demo_request)", "any"]
         for _ in 0..<14 {
