@@ -3,7 +3,7 @@ SWIFT ?= swift
 DEBS := libsqlite3-dev libedit-dev pkg-config sqlite3 tmux curl
 JOURNEY := .build/release/journey
 
-.PHONY: deps pydeps testdeps build run test bench clean demo
+.PHONY: deps pydeps testdeps build run test bench clean demo fuzz
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -40,6 +40,26 @@ test: deps pydeps testdeps
 	if [ -f $$dir/ch/env ]; then set -a; . $$dir/ch/env; set +a; fi; \
 	$(SWIFT) test --skip-build --parallel; rc=$$?; \
 	Tests/clickhouse/servers.sh stop $$dir/ch; rm -rf $$dir; exit $$rc
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS)
+
+# libFuzzer on three targets (docs/RELIABILITY.md): the language (lexer, parser, planner on a real catalog), a
+# statement run on a small generated store, and the CSV importer — each for FUZZ_SECONDS from the committed seeds
+# in Tests/fuzz/ (copied to a temp dir: what the fuzzer adds stays out of the repo). A finding fails the target
+# and keeps its input (the path is printed). `make test` runs a short pass (CI_FUZZ_SECONDS each).
+FUZZ_SECONDS ?= 600
+CI_FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(SWIFT) build --scratch-path .build-fuzz --sanitize=fuzzer --product FuzzTarget
+	@dir=$$(mktemp -d -t journey-fuzz.XXXXXX); rc=0; \
+	for m in language run import; do \
+	  seeds=Tests/fuzz/$$m; [ -d $$seeds ] || seeds=Tests/fuzz/language; \
+	  mkdir -p $$dir/$$m; cp $$seeds/* $$dir/$$m/; \
+	  if JOURNEY_FUZZ=$$m SWIFT_BACKTRACE=enable=no .build-fuzz/debug/FuzzTarget -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	       -rss_limit_mb=3072 -artifact_prefix=$$dir/$$m- $$dir/$$m > $$dir/$$m.log 2>&1; then \
+	    echo "fuzz $$m: $$(grep -E '^Done' $$dir/$$m.log) — no crash, no sanitizer report, no hang"; \
+	  else rc=1; echo "fuzz $$m FOUND something (input kept in $$dir):"; tail -40 $$dir/$$m.log; fi; \
+	done; \
+	if [ $$rc = 0 ]; then rm -rf $$dir; fi; exit $$rc
 
 bench: build
 	python3 -m pip install -q duckdb chdb >/dev/null 2>&1 || echo "warning: could not install duckdb/chdb from PyPI"

@@ -6,7 +6,9 @@ let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
 let package = Package(
     name: "journey",
-    products: [.executable(name: "journey", targets: ["journey"])],
+    products: [.executable(name: "journey", targets: ["journey"]),
+               // libFuzzer's target (`make fuzz`): built with --sanitize=fuzzer only; see docs/RELIABILITY.md.
+               .executable(name: "FuzzTarget", targets: ["FuzzTarget"])],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
@@ -33,6 +35,9 @@ let package = Package(
         .target(name: "JourneyShell", dependencies: ["CEditLine", "JourneySession", "JourneyRender"], swiftSettings: v5),
         .executableTarget(name: "journey",
                           dependencies: ["JourneyCore", "JourneyShell", "JourneySession", "JourneyStore", "JourneyGenerator"],
+                          swiftSettings: v5),
+        .executableTarget(name: "FuzzTarget",
+                          dependencies: ["JourneyCore", "JourneyGenerator", "JourneyLanguage", "JourneyPlanner", "JourneySession", "JourneyStore"],
                           swiftSettings: v5),
         .target(name: "JourneyTestSupport", path: "Tests/JourneyTestSupport", swiftSettings: v5),
         .testTarget(name: "JourneyStoreTests", dependencies: ["JourneyStore", "JourneyGenerator", "JourneyTestSupport"], swiftSettings: v5),
