@@ -329,7 +329,7 @@ public final class Shell {
         var out = ["Statements (end with ; or at the end of a complete line; .help NAME for one in full):"]
         for h in StatementHelp.all { out.append("  " + h.name.padding(toLength: 12, withPad: " ", startingAt: 0) + h.summary) }
         out += ["", "The words of journey analysis, with their German terms: .help glossary [TERM]", "", "Commands:"]
-        for c in Self.commands { out.append("  " + c.usage.padding(toLength: 40, withPad: " ", startingAt: 0) + c.summary) }
+        for c in Self.commands { out.append("  " + c.usage.padding(toLength: max(40, c.usage.count + 2), withPad: " ", startingAt: 0) + c.summary) }
         write(out.joined(separator: "\n"))
     }
 
