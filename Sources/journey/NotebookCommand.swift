@@ -21,27 +21,18 @@ enum NotebookCommand {
     """
 
     static func run(_ args: [String]) -> Int32 {
-        var file: String?, store: String?, width = 100, check = false
-        var params: [String: Literal] = [:]
-        var i = 0
-        func value() -> String? { i += 1; return i < args.count ? args[i] : nil }
-        while i < args.count {
-            let a = args[i]
-            switch a {
-            case "--help", "-h": print(help); return 0
-            case "--store": store = value()
-            case "--check": check = true
+        var width = 100, check = false
+        let (parsed, status) = ScriptArguments.parse(args, help: help, one: "one notebook at a time") { option, value in
+            switch option {
+            case "--check": check = true; return true
             case "--width":
-                guard let w = value().flatMap(Int.init), w >= 20 else { printError("--width takes a number of columns (20 or more)"); return 1 }
-                width = w
-            case "--param": if !addParameter(value(), to: &params) { return 1 }
-            default:
-                if a.hasPrefix("-") { printError("unknown option '\(a)'\n\n\(help)"); return 1 }
-                if file != nil { printError("one notebook at a time ('\(file!)' and '\(a)')"); return 1 }
-                file = a
+                guard let w = value().flatMap(Int.init), w >= 20 else { printError("--width takes a number of columns (20 or more)"); return false }
+                width = w; return true
+            default: return nil
             }
-            i += 1
         }
+        guard let parsed else { return status }
+        let file = parsed.script, store = parsed.store, params = parsed.params
         guard let file else { printError("no notebook named\n\n\(help)"); return 1 }
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { printError("\(file): cannot read the file"); return 1 }
         guard let session = scriptSession(store: store, params: params, script: Notebook.cells(text)) else { return 1 }

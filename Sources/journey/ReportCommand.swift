@@ -18,25 +18,16 @@ enum ReportCommand {
     """
 
     static func run(_ args: [String]) -> Int32 {
-        var script: String?, store: String?, out: String?, title: String?
-        var params: [String: Literal] = [:]
-        var i = 0
-        func value() -> String? { i += 1; return i < args.count ? args[i] : nil }
-        while i < args.count {
-            let a = args[i]
-            switch a {
-            case "--help", "-h": print(help); return 0
-            case "--store": store = value()
-            case "--out", "-o": out = value()
-            case "--title": title = value()
-            case "--param": if !addParameter(value(), to: &params) { return 1 }
-            default:
-                if a.hasPrefix("-") { printError("unknown option '\(a)'\n\n\(help)"); return 1 }
-                if script != nil { printError("one script per report ('\(script!)' and '\(a)')"); return 1 }
-                script = a
+        var out: String?, title: String?
+        let (parsed, status) = ScriptArguments.parse(args, help: help, one: "one script per report") { option, value in
+            switch option {
+            case "--out", "-o": out = value(); return true
+            case "--title": title = value(); return true
+            default: return nil
             }
-            i += 1
         }
+        guard let parsed else { return status }
+        let script = parsed.script, store = parsed.store, params = parsed.params
         guard let script else { printError("no script named\n\n\(help)"); return 1 }
         guard let out, out.hasSuffix(".html") || out.hasSuffix(".htm") || out.hasSuffix(".md") else {
             printError("--out needs a file ending in .html or .md\n\n\(help)"); return 1

@@ -129,6 +129,35 @@ func runMain() -> Int32 {
     return 0
 }
 
+/// The arguments of a command that runs one script on a store (report, notebook): the script, `--store`,
+/// `--param`, `--help`, and the command's own options, which `own` reads (given the option and a reader of its
+/// value; nil: not its option; false: wrong, already said). Nil when the command should stop with `status`.
+struct ScriptArguments {
+    var script: String?, store: String?, params: [String: Literal] = [:]
+
+    static func parse(_ args: [String], help: String, one: String,
+                      own: (String, () -> String?) -> Bool?) -> (arguments: ScriptArguments?, status: Int32) {
+        var r = ScriptArguments()
+        var i = 0
+        func value() -> String? { i += 1; return i < args.count ? args[i] : nil }
+        while i < args.count {
+            let a = args[i]
+            switch a {
+            case "--help", "-h": print(help); return (nil, 0)
+            case "--store": r.store = value()
+            case "--param": if !addParameter(value(), to: &r.params) { return (nil, 1) }
+            default:
+                if let ok = own(a, value) { if !ok { return (nil, 1) }; break }
+                if a.hasPrefix("-") { printError("unknown option '\(a)'\n\n\(help)"); return (nil, 1) }
+                if let s = r.script { printError("\(one) ('\(s)' and '\(a)')"); return (nil, 1) }
+                r.script = a
+            }
+            i += 1
+        }
+        return (r, 0)
+    }
+}
+
 /// `--param NAME=VALUE` read into the parameters (false after saying what is wrong).
 func addParameter(_ text: String?, to params: inout [String: Literal]) -> Bool {
     guard let p = text, let eq = p.firstIndex(of: "=") else { printError("--param takes NAME=VALUE"); return false }
