@@ -50,17 +50,24 @@ extension Parser {
     }
 
     mutating func parseDuration() throws -> TimeSpan {
+        let t: Token, text: String
         if peek.kind == .param, case .duration(let s)? = params[peek.text] {
-            let t = advance()
-            return TimeSpan(text: s, milliseconds: Self.milliseconds(s) ?? 0, range: t.range)
+            t = advance(); text = s
+        } else {
+            guard peek.kind == .duration else {
+                if peek.kind == .number { throw Diagnostic(.durationUnit, "a duration needs a unit: \(peek.text)d, \(peek.text)h, …", at: peek.range, help: "units: s, m, h, d, w, mo (30 days)") }
+                throw error("a duration such as 30d")
+            }
+            t = advance(); text = t.text
         }
-        guard peek.kind == .duration else {
-            if peek.kind == .number { throw Diagnostic(.durationUnit, "a duration needs a unit: \(peek.text)d, \(peek.text)h, …", at: peek.range, help: "units: s, m, h, d, w, mo (30 days)") }
-            throw error("a duration such as 30d")
+        // Durations are added to times (UTC milliseconds): a thousand years keeps every sum far inside Int64.
+        guard let ms = Self.milliseconds(text), ms <= Self.longestDuration else {
+            throw Diagnostic(.expected, "a duration of at most 1000 years (365000d), found \(text)", at: t.range)
         }
-        let t = advance()
-        return TimeSpan(text: t.text, milliseconds: Self.milliseconds(t.text) ?? 0, range: t.range)
+        return TimeSpan(text: text, milliseconds: ms, range: t.range)
     }
+
+    static let longestDuration: Int64 = 365_000 * 86_400_000
 
     static func milliseconds(_ s: String) -> Int64? {
         let digits = s.prefix { $0.isNumber || $0 == "." }
@@ -76,7 +83,8 @@ extension Parser {
         case "mo": scale = 30 * 86_400_000
         default: return nil
         }
-        return Int64(v * scale)
+        let ms = v * scale
+        return ms.isFinite && ms < 9.0e18 ? Int64(ms) : nil
     }
 
     // MARK: Expressions

@@ -155,6 +155,19 @@ import JourneyPlanner
         }
     }
 
+    /// Found by `make fuzz` (language): `within 22222222222222d` overflowed Int64 and crashed the parser. A
+    /// duration beyond a thousand years is now an error with its place, in every clause that takes one.
+    @Test func hugeDurationsAreErrorsNotCrashes() {
+        for text in ["customers matching pricing_page_view then sales_call within 22222222222222d limit 10",
+                     "funnel awareness > conversion within 99999999999999999999999w", "pauses longer than 400000d",
+                     "attribution model time_decay half_life 1e300d", "score within 9999999999mo", "value horizon 365001d"] {
+            do { _ = try Parser.parse(text); Issue.record("\(text) parsed") } catch let d as Diagnostic {
+                #expect(d.message.contains("at most 1000 years") || text.contains("1e300"), "\(text): \(d.message)")
+            } catch { Issue.record("\(text): \(error)") }
+        }
+        #expect((try? Parser.parse("funnel awareness > conversion within 365000d")) != nil)
+    }
+
     @Test func randomTokenSoupsNeverCrash() {
         let words = ["funnel", "paths", ">", "from", "to", "within", "30d", "where", "channel", "=", "(", ")", "'x", "\"y\"", "and", "or",
                      "not", "by", "at", "step", "top", "5", "$p", "in", ",", "is", "null", "explain", "set", "?", "~", "ä", "2024-01-01", ";", "--c\n"]
