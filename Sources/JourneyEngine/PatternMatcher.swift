@@ -44,8 +44,15 @@ public struct PatternMatcher {
 
     mutating func add(_ n: Node) -> Int { nodes.append(n); return nodes.count - 1 }
 
+    /// The most states a pattern compiles to. Nested repetitions multiply (`x+` holds two copies of x, so
+    /// `x++…+` doubles per `+`): found by `make fuzz`, a 40-fold one took over 3 GB before this bound.
+    static let maxStates = 100_000
+
     /// Compiles `p` so that it continues at `next`; returns its entry node.
     mutating func compile(_ p: BoundPattern, next: Int, bind: (BoundStep) throws -> StepTest) throws -> Int {
+        guard nodes.count <= Self.maxStates else {
+            throw QueryError("the pattern is too large: over \(Self.maxStates.grouped) states (nested repetitions multiply: each + or {m,n} copies what it repeats); write the repetition once, e.g. x+ instead of (x+)+")
+        }
         switch p {
         case .step(let e):
             tests.append(try bind(e))

@@ -188,6 +188,19 @@ import JourneyPlanner
         #expect(try engine("customers matching a any* c within 2d", d)[0].isEmpty)
     }
 
+    /// Found by `make fuzz` (run): stacked repetitions (`c++…+`, 40 deep) doubled the automaton per `+` and took
+    /// over 3 GB. The compiler now stops at 100,000 states with a message; a sane pattern is untouched.
+    @Test func explodingPatternsAreRefused() throws {
+        let d = data([[(0, 1), (1, 2), (2, 3)]])
+        let stacked = "customers matching a c" + String(repeating: "+", count: 40)
+        do { _ = try engine(stacked, d); Issue.record("compiled") } catch let e as QueryError {
+            #expect(e.description.contains("the pattern is too large"), "\(e)")
+        }
+        let nested = "customers matching " + String(repeating: "(", count: 30) + "a" + String(repeating: ")+", count: 30)
+        #expect(throws: QueryError.self) { try engine(nested, d) }
+        #expect(try engine("customers matching (a b)+ c", d)[0].map { [$0.0, $0.1] } == [[0, 2]])
+    }
+
     /// Events at one time are taken in tie order: `a then b` and `a b` match b(0) a(0) written in that order.
     @Test func tiesAreTakenInStepOrder() throws {
         let d = data([[(0, 2), (0, 1)], [(0, 2), (1, 1)]])
