@@ -175,10 +175,10 @@ public struct PipelineHistory {
 
 extension Executor {
     public func forecast(_ q: QueryPlan.Forecast) throws -> [ResultTable] {
-        let filter = try compile(q.filter)
-        let tables = StepTest.Tables()
-        defer { withExtendedLifetime(tables) {} }
-        let eventFilter = filter.events.map { StepTest($0, tables: tables) }
+        // The compiled filter and its event test (the tables they point into live as long as `pass`).
+        let pass = try GroupedPass(self, by: nil, filter: q.filter)
+        defer { withExtendedLifetime(pass) {} }
+        let filter = pass.filter, eventFilter = pass.eventFilter
         let end = seq.times.max() ?? 0
         let asOf = min(q.asOf ?? end, end)
         let won = Int(q.won)

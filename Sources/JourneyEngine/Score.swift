@@ -114,10 +114,10 @@ extension Executor {
     /// `score`: the snapshot at the data's end minus the window trains a logistic model of converting within the
     /// window (30% held back by id to measure it); the open leads are scored on their journeys so far.
     public func score(_ q: QueryPlan.Score, keys: ([Int64]) throws -> [String]) throws -> [ResultTable] {
-        let filter = try compile(q.filter)
-        let tables = StepTest.Tables()
-        defer { withExtendedLifetime(tables) {} }
-        let eventFilter = filter.events.map { StepTest($0, tables: tables) }
+        // The compiled filter and its event test (the tables they point into live as long as `pass`).
+        let pass = try GroupedPass(self, by: nil, filter: q.filter)
+        defer { withExtendedLifetime(pass) {} }
+        let filter = pass.filter, eventFilter = pass.eventFilter
         let n = seq.customerCount
         let end = seq.times.max() ?? 0, cutoff = end - q.window
         // The segment, when the store has one: its values but the most common become features.
