@@ -62,7 +62,10 @@ public enum Lexer {
                     let us = i
                     while i < b.count && isIdent(b[i]) { i += 1 }
                     let unit = text(us, i)
-                    if durationUnits.contains(unit) {
+                    if !text(s, us).contains("."), unit.contains("_") {
+                        // A name that starts with digits, like the campaign 2024_q4_display: a word, not a duration.
+                        tokens.append(Token(kind: .word, text: text(s, i), range: range(s, i)))
+                    } else if durationUnits.contains(unit) {
                         tokens.append(Token(kind: .duration, text: text(s, i), range: range(s, i)))
                     } else {
                         tokens.append(Token(kind: .illegal, text: "unknown duration unit '\(unit)' (use s, m, h, d, w or mo)", range: range(s, i)))

@@ -168,6 +168,15 @@ import JourneyPlanner
         #expect((try? Parser.parse("funnel awareness > conversion within 365000d")) != nil)
     }
 
+    @Test func namesThatStartWithDigitsAreWords() throws {
+        // Campaign names like 2024_q4_display are words; 30d stays a duration and 3y an error.
+        let stmt = try Parser.parse("pauses longer than 30d where touched campaign = 2024_q4_display")
+        #expect("\(stmt)".contains("2024_q4_display"))
+        #expect(error("count customers where campaign = 2024_q4_display") == "no error")
+        #expect(error("funnel a > b within 3y").contains("unknown duration unit 'y'"))
+        #expect(error("funnel a > b within 2.5_x").contains("unknown duration unit '_x'"))
+    }
+
     @Test func randomTokenSoupsNeverCrash() {
         let words = ["funnel", "paths", ">", "from", "to", "within", "30d", "where", "channel", "=", "(", ")", "'x", "\"y\"", "and", "or",
                      "not", "by", "at", "step", "top", "5", "$p", "in", ",", "is", "null", "explain", "set", "?", "~", "ä", "2024-01-01", ";", "--c\n"]
