@@ -15,6 +15,8 @@ public struct Generator {
     public let seed: UInt64
     /// Rows of dirt to include (duplicates, spellings, bad rows); off for clean benchmark data.
     public var dirt = true
+    /// The campaign that drives pauses (`pausingCampaign`); off for data whose rules never change over time.
+    public var pausingCampaignOn = true
     /// Journeys start between this day and 730 days later.
     public var startDay = UTC.daysFromCivil(2024, 1, 1)
 
@@ -23,6 +25,18 @@ public struct Generator {
     }
 
     struct Event { var customer: Int; var ts: Int64; var tp: Int; var value: Double?; var anonymous: String? }
+
+    /// A paid touch's campaign: year, quarter and channel of the touch (2024_q4_display); other touches have none.
+    static func campaign(of tp: Touchpoint, at ms: Int64) -> String {
+        guard tp.kind == "paid" else { return "" }
+        let (y, m, _) = UTC.civil(fromDays: Int(ms / UTC.msPerDay))
+        return "\(y)_q\((m + 2) / 3)_\(tp.channel)"
+    }
+
+    /// The story of a campaign that drives pauses: the display campaign of the last quarter of 2024 announced the
+    /// next year's prices, and the buying units that met it wait before each next stage six times in ten (others
+    /// one in ten).
+    public static let pausingCampaign = "2024_q4_display"
 
     /// Writes `events` and, beside it, customers/accounts/touchpoints files (names in `Summary.files`).
     public func write(to eventsPath: String) throws -> Summary {
@@ -96,12 +110,17 @@ public struct Generator {
             var stage = 0
             var converted = false
             var visits = 0
+            var waiting = false   // met the campaign that announced next year's prices (see pausingCampaign)
             while stage < 4 && visits < 12 {
                 visits += 1
                 let n = rng.count(mean: touchMean[stage], min: 1)
-                for _ in 0..<n { add(touch(stage)); advance(gapMeanDays) }
+                for _ in 0..<n {
+                    add(touch(stage))
+                    if Generator.campaign(of: touchpoints[events[events.count - 1].tp], at: t) == Generator.pausingCampaign { waiting = pausingCampaignOn }
+                    advance(gapMeanDays)
+                }
                 if rng.chance(dropAfter[stage]) { break }
-                if rng.chance(0.10) { t += Int64((20 + rng.int(90))) * UTC.msPerDay }   // a pause, then resumption
+                if rng.chance(waiting ? 0.85 : 0.10) { t += Int64((20 + rng.int(90)) + (waiting ? 30 : 0)) * UTC.msPerDay }   // a pause, then resumption
                 if stage >= 2 && rng.chance(0.12) { stage -= 1; continue }                // back to an earlier stage
                 stage += 1
                 if stage == 4 { converted = true }
@@ -140,7 +159,7 @@ public struct Generator {
                 let ts = UTC.format(ms: e.ts)
                 let stageName = rng.chance(0.2) ? "" : ["awareness", "favorability", "consideration", "intent", "conversion", "retention", "advocacy"][tp.stage]
                 if dirt && rng.chance(0.03) { channel = dirtySpelling(channel, &rng) }
-                let campaign = tp.kind == "paid" ? "\(String(ts.prefix(4)))_q\(((Int(ts.dropFirst(5).prefix(2)) ?? 1) + 2) / 3)_\(tp.channel)" : ""
+                let campaign = Generator.campaign(of: tp, at: e.ts)
                 let device = tp.online ? (b2b ? rng.weighted([("desktop", 7.0), ("mobile", 2.5), ("tablet", 0.5)]) : rng.weighted([("mobile", 6.0), ("desktop", 3.5), ("tablet", 0.5)])) : ""
                 let value = e.value.map { String(format: "%.2f", $0) } ?? ""
                 let cust = e.customer == 0 ? "" : customerKey(e.customer)

@@ -13,6 +13,15 @@ extension ResultBuilder {
                     .replacingOccurrences(of: #"\bcustomer\b(?!\.)"#, with: "account", options: .regularExpression)
             }
             t.title = accounts(t.title)
+            // Row labels of a measure table ("customers who paused and came back") too.
+            if t.columns.first == "measure" {
+                t.rows = t.rows.map { row in
+                    guard case .text(let label)? = row.first else { return row }
+                    var row = row
+                    row[0] = .text(accounts(label))
+                    return row
+                }
+            }
             t.notes = t.notes.map(accounts)
             t.notes.append("account level: each account's journey is all its people's events merged (people without an account count alone)")
             return t

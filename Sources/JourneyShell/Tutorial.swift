@@ -23,6 +23,7 @@ struct Lesson: Equatable {
 
     static func parse(_ source: String, file: String) throws -> Lesson {
         var l = Lesson(file: file)
+        var continuesLookFor = false   // a comment line right after 'look for:' without a key of its own goes on with it
         for raw in source.split(separator: "\n", omittingEmptySubsequences: false) {
             let line = raw.trimmingCharacters(in: .whitespaces)
             guard line.hasPrefix("--"), !line.hasPrefix("--|") else { continue }
@@ -31,14 +32,18 @@ struct Lesson: Equatable {
             func after(_ key: String) -> String? {
                 body.lowercased().hasPrefix(key + ":") ? String(body.dropFirst(key.count + 1)).trimmingCharacters(in: .whitespaces) : nil
             }
+            let wasLookFor = continuesLookFor
+            continuesLookFor = false
             if body.hasPrefix("# ") { l.title = String(body.dropFirst(2)) }
             else if let t = after("type") { l.type.append(t) }
-            else if let t = after("look for") { l.lookFor.append(t) }
+            else if let t = after("look for") { l.lookFor.append(t); continuesLookFor = true }
             else if let t = after("question") { l.question = t }
             else if let t = after("answer") {
                 let parts = t.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
                 guard parts.count == 3 else { throw QueryError("\(file): 'answer:' takes STATEMENT | ROW | COLUMN (the first cell of the row, the column's name)") }
                 l.answer = (parts[0], parts[1], parts[2])
+            } else if wasLookFor && !body.trimmingCharacters(in: .whitespaces).isEmpty {
+                l.lookFor.append(body.trimmingCharacters(in: .whitespaces)); continuesLookFor = true
             } else { l.text.append(body) }
         }
         guard !l.title.isEmpty else { throw QueryError("\(file): a lesson starts with a '-- # Title' line") }

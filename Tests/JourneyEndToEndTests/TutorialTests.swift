@@ -27,6 +27,16 @@ import Testing
         let r = try journey([SavedQueryTests.store], stdin: ".tutorial \(number)\n.answer no-such-answer\n", env: ["JOURNEY_LESSONS": dir])
         #expect(r.status == 0, "\(file): \(r.err)")
         #expect(r.out.contains("Question: ") && r.out.contains("Not quite: no-such-answer is not it."), "\(file): \(r.out)")
+        // 'look for:' may go on over the next comment lines; they are shown with it, not with the lesson's text.
+        let lines = text.split(separator: "\n").map(String.init)
+        if let i = lines.firstIndex(where: { $0.hasPrefix("-- look for: ") }) {
+            var parts = [String(lines[i].dropFirst("-- look for: ".count))]
+            for l in lines[(i + 1)...] {
+                guard l.hasPrefix("-- "), !["type:", "question:", "answer:", "look for:", "# "].contains(where: { l.dropFirst(3).hasPrefix($0) }) else { break }
+                parts.append(String(l.dropFirst(3)))
+            }
+            #expect(r.out.contains("Look for: " + parts.joined(separator: " ")), "\(file): \(r.out)")
+        }
     }
 
     @Test func lessonMistakesAreExplained() throws {
