@@ -5,6 +5,22 @@ import JourneyRender
 /// `explain`'s last row: what the statement gives on this store, in one sentence a student can follow — the
 /// numbers read off the result the statement returns (so they are the answer's own).
 enum ExplainNumbers {
+    /// `quality`'s sentence: the size, what was merged as duplicates and what was quarantined.
+    static func quality(_ t: ResultTable) -> String {
+        var s = RenderSettings(); s.nullText = "none"
+        func rows(_ section: String) -> [(String, String)] {
+            t.rows.compactMap { r in
+                guard r.count >= 3, case .text(let sec) = r[0], sec == section, case .text(let m) = r[1] else { return nil }
+                return (m, Renderer.cell(r[2], s))
+            }
+        }
+        let size = rows("size").map { "\($0.1) \($0.0)" }.joined(separator: ", ")
+        let dups = rows("duplicates").filter { !$0.0.contains("rate") }.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
+        let bad = rows("quarantined").map { "\($0.1) with \($0.0)" }.joined(separator: ", ")
+        return "on this store: \(size.isEmpty ? "no size known" : size); duplicates: \(dups.isEmpty ? "none" : dups); "
+            + "rows kept aside at import (quarantined): \(bad.isEmpty ? "none" : bad)"
+    }
+
     static func sentence(_ plan: QueryPlan, _ tables: [ResultTable]) -> String {
         guard let t = tables.first, !t.rows.isEmpty else { return "on this store the statement returns nothing (no customer matches)" }
         var s = RenderSettings(); s.nullText = "none"

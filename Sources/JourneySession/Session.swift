@@ -227,8 +227,11 @@ public final class Session {
         var named = Set<String>()
         for r in resolutions where named.insert(r).inserted { rows.append(("name", r)) }
         rows += try Executor(data: try data()).physical(plan)
-        // What it gives here, read off the statement's own result (explain runs it; not for quality or set).
-        if case .quality = plan { return Self.explainTable(rows, plan) }
+        // What it gives here, read off the statement's own result (explain runs it; not for set).
+        if case .quality = plan {
+            rows.append(("on this store", ExplainNumbers.quality(try store.quality())))
+            return Self.explainTable(rows, plan)
+        }
         if case .set = plan { return Self.explainTable(rows, plan) }
         var ex = Executor(data: try data())
         ex.isCancelled = isCancelled

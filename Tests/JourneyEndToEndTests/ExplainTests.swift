@@ -48,6 +48,11 @@ import JourneyTestSupport
             #expect(r.status == 0, "\(s): \(r.err)")
             out += "# explain \(s)\n" + r.out + "\n"
         }
+        // Every kind ends with what it gives on this store, in numbers.
+        for block in out.components(separatedBy: "# explain ").dropFirst() {
+            let last = block.split(separator: "\n").last { $0.hasPrefix("on this store,") }
+            #expect(last?.contains { $0.isNumber } == true, "explain \(block.prefix(60)): no 'on this store' row with numbers")
+        }
         let path = Self.root.appendingPathComponent("Tests/JourneyEndToEndTests/golden/explain.csv").path
         if ProcessInfo.processInfo.environment["JOURNEY_RECORD"] != nil {
             try out.write(toFile: path, atomically: true, encoding: .utf8)
