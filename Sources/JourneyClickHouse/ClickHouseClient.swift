@@ -64,6 +64,9 @@ public final class ClickHouseClient: @unchecked Sendable {
     /// CREATE DATABASE). Rows come back as TabSeparated when the query says so.
     @discardableResult
     public func query(_ sql: String, body: Data? = nil, inDatabase: Bool = true, settings: [String: String] = [:]) throws -> String {
+        if CrashPoints.armed, body != nil || sql.hasPrefix("INSERT") || sql.hasPrefix("CREATE") || sql.hasPrefix("ALTER") || sql.hasPrefix("DROP") {
+            CrashPoints.hit()
+        }
         let id = UUID().uuidString
         var parts = URLComponents(url: url, resolvingAgainstBaseURL: false)!
         var items = [URLQueryItem(name: "query_id", value: id)]

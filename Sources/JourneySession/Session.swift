@@ -80,8 +80,8 @@ public final class Session {
     /// The journeys in memory; device and source columns only once a statement names them.
     public func data(devicesAndSources: Bool = false) throws -> JourneyData {
         if let cached, !devicesAndSources || !cached.sequences.devices.isEmpty || cached.sequences.eventCount == 0 { return cached }
-        let d = JourneyData(sequences: try store.loadSequences(devicesAndSources: devicesAndSources), catalog: try store.catalog(),
-                            attributes: StoreAttributes(store: store))
+        let loaded = try store.loadJourneys(devicesAndSources: devicesAndSources)
+        let d = JourneyData(sequences: loaded.sequences, catalog: loaded.catalog, attributes: StoreAttributes(store: store))
         cached = d
         if ProcessInfo.processInfo.environment["JOURNEY_TRACE"] != nil,
            let proc = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {

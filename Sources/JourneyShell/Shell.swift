@@ -184,7 +184,7 @@ public final class Shell {
                 return "-- ## \(k + 1). \(words)\n" + (st.hasSuffix(";") ? st : st + ";")
             }
             let text = "-- # Saved from a journey session on \(sh.session.store.path)\n\n" + cells.joined(separator: "\n\n") + "\n"
-            do { try text.write(toFile: p, atomically: true, encoding: .utf8); sh.write("saved \(sh.session.history.count) statements to \(p)"); return true }
+            do { try AtomicFile.write(text, to: p); sh.write("saved \(sh.session.history.count) statements to \(p)"); return true }
             catch { sh.error("cannot write \(p)"); return false }
         },
         DotCommand(name: "cells", usage: ".cells", summary: "this session's statements, numbered (for .rerun and .edit)") { sh, _ in

@@ -6,12 +6,35 @@ extension Store {
     /// the touchpoint catalog where the row had none, events merged as cross-source duplicates left out.
     /// Where each chunk lands is known from the chunk rows, so two threads (two connections) copy halves at once.
     public func loadSequences(devicesAndSources: Bool = false) throws -> PackedSequences {
-        try loadSequences(devicesAndSources: devicesAndSources, threads: nil)
+        try consistently { try loadSequences(devicesAndSources: devicesAndSources, threads: nil) }
     }
+
+    /// The journeys and the catalog that names their codes, read from one committed state of the store (an
+    /// import committing meanwhile in another process is either wholly in or wholly out).
+    public func loadJourneys(devicesAndSources: Bool = false) throws -> (sequences: PackedSequences, catalog: Catalog) {
+        try consistently { (try loadSequences(devicesAndSources: devicesAndSources, threads: nil), try catalog()) }
+    }
+
+    /// Runs `body` in a read transaction; when the loader's other connections saw a later state (a commit landed
+    /// between their starts, a window of a millisecond or so), it reads again.
+    func consistently<T>(_ body: () throws -> T) throws -> T {
+        if db.inTransaction { return try body() }
+        for _ in 0..<100 {
+            do { return try db.readTransaction(body) } catch is SnapshotMoved { continue }
+        }
+        throw StoreError("\(path): the store kept changing while it was read (another process is writing to it); try again")
+    }
+
+    struct SnapshotMoved: Error {}
 
     /// `threads`: nil picks by size (tests force 1 or 2 to compare both paths).
     func loadSequences(devicesAndSources: Bool, threads: Int?) throws -> PackedSequences {
+        try db.readTransaction { try loadSequencesInSnapshot(devicesAndSources: devicesAndSources, threads: threads) }
+    }
+
+    private func loadSequencesInSnapshot(devicesAndSources: Bool, threads: Int?) throws -> PackedSequences {
         struct Slot { var chunk: Int64; var customers: Int; var kept: Int; var merged: Bool; var eventStart = 0; var customerStart = 0 }
+        let generation = try db.generation()
         var slots: [Slot] = []
         let meta = try db.prepare("SELECT chunk, customers, events, merged FROM chunks ORDER BY chunk")
         while try meta.step() {
@@ -23,6 +46,7 @@ extension Store {
             events += slots[i].kept; customers += slots[i].customers
         }
         let fill = try touchpointFill()
+        afterChunkList?()
         // Columns are created without initializing (every element is written below before anything reads it), so
         // their pages are first touched by the copying threads.
         // Fresh columns are backed by huge pages where the kernel allows (THP `madvise` mode): the copy then takes
@@ -64,11 +88,17 @@ extension Store {
                         // ends: the chunks pass through it into the columns, so resident memory is the columns (not
                         // the columns plus a mapped store file, which doubled the peak).
                         let conn = try Database(path: path, readOnly: true)
+                        // This connection's own read transaction must see the state the chunk list came from.
+                        try conn.execute("BEGIN")
+                        defer { try? conn.execute("COMMIT") }
+                        guard try conn.generation() == generation else { throw SnapshotMoved() }
                         let st = try conn.prepare(sql)
                         for slot in slots[(p == 0 ? 0 : split)..<(p == 0 ? split : slots.count)] {
                             st.bindInt(slot.chunk, at: 1)
                             if try st.step() {
-                                Self.copy(st, slot.eventStart, slot.customerStart, slot.merged, devicesAndSources, fill, c, &positions, &values)
+                                try Self.copy(st, slot.customers, slot.kept, slot.eventStart, slot.customerStart, slot.merged, devicesAndSources, fill, c, &positions, &values)
+                            } else {
+                                throw StoreError("\(path): chunk \(slot.chunk) is missing (the store file is damaged)")
                             }
                             st.reset()
                         }
@@ -77,7 +107,7 @@ extension Store {
             }
             }
         }
-        if let e = errors.compactMap({ $0 }).first { throw e }
+        if let e = errors.compactMap({ $0 }).first(where: { $0 is SnapshotMoved }) ?? errors.compactMap({ $0 }).first { throw e }
         // Part 0 holds the lower chunks: concatenated in part order, positions increase.
         seq.values = SparseDoubles(count: events, positions: found.flatMap(\.positions), values: found.flatMap(\.values))
         return seq
@@ -114,16 +144,30 @@ extension Store {
     }
 
     /// Copies one chunk row (columns in `loadSequences`' SELECT order) to its place, leaving merged events out.
-    private static func copy(_ st: Statement, _ eventStart: Int, _ customerStart: Int, _ merged: Bool, _ extra: Bool,
+    /// Every size is checked against the chunk list before anything is written, so a damaged chunk row is an
+    /// error, never a write past the columns.
+    private static func copy(_ st: Statement, _ customers: Int, _ kept: Int, _ eventStart: Int, _ customerStart: Int, _ merged: Bool, _ extra: Bool,
                              _ fill: [(stage: UInt8, channel: UInt16, kind: UInt8)?], _ c: ColumnPointers,
-                             _ positions: inout [Int], _ values: inout [Double]) {
+                             _ positions: inout [Int], _ values: inout [Double]) throws {
         func blob<T>(_ col: Int32, _ type: T.Type) -> UnsafeBufferPointer<T> {
             let b = st.blob(col)
             return UnsafeBufferPointer(start: b.baseAddress?.assumingMemoryBound(to: T.self), count: b.count / MemoryLayout<T>.stride)
         }
         let ids = blob(0, Int64.self), offs = blob(1, Int32.self)
+        let damaged = StoreError("a chunk of the store does not match its description (the store file is damaged)")
+        guard ids.count == customers, offs.count == customers + 1, offs.first ?? 0 == 0 else { throw damaged }
+        for k in 0..<customers where offs[k + 1] < offs[k] { throw damaged }
+        let n = Int(offs[customers])
+        var columns: [Int] = [blob(2, Int64.self).count, blob(3, UInt32.self).count, blob(4, UInt16.self).count, blob(5, UInt8.self).count,
+                              blob(6, UInt8.self).count, blob(7, UInt32.self).count, blob(8, Double.self).count]
+        if extra { columns += [blob(10, UInt16.self).count, blob(11, UInt16.self).count] }
+        if merged { columns.append(blob(9, UInt8.self).count) }
+        guard columns.allSatisfy({ $0 == n }) else { throw damaged }
+        if merged {
+            let flags = blob(9, UInt8.self)
+            guard flags.reduce(0, { $0 + ($1 == 0 ? 1 : 0) }) == kept else { throw damaged }
+        } else if n != kept { throw damaged }
         if let base = ids.baseAddress { (c.ids + customerStart).update(from: base, count: ids.count) }
-        let n = offs.count > 0 ? Int(offs[offs.count - 1]) : 0
         var w = eventStart
         if !merged {
             func bulk<T>(_ col: Int32, _ dst: UnsafeMutablePointer<T>) {

@@ -10,6 +10,8 @@ public struct ImportOptions: Sendable {
     public var batchSize = 200_000
     /// Draw a progress bar on standard error.
     public var progress = false
+    /// When another import into the store is running: wait for it (saying so), or fail at once.
+    public var waitForOtherImports = true
     public init() {}
 }
 
@@ -75,6 +77,8 @@ extension Store {
     /// Imports one file (events, customers, accounts, identities or touchpoints, by header or `options.table`).
     public func importFile(_ path: String, options: ImportOptions = ImportOptions()) throws -> ImportReport {
         try requireWritable()
+        let lock = try WriteLock(store: self.path, wait: options.waitForOtherImports)
+        defer { withExtendedLifetime(lock) {} }
         let format = options.format ?? (path.hasSuffix(".ndjson") || path.hasSuffix(".jsonl") || path.hasSuffix(".json") ? .ndjson : .csv)
         let source: RowSource
         do {

@@ -4,7 +4,10 @@ import JourneyCore
 extension Store {
     /// Data quality: nulls per field, duplicate rate, unknown stages and channel spellings, customers without
     /// a stage, time range, events per customer. Rows: section, measure, value.
-    public func quality() throws -> ResultTable {
+    /// Read from one committed state of the store.
+    public func quality() throws -> ResultTable { try consistently { try qualityInSnapshot() } }
+
+    private func qualityInSnapshot() throws -> ResultTable {
         var rows: [[Value]] = []
         func pct(_ n: Int, _ d: Int) -> Value { .percent(d > 0 ? Double(n) / Double(d) : .nan) }
         // One pass over the stored columns.

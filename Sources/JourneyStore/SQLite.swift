@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import JourneyCore
 
 /// An error from SQLite, with the statement or action that caused it.
 public struct SQLiteError: Error, CustomStringConvertible {
@@ -35,6 +36,7 @@ final class Database {
     }
 
     func execute(_ sql: String) throws {
+        CrashPoints.hit()
         var err: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &err)
         if rc != SQLITE_OK {
@@ -61,8 +63,31 @@ final class Database {
 
     var changes: Int32 { sqlite3_changes(handle) }
 
+    /// A write transaction. Each one also advances the store's generation (meta 'generation'), so readers on
+    /// several connections can tell whether they all see the same committed state (`Store.readSnapshot`).
     func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("INSERT INTO meta(key, value) VALUES('generation', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+}
+
+extension Database {
+    /// True inside a transaction on this connection.
+    var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// A read transaction: every read in `body` on this connection sees one committed state, whatever another
+    /// process commits meanwhile (WAL). Nested calls join the outer one.
+    func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        if inTransaction { return try body() }
+        try execute("BEGIN")
         do {
             let result = try body()
             try execute("COMMIT")
@@ -71,6 +96,11 @@ final class Database {
             try? execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// The committed state's generation (advanced by every write transaction; 0 for a store never written since).
+    func generation() throws -> Int64 {
+        Int64(try scalarText("SELECT value FROM meta WHERE key='generation'") ?? "0") ?? 0
     }
 }
 
@@ -134,6 +164,7 @@ final class Statement {
     /// Advances; true when a row is available.
     @discardableResult
     func step() throws -> Bool {
+        if CrashPoints.armed && sqlite3_stmt_readonly(handle) == 0 { CrashPoints.hit() }
         let rc = sqlite3_step(handle)
         if rc == SQLITE_ROW { return true }
         if rc == SQLITE_DONE { return false }
@@ -142,6 +173,7 @@ final class Statement {
 
     /// Runs to completion and resets, for INSERT/UPDATE statements reused in loops.
     func run() throws {
+        if CrashPoints.armed && sqlite3_stmt_readonly(handle) == 0 { CrashPoints.hit() }
         let rc = sqlite3_step(handle)
         sqlite3_reset(handle)
         if rc != SQLITE_DONE && rc != SQLITE_ROW { throw db.lastError }

@@ -4,10 +4,11 @@ enum Schema {
 
     static let defaultStages = ["awareness", "favorability", "consideration", "intent", "conversion", "retention", "advocacy"]
 
+    /// Set on a new file before any table (page size cannot change later; WAL cannot change inside a transaction).
+    static let pragmas = "PRAGMA page_size = 65536; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL"
+
+    /// The tables, created in one transaction: a process killed while a store is created leaves no half schema.
     static let create = """
-    PRAGMA page_size = 65536;
-    PRAGMA journal_mode = WAL;
-    PRAGMA synchronous = NORMAL;
     CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
     -- Every name the events use, by domain: event, channel, source, campaign, device, property.
     CREATE TABLE IF NOT EXISTS dictionary(

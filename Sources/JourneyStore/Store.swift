@@ -20,6 +20,9 @@ public struct StoreSummary: Sendable {
 
 /// An indexed journey event store in one SQLite file.
 public final class Store {
+    /// A test seam: runs after a load has read the chunk list and before its connections read the chunks (the
+    /// tests commit an import there, from another connection, to prove a load never mixes two states).
+    var afterChunkList: (() -> Void)?
     public let path: String
     public private(set) var readOnly: Bool
     let db: Database
@@ -85,8 +88,9 @@ public final class Store {
     }
 
     private func initialize() throws {
-        try db.execute(Schema.create)
+        try db.execute(Schema.pragmas)
         try db.transaction {
+            try db.execute(Schema.create)
             try db.execute("INSERT OR REPLACE INTO meta VALUES('schema_version', '\(Schema.version)'), ('dedup_tolerance_ms', '60000')")
             let st = try db.prepare("INSERT OR IGNORE INTO stages(ord, name) VALUES(?, ?)")
             for (i, s) in Schema.defaultStages.enumerated() { try st.bind([.int(Int64(i)), .text(s)]); try st.run() }
@@ -107,7 +111,9 @@ public final class Store {
 
     // MARK: Reading
 
-    public func summary() throws -> StoreSummary {
+    public func summary() throws -> StoreSummary { try consistently { try summaryInSnapshot() } }
+
+    private func summaryInSnapshot() throws -> StoreSummary {
         let customers = Int(try db.scalarInt("SELECT coalesce(sum(customers),0) FROM chunks"))
         let events = Int(try db.scalarInt("SELECT coalesce(sum(events - merged),0) FROM chunks"))
         let accounts = Int(try db.scalarInt("SELECT count(*) FROM accounts"))

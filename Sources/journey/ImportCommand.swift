@@ -5,7 +5,7 @@ import JourneyGenerator
 enum ImportCommand {
     static let help = """
     Usage: journey import FILE... --into STORE [--map COLUMN=FIELD ...] [--format csv|ndjson]
-                          [--table events|customers|accounts|identities|touchpoints|stages]
+                          [--table events|customers|accounts|identities|touchpoints|stages] [--no-progress] [--no-wait]
 
     Imports events (CSV with a header row, or NDJSON) into STORE, creating it when missing. Also imports
     customer and account master data, identity mappings (anonymous_id,customer_id) and the touchpoint
@@ -15,6 +15,9 @@ enum ImportCommand {
     Cleaning: exact duplicates and the same touchpoint recorded by two sources within 60 s are merged and
     counted; channel spellings are standardized; rows without a customer or with a bad timestamp go to the
     quarantine table with file, line and reason. Importing the same file twice adds nothing.
+
+    One import at a time per store: a second one waits for the first to finish (--no-wait: fails at once).
+    Readers never wait: a shell open on the store sees each committed batch whole or not at all.
 
     Exit status: 0 all rows stored or merged; 2 done, some rows quarantined; 1 an error stopped it.
 
@@ -46,6 +49,7 @@ enum ImportCommand {
                 guard let t = value().flatMap(ImportTable.init(rawValue:)) else { return usage("--table takes events, customers, accounts, identities, touchpoints or stages") }
                 options.table = t
             case "--no-progress": options.progress = false
+            case "--no-wait": options.waitForOtherImports = false
             default:
                 if a.hasPrefix("-") { return usage("unknown option '\(a)'") }
                 files.append(a)

@@ -1,4 +1,5 @@
 import Foundation
+import JourneyCore
 import JourneyLanguage
 import JourneyRender
 import JourneySession
@@ -45,7 +46,7 @@ enum NotebookCommand {
             printError("\(file): the outputs are not what a run gives now (run: journey notebook \(file))")
             return 1
         }
-        do { try out.write(toFile: file, atomically: true, encoding: .utf8) } catch { printError("\(file): \(error.localizedDescription)"); return 1 }
+        do { try AtomicFile.write(out, to: file) } catch { printError("\(file): \(error.localizedDescription)"); return 1 }
         print("\(file): \(cells) cells run" + (failures > 0 ? ", \(failures) failed (their errors are in the file)" : ""))
         return failures == 0 ? 0 : 1
     }

@@ -1,4 +1,5 @@
 import Foundation
+import JourneyCore
 import JourneyLanguage
 import JourneyRender
 import JourneySession
@@ -63,7 +64,7 @@ enum ReportCommand {
         let subtitle = "\(URL(fileURLWithPath: script).lastPathComponent) on \(storeText)"
         let doc = out.hasSuffix(".md") ? Report.markdown(title: name, subtitle: subtitle, blocks: blocks)
                                        : Report.html(title: name, subtitle: subtitle, blocks: blocks)
-        do { try doc.write(toFile: out, atomically: true, encoding: .utf8) } catch { printError("\(out): \(error.localizedDescription)"); return 1 }
+        do { try AtomicFile.write(doc, to: out) } catch { printError("\(out): \(error.localizedDescription)"); return 1 }
         print("\(out): \(blocks.filter { if case .statement = $0 { return true }; return false }.count) statements")
         return 0
     }

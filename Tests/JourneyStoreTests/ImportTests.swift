@@ -8,6 +8,36 @@ import JourneyGenerator
 @Suite struct ImportTests {
     func store(_ dir: String) throws -> Store { try Store(path: dir + "/s.journey") }
 
+    /// A load reads one committed state even when another connection commits an import in the middle of it
+    /// (between the chunk list and the chunks): it notices and reads again, never copying chunks that no longer
+    /// match the list (which wrote past the columns before the loader checked).
+    @Test func aLoadNeverMixesTwoStates() throws {
+        let d = tempDir()
+        var g = Generator(profile: .b2c, customers: 600, seed: 4)
+        g.dirt = false
+        _ = try g.write(to: d + "/a.csv")
+        var h = Generator(profile: .b2c, customers: 600, seed: 5)
+        h.dirt = false
+        _ = try h.write(to: d + "/b.csv")
+        let reader = try store(d)
+        _ = try reader.importFile(d + "/a.csv")
+        let before = try reader.loadSequences()
+        var writes = 0
+        reader.afterChunkList = {
+            guard writes == 0 else { return }
+            writes += 1
+            // Another connection (as another process would) commits a second file now.
+            do { _ = try Store(path: d + "/s.journey").importFile(d + "/b.csv") } catch { Issue.record("\(error)") }
+        }
+        let (during, catalog) = try reader.loadJourneys()
+        reader.afterChunkList = nil
+        let after = try Store(path: d + "/s.journey").loadSequences()
+        #expect(writes == 1 && during.eventCount > before.eventCount)
+        #expect(during.eventCount == after.eventCount && during.times == after.times && during.events == after.events
+                && during.offsets == after.offsets && during.customerIDs == after.customerIDs)
+        #expect(catalog.events.count > Int(during.events.max() ?? 0), "the catalog names every code of the journeys it came with")
+    }
+
     @Test func reimportAddsNothing() throws {
         let d = tempDir()
         write("customer_id,timestamp,event,channel\nc1,2024-01-01T00:00:00Z,ad,linkedin\nc1,2024-01-02T00:00:00Z,visit,website\n", to: d + "/e.csv")
