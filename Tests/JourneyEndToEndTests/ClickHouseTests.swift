@@ -388,6 +388,36 @@ enum ClickHouseServers {
         #expect(total == String(native))
     }
 
+    /// A push killed at every one of its crash points (each write it sends: DDL, a batch's INSERT, its push_log
+    /// row, the small tables), then run again: every table holds what one uninterrupted push gives, nothing twice.
+    @Test func pushKilledAtEveryPointResumesExactly() throws {
+        guard let (a, _) = ClickHouseServers.urls else { Issue.record("no servers"); return }
+        let run = "k\(UInt32.random(in: 0...UInt32.max))"
+        let env = ["JOURNEY_PUSH_BATCH_EVENTS": "2000"]
+        let tables = ["events", "dictionary", "customers", "attributes", "meta", "push_log", "properties"]
+        func counts(_ db: String) throws -> [String] {
+            try tables.map { try ClickHouseServers.query(a, "SELECT count() FROM \(db).\($0)").trimmingCharacters(in: .whitespacesAndNewlines) }
+        }
+        let whole = try ReliabilityTests.run(["push", SavedQueryTests.store, "--clickhouse", a + "?database=\(run)_whole"],
+                                             env: env.merging(["JOURNEY_CRASH_AT": "count"]) { $1 })
+        #expect(whole.status == 0, "\(whole.err)")
+        let expected = try counts("\(run)_whole")
+        let points = try #require(ReliabilityTests.crashPoints(whole))
+        #expect(points >= 8, "a crash point per batch at least (\(points))")
+        for k in 1...points {
+            let url = a + "?database=\(run)_\(k)"
+            let killed = try ReliabilityTests.run(["push", SavedQueryTests.store, "--clickhouse", url], env: env.merging(["JOURNEY_CRASH_AT": String(k)]) { $1 })
+            #expect(killed.killed, "point \(k): not killed (\(killed.status)) \(killed.err)")
+            let again = try ReliabilityTests.run(["push", SavedQueryTests.store, "--clickhouse", url], env: env)
+            #expect(again.status == 0, "point \(k): the rerun failed: \(again.err)")
+            #expect(try counts("\(run)_\(k)") == expected, "point \(k) of \(points): tables differ from one whole push (\(tables))")
+            let dupes = try ClickHouseServers.query(a, "SELECT count() - uniqExact((customer, seq)) FROM \(run)_\(k).events")
+            #expect(dupes.hasPrefix("0\n"), "point \(k): duplicates \(dupes)")
+            _ = try ClickHouseServers.query(a, "DROP DATABASE IF EXISTS \(run)_\(k)")
+        }
+        _ = try ClickHouseServers.query(a, "DROP DATABASE IF EXISTS \(run)_whole")
+    }
+
     /// A query over its time (JOURNEY_CLICKHOUSE_TIMEOUT) stops with a message saying what to do, and is killed
     /// on the server, not left running there.
     @Test func aSlowQueryTimesOutAndIsKilled() throws {
