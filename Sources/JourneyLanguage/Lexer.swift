@@ -23,10 +23,14 @@ public enum Lexer {
         let b = Array(source.utf8)
         var tokens: [Token] = []
         var i = 0, line = 1, lineStart = 0
+        // Columns in characters from the line start, counted on from the previous token (tokens come in order),
+        // so a long line costs linear time, not quadratic.
+        var counted = 0, countedChars = 0
         func range(_ s: Int, _ e: Int) -> SourceRange {
-            // Column in characters from the line start.
-            let col = String(decoding: b[lineStart..<s], as: UTF8.self).count + 1
-            return SourceRange(start: s, end: e, line: line, column: col)
+            if counted < lineStart || counted > s { counted = lineStart; countedChars = 0 }
+            countedChars += String(decoding: b[counted..<s], as: UTF8.self).count
+            counted = s
+            return SourceRange(start: s, end: e, line: line, column: countedChars + 1)
         }
         func text(_ s: Int, _ e: Int) -> String { String(decoding: b[s..<e], as: UTF8.self) }
         func isIdentStart(_ c: UInt8) -> Bool { (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c >= 0x80 }

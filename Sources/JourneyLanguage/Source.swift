@@ -31,8 +31,18 @@ public struct Diagnostic: Error, Equatable, Sendable, CustomStringConvertible {
         let before = String(decoding: Array(lineText.utf8).prefix(max(0, range.column - 1)), as: UTF8.self)
         let width = max(1, String(decoding: Array(lineText.utf8).dropFirst(range.column - 1).prefix(max(1, range.end - range.start)), as: UTF8.self).count)
         var out = "\(prefix)error: \(message)\n"
-        out += "\(gutter) | \(lineText)\n"
-        out += "\(pad) | \(String(repeating: " ", count: before.count))^\(String(repeating: "~", count: width - 1))"
+        // A long line (a generated 100 KB statement) is shown as a window around the place, marked with '…'.
+        let chars = Array(lineText), col = before.count
+        if chars.count > 120 {
+            let start = max(0, min(col - 40, chars.count - 120)), end = min(chars.count, start + 120)
+            let shown = (start > 0 ? "…" : "") + String(chars[start..<end]) + (end < chars.count ? "…" : "")
+            let caret = col - start + (start > 0 ? 1 : 0)
+            out += "\(gutter) | \(shown)\n"
+            out += "\(pad) | \(String(repeating: " ", count: caret))^\(String(repeating: "~", count: max(0, min(width, end - col) - 1)))"
+        } else {
+            out += "\(gutter) | \(lineText)\n"
+            out += "\(pad) | \(String(repeating: " ", count: before.count))^\(String(repeating: "~", count: width - 1))"
+        }
         if let help { out += "\nhelp: \(help)" }
         return out
     }

@@ -25,7 +25,10 @@ public enum DataDrivenAttribution {
             index[key] = tuples.count; tuples.append(key); counts.append([:])
             return tuples.count - 1
         }
-        for p in paths where !p.labels.isEmpty && p.conversions + p.nulls > 0 {
+        // In a fixed order (the paths may come from a hash table): states are numbered, and sums taken, the same
+        // way every run, so the answer is the same to the last bit.
+        let ordered = paths.sorted { a, b in a.labels.lexicographicallyPrecedes(b.labels) || (a.labels == b.labels && (a.conversions, a.nulls) < (b.conversions, b.nulls)) }
+        for p in ordered where !p.labels.isEmpty && p.conversions + p.nulls > 0 {
             var prev = 0
             for i in 0..<p.labels.count {
                 let s = state(p.labels[max(0, i + 1 - order)...i])
@@ -39,9 +42,10 @@ public enum DataDrivenAttribution {
         let n = tuples.count
         var rows: [[(Int, Double)]] = Array(repeating: [], count: n)
         for s in 0..<n where s != 1 && s != 2 {
-            let total = counts[s].values.reduce(0, +)
+            let sorted = counts[s].sorted { $0.key < $1.key }
+            let total = sorted.reduce(0) { $0 + $1.value }
             guard total > 0 else { continue }
-            rows[s] = counts[s].sorted { $0.key < $1.key }.map { ($0.key, $0.value / total) }
+            rows[s] = sorted.map { ($0.key, $0.value / total) }
         }
         func probability(removed: UInt32?) -> Double {
             var dead = [Bool](repeating: false, count: n)
@@ -74,7 +78,9 @@ public enum DataDrivenAttribution {
     /// so the values add up to the conversions). Up to `exactLimit` players every coalition is enumerated; beyond,
     /// the closed form this v has — each journey's conversions shared equally by its distinct labels — gives the
     /// same values exactly without enumerating.
-    public static func shapley(_ sets: [(members: [Int], conversions: Double)], players: Int, exactLimit: Int = 12) -> [Double] {
+    public static func shapley(_ unordered: [(members: [Int], conversions: Double)], players: Int, exactLimit: Int = 12) -> [Double] {
+        // A fixed order of summing (the sets may come from a hash table): the same answer to the last bit every run.
+        let sets = unordered.sorted { a, b in a.members.lexicographicallyPrecedes(b.members) || (a.members == b.members && a.conversions < b.conversions) }
         var phi = [Double](repeating: 0, count: players)
         guard players <= exactLimit else {
             for s in sets where !s.members.isEmpty { for p in s.members { phi[p] += s.conversions / Double(s.members.count) } }

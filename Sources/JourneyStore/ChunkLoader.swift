@@ -74,9 +74,10 @@ extension Store {
         // Values are few (conversions): each thread lists where they are, and they are stored sparsely after.
         var found = [(positions: [Int], values: [Double])](repeating: ([], []), count: parts)
         // Only the columns asked for: each one selected makes SQLite read the overflow pages up to its end.
-        let sql = "SELECT ids, offsets, times, codes, channels, stages, kinds, campaigns, vals, mflags"
-            + (devicesAndSources ? ", devices, sources" : "") + " FROM chunks WHERE chunk = ?"
-        let path = self.path
+        let selected = ["ids", "offsets", "times", "codes", "channels", "stages", "kinds", "campaigns", "vals", "mflags"]
+            + (devicesAndSources ? ["devices", "sources"] : [])
+        let sql = "SELECT \(selected.joined(separator: ", ")), \(sumsColumn) FROM chunks WHERE chunk = ?"
+        let path = self.path, immutable = self.immutable
         withColumns(&seq) { c in
             errors.withUnsafeMutableBufferPointer { errOut in
             found.withUnsafeMutableBufferPointer { foundOut in
@@ -87,7 +88,7 @@ extension Store {
                         // A connection of its own per thread with SQLite's small default cache, closed when the load
                         // ends: the chunks pass through it into the columns, so resident memory is the columns (not
                         // the columns plus a mapped store file, which doubled the peak).
-                        let conn = try Database(path: path, readOnly: true)
+                        let conn = try Database(path: path, readOnly: true, immutable: immutable)
                         // This connection's own read transaction must see the state the chunk list came from.
                         try conn.execute("BEGIN")
                         defer { try? conn.execute("COMMIT") }
@@ -96,6 +97,7 @@ extension Store {
                         for slot in slots[(p == 0 ? 0 : split)..<(p == 0 ? split : slots.count)] {
                             st.bindInt(slot.chunk, at: 1)
                             if try st.step() {
+                                try ChunkChecksums.check(st, selected, first: 0, sumsColumn: Int32(selected.count))
                                 try Self.copy(st, slot.customers, slot.kept, slot.eventStart, slot.customerStart, slot.merged, devicesAndSources, fill, c, &positions, &values)
                             } else {
                                 throw StoreError("\(path): chunk \(slot.chunk) is missing (the store file is damaged)")
@@ -216,10 +218,17 @@ extension Store {
     public func loadProperty(_ name: String) throws -> (values: [String], codes: [UInt32]) {
         var values = [""], index: [String: UInt32] = [:], codes: [UInt32] = []
         let needle = Array(jsonQuoted(name).utf8)
-        let st = try db.prepare("SELECT mflags, prop_offsets, props FROM chunks ORDER BY chunk")
+        let st = try db.prepare("SELECT mflags, prop_offsets, props, \(sumsColumn) FROM chunks ORDER BY chunk")
         while try st.step() {
+            try ChunkChecksums.check(st, ["mflags", "prop_offsets", "props"], first: 0, sumsColumn: 3)
             let flags = st.blob(0), offs = st.blob(1), bytes = st.blob(2)
             let n = flags.count
+            // Sizes checked before any offset is followed.
+            guard n == 0 || offs.count == (n + 1) * 4 else { throw ChunkChecksums.damaged }
+            for i in 0..<n {
+                let a = offs.loadUnaligned(fromByteOffset: i * 4, as: Int32.self), b = offs.loadUnaligned(fromByteOffset: (i + 1) * 4, as: Int32.self)
+                guard a >= 0, b >= a, Int(b) <= bytes.count else { throw ChunkChecksums.damaged }
+            }
             for i in 0..<n where flags[i] == 0 {
                 let a = Int(offs.load(fromByteOffset: i * 4, as: Int32.self)), b = Int(offs.load(fromByteOffset: (i + 1) * 4, as: Int32.self))
                 var code: UInt32 = 0

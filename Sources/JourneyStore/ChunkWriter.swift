@@ -20,10 +20,10 @@ final class ChunkWriter {
         db = store.db
         tolerance = Int64(try store.meta("dedup_tolerance_ms") ?? "60000") ?? 60000
         self.importID = importID
-        readStatement = try db.prepare("SELECT \(ChunkData.columnList) FROM chunks WHERE chunk = ?")
+        readStatement = try db.prepare("SELECT \(ChunkData.columnList), \(store.sumsColumn) FROM chunks WHERE chunk = ?")
         writeStatement = try db.prepare("""
-            INSERT OR REPLACE INTO chunks(chunk, customers, events, merged, min_ts, max_ts, \(ChunkData.columnList))
-            VALUES(?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            INSERT OR REPLACE INTO chunks(chunk, customers, events, merged, min_ts, max_ts, \(ChunkData.columnList), sums)
+            VALUES(?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, ?)
             """)
         deleteStatement = try db.prepare("DELETE FROM chunks WHERE chunk = ?")
     }
@@ -31,7 +31,10 @@ final class ChunkWriter {
     func read(_ chunk: Int64) throws -> ChunkData? {
         readStatement.bindInt(chunk, at: 1)
         defer { readStatement.reset() }
-        return try readStatement.step() ? ChunkData(readStatement, first: 0) : nil
+        guard try readStatement.step() else { return nil }
+        // A damaged chunk is not merged into (its garbage would be written back with a fresh checksum).
+        try ChunkData.verify(readStatement)
+        return ChunkData(readStatement, first: 0)
     }
 
     func write(_ chunk: Int64, _ d: ChunkData) throws {
@@ -45,6 +48,7 @@ final class ChunkWriter {
         st.bindInt(Int64(d.mergedCount), at: 4)
         st.bindInt(d.columns.times.min() ?? 0, at: 5); st.bindInt(d.columns.times.max() ?? 0, at: 6)
         d.bind(st, first: 7)
+        ChunkChecksums.sums(d).withUnsafeBytes { st.bindBytes($0, at: 24) }
         try st.run()
     }
 

@@ -90,6 +90,18 @@ extension ChunkData {
         if offsets.isEmpty { offsets = [0] }
     }
 
+    /// Checks a row of `SELECT columnList, sums` against its checksums and its sizes against each other.
+    static func verify(_ st: Statement) throws {
+        let names = ChunkChecksums.names
+        try ChunkChecksums.check(st, names, first: 0, sumsColumn: Int32(names.count))
+        let ids = st.blob(0).count / 8, offsets = st.blob(1).count / 4, events = st.blob(2).count / 8
+        guard offsets == ids + 1 || (ids == 0 && offsets <= 1) else { throw ChunkChecksums.damaged }
+        for col: Int32 in [3, 4, 5, 6, 7, 8, 9, 13, 14] {
+            let width = [3: 8, 4: 4, 5: 4, 6: 2, 7: 1, 8: 1, 9: 4, 13: 8, 14: 1][col]!
+            guard st.blob(col).count == events * width else { throw ChunkChecksums.damaged }
+        }
+    }
+
     /// Binds the BLOBs as parameters starting at `first` (in `columnList` order).
     func bind(_ st: Statement, first: Int32) {
         func put<T>(_ col: Int32, _ a: [T]) { a.withUnsafeBytes { st.bindBytes($0, at: first + col) } }

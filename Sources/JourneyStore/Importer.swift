@@ -79,6 +79,26 @@ extension Store {
         try requireWritable()
         let lock = try WriteLock(store: self.path, wait: options.waitForOtherImports)
         defer { withExtendedLifetime(lock) {} }
+        do {
+            return try importLocked(path, options: options)
+        } catch let e as SQLiteError {
+            throw StoreError(describe(e, importing: path))
+        }
+    }
+
+    /// What a failed write means for the user, in words (SQLite's own message in brackets).
+    func describe(_ e: SQLiteError, importing file: String) -> String {
+        let kept = "every batch committed before stays stored and the failed one left nothing behind"
+        if e.isFull {
+            return "\(path): the disk is full (\(e.message)) while importing \(file); \(kept); free space and import the file again (rows already stored are skipped)"
+        }
+        if e.isCorrupt { return "\(path): the store file is damaged (\(e.message)); nothing more was written to it" }
+        if e.isIOError { return "\(path): the disk reported a read or write error (\(e.message)) while importing \(file); \(kept)" }
+        if e.isReadOnly { return "\(path): the store cannot be written (\(e.message)); nothing was changed" }
+        return "\(path): \(e.message) while importing \(file); \(kept)"
+    }
+
+    private func importLocked(_ path: String, options: ImportOptions) throws -> ImportReport {
         let format = options.format ?? (path.hasSuffix(".ndjson") || path.hasSuffix(".jsonl") || path.hasSuffix(".json") ? .ndjson : .csv)
         let source: RowSource
         do {

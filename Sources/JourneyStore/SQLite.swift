@@ -6,8 +6,18 @@ import JourneyCore
 public struct SQLiteError: Error, CustomStringConvertible {
     public let code: Int32
     public let message: String
-    public var description: String { message }
+    /// In words: what happened to the store and what to do (SQLite's own message in brackets).
+    public var description: String {
+        if isCorrupt { return "the store file is damaged (\(message)); restore it from a copy — journey wrote nothing to it" }
+        if isFull { return "the disk is full (\(message)); free space and try again" }
+        if code == SQLITE_BUSY || code == SQLITE_LOCKED { return "the store is busy: another process holds it (\(message)); try again" }
+        if isIOError { return "the disk reported a read or write error (\(message))" }
+        return message
+    }
     public var isNotADatabase: Bool { code == SQLITE_NOTADB }
+    public var isFull: Bool { code == SQLITE_FULL }
+    public var isCorrupt: Bool { code == SQLITE_CORRUPT || code == SQLITE_NOTADB }
+    public var isIOError: Bool { code == SQLITE_IOERR }
     public var isReadOnly: Bool { code == SQLITE_READONLY || code == SQLITE_CANTOPEN || code == SQLITE_PERM }
 }
 
@@ -15,10 +25,18 @@ public struct SQLiteError: Error, CustomStringConvertible {
 final class Database {
     let handle: OpaquePointer
 
-    init(path: String, readOnly: Bool) throws {
+    /// `immutable`: open read-only without the WAL's shared-memory file — for a store in a directory we may not
+    /// create files in (a WAL store's reader needs its `-shm` file otherwise); nothing may write it meanwhile.
+    init(path: String, readOnly: Bool, immutable: Bool = false) throws {
         var db: OpaquePointer?
-        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
-        let rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
+        var flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        var name = path
+        if immutable {
+            let allowed = CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%"))
+            name = "file:" + (path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path) + "?immutable=1"
+            flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
+        }
+        let rc = sqlite3_open_v2(name, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK, let db else {
             let msg = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             if let db { sqlite3_close(db) }

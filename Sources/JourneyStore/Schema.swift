@@ -51,7 +51,7 @@ enum Schema {
         min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL,
         ids BLOB, offsets BLOB, times BLOB, codes BLOB, channels BLOB, stages BLOB, kinds BLOB, campaigns BLOB,
         vals BLOB, mflags BLOB, devices BLOB, sources BLOB, onlines BLOB, hashes BLOB, imports BLOB,
-        prop_offsets BLOB, props BLOB);
+        prop_offsets BLOB, props BLOB, sums BLOB);
     """
 
     /// Channel spellings that normalization alone does not unify (normalized form → canonical).

@@ -23,6 +23,10 @@ public final class Store {
     /// A test seam: runs after a load has read the chunk list and before its connections read the chunks (the
     /// tests commit an import there, from another connection, to prove a load never mixes two states).
     var afterChunkList: (() -> Void)?
+    /// `sums` when the chunks carry checksums (`ChunkChecksums`); `NULL` in an older store opened read-only.
+    /// Opened without the WAL's shared memory (see `Database.init`); the loader's connections open alike.
+    let immutable: Bool
+    lazy var sumsColumn: String = (try? db.scalarInt("SELECT count(*) FROM pragma_table_info('chunks') WHERE name = 'sums'")) == 1 ? "sums" : "NULL"
     public let path: String
     public private(set) var readOnly: Bool
     let db: Database
@@ -52,10 +56,13 @@ public final class Store {
             let dir = (path as NSString).deletingLastPathComponent
             if !dir.isEmpty && access(dir, W_OK) != 0 { throw StoreError("\(path): cannot create the store (directory not writable)") }
         }
+        // Read-only in a directory we cannot create the WAL's -shm file in, and no -wal to read: immutable.
+        let dir = (path as NSString).deletingLastPathComponent
+        immutable = ro && access(dir.isEmpty ? "." : dir, W_OK) != 0 && !fm.fileExists(atPath: path + "-wal") && !fm.fileExists(atPath: path + "-shm")
         do {
-            db = try Database(path: path, readOnly: ro)
+            db = try Database(path: path, readOnly: ro, immutable: immutable)
         } catch let e as SQLiteError {
-            throw StoreError("\(path): cannot open the store: \(e.message)")
+            throw StoreError("\(path): cannot open the store: \(e.description)")
         }
         readOnly = ro
         try checkSchema()
@@ -67,7 +74,7 @@ public final class Store {
             hasMeta = try db.scalarInt("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'") > 0
         } catch let e as SQLiteError {
             if e.isNotADatabase { throw StoreError("\(path): not a journey store (the file is not an SQLite database)") }
-            throw StoreError("\(path): \(e.message)")
+            throw StoreError("\(path): \(e.description)")
         }
         if !hasMeta {
             let tables = try db.scalarInt("SELECT count(*) FROM sqlite_master")
@@ -84,6 +91,14 @@ public final class Store {
         if !readOnly { try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL") }
         // Stores from before touchpoint costs gain the column (an empty one: no costs until a catalog gives them).
         if !readOnly, try !touchpointsHaveCost() { try db.execute("ALTER TABLE touchpoints ADD COLUMN cost REAL") }
+        // Stores from before chunk checksums gain the column (their chunks are checked from their next rewrite).
+        if !readOnly, try db.scalarInt("SELECT count(*) FROM pragma_table_info('chunks') WHERE name = 'sums'") == 0 {
+            try db.execute("ALTER TABLE chunks ADD COLUMN sums BLOB")
+        }
+        // A test hook for a full disk where no small file system can be mounted: at most N pages (SQLITE_FULL after).
+        if !readOnly, let n = ProcessInfo.processInfo.environment["JOURNEY_TEST_MAX_PAGES"].flatMap(Int.init) {
+            try db.execute("PRAGMA max_page_count = \(n)")
+        }
         try db.execute("PRAGMA cache_size = -16384")   // 16 MiB: the customer index and small tables (chunks are read by the loader's own connections)
     }
 
@@ -204,8 +219,11 @@ public final class Store {
 
     /// Each chunk's stored columns (merged events included), for the quality report.
     func forEachChunk(_ body: (ChunkData) throws -> Void) throws {
-        let st = try db.prepare("SELECT \(ChunkData.columnList) FROM chunks ORDER BY chunk")
-        while try st.step() { try body(ChunkData(st, first: 0)) }
+        let st = try db.prepare("SELECT \(ChunkData.columnList), \(sumsColumn) FROM chunks ORDER BY chunk")
+        while try st.step() {
+            try ChunkData.verify(st)
+            try body(ChunkData(st, first: 0))
+        }
     }
 
     /// Customer attributes for journey-level filters and breakdowns, indexed like `customerIDs`.

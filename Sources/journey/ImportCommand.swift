@@ -63,7 +63,7 @@ enum ImportCommand {
         let existed = FileManager.default.fileExists(atPath: store)
         let (status, importedAny) = importAll(files, into: store, options)
         if status == 1 && !existed && !importedAny {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + suffix) }
+            for suffix in ["", "-wal", "-shm", "-lock"] { try? FileManager.default.removeItem(atPath: store + suffix) }
         }
         return status
     }

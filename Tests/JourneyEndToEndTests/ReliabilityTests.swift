@@ -108,6 +108,9 @@ import JourneyTestSupport
         let text = "-- a notebook\ncount customers\n\ntop 3 channels\n"
         let nb = d + "/n.jql"
         try text.write(toFile: nb, atomically: true, encoding: .utf8)
+        // A first run (it may upgrade the demo store, which passes crash points of its own), then the count.
+        #expect(try Self.run(["notebook", nb]).status == 0)
+        try text.write(toFile: nb, atomically: true, encoding: .utf8)
         let counted = try Self.run(["notebook", nb], env: ["JOURNEY_CRASH_AT": "count"])
         #expect(counted.status == 0, "\(counted.err)")
         let finished = try String(contentsOfFile: nb, encoding: .utf8)
@@ -194,5 +197,140 @@ import JourneyTestSupport
             #expect(refused.err.contains("another import into this store is running; nothing was changed"), "\(refused.err)")
         }
         #expect(try Self.events(store) == rows[0] + rows[1])
+    }
+
+    /// Every statement kind answers the same to the last digit in two processes (hash tables are seeded per
+    /// process: a sum over one in its own order differed in the last bits of Markov and Shapley credits).
+    @Test func answersAreTheSameInEveryProcess() throws {
+        for st in ExplainTests.statements + ["attribution model all", "attribution model all count accounts", "touchpoints", "score", "profile"] {
+            let a = try Self.run([BreakdownTests.store, "-c", st, "--mode", "csv"]), b = try Self.run([BreakdownTests.store, "-c", st, "--mode", "csv"])
+            #expect(a.status == 0 && a.out == b.out, "\(st): two runs differ")
+        }
+    }
+
+    static func sha(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+
+    /// Damaged, foreign, newer, read-only and full stores: a clear message, exit status 1 (never a crash), and
+    /// the file as it was; and never an answer read from damaged bytes.
+    @Test func damagedAndForeignStoresAreRefusedAndLeftAlone() throws {
+        let d = tempDir()
+        _ = try Self.run(["generate", "--profile", "b2c", "--customers", "3000", "--seed", "5", "--clean", "--out", d + "/e.csv"])
+        let good = d + "/good.journey"
+        #expect(try Self.run(["import", d + "/e.csv", "--into", good, "--no-progress"]).status == 0)
+        let statements = "count events by channel; paths to conversion; attribution model all; retention from awareness"
+        let reference = try Self.run([good, "-c", statements, "--mode", "csv"])
+        #expect(reference.status == 0)
+        let original = try Self.sha(good)
+        let pageSize = 65536, pages = original.count / pageSize
+        func damaged(_ name: String, _ change: (inout Data) -> Void) throws -> String {
+            var bytes = original
+            change(&bytes)
+            let path = d + "/\(name).journey"
+            try bytes.write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        func refused(_ path: String, _ args: [String], saying words: [String], _ what: String) throws {
+            let before = try Self.sha(path)
+            let r = try Self.run([path] + args)
+            #expect(!r.killed && r.status == 1, "\(what): status \(r.status) \(r.err)")
+            #expect(words.contains { r.err.contains($0) }, "\(what): \(r.err)")
+            #expect(try Self.sha(path) == before, "\(what): the file changed")
+        }
+        // Truncated: at half, and inside the first page.
+        for cut in [original.count / 2, 5000] {
+            let path = try damaged("cut\(cut)") { $0 = $0.prefix(cut) }
+            try refused(path, ["-c", "count events"], saying: ["the store file is damaged", "not a journey store"], "truncated at \(cut)")
+        }
+        // One page overwritten with noise, every page in turn: a damaged-store message or the undamaged answer.
+        var rng = Seeded(s: 99)
+        var caught = 0
+        for page in 1..<pages {
+            let path = try damaged("page\(page)") { bytes in
+                for i in page * pageSize..<(page + 1) * pageSize { bytes[i] = UInt8(truncatingIfNeeded: rng.next(256)) }
+            }
+            let r = try Self.run([path, "-c", statements, "--mode", "csv"])
+            #expect(!r.killed && (r.status == 0 || r.status == 1), "page \(page): status \(r.status) \(r.err.prefix(300))")
+            if r.status == 0 {
+                #expect(r.out == reference.out, "page \(page) damaged: an answer that differs from the undamaged store's")
+            } else {
+                caught += 1
+                #expect(r.err.contains("damaged"), "page \(page): \(r.err)")
+            }
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        print("store pages overwritten: \(pages - 1); refused as damaged: \(caught); the rest not read by these statements")
+        #expect(caught > 0)
+        // Not SQLite at all; an SQLite file that is not a store; a store from a newer journey.
+        let noise = d + "/noise.journey"
+        try Data((0..<100_000).map { _ in UInt8(truncatingIfNeeded: rng.next(256)) }).write(to: URL(fileURLWithPath: noise))
+        try refused(noise, ["-c", "count events"], saying: ["not a journey store"], "noise")
+        let newer = d + "/newer.journey"
+        try FileManager.default.copyItem(atPath: good, toPath: newer)
+        let bump = try Self.runTool("/usr/bin/sqlite3", [newer, "UPDATE meta SET value = '99' WHERE key = 'schema_version'"])
+        #expect(bump == 0)
+        try refused(newer, ["-c", "count events"], saying: ["written by a newer journey"], "newer schema")
+        // Full: a small file system when one can be mounted here, else SQLite's page limit (the test hook).
+        let full = d + "/full"
+        try FileManager.default.createDirectory(atPath: full, withIntermediateDirectories: true)
+        let mounted = try getuid() == 0 && (Self.runTool("/bin/mount", ["-t", "tmpfs", "-o", "size=12m", "tmpfs", full])) == 0
+        defer { if mounted { _ = try? Self.runTool("/bin/umount", [full]) } }
+        let small = full + "/s.journey"
+        #expect(try Self.run(["import", d + "/e.csv", "--into", small, "--no-progress"]).status == 0)
+        _ = try Self.run(["generate", "--profile", "b2c", "--customers", "30000", "--seed", "6", "--clean", "--out", d + "/big.csv"])
+        let fill = try Self.run(["import", d + "/big.csv", "--into", small, "--no-progress"], env: mounted ? [:] : ["JOURNEY_TEST_MAX_PAGES": "60"])
+        #expect(!fill.killed && fill.status == 1 && fill.err.contains("the disk is full"), "\(mounted ? "tmpfs" : "page limit"): \(fill.err)")
+        let rows = try String(contentsOfFile: d + "/e.csv", encoding: .utf8).split(separator: "\n").count - 1
+        let bigRows = try String(contentsOfFile: d + "/big.csv", encoding: .utf8).split(separator: "\n").count - 1
+        let kept = try Self.events(small)
+        #expect(kept == rows || kept == rows + bigRows, "after the full disk: \(kept.map(String.init) ?? "no answer") events (whole files only: \(rows) or \(rows + bigRows))")
+        // Room again (the store moved to a roomy disk): the import completes, nothing twice.
+        let roomy = d + "/roomy.journey"
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: small + suffix) {
+            try FileManager.default.copyItem(atPath: small + suffix, toPath: roomy + suffix)
+        }
+        #expect(try Self.run(["import", d + "/big.csv", "--into", roomy, "--no-progress"]).status == 0)
+        #expect(try Self.events(roomy) == rows + bigRows)
+    }
+
+    /// A store the user may not write (as a non-root user: root ignores permission bits): queries answer, an
+    /// import is refused with a message and the file stays as it was — also in a directory the user cannot
+    /// write in (no WAL side files can be made there).
+    @Test func readOnlyStoresAnswerAndRefuseWrites() throws {
+        guard getuid() == 0 else { return }   // the non-root user is made with runuser, which needs root
+        let d = tempDir()
+        _ = try Self.run(["generate", "--profile", "b2c", "--customers", "500", "--seed", "5", "--clean", "--out", d + "/e.csv"])
+        var url = URL(fileURLWithPath: d)
+        while url.path != "/" { chmod(url.path, 0o755); url.deleteLastPathComponent() }
+        chmod(d + "/e.csv", 0o644)
+        for (name, dirMode) in [("closed", 0o755), ("open", 0o1777)] {
+            let dir = d + "/" + name
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let store = dir + "/s.journey"
+            #expect(try Self.run(["import", d + "/e.csv", "--into", store, "--no-progress"]).status == 0)
+            for f in (try FileManager.default.contentsOfDirectory(atPath: dir)) { chmod(dir + "/" + f, 0o644) }
+            chmod(dir, mode_t(dirMode))
+            let before = try Self.sha(store)
+            let asNobody = ["-u", "nobody", "--", binaryPath()]
+            let q = try Self.runTool("/usr/sbin/runuser", asNobody + [store, "-c", "count events"])
+            #expect(q == 0, "\(name): a query as nobody failed")
+            let w = try Self.runTool("/usr/sbin/runuser", asNobody + ["import", d + "/e.csv", "--into", store, "--no-progress"], expectInError: "the store is read-only")
+            #expect(w == 1, "\(name): an import as nobody")
+            #expect(try Self.sha(store) == before, "\(name): the file changed")
+        }
+    }
+
+    /// Runs a tool; with `expectInError`, records an issue unless its standard error says it.
+    @discardableResult
+    static func runTool(_ tool: String, _ args: [String], expectInError: String? = nil) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        let err = Pipe()
+        p.standardOutput = FileHandle.nullDevice; p.standardError = err
+        try p.run()
+        let said = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        if let expectInError { #expect(said.contains(expectInError), "\(tool) \(args): \(said)") }
+        return p.terminationStatus
     }
 }
