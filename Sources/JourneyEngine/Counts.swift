@@ -133,38 +133,74 @@ extension Executor {
         let lastMonth = RetentionPeriod.month.index(seq.times.max() ?? 0), firstMonth = lastMonth - 11
         // The 12 months' bounds, so an event's month is found by comparing, not by calendar arithmetic.
         let bounds = (0...12).map { RetentionPeriod.month.start(firstMonth + $0) }
+        // Monthly trends are kept only for the labels that can be shown: with many labels (10 million distinct
+        // event names) a first pass counts, the top n are chosen (events, then label, as the table ranks them),
+        // and a second pass fills their months — memory grows with the labels, not with labels × 12.
+        let dense = width <= 4096
         struct Part { var events: [Int]; var customers: [Int]; var trend: [Double]; var total = 0 }
-        let results = try scanParts(Part(events: [Int](repeating: 0, count: width), customers: [Int](repeating: 0, count: width),
-                                         trend: [Double](repeating: 0, count: width * 12))) { _, range, v, part in
-            var stamp = [Int](repeating: -1, count: width)
-            for c in range {
-                try checkCancel(c)
-                if let j = filter.journeys, !j[c] { continue }
-                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where eventFilter?.matches(v, i) ?? true {
-                    let k = campaign ? Int(v.campaigns[i]) : Int(labelCode(what, v, i))
-                    part.events[k] += 1; part.total += 1
-                    let t = v.times[i]
-                    if t >= bounds[0] && t < bounds[12] {
-                        var m = 0
-                        while t >= bounds[m + 1] { m += 1 }
-                        part.trend[k * 12 + m] += 1
+        func scan(slots: [Int32]?, slotCount: Int) throws -> [Part] {
+            let trendWidth = slots == nil ? (dense ? width : 0) : slotCount
+            return try scanParts(Part(events: [Int](repeating: 0, count: slots == nil ? width : 0), customers: [Int](repeating: 0, count: slots == nil ? width : 0),
+                                      trend: [Double](repeating: 0, count: trendWidth * 12))) { _, range, v, part in
+                var stamp = [Int](repeating: -1, count: slots == nil ? width : 0)
+                for c in range {
+                    try checkCancel(c)
+                    if let j = filter.journeys, !j[c] { continue }
+                    for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) where eventFilter?.matches(v, i) ?? true {
+                        let k = campaign ? Int(v.campaigns[i]) : Int(labelCode(what, v, i))
+                        var slot = k
+                        if let slots {
+                            slot = Int(slots[k])
+                            if slot < 0 { continue }
+                        } else {
+                            part.events[k] += 1; part.total += 1
+                            if stamp[k] != c { stamp[k] = c; part.customers[k] += 1 }
+                            if !dense { continue }
+                        }
+                        let t = v.times[i]
+                        if t >= bounds[0] && t < bounds[12] {
+                            var m = 0
+                            while t >= bounds[m + 1] { m += 1 }
+                            part.trend[slot * 12 + m] += 1
+                        }
                     }
-                    if stamp[k] != c { stamp[k] = c; part.customers[k] += 1 }
                 }
             }
         }
-        var events = [Int](repeating: 0, count: width), customers = events, trend = [Double](repeating: 0, count: width * 12)
+        let results = try scan(slots: nil, slotCount: 0)
+        var events = [Int](repeating: 0, count: width), customers = events
         var totalEvents = 0
         for part in results {
             for k in 0..<width { events[k] += part.events[k]; customers[k] += part.customers[k] }
-            for x in 0..<(width * 12) { trend[x] += part.trend[x] }
             totalEvents += part.total
         }
         func name(_ k: Int) -> String {
             campaign ? (k == 0 ? "(none)" : k < catalog.campaigns.count ? catalog.campaigns[k] : "(code \(k))") : codeName(what, k)
         }
-        let rows = (0..<width).filter { events[$0] > 0 }.map {
-            TopAggregate.Row(label: name($0), events: events[$0], customers: customers[$0], trend: Array(trend[($0 * 12)..<($0 * 12 + 12)]))
+        let rows: [TopAggregate.Row]
+        if dense {
+            var trend = [Double](repeating: 0, count: width * 12)
+            for part in results { for x in 0..<(width * 12) { trend[x] += part.trend[x] } }
+            rows = (0..<width).filter { events[$0] > 0 }.map {
+                TopAggregate.Row(label: name($0), events: events[$0], customers: customers[$0], trend: Array(trend[($0 * 12)..<($0 * 12 + 12)]))
+            }
+        } else {
+            // The n best by (events desc, label asc), kept in a small sorted list.
+            var best: [(events: Int, label: String, code: Int)] = []
+            for k in 0..<width where events[k] > 0 {
+                if best.count == q.n, let last = best.last, events[k] < last.events { continue }
+                let label = name(k)
+                let at = best.firstIndex { events[k] > $0.events || (events[k] == $0.events && label < $0.label) } ?? best.count
+                if at < q.n { best.insert((events[k], label, k), at: at); if best.count > q.n { best.removeLast() } }
+            }
+            var slots = [Int32](repeating: -1, count: width)
+            for (i, b) in best.enumerated() { slots[b.code] = Int32(i) }
+            let second = try scan(slots: slots, slotCount: best.count)
+            var trend = [Double](repeating: 0, count: best.count * 12)
+            for part in second { for x in 0..<(best.count * 12) { trend[x] += part.trend[x] } }
+            rows = best.enumerated().map { i, b in
+                TopAggregate.Row(label: b.label, events: b.events, customers: customers[b.code], trend: Array(trend[(i * 12)..<(i * 12 + 12)]))
+            }
         }
         return ResultBuilder.top(q, TopAggregate(rows: rows, totalEvents: totalEvents, firstMonth: firstMonth, lastMonth: lastMonth),
                                  filterNotes: filter.description)

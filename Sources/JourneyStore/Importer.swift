@@ -544,6 +544,10 @@ final class EventImporter {
             }
             let propsJSON = props.isEmpty ? nil : jsonObject(props)
 
+            // Channels, devices and sources are stored in 16 bits (a design limit: 65,535 names each).
+            for (what, c, bytes) in [("channels", channel, chB), ("devices", device, dvB), ("sources", src, srcB)] where c > Int64(UInt16.max) {
+                return ("too many \(what)", "'\(String(decoding: bytes, as: UTF8.self))' would be number \(Int(c).grouped); a store keeps at most 65,535 distinct \(what)")
+            }
             var h = Hasher64()
             h.mix(ts); h.mix(event); h.mix(channel); h.mix(stage); h.mix(kind); h.mix(online); h.mix(campaign)
             h.mix(device); h.mix(src); h.mix(Int64(bitPattern: value.isNaN ? 0x7FF8_dead_beef : value.bitPattern))
@@ -551,9 +555,9 @@ final class EventImporter {
 
             batchCustomers.append(cust)
             batch.times.append(ts); batch.hashes.append(h.value); batch.imports.append(importID)
-            batch.events.append(UInt32(event)); batch.channels.append(UInt16(truncatingIfNeeded: channel))
+            batch.events.append(UInt32(event)); batch.channels.append(UInt16(channel))
             batch.stages.append(UInt8(stage)); batch.kinds.append(UInt8(kind)); batch.campaigns.append(UInt32(campaign))
-            batch.devices.append(UInt16(truncatingIfNeeded: device)); batch.sources.append(UInt16(truncatingIfNeeded: src))
+            batch.devices.append(UInt16(device)); batch.sources.append(UInt16(src))
             batch.onlines.append(Int8(online)); batch.values.append(value); batch.merged.append(0)
             if let propsJSON { batch.propBytes.append(contentsOf: propsJSON.utf8) }
             batch.propOffsets.append(Int32(batch.propBytes.count))

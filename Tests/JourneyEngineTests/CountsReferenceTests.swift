@@ -262,6 +262,42 @@ func nearlyEqual(_ a: [ResultTable], _ b: [ResultTable]) -> Bool {
 }
 
 @Suite struct CountsReferenceTests {
+    /// `top` with thousands of labels takes another path (count, choose the top n, then their months): it must
+    /// rank and count exactly as the plain version, ties by label included.
+    @Test func topWithManyLabelsEqualsThePlainVersion() throws {
+        var rng = TestRandom(seed: 8)
+        func next(_ n: Int) -> Int { rng.next(n) }
+        for round in 0..<6 {
+            let names = 5_000 + next(3_000)
+            var seq = PackedSequences()
+            for c in 0..<(300 + next(300)) {
+                seq.customerIDs.append(Int64(c + 1))
+                var ts = (0..<next(30)).map { _ in Int64(next(800 * 24)) * 3_600_000 }
+                ts.sort()
+                for t in ts {
+                    // Skewed: a few names often, most once or twice (many ties).
+                    let e = next(4) == 0 ? 1 + next(20) : 1 + next(names)
+                    seq.times.append(t); seq.events.append(UInt32(e)); seq.channels.append(UInt16(next(4)))
+                    seq.stages.append(UInt8(next(5))); seq.kinds.append(UInt8(next(4))); seq.campaigns.append(UInt32(next(3)))
+                    seq.values.append(.nan)
+                }
+                seq.offsets.append(Int32(seq.times.count))
+            }
+            var cat = Catalog()
+            cat.stages = ["awareness", "consideration", "intent", "conversion"]
+            cat.events = [""] + (1...names).map { "e\($0)" }
+            cat.channels = ["", "linkedin", "email", "website"]; cat.campaigns = ["", "spring", "fall"]
+            let data = JourneyData(sequences: seq, catalog: cat, attributes: SomeAccounts())
+            let filter = ["", " where channel = email"][round % 2]
+            let text = "top \([1, 5, 40][round % 3]) events\(filter)"
+            var b2 = EngineBinder(catalog: cat)
+            let ex = Executor(data: data)
+            guard case .top(let w, let n, let f, let c) = try Parser.parse(text) else { Issue.record("not top: \(text)"); return }
+            let fast = try ex.run(try Parser.parse(text)), plain = try ex.plainTop(w, n: n, campaign: c, filter: f, binder: &b2)
+            #expect(nearlyEqual(fast, plain), "\(text) with \(names) names: \(fast) vs \(plain)")
+        }
+    }
+
     @Test func countTopStatsRetentionAndDropoffEqualThePlainVersions() throws {
         var rng = TestRandom(seed: 33)
         func next(_ n: Int) -> Int { rng.next(n) }
