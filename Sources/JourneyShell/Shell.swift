@@ -43,6 +43,7 @@ public final class Shell {
         settings.color = color
         if !RenderSettings.localeIsUTF8(env) { settings.mode = .ascii }
         if let c = env["COLUMNS"], let w = Int(c) { settings.width = w }
+        followsTerminal = terminal && env["COLUMNS"] == nil
         if terminal {
             var ws = winsize()
             if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 { settings.width = Int(ws.ws_col) }
@@ -51,7 +52,18 @@ public final class Shell {
     }
 
     public func setMode(_ m: RenderSettings.Mode) { settings.mode = m }
-    public func setWidth(_ w: Int) { settings.width = max(20, w) }
+    public func setWidth(_ w: Int) { settings.width = max(20, w); followsTerminal = false }
+
+    /// True while tables take the terminal's width: a resized window (SIGWINCH) re-flows the next table. `.width`
+    /// or $COLUMNS pin the width instead.
+    var followsTerminal = false
+
+    /// The terminal's width now (asked before each statement: cheap, and needs no signal handler).
+    func followTerminalWidth() {
+        guard followsTerminal else { return }
+        var ws = winsize()
+        if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 { settings.width = Int(ws.ws_col) }
+    }
 
     func write(_ s: String) { output.write(Data((s + "\n").utf8)) }
     func error(_ s: String) {
@@ -68,6 +80,7 @@ public final class Shell {
         if trimmed.isEmpty { return true }
         if trimmed.hasPrefix(".") { return dotCommand(trimmed, line: line) }
         interrupted = 0
+        followTerminalWidth()
         let start = Date(), waited = session.remote?.client.waited
         do {
             let tables = try session.run(text)

@@ -46,6 +46,9 @@ func demoStore() -> String? {
 }
 
 func runMain() -> Int32 {
+    // Output into a pipe whose reader has gone (`| head`): end quietly, like any Unix tool — also when the parent
+    // started us with SIGPIPE ignored (a write would then fail with EPIPE, and Foundation stops on that).
+    signal(SIGPIPE, SIG_DFL)
     let args = Array(CommandLine.arguments.dropFirst())
     switch args.first {
     case "import": return ImportCommand.run(Array(args.dropFirst()))

@@ -333,4 +333,29 @@ import JourneyTestSupport
         if let expectInError { #expect(said.contains(expectInError), "\(tool) \(args): \(said)") }
         return p.terminationStatus
     }
+
+    /// Piped into a reader that stops early (`| head`): journey ends quietly — no message, no crash report.
+    /// Also when the parent ignores SIGPIPE (the child inherits that: its writes then fail with EPIPE instead).
+    @Test(arguments: [false, true]) func aClosedPipeEndsQuietly(parentIgnoresSIGPIPE: Bool) throws {
+        let p = Process()
+        let statement = "customers matching any limit 100000; customers matching any limit 100000"
+        if parentIgnoresSIGPIPE {
+            p.executableURL = URL(fileURLWithPath: "/bin/bash")
+            p.arguments = ["-c", "trap '' PIPE; exec \"$0\" \"$@\"", binaryPath(), BreakdownTests.store, "-c", statement, "--mode", "csv"]
+        } else {
+            p.executableURL = URL(fileURLWithPath: binaryPath())
+            p.arguments = [BreakdownTests.store, "-c", statement, "--mode", "csv"]
+        }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err; p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let head = out.fileHandleForReading.readData(ofLength: 100)
+        try out.fileHandleForReading.close()
+        let said = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(head.count == 100)
+        let quiet = p.terminationReason == .uncaughtSignal ? p.terminationStatus == SIGPIPE : p.terminationStatus == 0
+        #expect(quiet, "ended by \(p.terminationReason == .uncaughtSignal ? "signal" : "status") \(p.terminationStatus)")
+        #expect(said.isEmpty, "\(said.prefix(500))")
+    }
 }

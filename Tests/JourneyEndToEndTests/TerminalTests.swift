@@ -86,8 +86,22 @@ import Testing
         try waitFor("the refined funnel") { $0.contains("window: 7d from the entry") }
         try waitForPrompt("the prompt after the refined funnel")
 
+        // The window shrinks (SIGWINCH): the next table is drawn for the new width, not wrapped by the terminal.
+        try tmux(["resize-window", "-t", "shell", "-x", "70"])
+        try type(".chart off"); try keys("Enter")
+        try waitForPrompt("the prompt after .chart off")
+        try type("attribution model all"); try keys("Enter")
+        // At 150 columns its eight columns fit; at 70 they do not, and the renderer turns to one record per row.
+        try waitFor("the attribution records") { $0.contains("14 rows") }
+        try waitForPrompt("the prompt after the attribution table")
+        let narrow = try screen()
+        #expect(narrow.contains("─[ row 14 ]") && narrow.split(separator: "\n").allSatisfy { $0.count <= 70 }, "\(narrow)")
+        try tmux(["resize-window", "-t", "shell", "-x", "150"])
+        try type(".chart on"); try keys("Enter")
+        try waitForPrompt("the prompt after .chart on")
+
         // Up recalls it; Ctrl-C at the prompt clears the line.
-        try keys("Up")
+        for _ in 0..<4 { try keys("Up") }
         try waitFor("the recalled query") { s in s.split(separator: "\n").last { $0.contains("journey>") }?.contains("funnel consideration > conversion   within 7d") == true }
         try keys("C-c")
         try waitForPrompt("a clean prompt")
