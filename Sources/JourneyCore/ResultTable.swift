@@ -109,3 +109,78 @@ public func select<T: Comparable>(_ xs: inout [T], _ k: Int) {
         }
     }
 }
+
+/// `xs` in ascending order, as `sorted()` gives it, by an LSD radix sort on the bit patterns (a byte per pass,
+/// passes where every value shares the byte skipped): millions of values in a few milliseconds, where a
+/// comparison sort took a third of a second a statement could not be cancelled in. NaN are not expected.
+public func radixSorted(_ xs: [Double]) -> [Double] {
+    let n = xs.count
+    if n < 2048 { return xs.sorted() }
+    // Order-preserving keys: flip every bit of a negative number, only the sign bit of a positive one.
+    var keys = [UInt64](repeating: 0, count: n), other = [UInt64](repeating: 0, count: n)
+    // All eight byte histograms in one pass over the keys.
+    var hist = [Int](repeating: 0, count: 8 * 256)
+    keys.withUnsafeMutableBufferPointer { k in
+        hist.withUnsafeMutableBufferPointer { h in
+            xs.withUnsafeBufferPointer { x in
+                for i in 0..<n {
+                    let b = x[i].bitPattern
+                    let key = b >> 63 == 1 ? ~b : b | (1 << 63)
+                    k[i] = key
+                    for p in 0..<8 { h[p &* 256 &+ Int(truncatingIfNeeded: (key >> UInt64(p &* 8)) & 0xFF)] &+= 1 }
+                }
+            }
+        }
+    }
+    for p in 0..<8 {
+        let base = p * 256
+        if hist[base..<(base + 256)].contains(n) { continue }   // every key shares this byte
+        var sum = 0
+        for i in base..<(base + 256) { let c = hist[i]; hist[i] = sum; sum += c }
+        let shift = UInt64(p * 8)
+        keys.withUnsafeBufferPointer { src in
+            other.withUnsafeMutableBufferPointer { dst in
+                hist.withUnsafeMutableBufferPointer { h in
+                    for i in 0..<n {
+                        let key = src[i]
+                        let d = base &+ Int(truncatingIfNeeded: (key >> shift) & 0xFF)
+                        dst[h[d]] = key; h[d] &+= 1
+                    }
+                }
+            }
+        }
+        swap(&keys, &other)
+    }
+    return keys.map { k in Double(bitPattern: k >> 63 == 1 ? k & ~(1 << 63) : ~k) }
+}
+
+/// The `k` first of `xs` in the order `less` gives (a strict total order), as `xs.sorted(by: less).prefix(k)`
+/// would give them, by a bounded heap: a listing's `limit 10` over a million customers sorts ten, not a million.
+public func firstK<T>(_ k: Int, of xs: [T], by less: (T, T) -> Bool) -> [T] {
+    guard k < xs.count / 4 else { return Array(xs.sorted(by: less).prefix(max(0, k))) }
+    guard k > 0 else { return [] }
+    // A max-heap (by `less`) of the k best so far: its top is the worst of them.
+    var heap: [T] = []
+    heap.reserveCapacity(k)
+    func siftDown(_ start: Int) {
+        var i = start
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < heap.count && less(heap[m], heap[l]) { m = l }
+            if r < heap.count && less(heap[m], heap[r]) { m = r }
+            if m == i { return }
+            heap.swapAt(i, m); i = m
+        }
+    }
+    for x in xs {
+        if heap.count < k {
+            heap.append(x)
+            var i = heap.count - 1
+            while i > 0, less(heap[(i - 1) / 2], heap[i]) { heap.swapAt(i, (i - 1) / 2); i = (i - 1) / 2 }
+        } else if less(x, heap[0]) {
+            heap[0] = x; siftDown(0)
+        }
+    }
+    return heap.sorted(by: less)
+}

@@ -48,7 +48,7 @@ extension Executor {
                 if ok { hits.append((c, first, last, touches)) }
             }
         }
-        let shown = hits.sorted { seq.times[$0.last] != seq.times[$1.last] ? seq.times[$0.last] > seq.times[$1.last] : $0.c < $1.c }.prefix(q.limit)
+        let shown = firstK(q.limit, of: hits) { seq.times[$0.last] != seq.times[$1.last] ? seq.times[$0.last] > seq.times[$1.last] : $0.c < $1.c }
         let names = try keys(shown.map { seq.customerIDs[$0.c] })
         let chosen: [CustomerListAggregate.Customer] = seq.withView { v in
             zip(shown, names).map { h, name in

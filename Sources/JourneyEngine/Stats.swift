@@ -118,9 +118,13 @@ extension Executor {
         let accountTouches = seen.map { Double(accTouches[$0]) } + soloTouches
         let accountChannels = seen.map { Double(popcount(accChannels[($0 * words)..<(($0 + 1) * words)])) } + soloChannels
         let accountDays = seen.map { Double(accLast[$0] - accFirst[$0]) / 86_400_000 } + soloDays
-        return ResultBuilder.stats(StatsAggregate(customers: customers, events: events, touches: touches, channels: channels, days: days,
-                                                  accountTouches: accountTouches, accountChannels: accountChannels, accountDays: accountDays,
-                                                  convTouches: convTouches, convChannels: convChannels, convDays: convDays),
+        // Sorted here, one list at a time with a look at Ctrl-C between them (the builder sums in sorted order and
+        // finds the sorted lists so).
+        func sorted(_ xs: [Double]) throws -> [Double] { try checkCancel(0); return radixSorted(xs) }
+        return ResultBuilder.stats(StatsAggregate(customers: customers, events: events, touches: try sorted(touches), channels: try sorted(channels),
+                                                  days: try sorted(days), accountTouches: try sorted(accountTouches),
+                                                  accountChannels: try sorted(accountChannels), accountDays: try sorted(accountDays),
+                                                  convTouches: try sorted(convTouches), convChannels: try sorted(convChannels), convDays: try sorted(convDays)),
                                    filterNotes: filter.description)
     }
 }

@@ -73,10 +73,8 @@ extension Executor {
         }
         let model = ValueAggregate.Curve(buyers: curve.buyers, firstValue: curve.firstValue, revenue: curve.revenue)
         if q.list {
-            let ranked = (0..<n).filter { group[$0] >= 0 }
-                .map { (c: $0, value: historic[$0] + projected($0)) }
-                .sorted { $0.value != $1.value ? $0.value > $1.value : $0.c < $1.c }
-            let shown = Array(ranked.prefix(q.limit))
+            let ranked = (0..<n).filter { group[$0] >= 0 }.map { (c: $0, value: historic[$0] + projected($0)) }
+            let shown = firstK(q.limit, of: ranked) { $0.value != $1.value ? $0.value > $1.value : $0.c < $1.c }
             let names = try keys(shown.map { seq.customerIDs[$0.c] })
             let costs = catalog.hasCosts ? catalog.eventCosts : []
             let rows: [ValueAggregate.Customer] = seq.withView { v in

@@ -21,7 +21,7 @@ extension ResultBuilder {
     public static func stats(_ a: StatsAggregate, filterNotes: [String]) -> [ResultTable] {
         func row(_ name: String, _ xs: [Double]) -> [Value] {
             // Summed in sorted order, so every backend's list (whatever order it comes in) gives the same mean.
-            var s = xs.sorted()
+            var s = zip(xs, xs.dropFirst()).allSatisfy({ $0 <= $1 }) ? xs : radixSorted(xs)
             let mean = s.isEmpty ? Double.nan : s.reduce(0, +) / Double(s.count)
             return [.text(name), .double(mean), .double(quantile(selecting: &s, 0.5))]
         }

@@ -65,12 +65,13 @@ public final class Session {
 
     /// Back to the local store.
     public func disconnect() { remote = nil }
-    public var isCancelled: () -> Bool = { false }
+    public var isCancelled: () -> Bool = { false } { didSet { store.isCancelled = isCancelled } }
 
     public init(store: Store) { self.store = store }
 
     public func open(_ path: String) throws {
         store = try Store(path: path)
+        store.isCancelled = isCancelled
         cached = nil; catalogKept = nil
     }
 

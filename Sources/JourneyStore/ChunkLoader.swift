@@ -77,7 +77,7 @@ extension Store {
         let selected = ["ids", "offsets", "times", "codes", "channels", "stages", "kinds", "campaigns", "vals", "mflags"]
             + (devicesAndSources ? ["devices", "sources"] : [])
         let sql = "SELECT \(selected.joined(separator: ", ")), \(sumsColumn) FROM chunks WHERE chunk = ?"
-        let path = self.path, immutable = self.immutable
+        let path = self.path, immutable = self.immutable, cancelled = self.isCancelled
         withColumns(&seq) { c in
             errors.withUnsafeMutableBufferPointer { errOut in
             found.withUnsafeMutableBufferPointer { foundOut in
@@ -95,6 +95,7 @@ extension Store {
                         guard try conn.generation() == generation else { throw SnapshotMoved() }
                         let st = try conn.prepare(sql)
                         for slot in slots[(p == 0 ? 0 : split)..<(p == 0 ? split : slots.count)] {
+                            if cancelled() { throw QueryCancelled() }
                             st.bindInt(slot.chunk, at: 1)
                             if try st.step() {
                                 try ChunkChecksums.check(st, selected, first: 0, sumsColumn: Int32(selected.count))
@@ -109,7 +110,8 @@ extension Store {
             }
             }
         }
-        if let e = errors.compactMap({ $0 }).first(where: { $0 is SnapshotMoved }) ?? errors.compactMap({ $0 }).first { throw e }
+        let thrown = errors.compactMap { $0 }
+        if let e = thrown.first(where: { $0 is QueryCancelled }) ?? thrown.first(where: { $0 is SnapshotMoved }) ?? thrown.first { throw e }
         // Part 0 holds the lower chunks: concatenated in part order, positions increase.
         seq.values = SparseDoubles(count: events, positions: found.flatMap(\.positions), values: found.flatMap(\.values))
         return seq

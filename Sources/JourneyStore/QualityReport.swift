@@ -16,6 +16,7 @@ extension Store {
         var unknownStages: [String: Int] = [:]
         var minTs = Int64.max, maxTs = Int64.min
         try forEachChunk { d in
+            if isCancelled() { throw QueryCancelled() }
             let c = d.columns
             for i in 0..<c.count {
                 total += 1
@@ -75,16 +76,19 @@ extension Store {
         }
         rows.append([.text("channels"), .text("distinct channels"), .int(channels.count)])
         // From the packed sequences: customers without any stage, events per customer.
+        if isCancelled() { throw QueryCancelled() }
         let seq = try loadSequences()
         var noStage = 0
         var perCustomer: [Double] = []
         for c in 0..<seq.customerCount {
+            if c & 0xFFF == 0, isCancelled() { throw QueryCancelled() }
             let lo = Int(seq.offsets[c]), hi = Int(seq.offsets[c + 1])
             perCustomer.append(Double(hi - lo))
             if !(lo..<hi).contains(where: { seq.stages[$0] != 0 }) { noStage += 1 }
         }
         rows.append([.text("stages"), .text("customers without any stage"), .int(noStage)])
-        perCustomer.sort()
+        if isCancelled() { throw QueryCancelled() }
+        perCustomer = radixSorted(perCustomer)
         for (name, q) in [("min", 0.0), ("p25", 0.25), ("median", 0.5), ("p75", 0.75), ("p90", 0.9), ("max", 1.0)] {
             rows.append([.text("events per customer"), .text(name), .double(quantile(perCustomer, q))])
         }

@@ -47,7 +47,21 @@ final class Database {
         sqlite3_extended_result_codes(db, 0)
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    deinit { sqlite3_close_v2(handle); cancelBox?.release() }
+
+    /// `cancelled` is asked every few thousand SQLite instructions; true interrupts the statement running, which
+    /// then throws `QueryCancelled` (Ctrl-C during a long SQL statement of the quality report, say).
+    func interruptWhen(_ cancelled: @escaping () -> Bool) {
+        let box = Unmanaged.passRetained(CancelBox(cancelled))
+        cancelBox?.release()
+        cancelBox = box
+        sqlite3_progress_handler(handle, 20_000, { ctx in
+            guard let ctx else { return 0 }
+            return Unmanaged<CancelBox>.fromOpaque(ctx).takeUnretainedValue().cancelled() ? 1 : 0
+        }, box.toOpaque())
+    }
+    private var cancelBox: Unmanaged<CancelBox>?
+    final class CancelBox { let cancelled: () -> Bool; init(_ c: @escaping () -> Bool) { cancelled = c } }
 
     var lastError: SQLiteError {
         SQLiteError(code: sqlite3_errcode(handle), message: String(cString: sqlite3_errmsg(handle)))
@@ -57,6 +71,7 @@ final class Database {
         CrashPoints.hit()
         var err: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &err)
+        if rc == SQLITE_INTERRUPT { sqlite3_free(err); throw QueryCancelled() }
         if rc != SQLITE_OK {
             let msg = err.map { String(cString: $0) } ?? "error \(rc)"
             sqlite3_free(err)
@@ -186,6 +201,7 @@ final class Statement {
         let rc = sqlite3_step(handle)
         if rc == SQLITE_ROW { return true }
         if rc == SQLITE_DONE { return false }
+        if rc == SQLITE_INTERRUPT { throw QueryCancelled() }
         throw db.lastError
     }
 

@@ -23,6 +23,9 @@ public final class Store {
     /// A test seam: runs after a load has read the chunk list and before its connections read the chunks (the
     /// tests commit an import there, from another connection, to prove a load never mixes two states).
     var afterChunkList: (() -> Void)?
+    /// Asked between chunks while the journeys load and while the quality report reads: true stops with
+    /// `QueryCancelled` (Ctrl-C in the shell).
+    public var isCancelled: () -> Bool = { false } { didSet { let c = isCancelled; db.interruptWhen(c) } }
     /// `sums` when the chunks carry checksums (`ChunkChecksums`); `NULL` in an older store opened read-only.
     /// Opened without the WAL's shared memory (see `Database.init`); the loader's connections open alike.
     let immutable: Bool
