@@ -65,7 +65,7 @@ def main():
     prompt = b"journey> "
     read_until(prompt)
     os.write(fd, b"stats\r"); read_until(prompt)          # load once
-    print(f"{'statement':70} {'runs in':>9} {'Ctrl-C → prompt':>16}  cancelled")
+    print(f"{'statement':80} {'runs in':>9} {'Ctrl-C → prompt':>16}  cancelled")
     rows = []
     for st in STATEMENTS:
         durations, latencies, cancelled = [], [], 0
@@ -81,7 +81,7 @@ def main():
             if b"cancelled" in out: cancelled += 1
         lat = statistics.median(latencies)
         rows.append((st, d, lat, cancelled))
-        print(f"{st[:70]:70} {d * 1000:8.0f}ms {lat * 1000:14.0f}ms  {cancelled}/{a.repeat}", flush=True)
+        print(f"{st[:80]:80} {d * 1000:8.0f}ms {lat * 1000:14.0f}ms  {cancelled}/{a.repeat}", flush=True)
     os.write(fd, b"\x04")
     print(f"median Ctrl-C latency over all kinds: {statistics.median(r[2] for r in rows) * 1000:.0f} ms; "
           f"worst: {max(r[2] for r in rows) * 1000:.0f} ms ({max(rows, key=lambda r: r[2])[0]})")

@@ -11,9 +11,9 @@ import JourneyTestSupport
     /// A process run to its end, with how it ended.
     struct Ended { var status: Int32; var killed: Bool; var out: String; var err: String }
 
-    static func run(_ args: [String], env: [String: String] = [:]) throws -> Ended {
+    static func run(_ args: [String], env: [String: String] = [:], tool: String? = nil) throws -> Ended {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binaryPath())
+        p.executableURL = URL(fileURLWithPath: tool ?? binaryPath())
         p.arguments = args
         var e = ProcessInfo.processInfo.environment
         for (k, v) in env { e[k] = v }
@@ -357,5 +357,31 @@ import JourneyTestSupport
         let quiet = p.terminationReason == .uncaughtSignal ? p.terminationStatus == SIGPIPE : p.terminationStatus == 0
         #expect(quiet, "ended by \(p.terminationReason == .uncaughtSignal ? "signal" : "status") \(p.terminationStatus)")
         #expect(said.isEmpty, "\(said.prefix(500))")
+    }
+
+    /// The limits of docs/RELIABILITY.md that fit in a test, each under a 2 GB address-space cap (`ulimit -v`):
+    /// a 100 KB statement, an error in it (shown as a window, not 100 KB), `(any*)*` nested 50 deep, a 64 MB line.
+    @Test func limitsHoldInBoundedMemory() throws {
+        let d = tempDir()
+        func capped(_ args: [String]) throws -> Ended {
+            try Self.run(["-c", "ulimit -v 2000000; exec \"$0\" \"$@\"", binaryPath()] + args, tool: "/bin/sh")
+        }
+        let values = (0..<12_000).map { "v\($0)" }.joined(separator: ",")
+        try "count customers where channel in (linkedin,\(values))\n".write(toFile: d + "/big.jql", atomically: true, encoding: .utf8)
+        let big = try capped([BreakdownTests.store, "-f", d + "/big.jql"])
+        #expect(!big.killed && big.status == 1 && big.err.count < 2_000, "\(big.status) \(big.err.prefix(300))")   // v0 is no channel
+        try "count customers where channel in (\(Array(repeating: "linkedin", count: 11_000).joined(separator: ",")))\n".write(toFile: d + "/ok.jql", atomically: true, encoding: .utf8)
+        let ok = try capped([BreakdownTests.store, "-f", d + "/ok.jql"])
+        #expect(!ok.killed && ok.status == 0 && ok.out.contains("customers"), "\(ok.status) \(ok.err.prefix(300))")
+        var pattern = "any"
+        for i in 0..<50 { pattern = i == 0 ? "(\(pattern)*)*" : "(\(pattern))*" }
+        let deep = try capped([BreakdownTests.store, "-c", "customers matching \(pattern) limit 3"])
+        #expect(!deep.killed && deep.status == 0, "\(deep.err.prefix(300))")
+        var line = Data("customer_id,timestamp,event\nc1,2025-01-01T00:00:00Z,".utf8)
+        line.append(Data(repeating: UInt8(ascii: "y"), count: 64 << 20))
+        line.append(Data("\nc1,2025-01-02T00:00:00Z,ok\n".utf8))
+        try line.write(to: URL(fileURLWithPath: d + "/long.csv"))
+        let long = try capped(["import", d + "/long.csv", "--into", d + "/l.journey", "--no-progress"])
+        #expect(!long.killed && long.status == 2 && long.out.contains("row too long"), "\(long.status) \(long.err.prefix(300))")
     }
 }
