@@ -6,33 +6,63 @@ import Foundation
 /// Crash points (`CrashPoints`) sit between the steps, for the kill trials.
 public enum AtomicFile {
     public static func write(_ text: String, to path: String) throws {
+        let w = try AtomicFileWriter(path: path)
+        try w.append(text)
+        try w.commit()
+    }
+}
+
+/// The streaming form of `AtomicFile`: append in pieces (buffered), then `commit`; dropped without a commit,
+/// the temporary file is removed and the old file stays.
+public final class AtomicFileWriter {
+    let path: String, tmp: String
+    private var fd: Int32
+    private var buffer: [UInt8] = []
+    private var committed = false
+
+    public init(path: String) throws {
+        self.path = path
         let dir = (path as NSString).deletingLastPathComponent
-        let tmp = (dir.isEmpty ? "" : dir + "/") + ".\((path as NSString).lastPathComponent).\(getpid()).tmp"
+        tmp = (dir.isEmpty ? "" : dir + "/") + ".\((path as NSString).lastPathComponent).\(getpid()).tmp"
         CrashPoints.hit()
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path]) }
-        var ok = true
-        let bytes = Array(text.utf8)
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    public func append(_ s: String) throws {
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    private func flush() throws {
         var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; ok = false; break }
+        while off < buffer.count {
+            let n = buffer[off...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CocoaError(.fileWriteOutOfSpace, userInfo: [NSFilePathErrorKey: path])
+            }
             off += n
-            if off < bytes.count { CrashPoints.hit() }
         }
-        if ok && fsync(fd) != 0 { ok = false }
-        close(fd)
-        guard ok else {
-            unlink(tmp)
-            throw CocoaError(.fileWriteOutOfSpace, userInfo: [NSFilePathErrorKey: path])
-        }
+        buffer.removeAll(keepingCapacity: true)
+        CrashPoints.hit()
+    }
+
+    public func commit() throws {
+        try flush()
+        guard fsync(fd) == 0 else { throw CocoaError(.fileWriteOutOfSpace, userInfo: [NSFilePathErrorKey: path]) }
+        close(fd); fd = -1
         CrashPoints.hit()
         // Keep the old file's permissions.
         var st = stat()
         if stat(path, &st) == 0 { chmod(tmp, st.st_mode & 0o7777) }
-        guard rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
-        }
+        guard rename(tmp, path) == 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path]) }
+        committed = true
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        if !committed { unlink(tmp) }
     }
 }

@@ -20,6 +20,7 @@ Usage:
   journey report SCRIPT.jql [--store STORE] --out REPORT.html|REPORT.md [--param NAME=VALUE ...]
   journey notebook FILE.jql [--store STORE] [--param NAME=VALUE ...] [--check]   run cells, outputs written back
   journey push STORE --clickhouse URL [--cluster NAME --shard URL ...]   copy a store into ClickHouse
+  journey export STORE --out FILE.csv|FILE.ndjson                            every stored event, back out
   journey [STORE] --clickhouse URL [-c ...]   run statements on ClickHouse (URL: http://HOST:8123/?database=journey)
 
 Examples:
@@ -56,6 +57,7 @@ func runMain() -> Int32 {
     case "report": return ReportCommand.run(Array(args.dropFirst()))
     case "notebook": return NotebookCommand.run(Array(args.dropFirst()))
     case "push": return PushCommand.run(Array(args.dropFirst()))
+    case "export": return ExportCommand.run(Array(args.dropFirst()))
     case "--help", "-h", "help": print(usage); return 0
     default: break
     }
