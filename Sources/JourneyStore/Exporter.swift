@@ -52,20 +52,6 @@ extension Store {
             b.append(90)
             return String(decoding: b, as: UTF8.self)
         }
-        func jsonString(_ s: String) -> String {
-            var r = "\""
-            for u in s.unicodeScalars {
-                switch u {
-                case "\"": r += "\\\""
-                case "\\": r += "\\\\"
-                case "\n": r += "\\n"
-                case "\r": r += "\\r"
-                case "\t": r += "\\t"
-                default: if u.value < 0x20 { r += String(format: "\\u%04x", u.value) } else { r.unicodeScalars.append(u) }
-                }
-            }
-            return r + "\""
-        }
         if format == .csv { try out.append(columns.map(csvField).joined(separator: ",") + "\n") }
         var written = 0
         try forEachChunk { chunk in
@@ -89,7 +75,7 @@ extension Store {
                     if format == .csv {
                         try out.append(fields.map(csvField).joined(separator: ",") + "\n")
                     } else {
-                        try out.append("{" + zip(columns, fields).filter { !$0.1.isEmpty }.map { jsonString($0.0) + ":" + jsonString($0.1) }.joined(separator: ",") + "}\n")
+                        try out.append("{" + zip(columns, fields).filter { !$0.1.isEmpty }.map { jsonQuoted($0.0) + ":" + jsonQuoted($0.1) }.joined(separator: ",") + "}\n")
                     }
                     written += 1
                 }

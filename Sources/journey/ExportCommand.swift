@@ -54,8 +54,5 @@ enum ExportCommand {
         }
     }
 
-    static func usage(_ message: String) -> Int32 {
-        printError("journey export: \(message)\nRun 'journey export --help' for usage.")
-        return 1
-    }
+    static func usage(_ message: String) -> Int32 { commandUsage("export", message) }
 }

@@ -93,10 +93,7 @@ enum ImportCommand {
         }
     }
 
-    static func usage(_ message: String) -> Int32 {
-        printError("journey import: \(message)\nRun 'journey import --help' for usage.")
-        return 1
-    }
+    static func usage(_ message: String) -> Int32 { commandUsage("import", message) }
 }
 
 enum GenerateCommand {
@@ -155,10 +152,13 @@ enum GenerateCommand {
         }
     }
 
-    static func usage(_ message: String) -> Int32 {
-        printError("journey generate: \(message)\nRun 'journey generate --help' for usage.")
-        return 1
-    }
+    static func usage(_ message: String) -> Int32 { commandUsage("generate", message) }
+}
+
+/// A command's usage error: what was wrong and where the help is; exit status 1.
+func commandUsage(_ command: String, _ message: String) -> Int32 {
+    printError("journey \(command): \(message)\nRun 'journey \(command) --help' for usage.")
+    return 1
 }
 
 func printError(_ s: String) {
