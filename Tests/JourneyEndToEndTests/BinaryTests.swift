@@ -136,34 +136,4 @@ import JourneyTestSupport
         let piped = try journey([d + "/s.journey"], stdin: "top 3 channels;\n")
         #expect(piped.status == 0 && piped.out.contains("top channels") && !piped.out.contains("journey>"))
     }
-
-    @Test func importKilledMidwayResumesWithoutDuplicates() throws {
-        let d = tempDir()
-        _ = try journey(["generate", "--profile", "b2c", "--customers", "40000", "--seed", "9", "--clean", "--out", d + "/events.csv"])
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binaryPath())
-        p.arguments = ["import", d + "/events.csv", "--into", d + "/s.journey", "--no-progress"]
-        var env = ProcessInfo.processInfo.environment; env["JOURNEY_IMPORT_BATCH"] = "2000"
-        p.environment = env
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        // Wait until some batches are committed, then SIGKILL.
-        var committed = 0
-        for _ in 0..<400 {
-            usleep(20_000)
-            let r = try journey([d + "/s.journey", "-c", "stats", "--mode", "csv"])
-            if let line = r.out.split(separator: "\n").first(where: { $0.hasPrefix("events,") }), let n = Int(line.split(separator: ",")[1]), n > 0 { committed = n; break }
-        }
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
-        #expect(committed > 0)
-        let after = try journey([d + "/s.journey", "-c", "stats", "--mode", "csv"])
-        #expect(after.status == 0)
-        let resumed = try journey(["import", d + "/events.csv", "--into", d + "/s.journey", "--no-progress"])
-        #expect(resumed.status == 0, "\(resumed.err)")
-        let rows = try String(contentsOfFile: d + "/events.csv", encoding: .utf8).split(separator: "\n").count - 1
-        let final = try journey([d + "/s.journey", "-c", "stats", "--mode", "csv"])
-        let events = final.out.split(separator: "\n").first { $0.hasPrefix("events,") }.map { Int($0.split(separator: ",")[1]) ?? -1 }
-        #expect(events == rows)
-    }
 }

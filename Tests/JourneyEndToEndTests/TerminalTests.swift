@@ -109,6 +109,8 @@ import Testing
         // A long query (ten pattern counts on one line, ~0.2 s each in a debug build) is cancelled by Ctrl-C,
         // back at the prompt.
         try type(String(repeating: "count matching any* (any any)+ any* within 30d; ", count: 10)); try keys("Enter")
+        // The line's results are printed when all ten are done, so nothing on screen says the run has begun:
+        // the one wait in these tests that is a time (the query takes seconds; the key comes well inside them).
         usleep(700_000)
         try keys("C-c")
         let cancelled = try waitFor("the cancel message") { $0.contains("query cancelled") }
