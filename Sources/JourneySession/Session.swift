@@ -52,6 +52,8 @@ public final class Session {
     /// Statements that ran without error, for `.save`.
     public private(set) var history: [String] = []
     private var cached: JourneyData?
+    /// The store's state the cached journeys came from (properties loaded later must come from the same one).
+    private var cachedGeneration: Int64 = 0
     private var catalogKept: Catalog?
     /// When set, statements run on this ClickHouse server (or cluster) instead of the local store.
     public private(set) var remote: ClickHouseBackend?
@@ -82,6 +84,7 @@ public final class Session {
     public func data(devicesAndSources: Bool = false) throws -> JourneyData {
         if let cached, !devicesAndSources || !cached.sequences.devices.isEmpty || cached.sequences.eventCount == 0 { return cached }
         let loaded = try store.loadJourneys(devicesAndSources: devicesAndSources)
+        cachedGeneration = loaded.generation
         let d = JourneyData(sequences: loaded.sequences, catalog: loaded.catalog, attributes: StoreAttributes(store: store))
         cached = d
         if ProcessInfo.processInfo.environment["JOURNEY_TRACE"] != nil,
@@ -198,7 +201,15 @@ public final class Session {
         for name in fields.subtracting(known) where cached?.sequences.properties[name] == nil {
             var d = try data()
             guard d.catalog.properties.contains(name) else { continue }
-            d.sequences.properties[name] = try store.loadProperty(name)
+            do {
+                d.sequences.properties[name] = try store.loadProperty(name, at: cachedGeneration)
+            } catch is Store.StoreChanged {
+                // An import landed since the load: everything again, from one state.
+                invalidate()
+                d = try data()
+                guard d.catalog.properties.contains(name) else { continue }
+                d.sequences.properties[name] = try store.loadProperty(name, at: cachedGeneration)
+            }
             cached = d
         }
         switch plan {

@@ -11,9 +11,13 @@ extension Store {
 
     /// The journeys and the catalog that names their codes, read from one committed state of the store (an
     /// import committing meanwhile in another process is either wholly in or wholly out).
-    public func loadJourneys(devicesAndSources: Bool = false) throws -> (sequences: PackedSequences, catalog: Catalog) {
-        try consistently { (try loadSequences(devicesAndSources: devicesAndSources, threads: nil), try catalog()) }
+    /// `generation` names that state (`loadProperty(_:at:)` reads a property of the same one).
+    public func loadJourneys(devicesAndSources: Bool = false) throws -> (sequences: PackedSequences, catalog: Catalog, generation: Int64) {
+        try consistently { (try loadSequences(devicesAndSources: devicesAndSources, threads: nil), try catalog(), try db.generation()) }
     }
+
+    /// The store has changed since the journeys in memory were loaded: load them again.
+    public struct StoreChanged: Error {}
 
     /// Runs `body` in a read transaction; when the loader's other connections saw a later state (a commit landed
     /// between their starts, a window of a millisecond or so), it reads again.
@@ -217,7 +221,16 @@ extension Store {
 
 extension Store {
     /// One free property as a dictionary-encoded column aligned with `loadSequences` (merged events left out).
-    public func loadProperty(_ name: String) throws -> (values: [String], codes: [UInt32]) {
+    /// `generation`: the state the journeys in memory came from; another state throws `StoreChanged` (its
+    /// events would not line up with theirs).
+    public func loadProperty(_ name: String, at generation: Int64? = nil) throws -> (values: [String], codes: [UInt32]) {
+        try consistently {
+            if let generation, try db.generation() != generation { throw StoreChanged() }
+            return try loadPropertyInSnapshot(name)
+        }
+    }
+
+    private func loadPropertyInSnapshot(_ name: String) throws -> (values: [String], codes: [UInt32]) {
         var values = [""], index: [String: UInt32] = [:], codes: [UInt32] = []
         let needle = Array(jsonQuoted(name).utf8)
         let st = try db.prepare("SELECT mflags, prop_offsets, props, \(sumsColumn) FROM chunks ORDER BY chunk")

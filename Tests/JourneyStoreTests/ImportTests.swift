@@ -29,13 +29,29 @@ import JourneyGenerator
             // Another connection (as another process would) commits a second file now.
             do { _ = try Store(path: d + "/s.journey").importFile(d + "/b.csv") } catch { Issue.record("\(error)") }
         }
-        let (during, catalog) = try reader.loadJourneys()
+        let (during, catalog, _) = try reader.loadJourneys()
         reader.afterChunkList = nil
         let after = try Store(path: d + "/s.journey").loadSequences()
         #expect(writes == 1 && during.eventCount > before.eventCount)
         #expect(during.eventCount == after.eventCount && during.times == after.times && during.events == after.events
                 && during.offsets == after.offsets && during.customerIDs == after.customerIDs)
         #expect(catalog.events.count > Int(during.events.max() ?? 0), "the catalog names every code of the journeys it came with")
+    }
+
+    /// A property is read from the state the journeys in memory came from, or not at all: after another
+    /// connection's import its events would not line up with theirs.
+    @Test func aPropertyComesFromTheJourneysState() throws {
+        let d = tempDir()
+        write("customer_id,timestamp,event,plan\nc1,2024-01-01T00:00:00Z,ad,pro\nc2,2024-01-02T00:00:00Z,visit,free\n", to: d + "/a.csv")
+        write("customer_id,timestamp,event,plan\nc0,2023-01-01T00:00:00Z,ad,team\n", to: d + "/b.csv")
+        let s = try store(d)
+        _ = try s.importFile(d + "/a.csv")
+        let loaded = try s.loadJourneys()
+        #expect(try s.loadProperty("plan", at: loaded.generation).codes.count == loaded.sequences.eventCount)
+        _ = try Store(path: d + "/s.journey").importFile(d + "/b.csv")
+        #expect(throws: Store.StoreChanged.self) { try s.loadProperty("plan", at: loaded.generation) }
+        let again = try s.loadJourneys()
+        #expect(try s.loadProperty("plan", at: again.generation).codes.count == again.sequences.eventCount)
     }
 
     @Test func reimportAddsNothing() throws {
