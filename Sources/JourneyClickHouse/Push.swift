@@ -58,8 +58,9 @@ public struct Pusher {
         } else {
             try client.query("CREATE TABLE IF NOT EXISTS events (\(ClickHouseSchema.eventColumns)) ENGINE = MergeTree ORDER BY (customer, ts, seq)")
         }
-        let seq = try store.loadSequences(devicesAndSources: true)
-        let catalog = try store.catalog()
+        // The journeys, the catalog and (below) the properties, all from one state of the store.
+        let loaded = try store.loadJourneys(devicesAndSources: true)
+        let seq = loaded.sequences, catalog = loaded.catalog
         let fingerprint = "\(seq.customerCount)/\(seq.eventCount)/\(seq.times.first ?? 0)/\(seq.times.last ?? 0)"
         let kept = try client.rows("SELECT value FROM meta WHERE key = 'store'").first?.first
         if let kept, kept != fingerprint {
@@ -67,7 +68,7 @@ public struct Pusher {
         }
         if kept == nil {
             // The small tables first, on every shard, then the mark that they are complete.
-            for h in hosts { try pushSmallTables(h, seq: seq, catalog: catalog) }
+            for h in hosts { try pushSmallTables(h, seq: seq, catalog: catalog, generation: loaded.generation) }
             for h in hosts { try h.query("INSERT INTO meta FORMAT TabSeparated", body: Data("store\t\(SQL.tsv(fingerprint))\n".utf8)) }
         }
         // Batches of whole customers, up to `batchEvents` events each: the same cut on every run of one store.
@@ -116,7 +117,7 @@ public struct Pusher {
     }
 
     /// The catalog, the customers' attributes and keys.
-    func pushSmallTables(_ h: ClickHouseClient, seq: PackedSequences, catalog: Catalog) throws {
+    func pushSmallTables(_ h: ClickHouseClient, seq: PackedSequences, catalog: Catalog, generation: Int64) throws {
         for t in ["dictionary", "attributes", "customers", "properties"] { try h.query("TRUNCATE TABLE \(t)") }
         var dict = ""
         func names(_ field: String, _ list: [String], offset: Int = 0) {
@@ -146,8 +147,10 @@ public struct Pusher {
         if !rows.isEmpty { try h.query("INSERT INTO customers FORMAT TabSeparated", body: rows) }
         // Imported event properties, by (customer, position in the customer's journey), names lower-cased.
         for name in catalog.properties {
-            let column = try store.loadProperty(name)
-            guard column.codes.count == seq.eventCount else { continue }
+            let column: (values: [String], codes: [UInt32])
+            do { column = try store.loadProperty(name, at: generation) } catch is Store.StoreChanged {
+                throw ClickHouseError("the store changed while it was pushed (another process imported into it); push it again, into a new database, when the import has finished")
+            }
             var body = Data()
             for c in 0..<seq.customerCount {
                 let lo = Int(seq.offsets[c])
