@@ -96,8 +96,8 @@ extension ChunkData {
         try ChunkChecksums.check(st, names, first: 0, sumsColumn: Int32(names.count))
         let ids = st.blob(0).count / 8, offsets = st.blob(1).count / 4, events = st.blob(2).count / 8
         guard offsets == ids + 1 || (ids == 0 && offsets <= 1) else { throw ChunkChecksums.damaged }
-        for col: Int32 in [3, 4, 5, 6, 7, 8, 9, 13, 14] {
-            let width = [3: 8, 4: 4, 5: 4, 6: 2, 7: 1, 8: 1, 9: 4, 13: 8, 14: 1][col]!
+        // hashes, imports, codes, channels, stages, kinds, campaigns, vals, mflags: one value per event each.
+        for (col, width): (Int32, Int) in [(3, 8), (4, 4), (5, 4), (6, 2), (7, 1), (8, 1), (9, 4), (13, 8), (14, 1)] {
             guard st.blob(col).count == events * width else { throw ChunkChecksums.damaged }
         }
     }

@@ -15,23 +15,15 @@ extension Store {
     }
 
     private func exportInSnapshot(_ path: String, _ format: ExportFormat) throws -> Int {
-        var names: [String: [String]] = [:]
-        let d = try db.prepare("SELECT domain, code, name FROM dictionary")
-        while try d.step() {
-            let domain = d.text(0) ?? "", code = Int(d.int(1))
-            var list = names[domain] ?? [""]
-            if list.count <= code { list += [String](repeating: "", count: code + 1 - list.count) }
-            list[code] = d.text(2) ?? ""
-            names[domain] = list
-        }
-        let eventNames = names["event"] ?? [""], channelNames = names["channel"] ?? [""], campaignNames = names["campaign"] ?? [""]
-        let deviceNames = names["device"] ?? [""], sourceNames = names["source"] ?? [""]
+        // Names by code, from the catalog every statement uses.
+        let cat = try catalog()
+        let eventNames = cat.events, channelNames = cat.channels, campaignNames = cat.campaigns
+        let deviceNames = cat.devices, sourceNames = cat.sources, stages = cat.stages
         func name(_ list: [String], _ code: Int) -> String { code > 0 && code < list.count ? list[code] : "" }
-        let stages = try catalog().stages
         var keys: [Int64: (customer: String, account: String)] = [:]
         let c = try db.prepare("SELECT c.id, c.key, coalesce(a.key, '') FROM customers c LEFT JOIN accounts a ON a.id = c.account")
         while try c.step() { keys[c.int(0)] = (c.text(1) ?? "", c.text(2) ?? "") }
-        let properties = (names["property"] ?? []).filter { !$0.isEmpty && !["stage", "kind", "online", "value"].contains($0) }.sorted()
+        let properties = cat.properties.filter { !["stage", "kind", "online", "value"].contains($0) }.sorted()
         let columns = ["customer_id", "timestamp", "event", "channel", "stage", "kind", "campaign", "device", "source", "online",
                        "value", "account_id"] + properties
         let out = try AtomicFileWriter(path: path)
