@@ -59,7 +59,7 @@ public struct Pusher {
             try client.query("CREATE TABLE IF NOT EXISTS events (\(ClickHouseSchema.eventColumns)) ENGINE = MergeTree ORDER BY (customer, ts, seq)")
         }
         // The journeys, the catalog and (below) the properties, all from one state of the store.
-        let loaded = try store.loadJourneys(devicesAndSources: true)
+        let loaded = try store.loadJourneys(columns: Set(PackedColumn.allCases))
         let seq = loaded.sequences, catalog = loaded.catalog
         let fingerprint = "\(seq.customerCount)/\(seq.eventCount)/\(seq.times.first ?? 0)/\(seq.times.last ?? 0)"
         let kept = try client.rows("SELECT value FROM meta WHERE key = 'store'").first?.first

@@ -13,12 +13,15 @@ public struct PackedSequences: Sendable {
     public var kinds: [UInt8] = []            // 0 none, 1 paid, 2 owned, 3 earned
     public var campaigns: [UInt32] = []
     public var values = SparseDoubles()       // NaN = no value; stored sparsely (few events have one)
-    /// Loaded only for statements that name them (`Store.loadSequences(extra:)`); empty otherwise.
+    /// Loaded only for statements that read them (`loaded`; `QueryPlan.columns`); empty otherwise.
     public var devices: [UInt16] = []
     public var sources: [UInt16] = []
     /// Free event properties loaded for the statements that name them: name → (values by code, code per event;
     /// code 0 = the event has no such property).
     public var properties: [String: (values: [String], codes: [UInt32])] = [:]
+
+    /// The optional columns that hold every event's value (the others are empty).
+    public var loaded: Set<PackedColumn> = Set(PackedColumn.allCases)
 
     public init() {}
 
@@ -37,6 +40,14 @@ public struct PackedSequences: Sendable {
             + campaigns.count * 4 + values.byteSize + customerIDs.count * 8 + offsets.count * 4
             + devices.count * 2 + sources.count * 2
     }
+}
+
+/// The event columns a load may leave out when a statement does not read them (time, event, stage and value
+/// are always there): a 4-step stage funnel then holds 15 bytes per event instead of 23.
+public enum PackedColumn: String, CaseIterable, Sendable {
+    case channel, kind, campaign, device, source
+    /// What statements read unless they say otherwise (device and source only when named).
+    public static let usual: Set<PackedColumn> = [.channel, .kind, .campaign]
 }
 
 /// Names behind the codes, and the per-customer attributes journey-level filters read.

@@ -16,6 +16,8 @@ extension PackedSequences {
     public func merged(_ groups: [[Int]]) -> PackedSequences {
         var out = PackedSequences()
         out.reserve(events: eventCount, customers: groups.count)
+        out.loaded = loaded
+        let withChannels = !channels.isEmpty, withKinds = !kinds.isEmpty, withCampaigns = !campaigns.isEmpty
         let withDevices = !devices.isEmpty, withSources = !sources.isEmpty
         var positions: [Int] = [], values: [Double] = []
         var propertyCodes = properties.mapValues { _ in [UInt32]() }
@@ -27,8 +29,10 @@ extension PackedSequences {
             for i in order {
                 let v = self.values[i]
                 if !v.isNaN { positions.append(out.times.count); values.append(v) }
-                out.times.append(times[i]); out.events.append(events[i]); out.channels.append(channels[i])
-                out.stages.append(stages[i]); out.kinds.append(kinds[i]); out.campaigns.append(campaigns[i])
+                out.times.append(times[i]); out.events.append(events[i]); out.stages.append(stages[i])
+                if withChannels { out.channels.append(channels[i]) }
+                if withKinds { out.kinds.append(kinds[i]) }
+                if withCampaigns { out.campaigns.append(campaigns[i]) }
                 if withDevices { out.devices.append(devices[i]) }
                 if withSources { out.sources.append(sources[i]) }
                 for (name, p) in properties { propertyCodes[name]!.append(p.codes[i]) }

@@ -80,17 +80,20 @@ public final class Session {
     /// Drops the in-memory journeys (after an import).
     public func invalidate() { cached = nil; catalogKept = nil }
 
-    /// The journeys in memory; device and source columns only once a statement names them.
-    public func data(devicesAndSources: Bool = false) throws -> JourneyData {
-        if let cached, !devicesAndSources || !cached.sequences.devices.isEmpty || cached.sequences.eventCount == 0 { return cached }
-        let loaded = try store.loadJourneys(devicesAndSources: devicesAndSources)
+    /// The journeys in memory, with at least the optional `columns` (nil: whatever is loaded, else the usual
+    /// ones). A statement that reads a column the loaded journeys lack loads them again with it (from one store
+    /// state, so every column lines up).
+    public func data(columns: Set<PackedColumn>? = nil) throws -> JourneyData {
+        if let cached, columns.map({ $0.isSubset(of: cached.sequences.loaded) }) ?? true { return cached }
+        let wanted = columns.map { $0.union(cached?.sequences.loaded ?? []) } ?? PackedColumn.usual
+        let loaded = try store.loadJourneys(columns: wanted)
         cachedGeneration = loaded.generation
         let d = JourneyData(sequences: loaded.sequences, catalog: loaded.catalog, attributes: StoreAttributes(store: store))
         cached = d
         if ProcessInfo.processInfo.environment["JOURNEY_TRACE"] != nil,
            let proc = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
             let lines = proc.split(separator: "\n").filter { $0.hasPrefix("VmRSS") || $0.hasPrefix("VmHWM") || $0.hasPrefix("RssAnon") || $0.hasPrefix("RssFile") }
-            FileHandle.standardError.write(Data(("loaded \(d.sequences.eventCount) events, \(d.sequences.byteSize) bytes packed; " + lines.joined(separator: "; ") + "\n").utf8))
+            FileHandle.standardError.write(Data(("loaded \(d.sequences.eventCount) events (\(wanted.map(\.rawValue).sorted().joined(separator: ", "))), \(d.sequences.byteSize) bytes packed; " + lines.joined(separator: "; ") + "\n").utf8))
         }
         return d
     }
@@ -195,7 +198,10 @@ public final class Session {
             }
         }
         let fields = st.fieldNames
-        if !fields.isDisjoint(with: ["device", "source"]) { _ = try data(devicesAndSources: true) }
+        switch plan {
+        case .quality, .set: break
+        default: _ = try data(columns: plan.columns)
+        }
         // Free properties named by the statement: load each once, aligned with the journeys.
         let known = Set(Binder.eventFields + ["first_contact"])
         for name in fields.subtracting(known) where cached?.sequences.properties[name] == nil {

@@ -33,14 +33,8 @@ enum ChunkChecksums {
         return h
     }
 
-    /// `sums` for a chunk about to be written.
-    static func sums(_ d: ChunkData) -> [UInt64] {
-        func s<T>(_ a: [T]) -> UInt64 { a.withUnsafeBytes { of($0) } }
-        let c = d.columns
-        return [s(d.ids), s(d.offsets), s(c.times), s(c.hashes), s(c.imports), s(c.events), s(c.channels), s(c.stages),
-                s(c.kinds), s(c.campaigns), s(c.devices), s(c.sources), s(c.onlines), s(c.values), s(c.merged),
-                s(c.propOffsets), s(c.propBytes)]
-    }
+    /// `sums` for a chunk row about to be written: a checksum of each of its BLOBs as stored.
+    static func sums(_ blobs: [[UInt8]]) -> [UInt64] { blobs.map { $0.withUnsafeBytes { of($0) } } }
 
     /// Checks the columns `selected` (their names, at result columns `first`…) of the current row against the
     /// row's `sums` (at result column `sumsColumn`); nothing to check when the chunk has no sums.

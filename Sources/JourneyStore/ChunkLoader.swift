@@ -2,18 +2,20 @@ import Foundation
 import JourneyCore
 
 extension Store {
-    /// Every customer's journey for the engine: chunk columns copied end to end, stage/channel/kind filled from
+    /// Every customer's journey for the engine: chunk columns decoded end to end, stage/channel/kind filled from
     /// the touchpoint catalog where the row had none, events merged as cross-source duplicates left out.
-    /// Where each chunk lands is known from the chunk rows, so two threads (two connections) copy halves at once.
-    public func loadSequences(devicesAndSources: Bool = false) throws -> PackedSequences {
-        try consistently { try loadSequences(devicesAndSources: devicesAndSources, threads: nil) }
+    /// Where each chunk lands is known from the chunk rows, so two threads (two connections) decode halves at once.
+    /// `columns`: the optional columns to load (time, event, stage and value always are); the others stay empty,
+    /// and SQLite does not even read them.
+    public func loadSequences(columns: Set<PackedColumn> = PackedColumn.usual) throws -> PackedSequences {
+        try consistently { try loadSequences(columns: columns, threads: nil) }
     }
 
     /// The journeys and the catalog that names their codes, read from one committed state of the store (an
     /// import committing meanwhile in another process is either wholly in or wholly out).
     /// `generation` names that state (`loadProperty(_:at:)` reads a property of the same one).
-    public func loadJourneys(devicesAndSources: Bool = false) throws -> (sequences: PackedSequences, catalog: Catalog, generation: Int64) {
-        try consistently { (try loadSequences(devicesAndSources: devicesAndSources, threads: nil), try catalog(), try db.generation()) }
+    public func loadJourneys(columns: Set<PackedColumn> = PackedColumn.usual) throws -> (sequences: PackedSequences, catalog: Catalog, generation: Int64) {
+        try consistently { (try loadSequences(columns: columns, threads: nil), try catalog(), try db.generation()) }
     }
 
     /// The store has changed since the journeys in memory were loaded: load them again.
@@ -32,13 +34,13 @@ extension Store {
     struct SnapshotMoved: Error {}
 
     /// `threads`: nil picks by size (tests force 1 or 2 to compare both paths).
-    func loadSequences(devicesAndSources: Bool, threads: Int?) throws -> PackedSequences {
-        try db.readTransaction { try loadSequencesInSnapshot(devicesAndSources: devicesAndSources, threads: threads) }
+    func loadSequences(columns: Set<PackedColumn>, threads: Int?) throws -> PackedSequences {
+        try db.readTransaction { try loadSequencesInSnapshot(columns: columns, threads: threads) }
     }
 
-    private func loadSequencesInSnapshot(devicesAndSources: Bool, threads: Int?) throws -> PackedSequences {
+    private func loadSequencesInSnapshot(columns wanted: Set<PackedColumn>, threads: Int?) throws -> PackedSequences {
         struct Slot { var chunk: Int64; var customers: Int; var kept: Int; var merged: Bool; var eventStart = 0; var customerStart = 0 }
-        let generation = try db.generation()
+        let generation = try db.generation(), format = try chunkFormat()
         var slots: [Slot] = []
         let meta = try db.prepare("SELECT chunk, customers, events, merged FROM chunks ORDER BY chunk")
         while try meta.step() {
@@ -52,7 +54,7 @@ extension Store {
         let fill = try touchpointFill()
         afterChunkList?()
         // Columns are created without initializing (every element is written below before anything reads it), so
-        // their pages are first touched by the copying threads.
+        // their pages are first touched by the decoding threads.
         // Fresh columns are backed by huge pages where the kernel allows (THP `madvise` mode): the copy then takes
         // one fault per 2 MiB instead of one per 4 KiB page, which was a third of a cold start.
         func column<T>(_ n: Int) -> [T] {
@@ -66,9 +68,13 @@ extension Store {
             }
         }
         var seq = PackedSequences()
-        seq.times = column(events); seq.events = column(events); seq.channels = column(events); seq.stages = column(events)
-        seq.kinds = column(events); seq.campaigns = column(events)
-        if devicesAndSources { seq.devices = column(events); seq.sources = column(events) }
+        seq.loaded = wanted
+        seq.times = column(events); seq.events = column(events); seq.stages = column(events)
+        if wanted.contains(.channel) { seq.channels = column(events) }
+        if wanted.contains(.kind) { seq.kinds = column(events) }
+        if wanted.contains(.campaign) { seq.campaigns = column(events) }
+        if wanted.contains(.device) { seq.devices = column(events) }
+        if wanted.contains(.source) { seq.sources = column(events) }
         seq.customerIDs = column(customers); seq.offsets = column(customers + 1)
         seq.offsets[0] = 0
         // Two halves by events, one thread each.
@@ -77,10 +83,9 @@ extension Store {
         var errors = [Error?](repeating: nil, count: parts)
         // Values are few (conversions): each thread lists where they are, and they are stored sparsely after.
         var found = [(positions: [Int], values: [Double])](repeating: ([], []), count: parts)
-        // Only the columns asked for: each one selected makes SQLite read the overflow pages up to its end.
-        let selected = ["ids", "offsets", "times", "codes", "channels", "stages", "kinds", "campaigns", "vals", "mflags"]
-            + (devicesAndSources ? ["devices", "sources"] : [])
-        let sql = "SELECT \(selected.joined(separator: ", ")), \(sumsColumn) FROM chunks WHERE chunk = ?"
+        // Only the columns asked for: SQLite reads a row's overflow pages only up to the last column selected.
+        let selected = LoadedColumns(wanted)
+        let sql = "SELECT \(selected.names.joined(separator: ", ")), \(sumsColumn) FROM chunks WHERE chunk = ?"
         let path = self.path, immutable = self.immutable, cancelled = self.isCancelled
         withColumns(&seq) { c in
             errors.withUnsafeMutableBufferPointer { errOut in
@@ -101,12 +106,12 @@ extension Store {
                         for slot in slots[(p == 0 ? 0 : split)..<(p == 0 ? split : slots.count)] {
                             if cancelled() { throw QueryCancelled() }
                             st.bindInt(slot.chunk, at: 1)
-                            if try st.step() {
-                                try ChunkChecksums.check(st, selected, first: 0, sumsColumn: Int32(selected.count))
-                                try Self.copy(st, slot.customers, slot.kept, slot.eventStart, slot.customerStart, slot.merged, devicesAndSources, fill, c, &positions, &values)
-                            } else {
-                                throw StoreError("\(path): chunk \(slot.chunk) is missing (the store file is damaged)")
-                            }
+                            guard try st.step() else { throw StoreError("\(path): chunk \(slot.chunk) is missing (the store file is damaged)") }
+                            try ChunkChecksums.check(st, selected.names, first: 0, sumsColumn: Int32(selected.names.count))
+                            let row = ChunkRow(st: st, columns: selected, format: format, customers: slot.customers, kept: slot.kept,
+                                               eventStart: slot.eventStart, customerStart: slot.customerStart, merged: slot.merged)
+                            try row.place(into: c, &positions, &values)
+                            Self.fill(c, slot.eventStart, slot.eventStart + slot.kept, fill)
                             st.reset()
                         }
                     } catch { errOut[p] = error }
@@ -121,20 +126,21 @@ extension Store {
         return seq
     }
 
-    /// Pointers to every column, for the copying threads.
+    /// Pointers to every column, for the decoding threads (nil: not loaded).
     struct ColumnPointers {
         let ids: UnsafeMutablePointer<Int64>, offsets: UnsafeMutablePointer<Int32>, times: UnsafeMutablePointer<Int64>
-        let events: UnsafeMutablePointer<UInt32>, channels: UnsafeMutablePointer<UInt16>, stages: UnsafeMutablePointer<UInt8>
-        let kinds: UnsafeMutablePointer<UInt8>, campaigns: UnsafeMutablePointer<UInt32>
+        let events: UnsafeMutablePointer<UInt32>, stages: UnsafeMutablePointer<UInt8>
+        let channels: UnsafeMutablePointer<UInt16>?, kinds: UnsafeMutablePointer<UInt8>?, campaigns: UnsafeMutablePointer<UInt32>?
         let devices: UnsafeMutablePointer<UInt16>?, sources: UnsafeMutablePointer<UInt16>?
     }
 
     private func withColumns(_ s: inout PackedSequences, _ body: (ColumnPointers) -> Void) {
-        let hasExtra = !s.devices.isEmpty
         // Empty columns have no storage: a dummy aligned base, never written through (their counts are zero).
         func base<T>(_ b: UnsafeMutableBufferPointer<T>) -> UnsafeMutablePointer<T> {
             b.baseAddress ?? UnsafeMutablePointer<T>(bitPattern: MemoryLayout<T>.alignment)!
         }
+        let loaded = s.loaded
+        func optional<T>(_ b: UnsafeMutableBufferPointer<T>, _ c: PackedColumn) -> UnsafeMutablePointer<T>? { loaded.contains(c) ? base(b) : nil }
         s.customerIDs.withUnsafeMutableBufferPointer { ids in
         s.offsets.withUnsafeMutableBufferPointer { offs in
         s.times.withUnsafeMutableBufferPointer { t in
@@ -145,76 +151,120 @@ extension Store {
         s.campaigns.withUnsafeMutableBufferPointer { cp in
         s.devices.withUnsafeMutableBufferPointer { dv in
         s.sources.withUnsafeMutableBufferPointer { sr in
-            body(ColumnPointers(ids: base(ids), offsets: base(offs), times: base(t), events: base(e), channels: base(ch),
-                                stages: base(st), kinds: base(k), campaigns: base(cp),
-                                devices: hasExtra ? dv.baseAddress : nil, sources: hasExtra ? sr.baseAddress : nil))
+            body(ColumnPointers(ids: base(ids), offsets: base(offs), times: base(t), events: base(e), stages: base(st),
+                                channels: optional(ch, .channel), kinds: optional(k, .kind), campaigns: optional(cp, .campaign),
+                                devices: optional(dv, .device), sources: optional(sr, .source)))
         } } } } } } } } } }
     }
 
-    /// Copies one chunk row (columns in `loadSequences`' SELECT order) to its place, leaving merged events out.
-    /// Every size is checked against the chunk list before anything is written, so a damaged chunk row is an
-    /// error, never a write past the columns.
-    private static func copy(_ st: Statement, _ customers: Int, _ kept: Int, _ eventStart: Int, _ customerStart: Int, _ merged: Bool, _ extra: Bool,
-                             _ fill: [(stage: UInt8, channel: UInt16, kind: UInt8)?], _ c: ColumnPointers,
-                             _ positions: inout [Int], _ values: inout [Double]) throws {
-        func blob<T>(_ col: Int32, _ type: T.Type) -> UnsafeBufferPointer<T> {
-            let b = st.blob(col)
-            return UnsafeBufferPointer(start: b.baseAddress?.assumingMemoryBound(to: T.self), count: b.count / MemoryLayout<T>.stride)
-        }
-        let ids = blob(0, Int64.self), offs = blob(1, Int32.self)
+    /// Touchpoint catalog: fills stage, channel and kind the rows left empty, for events `from..<to` (flat
+    /// tables by event code, so the loop over every event has no optional to unwrap).
+    private static func fill(_ c: ColumnPointers, _ from: Int, _ to: Int, _ fill: TouchpointFill) {
+        let n = fill.stage.count
+        guard n > 0 else { return }
+        fill.stage.withUnsafeBufferPointer { fs in
+        fill.channel.withUnsafeBufferPointer { fc in
+        fill.kind.withUnsafeBufferPointer { fk in
+            for i in from..<to {
+                let e = Int(c.events[i])
+                guard e < n else { continue }
+                if c.stages[i] == 0 { c.stages[i] = fs[e] }
+                if let ch = c.channels, ch[i] == 0 { ch[i] = fc[e] }
+                if let k = c.kinds, k[i] == 0 { k[i] = fk[e] }
+            }
+        } } }
+    }
+}
+
+/// What the touchpoint catalog gives each event code (0: nothing), for events whose rows left it empty.
+struct TouchpointFill {
+    var stage: [UInt8] = [], channel: [UInt16] = [], kind: [UInt8] = []
+}
+
+/// The chunk columns a load selects, in its SELECT's order.
+struct LoadedColumns {
+    let names: [String]
+    init(_ wanted: Set<PackedColumn>) {
+        var n = ["ids", "offsets", "times", "codes", "stages", "vals", "mflags"]
+        for (c, name) in [(PackedColumn.channel, "channels"), (.kind, "kinds"), (.campaign, "campaigns"), (.device, "devices"), (.source, "sources")]
+        where wanted.contains(c) { n.append(name) }
+        names = n
+    }
+    func index(_ name: String) -> Int32 { Int32(names.firstIndex(of: name) ?? 0) }
+}
+
+/// One selected chunk row on its way into the loaded columns.
+struct ChunkRow {
+    let st: Statement, columns: LoadedColumns, format: Int
+    let customers: Int, kept: Int, eventStart: Int, customerStart: Int, merged: Bool
+
+    /// Decodes the row into its place, leaving merged events out. Every count is checked against the chunk list
+    /// before anything is written, so a damaged chunk row is an error, never a write past the columns.
+    func place(into c: Store.ColumnPointers, _ positions: inout [Int], _ values: inout [Double]) throws {
         let damaged = StoreError("a chunk of the store does not match its description (the store file is damaged)")
-        guard ids.count == customers, offs.count == customers + 1, offs.first ?? 0 == 0 else { throw damaged }
+        let offs: [Int32] = try column("offsets")
+        guard offs.count == customers + 1, offs[0] == 0 else { throw damaged }
         for k in 0..<customers where offs[k + 1] < offs[k] { throw damaged }
         let n = Int(offs[customers])
-        var columns: [Int] = [blob(2, Int64.self).count, blob(3, UInt32.self).count, blob(4, UInt16.self).count, blob(5, UInt8.self).count,
-                              blob(6, UInt8.self).count, blob(7, UInt32.self).count, blob(8, Double.self).count]
-        if extra { columns += [blob(10, UInt16.self).count, blob(11, UInt16.self).count] }
-        if merged { columns.append(blob(9, UInt8.self).count) }
-        guard columns.allSatisfy({ $0 == n }) else { throw damaged }
+        guard merged ? n >= kept : n == kept else { throw damaged }
+        // Which events stay (nil: all of them), and how many stay before each.
+        var keptBefore: [Int]? = nil
         if merged {
-            let flags = blob(9, UInt8.self)
-            guard flags.reduce(0, { $0 + ($1 == 0 ? 1 : 0) }) == kept else { throw damaged }
-        } else if n != kept { throw damaged }
-        if let base = ids.baseAddress { (c.ids + customerStart).update(from: base, count: ids.count) }
-        var w = eventStart
-        if !merged {
-            func bulk<T>(_ col: Int32, _ dst: UnsafeMutablePointer<T>) {
-                let src = blob(col, T.self)
-                if let base = src.baseAddress { (dst + eventStart).update(from: base, count: src.count) }
-            }
-            bulk(2, c.times); bulk(3, c.events); bulk(4, c.channels); bulk(5, c.stages); bulk(6, c.kinds)
-            bulk(7, c.campaigns)
-            let vals = blob(8, Double.self)
-            for i in 0..<vals.count where !vals[i].isNaN { positions.append(eventStart + i); values.append(vals[i]) }
-            if extra, let dv = c.devices, let sr = c.sources { bulk(10, dv); bulk(11, sr) }
-            for k in 0..<ids.count { c.offsets[customerStart + k + 1] = Int32(eventStart) + offs[k + 1] }
-            w = eventStart + n
-        } else {
-            let flags = blob(9, UInt8.self)
-            let times = blob(2, Int64.self), codes = blob(3, UInt32.self), chans = blob(4, UInt16.self), stages = blob(5, UInt8.self)
-            let kinds = blob(6, UInt8.self), camps = blob(7, UInt32.self), vals = blob(8, Double.self)
-            let devs = blob(10, UInt16.self), srcs = blob(11, UInt16.self)
-            var k = 0
-            for i in 0..<n {
-                while Int(offs[k + 1]) <= i { c.offsets[customerStart + k + 1] = Int32(w); k += 1 }
-                if flags[i] != 0 { continue }
-                c.times[w] = times[i]; c.events[w] = codes[i]; c.channels[w] = chans[i]; c.stages[w] = stages[i]
-                c.kinds[w] = kinds[i]; c.campaigns[w] = camps[i]
-                if !vals[i].isNaN { positions.append(w); values.append(vals[i]) }
-                if extra, let dv = c.devices, let sr = c.sources { dv[w] = devs[i]; sr[w] = srcs[i] }
-                w += 1
-            }
-            while k < ids.count { c.offsets[customerStart + k + 1] = Int32(w); k += 1 }
+            let flags: [UInt8] = try column("mflags")
+            guard flags.count == n else { throw damaged }
+            var before = [Int](repeating: 0, count: n + 1)
+            for i in 0..<n { before[i + 1] = before[i] + (flags[i] == 0 ? 1 : 0) }
+            guard before[n] == kept else { throw damaged }
+            keptBefore = before
         }
-        // Touchpoint catalog: fill stage, channel and kind the rows left empty.
-        if !fill.isEmpty {
-            for i in eventStart..<w {
-                let e = Int(c.events[i])
-                guard e < fill.count, let f = fill[e] else { continue }
-                if c.stages[i] == 0 { c.stages[i] = f.stage }
-                if c.channels[i] == 0 { c.channels[i] = f.channel }
-                if c.kinds[i] == 0 { c.kinds[i] = f.kind }
-            }
+        try decode("ids", into: c.ids + customerStart, count: customers)
+        func events<T: FixedWidthInteger>(_ name: String, _ dst: UnsafeMutablePointer<T>?) throws {
+            guard let dst else { return }
+            guard let keptBefore else { return try decode(name, into: dst + eventStart, count: n) }
+            let all: [T] = try column(name)
+            guard all.count == n else { throw damaged }
+            for i in 0..<n where keptBefore[i + 1] > keptBefore[i] { dst[eventStart + keptBefore[i]] = all[i] }
+        }
+        try events("times", c.times); try events("codes", c.events); try events("stages", c.stages)
+        try events("channels", c.channels); try events("kinds", c.kinds); try events("campaigns", c.campaigns)
+        try events("devices", c.devices); try events("sources", c.sources)
+        let at = eventStart
+        try forEachValue(count: n) { i, v in
+            if let keptBefore {
+                if keptBefore[i + 1] > keptBefore[i] { positions.append(at + keptBefore[i]); values.append(v) }
+            } else { positions.append(at + i); values.append(v) }
+        }
+        for k in 0..<customers { c.offsets[customerStart + k + 1] = Int32(at + (keptBefore?[Int(offs[k + 1])] ?? Int(offs[k + 1]))) }
+    }
+
+    private func blob(_ name: String) -> UnsafeRawBufferPointer { st.blob(columns.index(name)) }
+
+    /// A whole column (format 1: the raw array; format 2: decoded).
+    private func column<T: FixedWidthInteger>(_ name: String) throws -> [T] {
+        if format >= 2 { return try ColumnCodec.decode(blob(name)) }
+        let b = blob(name)
+        return [T](unsafeUninitializedCapacity: b.count / MemoryLayout<T>.size) { buf, count in
+            count = buf.count
+            if count > 0, let base = b.baseAddress { UnsafeMutableRawPointer(buf.baseAddress!).copyMemory(from: base, byteCount: count * MemoryLayout<T>.size) }
+        }
+    }
+
+    /// Exactly `count` values of a column into `dst`, or an error.
+    private func decode<T: FixedWidthInteger>(_ name: String, into dst: UnsafeMutablePointer<T>, count: Int) throws {
+        if format >= 2 { return try ColumnCodec.decode(blob(name), into: dst, count: count) }
+        let b = blob(name)
+        guard b.count == count * MemoryLayout<T>.size else { throw ColumnCodec.damaged }
+        if count > 0, let base = b.baseAddress { UnsafeMutableRawPointer(dst).copyMemory(from: base, byteCount: b.count) }
+    }
+
+    /// Each event of the `n` with a value, in order.
+    private func forEachValue(count n: Int, _ body: (Int, Double) -> Void) throws {
+        let b = blob("vals")
+        if format >= 2 { return try ColumnCodec.forEachValue(b, count: n, body) }
+        guard b.count == n * 8 else { throw ColumnCodec.damaged }
+        for i in 0..<n {
+            let x = b.loadUnaligned(fromByteOffset: i * 8, as: Double.self)
+            if !x.isNaN { body(i, x) }
         }
     }
 }
@@ -233,30 +283,35 @@ extension Store {
     private func loadPropertyInSnapshot(_ name: String) throws -> (values: [String], codes: [UInt32]) {
         var values = [""], index: [String: UInt32] = [:], codes: [UInt32] = []
         let needle = Array(jsonQuoted(name).utf8)
+        let format = try chunkFormat()
         let st = try db.prepare("SELECT mflags, prop_offsets, props, \(sumsColumn) FROM chunks ORDER BY chunk")
         while try st.step() {
             try ChunkChecksums.check(st, ["mflags", "prop_offsets", "props"], first: 0, sumsColumn: 3)
-            let flags = st.blob(0), offs = st.blob(1), bytes = st.blob(2)
+            func column<T: FixedWidthInteger>(_ col: Int32) throws -> [T] {
+                if format >= 2 { return try ColumnCodec.decode(st.blob(col)) }
+                let b = st.blob(col)
+                return (0..<(b.count / MemoryLayout<T>.size)).map { b.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self) }
+            }
+            let flags: [UInt8] = try column(0), offs: [Int32] = try column(1), bytes: [UInt8] = try column(2)
             let n = flags.count
             // Sizes checked before any offset is followed.
-            guard n == 0 || offs.count == (n + 1) * 4 else { throw ChunkChecksums.damaged }
-            for i in 0..<n {
-                let a = offs.loadUnaligned(fromByteOffset: i * 4, as: Int32.self), b = offs.loadUnaligned(fromByteOffset: (i + 1) * 4, as: Int32.self)
-                guard a >= 0, b >= a, Int(b) <= bytes.count else { throw ChunkChecksums.damaged }
-            }
-            for i in 0..<n where flags[i] == 0 {
-                let a = Int(offs.load(fromByteOffset: i * 4, as: Int32.self)), b = Int(offs.load(fromByteOffset: (i + 1) * 4, as: Int32.self))
-                var code: UInt32 = 0
-                if b > a {
-                    let text = UnsafeRawBufferPointer(rebasing: bytes[a..<b])
-                    // Parse only objects that mention the key.
-                    if text.count >= needle.count, text.firstRange(of: needle) != nil,
-                       let obj = try? JSONSerialization.jsonObject(with: Data(text)) as? [String: Any], let v = obj[name] {
-                        let s = v as? String ?? "\(v)"
-                        if let c = index[s] { code = c } else { code = UInt32(values.count); index[s] = code; values.append(s) }
+            guard n == 0 || offs.count == n + 1 else { throw ChunkChecksums.damaged }
+            for i in 0..<n where offs[i] < 0 || offs[i + 1] < offs[i] || Int(offs[i + 1]) > bytes.count { throw ChunkChecksums.damaged }
+            bytes.withUnsafeBytes { bytes in
+                for i in 0..<n where flags[i] == 0 {
+                    let a = Int(offs[i]), b = Int(offs[i + 1])
+                    var code: UInt32 = 0
+                    if b > a {
+                        let text = UnsafeRawBufferPointer(rebasing: bytes[a..<b])
+                        // Parse only objects that mention the key.
+                        if text.count >= needle.count, text.firstRange(of: needle) != nil,
+                           let obj = try? JSONSerialization.jsonObject(with: Data(text)) as? [String: Any], let v = obj[name] {
+                            let s = v as? String ?? "\(v)"
+                            if let c = index[s] { code = c } else { code = UInt32(values.count); index[s] = code; values.append(s) }
+                        }
                     }
+                    codes.append(code)
                 }
-                codes.append(code)
             }
         }
         return (values, codes)

@@ -26,15 +26,32 @@ final class ChunkWriter {
             VALUES(?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, ?)
             """)
         deleteStatement = try db.prepare("DELETE FROM chunks WHERE chunk = ?")
+        try upgrade(store)
     }
 
-    func read(_ chunk: Int64) throws -> ChunkData? {
+    /// A store of schema version 1 (chunk columns as raw arrays) is rewritten in version 2 (encoded, a quarter
+    /// of the size) before anything is written to it: in one transaction, so a store is never half upgraded.
+    private func upgrade(_ store: Store) throws {
+        func rewrite() throws {
+            guard try store.chunkFormat() < 2 else { return }
+            var chunks: [Int64] = []
+            let list = try db.prepare("SELECT chunk FROM chunks ORDER BY chunk")
+            while try list.step() { chunks.append(list.int(0)) }
+            for chunk in chunks {
+                if let d = try read(chunk, format: 1) { try write(chunk, d) }
+            }
+            try store.setMeta("schema_version", "\(Schema.version)")
+        }
+        if db.inTransaction { try rewrite() } else { try db.transaction(rewrite) }
+    }
+
+    /// A stored chunk, checked (a damaged chunk is not merged into: its garbage would be written back with a
+    /// fresh checksum).
+    func read(_ chunk: Int64, format: Int = Int(Schema.version)) throws -> ChunkData? {
         readStatement.bindInt(chunk, at: 1)
         defer { readStatement.reset() }
         guard try readStatement.step() else { return nil }
-        // A damaged chunk is not merged into (its garbage would be written back with a fresh checksum).
-        try ChunkData.verify(readStatement)
-        return ChunkData(readStatement, first: 0)
+        return try ChunkData(readStatement, format: format)
     }
 
     func write(_ chunk: Int64, _ d: ChunkData) throws {
@@ -47,8 +64,9 @@ final class ChunkWriter {
         st.bindInt(chunk, at: 1); st.bindInt(Int64(d.ids.count), at: 2); st.bindInt(Int64(d.columns.count), at: 3)
         st.bindInt(Int64(d.mergedCount), at: 4)
         st.bindInt(d.columns.times.min() ?? 0, at: 5); st.bindInt(d.columns.times.max() ?? 0, at: 6)
-        d.bind(st, first: 7)
-        ChunkChecksums.sums(d).withUnsafeBytes { st.bindBytes($0, at: 24) }
+        let blobs = d.encoded()
+        for (k, b) in blobs.enumerated() { b.withUnsafeBytes { st.bindBytes($0, at: 7 + Int32(k)) } }
+        ChunkChecksums.sums(blobs).withUnsafeBytes { st.bindBytes($0, at: 24) }
         try st.run()
     }
 
@@ -89,11 +107,11 @@ final class ChunkWriter {
                         continue
                     }
                     let k = order[b]; b += 1
-                    // Exact duplicate: same time and fingerprint among this customer's events so far (stored ones at
-                    // an equal time were taken first, so they are all behind us).
+                    // Exact duplicate: same time and every stored field among this customer's events so far (stored
+                    // ones at an equal time were taken first, so they are all behind us).
                     var j = result.columns.count - 1, dupOf: Int? = nil
                     while j >= start && result.columns.times[j] == batch.times[k] {
-                        if result.columns.hashes[j] == batch.hashes[k] { dupOf = j; break }
+                        if result.columns.sameFields(j, as: batch, k) { dupOf = j; break }
                         j -= 1
                     }
                     if let d = dupOf {

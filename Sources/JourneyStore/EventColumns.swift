@@ -4,8 +4,6 @@ import Foundation
 /// an import batch holds them for its parsed rows. Codes are dictionary codes; 0 means "none".
 struct EventColumns {
     var times: [Int64] = []
-    /// Fingerprint of every stored field but the customer: an exact duplicate has the same (customer, time, hash).
-    var hashes: [Int64] = []
     /// Which import stored the event (the `imports` table).
     var imports: [UInt32] = []
     var events: [UInt32] = []
@@ -26,7 +24,7 @@ struct EventColumns {
     var count: Int { times.count }
 
     mutating func reserve(_ n: Int) {
-        times.reserveCapacity(n); hashes.reserveCapacity(n); imports.reserveCapacity(n); events.reserveCapacity(n)
+        times.reserveCapacity(n); imports.reserveCapacity(n); events.reserveCapacity(n)
         channels.reserveCapacity(n); stages.reserveCapacity(n); kinds.reserveCapacity(n); campaigns.reserveCapacity(n)
         devices.reserveCapacity(n); sources.reserveCapacity(n); onlines.reserveCapacity(n); values.reserveCapacity(n)
         merged.reserveCapacity(n); propOffsets.reserveCapacity(n + 1)
@@ -34,7 +32,7 @@ struct EventColumns {
 
     /// Appends event `i` of `other`.
     @inline(__always) mutating func append(from o: EventColumns, _ i: Int) {
-        times.append(o.times[i]); hashes.append(o.hashes[i]); imports.append(o.imports[i]); events.append(o.events[i])
+        times.append(o.times[i]); imports.append(o.imports[i]); events.append(o.events[i])
         channels.append(o.channels[i]); stages.append(o.stages[i]); kinds.append(o.kinds[i]); campaigns.append(o.campaigns[i])
         devices.append(o.devices[i]); sources.append(o.sources[i]); onlines.append(o.onlines[i]); values.append(o.values[i])
         merged.append(o.merged[i])
@@ -44,12 +42,23 @@ struct EventColumns {
     }
 
     mutating func removeAll() {
-        times.removeAll(keepingCapacity: true); hashes.removeAll(keepingCapacity: true); imports.removeAll(keepingCapacity: true)
+        times.removeAll(keepingCapacity: true); imports.removeAll(keepingCapacity: true)
         events.removeAll(keepingCapacity: true); channels.removeAll(keepingCapacity: true); stages.removeAll(keepingCapacity: true)
         kinds.removeAll(keepingCapacity: true); campaigns.removeAll(keepingCapacity: true); devices.removeAll(keepingCapacity: true)
         sources.removeAll(keepingCapacity: true); onlines.removeAll(keepingCapacity: true); values.removeAll(keepingCapacity: true)
         merged.removeAll(keepingCapacity: true); propOffsets.removeAll(keepingCapacity: true); propOffsets.append(0)
         propBytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Whether event `i` and event `j` of `o` agree in every stored field but the import and the merged flag
+    /// (an exact duplicate when they also belong to one customer at one time).
+    func sameFields(_ i: Int, as o: EventColumns, _ j: Int) -> Bool {
+        guard times[i] == o.times[j], events[i] == o.events[j], channels[i] == o.channels[j], stages[i] == o.stages[j],
+              kinds[i] == o.kinds[j], campaigns[i] == o.campaigns[j], devices[i] == o.devices[j], sources[i] == o.sources[j],
+              onlines[i] == o.onlines[j], values[i].isNaN ? o.values[j].isNaN : values[i].bitPattern == o.values[j].bitPattern
+        else { return false }
+        let a = Int(propOffsets[i]), b = Int(propOffsets[i + 1]), c = Int(o.propOffsets[j]), d = Int(o.propOffsets[j + 1])
+        return b - a == d - c && propBytes[a..<b].elementsEqual(o.propBytes[c..<d])
     }
 
     func props(_ i: Int) -> String? {
@@ -69,46 +78,61 @@ struct ChunkData {
 }
 
 extension ChunkData {
+    /// The chunk row's BLOB columns. `hashes` is empty from chunk format 2 on (an exact duplicate is found by
+    /// comparing the stored fields, `EventColumns.sameFields`); format 1 stores kept a fingerprint there.
     static let columnList = "ids, offsets, times, hashes, imports, codes, channels, stages, kinds, campaigns, devices, sources, onlines, vals, mflags, prop_offsets, props"
 
-    /// Reads a chunk row's BLOBs, starting at result column `first` (in `columnList` order).
-    init(_ st: Statement, first: Int32) {
-        func read<T>(_ col: Int32, _ into: inout [T]) {
-            let b = st.blob(first + col)
-            let n = b.count / MemoryLayout<T>.stride
-            into.removeAll(keepingCapacity: true)
-            if n > 0, let base = b.baseAddress {
-                into.append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: T.self), count: n))
+    /// Reads a chunk row (`SELECT columnList, sums`) stored in chunk format `format` (`Store.chunkFormat`),
+    /// checked against its checksums and its columns against each other: a damaged row is an error.
+    init(_ st: Statement, format: Int) throws {
+        try ChunkChecksums.check(st, ChunkChecksums.names, first: 0, sumsColumn: Int32(ChunkChecksums.names.count))
+        if format >= 2 {
+            func d<T: FixedWidthInteger>(_ col: Int32, _ into: inout [T]) throws { into = try ColumnCodec.decode(st.blob(col)) }
+            try d(0, &ids); try d(1, &offsets)
+            try d(2, &columns.times); try d(4, &columns.imports); try d(5, &columns.events)
+            try d(6, &columns.channels); try d(7, &columns.stages); try d(8, &columns.kinds); try d(9, &columns.campaigns)
+            try d(10, &columns.devices); try d(11, &columns.sources); try d(12, &columns.onlines)
+            columns.values = try ColumnCodec.decodeDoubles(st.blob(13))
+            try d(14, &columns.merged); try d(15, &columns.propOffsets); try d(16, &columns.propBytes)
+        } else {
+            func read<T>(_ col: Int32, _ into: inout [T]) {
+                let b = st.blob(col)
+                let n = b.count / MemoryLayout<T>.stride
+                into.removeAll(keepingCapacity: true)
+                if n > 0, let base = b.baseAddress {
+                    into.append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: T.self), count: n))
+                }
             }
+            read(0, &ids); read(1, &offsets)
+            read(2, &columns.times); read(4, &columns.imports); read(5, &columns.events)
+            read(6, &columns.channels); read(7, &columns.stages); read(8, &columns.kinds); read(9, &columns.campaigns)
+            read(10, &columns.devices); read(11, &columns.sources); read(12, &columns.onlines); read(13, &columns.values)
+            read(14, &columns.merged); read(15, &columns.propOffsets); read(16, &columns.propBytes)
         }
-        read(0, &ids); read(1, &offsets)
-        read(2, &columns.times); read(3, &columns.hashes); read(4, &columns.imports); read(5, &columns.events)
-        read(6, &columns.channels); read(7, &columns.stages); read(8, &columns.kinds); read(9, &columns.campaigns)
-        read(10, &columns.devices); read(11, &columns.sources); read(12, &columns.onlines); read(13, &columns.values)
-        read(14, &columns.merged); read(15, &columns.propOffsets); read(16, &columns.propBytes)
         if columns.propOffsets.isEmpty { columns.propOffsets = [0] }
         if offsets.isEmpty { offsets = [0] }
+        guard isWhole else { throw ChunkChecksums.damaged }
     }
 
-    /// Checks a row of `SELECT columnList, sums` against its checksums and its sizes against each other.
-    static func verify(_ st: Statement) throws {
-        let names = ChunkChecksums.names
-        try ChunkChecksums.check(st, names, first: 0, sumsColumn: Int32(names.count))
-        let ids = st.blob(0).count / 8, offsets = st.blob(1).count / 4, events = st.blob(2).count / 8
-        guard offsets == ids + 1 || (ids == 0 && offsets <= 1) else { throw ChunkChecksums.damaged }
-        // hashes, imports, codes, channels, stages, kinds, campaigns, vals, mflags: one value per event each.
-        for (col, width): (Int32, Int) in [(3, 8), (4, 4), (5, 4), (6, 2), (7, 1), (8, 1), (9, 4), (13, 8), (14, 1)] {
-            guard st.blob(col).count == events * width else { throw ChunkChecksums.damaged }
-        }
+    /// Every column's length agrees with the others and every offset lies in its column.
+    private var isWhole: Bool {
+        let c = columns, n = c.times.count
+        guard offsets.count == ids.count + 1, offsets.first == 0, offsets.last.map(Int.init) == n,
+              zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 }) else { return false }
+        for count in [c.imports.count, c.events.count, c.channels.count, c.stages.count, c.kinds.count, c.campaigns.count,
+                      c.devices.count, c.sources.count, c.onlines.count, c.values.count, c.merged.count] where count != n { return false }
+        return c.propOffsets.count == n + 1 && c.propOffsets.first == 0 && c.propOffsets.last.map(Int.init) == c.propBytes.count
+            && zip(c.propOffsets, c.propOffsets.dropFirst()).allSatisfy { $0 <= $1 }
     }
 
-    /// Binds the BLOBs as parameters starting at `first` (in `columnList` order).
-    func bind(_ st: Statement, first: Int32) {
-        func put<T>(_ col: Int32, _ a: [T]) { a.withUnsafeBytes { st.bindBytes($0, at: first + col) } }
-        put(0, ids); put(1, offsets)
-        put(2, columns.times); put(3, columns.hashes); put(4, columns.imports); put(5, columns.events)
-        put(6, columns.channels); put(7, columns.stages); put(8, columns.kinds); put(9, columns.campaigns)
-        put(10, columns.devices); put(11, columns.sources); put(12, columns.onlines); put(13, columns.values)
-        put(14, columns.merged); put(15, columns.propOffsets); put(16, columns.propBytes)
+    /// The row's BLOBs in chunk format 2, in `columnList` order.
+    func encoded() -> [[UInt8]] {
+        let c = columns
+        return [ColumnCodec.encode(ids), ColumnCodec.encode(offsets), ColumnCodec.encode(c.times), [],
+                ColumnCodec.encode(c.imports), ColumnCodec.encode(c.events), ColumnCodec.encode(c.channels),
+                ColumnCodec.encode(c.stages), ColumnCodec.encode(c.kinds), ColumnCodec.encode(c.campaigns),
+                ColumnCodec.encode(c.devices), ColumnCodec.encode(c.sources), ColumnCodec.encode(c.onlines),
+                ColumnCodec.encode(c.values), ColumnCodec.encode(c.merged), ColumnCodec.encode(c.propOffsets),
+                ColumnCodec.encode(c.propBytes)]
     }
 }

@@ -548,13 +548,8 @@ final class EventImporter {
             for (what, c, bytes) in [("channels", channel, chB), ("devices", device, dvB), ("sources", src, srcB)] where c > Int64(UInt16.max) {
                 return ("too many \(what)", "'\(String(decoding: bytes, as: UTF8.self))' would be number \(Int(c).grouped); a store keeps at most 65,535 distinct \(what)")
             }
-            var h = Hasher64()
-            h.mix(ts); h.mix(event); h.mix(channel); h.mix(stage); h.mix(kind); h.mix(online); h.mix(campaign)
-            h.mix(device); h.mix(src); h.mix(Int64(bitPattern: value.isNaN ? 0x7FF8_dead_beef : value.bitPattern))
-            if let propsJSON { h.mix(string: propsJSON) }
-
             batchCustomers.append(cust)
-            batch.times.append(ts); batch.hashes.append(h.value); batch.imports.append(importID)
+            batch.times.append(ts); batch.imports.append(importID)
             batch.events.append(UInt32(event)); batch.channels.append(UInt16(channel))
             batch.stages.append(UInt8(stage)); batch.kinds.append(UInt8(kind)); batch.campaigns.append(UInt32(campaign))
             batch.devices.append(UInt16(device)); batch.sources.append(UInt16(src))
@@ -634,24 +629,3 @@ extension Store {
         }
     }
 }
-
-/// A 64-bit mixing hash over integers and strings (row fingerprints; not cryptographic).
-struct Hasher64 {
-    private(set) var state: UInt64 = 0x243F_6A88_85A3_08D3
-    @inline(__always) mutating func mix(_ v: Int64) {
-        state = (state ^ UInt64(bitPattern: v)) &* 0x9E37_79B9_7F4A_7C15
-        state ^= state >> 29
-    }
-    mutating func mix(string: String) {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in string.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-        mix(Int64(bitPattern: h))
-    }
-    var value: Int64 {
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Int64(bitPattern: z ^ (z >> 31))
-    }
-}
-

@@ -77,7 +77,7 @@ extension Store {
         rows.append([.text("channels"), .text("distinct channels"), .int(channels.count)])
         // From the packed sequences: customers without any stage, events per customer.
         if isCancelled() { throw QueryCancelled() }
-        let seq = try loadSequences()
+        let seq = try loadSequences(columns: [], threads: nil)
         var noStage = 0
         var perCustomer: [Double] = []
         for c in 0..<seq.customerCount {

@@ -1,6 +1,8 @@
-/// The store's tables. Version 1. Times are UTC milliseconds; names are dictionary codes (see `dictionary`).
+/// The store's tables. Times are UTC milliseconds; names are dictionary codes (see `dictionary`).
+/// Version 2 stores chunk columns encoded (`ColumnCodec`); version 1 stored them as raw arrays, and such a store
+/// is read as it is and rewritten in version 2 by its next import (`ChunkWriter.upgrade`).
 enum Schema {
-    static let version: Int64 = 1
+    static let version: Int64 = 2
 
     static let defaultStages = ["awareness", "favorability", "consideration", "intent", "conversion", "retention", "advocacy"]
 

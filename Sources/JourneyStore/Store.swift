@@ -121,6 +121,10 @@ public final class Store {
         if readOnly { throw StoreError("\(path): the store is read-only (no write permission); nothing was changed") }
     }
 
+    /// How the chunks' columns are stored: 1 raw arrays, 2 encoded (`ColumnCodec`). The schema version; read
+    /// it inside the transaction that reads the chunks (an import may upgrade the store between two reads).
+    func chunkFormat() throws -> Int { Int(try meta("schema_version") ?? "1") ?? 1 }
+
     func meta(_ key: String) throws -> String? { try db.scalarText("SELECT value FROM meta WHERE key=?", [.text(key)]) }
     func setMeta(_ key: String, _ value: String) throws {
         let st = try db.prepare("INSERT OR REPLACE INTO meta VALUES(?, ?)")
@@ -197,35 +201,34 @@ public final class Store {
         return costs
     }
 
-    /// The touchpoint catalog by event code: what fills stage, channel and kind when a row has none.
-    func touchpointFill() throws -> [(stage: UInt8, channel: UInt16, kind: UInt8)?] {
+    /// What the touchpoint catalog fills in for events whose rows left stage, channel or kind empty: by event
+    /// code, 0 where it gives nothing.
+    func touchpointFill() throws -> TouchpointFill {
         let tp = try db.prepare("""
             SELECT d.code, coalesce((SELECT ord + 1 FROM stages WHERE name = t.stage), 0),
                    coalesce((SELECT code FROM dictionary WHERE domain = 'channel' AND name = t.channel), 0),
                    CASE t.kind WHEN 'paid' THEN 1 WHEN 'owned' THEN 2 WHEN 'earned' THEN 3 ELSE 0 END
             FROM touchpoints t JOIN dictionary d ON d.domain = 'event' AND d.name = t.event
             """)
-        var fill: [(stage: UInt8, channel: UInt16, kind: UInt8)?] = []
+        var fill = TouchpointFill()
         while try tp.step() {
             let code = Int(tp.int(0))
-            if fill.count <= code { fill += [(stage: UInt8, channel: UInt16, kind: UInt8)?](repeating: nil, count: code + 1 - fill.count) }
-            fill[code] = (UInt8(tp.int(1)), UInt16(tp.int(2)), UInt8(tp.int(3)))
+            if fill.stage.count <= code {
+                let more = code + 1 - fill.stage.count
+                fill.stage += [UInt8](repeating: 0, count: more); fill.channel += [UInt16](repeating: 0, count: more)
+                fill.kind += [UInt8](repeating: 0, count: more)
+            }
+            fill.stage[code] = UInt8(tp.int(1)); fill.channel[code] = UInt16(tp.int(2)); fill.kind[code] = UInt8(tp.int(3))
         }
         return fill
     }
 
-    private func appendBlob<T>(_ blob: UnsafeRawBufferPointer, to array: inout [T]) {
-        let count = blob.count / MemoryLayout<T>.stride
-        guard count > 0, let base = blob.baseAddress else { return }
-        array.append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: T.self), count: count))
-    }
-
     /// Each chunk's stored columns (merged events included), for the quality report.
     func forEachChunk(_ body: (ChunkData) throws -> Void) throws {
-        let st = try db.prepare("SELECT \(ChunkData.columnList), \(sumsColumn) FROM chunks ORDER BY chunk")
-        while try st.step() {
-            try ChunkData.verify(st)
-            try body(ChunkData(st, first: 0))
+        try db.readTransaction {
+            let format = try chunkFormat()
+            let st = try db.prepare("SELECT \(ChunkData.columnList), \(sumsColumn) FROM chunks ORDER BY chunk")
+            while try st.step() { try body(ChunkData(st, format: format)) }
         }
     }
 
@@ -248,11 +251,8 @@ public final class Store {
     /// First contact: the customer master data's date, else the customer's first event (`YYYY-MM-DD`).
     func firstContact(for ids: [Int64]) throws -> [String?] {
         var map: [Int64: Int64] = [:]
-        let st = try db.prepare("SELECT ids, offsets, times FROM chunks")
-        while try st.step() {
-            var cids: [Int64] = [], offs: [Int32] = [], times: [Int64] = []
-            appendBlob(st.blob(0), to: &cids); appendBlob(st.blob(1), to: &offs); appendBlob(st.blob(2), to: &times)
-            for (k, id) in cids.enumerated() where offs[k + 1] > offs[k] { map[id] = times[Int(offs[k])] }
+        try forEachChunk { d in
+            for (k, id) in d.ids.enumerated() where d.offsets[k + 1] > d.offsets[k] { map[id] = d.columns.times[Int(d.offsets[k])] }
         }
         let m = try db.prepare("SELECT id, first_contact FROM customers WHERE first_contact IS NOT NULL")
         while try m.step() { map[m.int(0)] = m.int(1) }

@@ -276,8 +276,10 @@ import JourneyTestSupport
         defer { if mounted { _ = try? Self.runTool("/bin/umount", [full]) } }
         let small = full + "/s.journey"
         #expect(try Self.run(["import", d + "/e.csv", "--into", small, "--no-progress"]).status == 0)
-        _ = try Self.run(["generate", "--profile", "b2c", "--customers", "30000", "--seed", "6", "--clean", "--out", d + "/big.csv"])
-        let fill = try Self.run(["import", d + "/big.csv", "--into", small, "--no-progress"], env: mounted ? [:] : ["JOURNEY_TEST_MAX_PAGES": "60"])
+        _ = try Self.run(["generate", "--profile", "b2c", "--customers", "150000", "--seed", "6", "--clean", "--out", d + "/big.csv"])
+        // One batch (the store holds whole batches: with several, a full disk keeps those before it).
+        let oneBatch = ["JOURNEY_IMPORT_BATCH": "1000000"]
+        let fill = try Self.run(["import", d + "/big.csv", "--into", small, "--no-progress"], env: mounted ? oneBatch : oneBatch.merging(["JOURNEY_TEST_MAX_PAGES": "60"]) { a, _ in a })
         #expect(!fill.killed && fill.status == 1 && fill.err.contains("the disk is full"), "\(mounted ? "tmpfs" : "page limit"): \(fill.err)")
         let rows = try String(contentsOfFile: d + "/e.csv", encoding: .utf8).split(separator: "\n").count - 1
         let bigRows = try String(contentsOfFile: d + "/big.csv", encoding: .utf8).split(separator: "\n").count - 1
