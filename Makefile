@@ -70,6 +70,7 @@ bench: build
 	python3 bench/value_bench.py --journey $(JOURNEY)
 	python3 bench/model_bench.py --journey $(JOURNEY)
 	python3 bench/cancel_bench.py --journey $(JOURNEY)
+	python3 bench/scale_bench.py --journey $(JOURNEY)
 	@command -v clickhouse-server >/dev/null 2>&1 || { echo "installing: clickhouse-server"; (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clickhouse-server) >/dev/null || echo "warning: could not install clickhouse-server"; }
 	python3 bench/clickhouse_bench.py --journey $(JOURNEY)
 

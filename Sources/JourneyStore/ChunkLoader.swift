@@ -39,13 +39,12 @@ extension Store {
     }
 
     private func loadSequencesInSnapshot(columns wanted: Set<PackedColumn>, threads: Int?) throws -> PackedSequences {
-        struct Slot { var chunk: Int64; var customers: Int; var kept: Int; var merged: Bool; var eventStart = 0; var customerStart = 0 }
+        struct Slot { var chunk: Int64; var customers: Int; var kept: Int; var merged: Bool; var tails: Bool; var eventStart = 0; var customerStart = 0 }
         let generation = try db.generation(), format = try chunkFormat()
-        var slots: [Slot] = []
-        let meta = try db.prepare("SELECT chunk, customers, events, merged FROM chunks ORDER BY chunk")
-        while try meta.step() {
-            slots.append(Slot(chunk: meta.int(0), customers: Int(meta.int(1)), kept: Int(meta.int(2) - meta.int(3)), merged: meta.int(3) > 0))
+        let slots0 = try ChunkTails.chunkList(db).map {
+            Slot(chunk: $0.chunk, customers: $0.customers, kept: $0.events - $0.merged, merged: $0.merged > 0, tails: $0.tails > 0)
         }
+        var slots = slots0
         var events = 0, customers = 0
         for i in slots.indices {
             slots[i].eventStart = events; slots[i].customerStart = customers
@@ -86,7 +85,7 @@ extension Store {
         // Only the columns asked for: SQLite reads a row's overflow pages only up to the last column selected.
         let selected = LoadedColumns(wanted)
         let sql = "SELECT \(selected.names.joined(separator: ", ")), \(sumsColumn) FROM chunks WHERE chunk = ?"
-        let path = self.path, immutable = self.immutable, cancelled = self.isCancelled
+        let path = self.path, immutable = self.immutable, cancelled = self.isCancelled, sums = sumsColumn
         withColumns(&seq) { c in
             errors.withUnsafeMutableBufferPointer { errOut in
             found.withUnsafeMutableBufferPointer { foundOut in
@@ -105,6 +104,16 @@ extension Store {
                         let st = try conn.prepare(sql)
                         for slot in slots[(p == 0 ? 0 : split)..<(p == 0 ? split : slots.count)] {
                             if cancelled() { throw QueryCancelled() }
+                            if slot.tails {
+                                // Tails to apply: the chunk is read whole (rare: an import folds them in soon).
+                                guard let d = try ChunkTails.read(conn, chunk: slot.chunk, format: format, sumsColumn: sums) else {
+                                    throw StoreError("\(path): chunk \(slot.chunk) is missing (the store file is damaged)")
+                                }
+                                try d.place(into: c, customers: slot.customers, kept: slot.kept, eventStart: slot.eventStart,
+                                            customerStart: slot.customerStart, &positions, &values)
+                                Self.fill(c, slot.eventStart, slot.eventStart + slot.kept, fill)
+                                continue
+                            }
                             st.bindInt(slot.chunk, at: 1)
                             guard try st.step() else { throw StoreError("\(path): chunk \(slot.chunk) is missing (the store file is damaged)") }
                             try ChunkChecksums.check(st, selected.names, first: 0, sumsColumn: Int32(selected.names.count))
@@ -179,6 +188,30 @@ extension Store {
 /// What the touchpoint catalog gives each event code (0: nothing), for events whose rows left it empty.
 struct TouchpointFill {
     var stage: [UInt8] = [], channel: [UInt16] = [], kind: [UInt8] = []
+}
+
+extension ChunkData {
+    /// Copies this chunk (read whole, tails applied) into its place, leaving merged events out; its counts must
+    /// be the chunk list's.
+    func place(into c: Store.ColumnPointers, customers: Int, kept: Int, eventStart: Int, customerStart: Int,
+               _ positions: inout [Int], _ values: inout [Double]) throws {
+        let e = columns
+        guard ids.count == customers, e.count - mergedCount == kept else {
+            throw StoreError("a chunk of the store does not match its description (the store file is damaged)")
+        }
+        var w = eventStart
+        for (k, id) in ids.enumerated() {
+            c.ids[customerStart + k] = id
+            for i in Int(offsets[k])..<Int(offsets[k + 1]) where e.merged[i] == 0 {
+                c.times[w] = e.times[i]; c.events[w] = e.events[i]; c.stages[w] = e.stages[i]
+                c.channels?[w] = e.channels[i]; c.kinds?[w] = e.kinds[i]; c.campaigns?[w] = e.campaigns[i]
+                c.devices?[w] = e.devices[i]; c.sources?[w] = e.sources[i]
+                if !e.values[i].isNaN { positions.append(w); values.append(e.values[i]) }
+                w += 1
+            }
+            c.offsets[customerStart + k + 1] = Int32(w)
+        }
+    }
 }
 
 /// The chunk columns a load selects, in its SELECT's order.
@@ -283,23 +316,11 @@ extension Store {
     private func loadPropertyInSnapshot(_ name: String) throws -> (values: [String], codes: [UInt32]) {
         var values = [""], index: [String: UInt32] = [:], codes: [UInt32] = []
         let needle = Array(jsonQuoted(name).utf8)
-        let format = try chunkFormat()
-        let st = try db.prepare("SELECT mflags, prop_offsets, props, \(sumsColumn) FROM chunks ORDER BY chunk")
-        while try st.step() {
-            try ChunkChecksums.check(st, ["mflags", "prop_offsets", "props"], first: 0, sumsColumn: 3)
-            func column<T: FixedWidthInteger>(_ col: Int32) throws -> [T] {
-                if format >= 2 { return try ColumnCodec.decode(st.blob(col)) }
-                let b = st.blob(col)
-                return (0..<(b.count / MemoryLayout<T>.size)).map { b.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self) }
-            }
-            let flags: [UInt8] = try column(0), offs: [Int32] = try column(1), bytes: [UInt8] = try column(2)
-            let n = flags.count
-            // Sizes checked before any offset is followed.
-            guard n == 0 || offs.count == n + 1 else { throw ChunkChecksums.damaged }
-            for i in 0..<n where offs[i] < 0 || offs[i + 1] < offs[i] || Int(offs[i + 1]) > bytes.count { throw ChunkChecksums.damaged }
-            bytes.withUnsafeBytes { bytes in
-                for i in 0..<n where flags[i] == 0 {
-                    let a = Int(offs[i]), b = Int(offs[i + 1])
+        try forEachChunk { d in
+            let e = d.columns
+            e.propBytes.withUnsafeBytes { bytes in
+                for i in 0..<e.count where e.merged[i] == 0 {
+                    let a = Int(e.propOffsets[i]), b = Int(e.propOffsets[i + 1])
                     var code: UInt32 = 0
                     if b > a {
                         let text = UnsafeRawBufferPointer(rebasing: bytes[a..<b])

@@ -3,58 +3,75 @@ import Foundation
 /// Merges batches of new events into the stored chunks, inside the caller's transaction.
 ///
 /// Per customer the result is ordered by time; at equal times stored events come first, then new ones in
-/// file order (ties keep import order). A new event equal to one already there (same customer, time and
-/// fingerprint) is dropped and counted; the same event and channel from another source within the tolerance
-/// of a kept event is flagged `merged`.
+/// file order (ties keep import order). A new event equal to one already there (same customer, time and every
+/// stored field) is dropped and counted; the same event and channel from another source within the tolerance
+/// of a kept event is flagged `merged`. The touched customers' new lists go into a tail of their chunk
+/// (`ChunkTails`), or the chunk is written whole when it is new or its tails have grown to a quarter of it.
 final class ChunkWriter {
     let db: Database
     let tolerance: Int64
     let importID: UInt32
-    private let readStatement: Statement
+    private let sumsColumn: String
     private let writeStatement: Statement
     private let deleteStatement: Statement
+    private let tailStatement: Statement
+    private let tailSizes: Statement
+    private let deleteTails: Statement
 
     struct Outcome { var stored = 0, duplicates = 0, alreadyStored = 0, crossSource = 0, chunks = 0 }
+
+    /// A chunk's tails are folded into it when they would hold more than 1/`foldShare` of its events (the tests
+    /// set 0, never, and a large number, always, to compare both ways).
+    nonisolated(unsafe) static var foldShare = 4
 
     init(store: Store, importID: UInt32) throws {
         db = store.db
         tolerance = Int64(try store.meta("dedup_tolerance_ms") ?? "60000") ?? 60000
         self.importID = importID
-        readStatement = try db.prepare("SELECT \(ChunkData.columnList), \(store.sumsColumn) FROM chunks WHERE chunk = ?")
+        sumsColumn = store.sumsColumn
+        if try !ChunkTails.exist(db) { try db.execute(ChunkTails.create) }
         writeStatement = try db.prepare("""
             INSERT OR REPLACE INTO chunks(chunk, customers, events, merged, min_ts, max_ts, \(ChunkData.columnList), sums)
             VALUES(?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, ?)
             """)
         deleteStatement = try db.prepare("DELETE FROM chunks WHERE chunk = ?")
+        tailStatement = try db.prepare("""
+            INSERT INTO tails(chunk, part, customers, events, merged, stored, min_ts, max_ts, \(ChunkData.columnList), sums)
+            VALUES(?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, ?)
+            """)
+        tailSizes = try db.prepare("""
+            SELECT c.events, coalesce((SELECT sum(stored) FROM tails WHERE chunk = ?1), 0),
+                   coalesce((SELECT max(part) FROM tails WHERE chunk = ?1), 0)
+            FROM chunks c WHERE c.chunk = ?1
+            """)
+        deleteTails = try db.prepare("DELETE FROM tails WHERE chunk = ?")
         try upgrade(store)
     }
 
-    /// A store of schema version 1 (chunk columns as raw arrays) is rewritten in version 2 (encoded, a quarter
-    /// of the size) before anything is written to it: in one transaction, so a store is never half upgraded.
+    /// A store of schema version 1 (chunk columns as raw arrays) is rewritten in version 2 (encoded, a fifth of
+    /// the size) before anything is written to it, in one transaction: a store is never half upgraded.
     private func upgrade(_ store: Store) throws {
         func rewrite() throws {
             guard try store.chunkFormat() < 2 else { return }
-            var chunks: [Int64] = []
-            let list = try db.prepare("SELECT chunk FROM chunks ORDER BY chunk")
-            while try list.step() { chunks.append(list.int(0)) }
-            for chunk in chunks {
-                if let d = try read(chunk, format: 1) { try write(chunk, d) }
+            for chunk in try ChunkTails.chunkList(db).map(\.chunk) {
+                if let d = try ChunkTails.read(db, chunk: chunk, format: 1, sumsColumn: sumsColumn) { try write(chunk, d) }
             }
             try store.setMeta("schema_version", "\(Schema.version)")
         }
+        guard try store.chunkFormat() < 2 else { return }
         if db.inTransaction { try rewrite() } else { try db.transaction(rewrite) }
     }
 
-    /// A stored chunk, checked (a damaged chunk is not merged into: its garbage would be written back with a
-    /// fresh checksum).
-    func read(_ chunk: Int64, format: Int = Int(Schema.version)) throws -> ChunkData? {
-        readStatement.bindInt(chunk, at: 1)
-        defer { readStatement.reset() }
-        guard try readStatement.step() else { return nil }
-        return try ChunkData(readStatement, format: format)
+    /// A stored chunk with its tails, checked (a damaged chunk is not merged into: its garbage would be written
+    /// back with a fresh checksum).
+    func read(_ chunk: Int64, only: [Int64]? = nil) throws -> ChunkData? {
+        try ChunkTails.read(db, chunk: chunk, format: Int(Schema.version), sumsColumn: sumsColumn, only: only)
     }
 
+    /// Writes a chunk whole (its tails folded in, so they go).
     func write(_ chunk: Int64, _ d: ChunkData) throws {
+        deleteTails.bindInt(chunk, at: 1)
+        try deleteTails.run()
         if d.ids.isEmpty {
             deleteStatement.bindInt(chunk, at: 1)
             try deleteStatement.run()
@@ -67,6 +84,42 @@ final class ChunkWriter {
         let blobs = d.encoded()
         for (k, b) in blobs.enumerated() { b.withUnsafeBytes { st.bindBytes($0, at: 7 + Int32(k)) } }
         ChunkChecksums.sums(blobs).withUnsafeBytes { st.bindBytes($0, at: 24) }
+        try st.run()
+    }
+
+    /// Stores the new event lists of the customers one batch touched in `chunk` (whose stored state of those
+    /// customers, tails applied, is `existing`): as a tail, or the chunk whole when it is new or its tails would
+    /// pass a quarter of it (then it is read whole).
+    private func store(_ touched: ChunkData, in chunk: Int64, existing: ChunkData?) throws {
+        guard let existing else { return try write(chunk, touched) }
+        tailSizes.bindInt(chunk, at: 1)
+        defer { tailSizes.reset() }
+        let fold = { try self.write(chunk, (try self.read(chunk) ?? ChunkData()).applying(touched)) }
+        guard try tailSizes.step() else { return try fold() }
+        let baseEvents = Int(tailSizes.int(0)), inTails = Int(tailSizes.int(1)), part = tailSizes.int(2) + 1
+        tailSizes.reset()
+        if (inTails + touched.columns.count) * Self.foldShare > baseEvents { return try fold() }
+        // What the tail changes in the chunk's totals.
+        var customers = 0, events = 0, merged = 0
+        var e = 0
+        for (k, id) in touched.ids.enumerated() {
+            let n = Int(touched.offsets[k + 1] - touched.offsets[k])
+            let m = (Int(touched.offsets[k])..<Int(touched.offsets[k + 1])).reduce(0) { $0 + Int(touched.columns.merged[$1]) }
+            while e < existing.ids.count && existing.ids[e] < id { e += 1 }
+            if e < existing.ids.count && existing.ids[e] == id {
+                let range = Int(existing.offsets[e])..<Int(existing.offsets[e + 1])
+                events += n - range.count
+                merged += m - range.reduce(0) { $0 + Int(existing.columns.merged[$1]) }
+                if n == 0 { customers -= 1 }
+            } else if n > 0 { customers += 1; events += n; merged += m }
+        }
+        let st = tailStatement
+        st.bindInt(chunk, at: 1); st.bindInt(part, at: 2); st.bindInt(Int64(customers), at: 3); st.bindInt(Int64(events), at: 4)
+        st.bindInt(Int64(merged), at: 5); st.bindInt(Int64(touched.columns.count), at: 6)
+        st.bindInt(touched.columns.times.min() ?? 0, at: 7); st.bindInt(touched.columns.times.max() ?? 0, at: 8)
+        let blobs = touched.encoded()
+        for (k, b) in blobs.enumerated() { b.withUnsafeBytes { st.bindBytes($0, at: 9 + Int32(k)) } }
+        ChunkChecksums.sums(blobs).withUnsafeBytes { st.bindBytes($0, at: 26) }
         try st.run()
     }
 
@@ -85,50 +138,54 @@ final class ChunkWriter {
             let chunk = customers[order[g]] / Store.chunkSize
             var gEnd = g
             while gEnd < n && customers[order[gEnd]] / Store.chunkSize == chunk { gEnd += 1 }
-            let existing = try read(chunk) ?? ChunkData()
-            var result = ChunkData()
-            result.columns.reserve(existing.columns.count + (gEnd - g))
+            // Only the customers this batch touches are read (a small file into a large store reads little).
+            var wanted: [Int64] = []
+            for k in g..<gEnd where wanted.last != customers[order[k]] { wanted.append(customers[order[k]]) }
+            let existing = try read(chunk, only: wanted)
+            let stored = existing ?? ChunkData()
+            // Each touched customer's whole new list: its stored events and the batch's, merged.
+            var touched = ChunkData()
             var ei = 0, bi = g
-            while ei < existing.ids.count || bi < gEnd {
-                let eid = ei < existing.ids.count ? existing.ids[ei] : Int64.max
-                let bid = bi < gEnd ? customers[order[bi]] : Int64.max
-                let id = min(eid, bid)
-                let start = result.columns.count
+            while bi < gEnd {
+                let id = customers[order[bi]]
+                let start = touched.columns.count
+                while ei < stored.ids.count && stored.ids[ei] < id { ei += 1 }
                 var ea = 0, eb = 0
-                if eid == id { ea = Int(existing.offsets[ei]); eb = Int(existing.offsets[ei + 1]); ei += 1 }
+                if ei < stored.ids.count && stored.ids[ei] == id { ea = Int(stored.offsets[ei]); eb = Int(stored.offsets[ei + 1]) }
                 var bj = bi
-                if bid == id { while bj < gEnd && customers[order[bj]] == id { bj += 1 } }
+                while bj < gEnd && customers[order[bj]] == id { bj += 1 }
+                let storedBefore = out.stored
                 // Merge by time: stored events first at equal times.
                 var e = ea, b = bi
                 while e < eb || b < bj {
-                    let takeExisting = b >= bj || (e < eb && existing.columns.times[e] <= batch.times[order[b]])
+                    let takeExisting = b >= bj || (e < eb && stored.columns.times[e] <= batch.times[order[b]])
                     if takeExisting {
-                        result.columns.append(from: existing.columns, e); e += 1
+                        touched.columns.append(from: stored.columns, e); e += 1
                         continue
                     }
                     let k = order[b]; b += 1
                     // Exact duplicate: same time and every stored field among this customer's events so far (stored
                     // ones at an equal time were taken first, so they are all behind us).
-                    var j = result.columns.count - 1, dupOf: Int? = nil
-                    while j >= start && result.columns.times[j] == batch.times[k] {
-                        if result.columns.sameFields(j, as: batch, k) { dupOf = j; break }
+                    var j = touched.columns.count - 1, dupOf: Int? = nil
+                    while j >= start && touched.columns.times[j] == batch.times[k] {
+                        if touched.columns.sameFields(j, as: batch, k) { dupOf = j; break }
                         j -= 1
                     }
                     if let d = dupOf {
-                        if result.columns.imports[d] == importID { out.duplicates += 1 } else { out.alreadyStored += 1 }
+                        if touched.columns.imports[d] == importID { out.duplicates += 1 } else { out.alreadyStored += 1 }
                         continue
                     }
-                    result.columns.append(from: batch, k)
+                    touched.columns.append(from: batch, k)
                     out.stored += 1
                 }
                 bi = bj
-                out.crossSource += flagCrossSource(&result.columns, start, result.columns.count)
-                if result.columns.count > start {
-                    result.ids.append(id)
-                    result.offsets.append(Int32(result.columns.count))
-                }
+                // Nothing new (every event of the batch was there already): the customer's list stays as it is.
+                if out.stored == storedBefore { touched.columns.removeLast(touched.columns.count - start); continue }
+                out.crossSource += flagCrossSource(&touched.columns, start, touched.columns.count)
+                touched.ids.append(id)
+                touched.offsets.append(Int32(touched.columns.count))
             }
-            try write(chunk, result)
+            if !touched.ids.isEmpty { try store(touched, in: chunk, existing: existing) }
             out.chunks += 1
             g = gEnd
         }

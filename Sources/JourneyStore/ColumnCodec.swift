@@ -191,6 +191,60 @@ enum ColumnCodec {
         }
     }
 
+    /// Only the values at `ranges` (sorted, disjoint, within the column's `n`), concatenated: what a writer needs
+    /// of a chunk for the few customers a small import touches. Frames, raw and constant columns are read in
+    /// place; the others are walked from the start (they are small: ids, offsets, sparse and run columns).
+    static func decode<T: FixedWidthInteger>(_ blob: UnsafeRawBufferPointer, count n: Int, picking ranges: [Range<Int>]) throws -> [T] {
+        let total = ranges.reduce(0) { $0 + $1.count }
+        guard ranges.allSatisfy({ $0.lowerBound >= 0 && $0.upperBound <= n }) else { throw damaged }
+        var r = ByteReader(blob)
+        guard let tag = Tag(rawValue: try r.byte()) else { throw damaged }
+        guard try r.count() == n else { throw damaged }
+        var out: [T] = []
+        out.reserveCapacity(total)
+        switch tag {
+        case .constant:
+            out = [T](repeating: T(truncatingIfNeeded: try r.signed()), count: total)
+        case .frame:
+            let lo = try r.signed()
+            let s = Int64(truncatingIfNeeded: try r.varint())
+            let width = Int(try r.byte())
+            guard [1, 2, 4, 8].contains(width) else { throw damaged }
+            let body = try r.take(n * width)
+            for range in ranges {
+                for i in range {
+                    var u: UInt64 = 0
+                    for b in 0..<width { u |= UInt64(body[i * width + b]) << (8 * UInt64(b)) }
+                    out.append(T(truncatingIfNeeded: lo &+ Int64(bitPattern: u) &* s))
+                }
+            }
+        case .raw:
+            let body = try r.take(n * MemoryLayout<T>.size)
+            for range in ranges {
+                for i in range { out.append(body.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }
+            }
+        case .delta, .sparse, .runs:
+            // Walk the whole column once, keeping what the ranges ask for.
+            let all: [T] = try decode(blob)
+            for range in ranges { out.append(contentsOf: all[range]) }
+        }
+        return out
+    }
+
+    /// `decodeDoubles`, only at `ranges` (sorted, disjoint), concatenated.
+    static func decodeDoubles(_ blob: UnsafeRawBufferPointer, count n: Int, picking ranges: [Range<Int>]) throws -> [Double] {
+        var out: [Double] = []
+        out.reserveCapacity(ranges.reduce(0) { $0 + $1.count })
+        var starts: [Int] = []
+        for range in ranges { starts.append(out.count); out.append(contentsOf: repeatElement(Double.nan, count: range.count)) }
+        var k = 0
+        try forEachValue(blob, count: n) { i, v in
+            while k < ranges.count && ranges[k].upperBound <= i { k += 1 }
+            if k < ranges.count && ranges[k].contains(i) { out[starts[k] + i - ranges[k].lowerBound] = v }
+        }
+        return out
+    }
+
     // MARK: Doubles (the event value: NaN where an event has none)
 
     static func encode(_ values: [Double]) -> [UInt8] {

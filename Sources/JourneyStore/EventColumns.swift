@@ -41,6 +41,15 @@ struct EventColumns {
         propOffsets.append(Int32(propBytes.count))
     }
 
+    /// Drops the last `k` events.
+    mutating func removeLast(_ k: Int) {
+        guard k > 0 else { return }
+        times.removeLast(k); imports.removeLast(k); events.removeLast(k); channels.removeLast(k); stages.removeLast(k)
+        kinds.removeLast(k); campaigns.removeLast(k); devices.removeLast(k); sources.removeLast(k); onlines.removeLast(k)
+        values.removeLast(k); merged.removeLast(k); propOffsets.removeLast(k)
+        propBytes.removeLast(propBytes.count - Int(propOffsets[propOffsets.count - 1]))
+    }
+
     mutating func removeAll() {
         times.removeAll(keepingCapacity: true); imports.removeAll(keepingCapacity: true)
         events.removeAll(keepingCapacity: true); channels.removeAll(keepingCapacity: true); stages.removeAll(keepingCapacity: true)
@@ -111,6 +120,41 @@ extension ChunkData {
         }
         if columns.propOffsets.isEmpty { columns.propOffsets = [0] }
         if offsets.isEmpty { offsets = [0] }
+        guard isWhole else { throw ChunkChecksums.damaged }
+    }
+
+    /// Only the customers `wanted` (sorted ids; those the chunk lacks are left out) of a chunk row in format 2,
+    /// every column, checked like a whole row: what a writer needs to merge a few customers' new events.
+    init(_ st: Statement, only wanted: [Int64]) throws {
+        try ChunkChecksums.check(st, ChunkChecksums.names, first: 0, sumsColumn: Int32(ChunkChecksums.names.count))
+        let allIds: [Int64] = try ColumnCodec.decode(st.blob(0)), allOffsets: [Int32] = try ColumnCodec.decode(st.blob(1))
+        guard allOffsets.count == allIds.count + 1, allOffsets.first == 0,
+              zip(allOffsets, allOffsets.dropFirst()).allSatisfy({ $0 <= $1 }) else { throw ChunkChecksums.damaged }
+        let n = Int(allOffsets[allIds.count])
+        var ranges: [Range<Int>] = []
+        var w = 0
+        for (k, id) in allIds.enumerated() {
+            while w < wanted.count && wanted[w] < id { w += 1 }
+            guard w < wanted.count, wanted[w] == id else { continue }
+            ranges.append(Int(allOffsets[k])..<Int(allOffsets[k + 1]))
+            ids.append(id); offsets.append(offsets[offsets.count - 1] + allOffsets[k + 1] - allOffsets[k])
+        }
+        func d<T: FixedWidthInteger>(_ col: Int32, _ into: inout [T]) throws { into = try ColumnCodec.decode(st.blob(col), count: n, picking: ranges) }
+        try d(2, &columns.times); try d(4, &columns.imports); try d(5, &columns.events)
+        try d(6, &columns.channels); try d(7, &columns.stages); try d(8, &columns.kinds); try d(9, &columns.campaigns)
+        try d(10, &columns.devices); try d(11, &columns.sources); try d(12, &columns.onlines)
+        columns.values = try ColumnCodec.decodeDoubles(st.blob(13), count: n, picking: ranges)
+        try d(14, &columns.merged)
+        let propOffsets: [Int32] = try ColumnCodec.decode(st.blob(15))
+        let propCount = try ColumnCodec.count(st.blob(16))
+        guard propOffsets.count == n + 1, propOffsets.first == 0, propOffsets.last.map(Int.init) == propCount,
+              zip(propOffsets, propOffsets.dropFirst()).allSatisfy({ $0 <= $1 }) else { throw ChunkChecksums.damaged }
+        var byteRanges: [Range<Int>] = []
+        for range in ranges {
+            for i in range { columns.propOffsets.append(columns.propOffsets[columns.propOffsets.count - 1] + propOffsets[i + 1] - propOffsets[i]) }
+            byteRanges.append(Int(propOffsets[range.lowerBound])..<Int(propOffsets[range.upperBound]))
+        }
+        columns.propBytes = try ColumnCodec.decode(st.blob(16), count: propCount, picking: byteRanges)
         guard isWhole else { throw ChunkChecksums.damaged }
     }
 

@@ -159,6 +159,8 @@ final class EventImporter {
     var identities = ByteInterner()               // anonymous id → customer
     var anonymousCustomers = ByteInterner()       // anonymous id → its own "anon:" customer
     var newIdentities: [(String, Int64)] = []
+    /// Set when the store is larger than the file: keys not seen yet in this import are looked up there.
+    var lookup: KeyLookup?
 
     // The batch and what the next flush writes besides it.
     var batch = EventColumns()
@@ -187,15 +189,22 @@ final class EventImporter {
         try loadState()
     }
 
+    /// Known customers, accounts and identities are read into memory at the start when the store holds fewer
+    /// customers than the file could name (one pass, then lookups cost nothing); in a store larger than the file
+    /// they are looked up one by one as the file names them (`KeyLookup`), so appending a small file to a large
+    /// store costs what the file holds, not what the store holds.
     private func loadState() throws {
-        let d = try db.prepare("SELECT domain, code, name FROM dictionary")
-        while try d.step() {
-            let dom = d.text(0) ?? ""
-            dict[dom, default: [:]][d.text(2) ?? ""] = d.int(1)
-            nextCode[dom] = max(nextCode[dom] ?? 1, d.int(1) + 1)
+        let storeCustomers = try db.scalarInt("SELECT coalesce(max(id), 0) FROM customers")
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: source.path)[.size] as? Int) ?? nil
+        if let fileBytes, storeCustomers > 1_000, Int(storeCustomers) * 50 > fileBytes {
+            lookup = try KeyLookup(path: store.path, immutable: store.immutable)
         }
-        let s = try db.prepare("SELECT ord, name FROM stages")
-        while try s.step() { stageOrd[s.text(1) ?? ""] = s.int(0) }
+        try loadNames()
+        guard lookup == nil else {
+            nextCustomer = try db.scalarInt("SELECT coalesce(max(id), 0) FROM customers") + 1
+            nextAccount = try db.scalarInt("SELECT coalesce(max(id), 0) FROM accounts") + 1
+            return
+        }
         let c = try db.prepare("SELECT id, key, account, anonymous FROM customers")
         while try c.step() {
             let id = c.int(0), key = c.text(1) ?? ""
@@ -208,6 +217,17 @@ final class EventImporter {
         while try ac.step() { accounts.insert(ac.text(1) ?? "", value: ac.int(0)); nextAccount = max(nextAccount, ac.int(0) + 1) }
         let idn = try db.prepare("SELECT anonymous_id, customer FROM identities")
         while try idn.step() { identities.insert(idn.text(0) ?? "", value: idn.int(1)) }
+    }
+
+    private func loadNames() throws {
+        let d = try db.prepare("SELECT domain, code, name FROM dictionary")
+        while try d.step() {
+            let dom = d.text(0) ?? ""
+            dict[dom, default: [:]][d.text(2) ?? ""] = d.int(1)
+            nextCode[dom] = max(nextCode[dom] ?? 1, d.int(1) + 1)
+        }
+        let s = try db.prepare("SELECT ord, name FROM stages")
+        while try s.step() { stageOrd[s.text(1) ?? ""] = s.int(0) }
     }
 
     // MARK: Codes
@@ -240,6 +260,11 @@ final class EventImporter {
 
     private func customer(_ key: UnsafeRawBufferPointer) -> Int64 {
         if let id = customers.find(key) { return id }
+        if let (id, account) = lookup?.customer(key) {
+            customers.insert(key, value: id)
+            if account != 0 { setAccount(id, account) }
+            return id
+        }
         let id = nextCustomer
         nextCustomer += 1
         customers.insert(key, value: id)
@@ -247,9 +272,25 @@ final class EventImporter {
         return id
     }
 
-    private func anonymousCustomer(_ anon: UnsafeRawBufferPointer) -> Int64 {
+    /// The customer an anonymous id was identified as, if any.
+    private func identity(_ anon: UnsafeRawBufferPointer) -> Int64? {
         if let id = identities.find(anon) { return id }
+        guard let id = lookup?.identity(anon) else { return nil }
+        identities.insert(anon, value: id)
+        return id
+    }
+
+    /// The stored "anon:" customer of an anonymous id, if any.
+    private func storedAnonymousCustomer(_ anon: UnsafeRawBufferPointer) -> Int64? {
         if let id = anonymousCustomers.find(anon) { return id }
+        guard let id = lookup?.anonymousCustomer(anon) else { return nil }
+        anonymousCustomers.insert(anon, value: id)
+        return id
+    }
+
+    private func anonymousCustomer(_ anon: UnsafeRawBufferPointer) -> Int64 {
+        if let id = identity(anon) { return id }
+        if let id = storedAnonymousCustomer(anon) { return id }
         let id = nextCustomer
         nextCustomer += 1
         anonymousCustomers.insert(anon, value: id)
@@ -259,6 +300,7 @@ final class EventImporter {
 
     private func account(_ key: UnsafeRawBufferPointer) -> Int64 {
         if let id = accounts.find(key) { return id }
+        if let id = lookup?.account(key) { accounts.insert(key, value: id); return id }
         let id = nextAccount
         nextAccount += 1
         accounts.insert(key, value: id)
@@ -470,7 +512,7 @@ final class EventImporter {
             let cust: Int64
             if custKey.count > 0 {
                 cust = customer(custKey)
-                if anon.count > 0 && identities.find(anon) == nil {
+                if anon.count > 0 && identity(anon) == nil {
                     identities.insert(anon, value: cust)
                     newIdentities.append((String(decoding: anon, as: UTF8.self), cust))
                 }
@@ -570,7 +612,7 @@ final class EventImporter {
             for (anon, cust) in newIdentities {
                 try ins.bind([.text(anon), .int(cust)]); try ins.run()
                 var a = anon
-                let anonCust = a.withUTF8 { anonymousCustomers.find(UnsafeRawBufferPointer($0)) }
+                let anonCust = a.withUTF8 { storedAnonymousCustomer(UnsafeRawBufferPointer($0)) }
                 guard let anonCust, anonCust != cust else { continue }
                 moves.append((anonCust, cust))
             }
@@ -628,4 +670,41 @@ extension Store {
             try account.bind([.int(to), .int(from)]); try account.run()
         }
     }
+}
+
+/// Looks customers, accounts and identities up by key in the store, on a read connection of its own (the
+/// parsing thread asks while the writer thread writes). It sees what was committed: everything before this
+/// import, and this import's own batches, whose new keys are already in the importer's memory.
+final class KeyLookup {
+    private let db: Database
+    private let customerByKey: Statement, anonymousByKey: Statement, accountByKey: Statement, identityByKey: Statement
+
+    init(path: String, immutable: Bool) throws {
+        db = try Database(path: path, readOnly: true, immutable: immutable)
+        // Random lookups over the key indexes: read in place through a memory map (with 64 KiB pages, copying each
+        // page a lookup touches into a small cache cost more than the lookup).
+        try db.execute("PRAGMA mmap_size = 1073741824")
+        customerByKey = try db.prepare("SELECT id, coalesce(account, 0) FROM customers WHERE key = ? AND anonymous = 0")
+        anonymousByKey = try db.prepare("SELECT id, 0 FROM customers WHERE key = ? AND anonymous != 0")
+        accountByKey = try db.prepare("SELECT id, 0 FROM accounts WHERE key = ?")
+        identityByKey = try db.prepare("SELECT customer, 0 FROM identities WHERE anonymous_id = ?")
+        // One read transaction for every lookup (each statement on its own would take and drop the file's locks):
+        // it sees the store as the import began, which is all a lookup needs (keys this import added are in memory).
+        try db.execute("BEGIN")
+        _ = try db.scalarInt("SELECT count(*) FROM meta")
+    }
+
+    deinit { try? db.execute("COMMIT") }
+
+    private func one(_ st: Statement, _ key: UnsafeRawBufferPointer, prefix: String = "") -> (Int64, Int64)? {
+        defer { st.reset() }
+        let text = prefix + String(decoding: key, as: UTF8.self)
+        guard (try? st.bind([.text(text)])) != nil, (try? st.step()) == true else { return nil }
+        return (st.int(0), st.int(1))
+    }
+
+    func customer(_ key: UnsafeRawBufferPointer) -> (id: Int64, account: Int64)? { one(customerByKey, key) }
+    func anonymousCustomer(_ anon: UnsafeRawBufferPointer) -> Int64? { one(anonymousByKey, anon, prefix: "anon:")?.0 }
+    func account(_ key: UnsafeRawBufferPointer) -> Int64? { one(accountByKey, key)?.0 }
+    func identity(_ anon: UnsafeRawBufferPointer) -> Int64? { one(identityByKey, anon)?.0 }
 }

@@ -136,10 +136,12 @@ public final class Store {
     public func summary() throws -> StoreSummary { try consistently { try summaryInSnapshot() } }
 
     private func summaryInSnapshot() throws -> StoreSummary {
-        let customers = Int(try db.scalarInt("SELECT coalesce(sum(customers),0) FROM chunks"))
-        let events = Int(try db.scalarInt("SELECT coalesce(sum(events - merged),0) FROM chunks"))
+        let chunks = try ChunkTails.chunkList(db)
+        let customers = chunks.reduce(0) { $0 + $1.customers }, events = chunks.reduce(0) { $0 + $1.events - $1.merged }
         let accounts = Int(try db.scalarInt("SELECT count(*) FROM accounts"))
-        let r = try db.prepare("SELECT min(min_ts), max(max_ts) FROM chunks")
+        let r = try db.prepare(try ChunkTails.exist(db)
+            ? "SELECT min(a), max(b) FROM (SELECT min_ts AS a, max_ts AS b FROM chunks UNION ALL SELECT min_ts, max_ts FROM tails)"
+            : "SELECT min(min_ts), max(max_ts) FROM chunks")
         var first: Int64?, last: Int64?
         if try r.step(), !r.isNull(0) { first = r.int(0); last = r.int(1) }
         return StoreSummary(customers: customers, accounts: accounts, events: events, first: first, last: last)
@@ -227,8 +229,10 @@ public final class Store {
     func forEachChunk(_ body: (ChunkData) throws -> Void) throws {
         try db.readTransaction {
             let format = try chunkFormat()
-            let st = try db.prepare("SELECT \(ChunkData.columnList), \(sumsColumn) FROM chunks ORDER BY chunk")
-            while try st.step() { try body(ChunkData(st, format: format)) }
+            for c in try ChunkTails.chunkList(db) {
+                guard let d = try ChunkTails.read(db, chunk: c.chunk, format: format, sumsColumn: sumsColumn) else { continue }
+                try body(d)
+            }
         }
     }
 
