@@ -52,7 +52,7 @@ def append_file(path, customers, rows, existing, seed):
             c = f"C{rng.randrange(1, customers + 1):07d}" if existing else f"N{i // 3:07d}"
             f.write(f"{c},2026-0{rng.randrange(1, 10)}-1{rng.randrange(0, 10)}T{rng.randrange(10, 24)}:{rng.randrange(10, 60)}:00Z,{rng.choice(events)}\n")
 
-def measure(journey, customers, runs):
+def measure(journey, customers, runs, duckdb_max):
     csv, tps = generated_file(journey, customers)
     people = [f for f in (csv.replace(".csv", "-customers.csv"), csv.replace(".csv", "-accounts.csv")) if os.path.exists(f)]
     store = os.path.join(OUT, f"scale-{customers}.journey")
@@ -104,6 +104,8 @@ def measure(journey, customers, runs):
                 if os.path.exists(copy + suffix):
                     os.remove(copy + suffix)
         r[key] = median(ts)
+    if events > duckdb_max:
+        return r
     try:
         import duckdb
         from common import duckdb_events
@@ -157,13 +159,14 @@ def main():
     ap.add_argument("--journey", default=".build/release/journey")
     ap.add_argument("--sizes", default=os.environ.get("BENCH_SCALE_SIZES", "200000,2000000"))
     ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
+    ap.add_argument("--duckdb-max", type=int, default=20_000_000, help="no DuckDB copy above this many events")
     a = ap.parse_args()
-    results = [measure(a.journey, int(c), a.runs) for c in a.sizes.split(",")]
-    cols = [c for c in COLUMNS if all(c in r for r in results)]
+    results = [measure(a.journey, int(c), a.runs, a.duckdb_max) for c in a.sizes.split(",")]
+    cols = [c for c in COLUMNS if any(c in r for r in results)]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---:|" * len(cols))
     for r in results:
-        print("| " + " | ".join(fmt(r[c]) for c in cols) + " |")
+        print("| " + " | ".join(fmt(r[c]) if c in r else "–" for c in cols) + " |")
     if len(results) > 1:
         plot(results, ["import s", "cold funnel s", "warm funnel s", "cold paths s", "cold markov s", "+100k existing s", "+100k new s"])
 

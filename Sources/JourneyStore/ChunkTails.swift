@@ -54,20 +54,32 @@ enum ChunkTails {
 
 extension ChunkData {
     /// This chunk with `tail`'s customers' event lists in place of their earlier ones (a customer new to the
-    /// chunk joins it in id order; an empty list takes the customer out).
+    /// chunk joins it in id order; an empty list takes the customer out). Copied a run of customers at a time.
     func applying(_ tail: ChunkData) -> ChunkData {
         var out = ChunkData()
         out.columns.reserve(columns.count + tail.columns.count)
         var a = 0, b = 0
         while a < ids.count || b < tail.ids.count {
             let ida = a < ids.count ? ids[a] : Int64.max, idb = b < tail.ids.count ? tail.ids[b] : Int64.max
-            let (source, k): (ChunkData, Int) = idb <= ida ? (tail, b) : (self, a)
-            if idb <= ida { b += 1; if ida == idb { a += 1 } } else { a += 1 }
-            let range = Int(source.offsets[k])..<Int(source.offsets[k + 1])
-            guard !range.isEmpty else { continue }
-            for i in range { out.columns.append(from: source.columns, i) }
-            out.ids.append(source.ids[k]); out.offsets.append(Int32(out.columns.count))
+            if idb <= ida {
+                if ida == idb { a += 1 }
+                out.append(tail, customers: b..<(b + 1)); b += 1
+            } else {
+                // Base customers up to the tail's next one, in one run.
+                var end = a + 1
+                while end < ids.count && ids[end] < idb { end += 1 }
+                out.append(self, customers: a..<end); a = end
+            }
         }
         return out
+    }
+
+    /// Appends customers `ks` of `d` (their ids, offsets and events), leaving out those without events.
+    mutating func append(_ d: ChunkData, customers ks: Range<Int>) {
+        guard !ks.isEmpty else { return }
+        let lo = Int(d.offsets[ks.lowerBound]), hi = Int(d.offsets[ks.upperBound])
+        let shift = Int32(columns.count) - Int32(lo)
+        columns.append(from: d.columns, lo..<hi)
+        for k in ks where d.offsets[k + 1] > d.offsets[k] { ids.append(d.ids[k]); offsets.append(d.offsets[k + 1] + shift) }
     }
 }

@@ -68,8 +68,12 @@ final class ChunkWriter {
         try ChunkTails.read(db, chunk: chunk, format: Int(Schema.version), sumsColumn: sumsColumn, only: only)
     }
 
+    /// The chunks this writer wrote whole.
+    private var writtenWhole: Set<Int64> = []
+
     /// Writes a chunk whole (its tails folded in, so they go).
     func write(_ chunk: Int64, _ d: ChunkData) throws {
+        writtenWhole.insert(chunk)
         deleteTails.bindInt(chunk, at: 1)
         try deleteTails.run()
         if d.ids.isEmpty {
@@ -95,6 +99,9 @@ final class ChunkWriter {
         tailSizes.bindInt(chunk, at: 1)
         defer { tailSizes.reset() }
         let fold = { try self.write(chunk, (try self.read(chunk) ?? ChunkData()).applying(touched)) }
+        // A chunk this import wrote whole (a batch boundary fell inside it) is written whole again: the rewrite
+        // is paid for by this import's own events, and a fresh store has no tails.
+        if writtenWhole.contains(chunk) { return try fold() }
         guard try tailSizes.step() else { return try fold() }
         let baseEvents = Int(tailSizes.int(0)), inTails = Int(tailSizes.int(1)), part = tailSizes.int(2) + 1
         tailSizes.reset()
@@ -214,24 +221,22 @@ final class ChunkWriter {
         return newly
     }
 
-    /// Moves every event of each `from` customer onto its `to` customer (identity stitching): one rewrite per
-    /// chunk to take them out, then one merge to put them in.
+    /// Moves every event of each `from` customer onto its `to` customer (identity stitching): the `from`
+    /// customers leave their chunks (a tail with their lists empty, or the chunk rewritten), then one merge puts
+    /// the events in.
     func rehome(_ moves: [(from: Int64, to: Int64)]) throws -> Outcome {
         let target = Dictionary(moves.map { ($0.from, $0.to) }, uniquingKeysWith: { a, _ in a })
         var moved = EventColumns(), owners: [Int64] = []
-        for chunk in Set(moves.map { $0.from / Store.chunkSize }).sorted() {
-            guard let d = try read(chunk) else { continue }
-            var rest = ChunkData()
+        let byChunk = Dictionary(grouping: target.keys, by: { $0 / Store.chunkSize })
+        for chunk in byChunk.keys.sorted() {
+            guard let d = try read(chunk, only: byChunk[chunk, default: []].sorted()) else { continue }
+            var leaving = ChunkData()
             for (k, id) in d.ids.enumerated() {
-                let range = Int(d.offsets[k])..<Int(d.offsets[k + 1])
-                if let to = target[id] {
-                    for i in range { moved.append(from: d.columns, i); owners.append(to) }
-                } else {
-                    for i in range { rest.columns.append(from: d.columns, i) }
-                    rest.ids.append(id); rest.offsets.append(Int32(rest.columns.count))
-                }
+                guard let to = target[id] else { continue }
+                for i in Int(d.offsets[k])..<Int(d.offsets[k + 1]) { moved.append(from: d.columns, i); owners.append(to) }
+                leaving.ids.append(id); leaving.offsets.append(0)
             }
-            try write(chunk, rest)
+            if !leaving.ids.isEmpty { try store(leaving, in: chunk, existing: d) }
         }
         return try merge(moved, customers: owners)
     }

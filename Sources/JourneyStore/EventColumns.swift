@@ -41,6 +41,18 @@ struct EventColumns {
         propOffsets.append(Int32(propBytes.count))
     }
 
+    /// Appends events `r` of `o`.
+    mutating func append(from o: EventColumns, _ r: Range<Int>) {
+        guard !r.isEmpty else { return }
+        times.append(contentsOf: o.times[r]); imports.append(contentsOf: o.imports[r]); events.append(contentsOf: o.events[r])
+        channels.append(contentsOf: o.channels[r]); stages.append(contentsOf: o.stages[r]); kinds.append(contentsOf: o.kinds[r])
+        campaigns.append(contentsOf: o.campaigns[r]); devices.append(contentsOf: o.devices[r]); sources.append(contentsOf: o.sources[r])
+        onlines.append(contentsOf: o.onlines[r]); values.append(contentsOf: o.values[r]); merged.append(contentsOf: o.merged[r])
+        let base = Int32(propBytes.count) - o.propOffsets[r.lowerBound]
+        propBytes.append(contentsOf: o.propBytes[Int(o.propOffsets[r.lowerBound])..<Int(o.propOffsets[r.upperBound])])
+        for i in r { propOffsets.append(o.propOffsets[i + 1] + base) }
+    }
+
     /// Drops the last `k` events.
     mutating func removeLast(_ k: Int) {
         guard k > 0 else { return }

@@ -140,7 +140,7 @@ public final class Store {
         let customers = chunks.reduce(0) { $0 + $1.customers }, events = chunks.reduce(0) { $0 + $1.events - $1.merged }
         let accounts = Int(try db.scalarInt("SELECT count(*) FROM accounts"))
         let r = try db.prepare(try ChunkTails.exist(db)
-            ? "SELECT min(a), max(b) FROM (SELECT min_ts AS a, max_ts AS b FROM chunks UNION ALL SELECT min_ts, max_ts FROM tails)"
+            ? "SELECT min(a), max(b) FROM (SELECT min_ts AS a, max_ts AS b FROM chunks UNION ALL SELECT min_ts, max_ts FROM tails WHERE stored > 0)"
             : "SELECT min(min_ts), max(max_ts) FROM chunks")
         var first: Int64?, last: Int64?
         if try r.step(), !r.isNull(0) { first = r.int(0); last = r.int(1) }
