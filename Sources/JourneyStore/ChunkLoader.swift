@@ -85,7 +85,7 @@ extension Store {
         // Only the columns asked for: SQLite reads a row's overflow pages only up to the last column selected.
         let selected = LoadedColumns(wanted)
         let sql = "SELECT \(selected.names.joined(separator: ", ")), \(sumsColumn) FROM chunks WHERE chunk = ?"
-        let path = self.path, immutable = self.immutable, cancelled = self.isCancelled, sums = sumsColumn
+        let path = self.path, immutable = self.immutable, cancelled = self.isCancelled
         withColumns(&seq) { c in
             errors.withUnsafeMutableBufferPointer { errOut in
             found.withUnsafeMutableBufferPointer { foundOut in
@@ -104,22 +104,17 @@ extension Store {
                         let st = try conn.prepare(sql)
                         for slot in slots[(p == 0 ? 0 : split)..<(p == 0 ? split : slots.count)] {
                             if cancelled() { throw QueryCancelled() }
-                            if slot.tails {
-                                // Tails to apply: the chunk is read whole (rare: an import folds them in soon).
-                                guard let d = try ChunkTails.read(conn, chunk: slot.chunk, format: format, sumsColumn: sums) else {
-                                    throw StoreError("\(path): chunk \(slot.chunk) is missing (the store file is damaged)")
-                                }
-                                try d.place(into: c, customers: slot.customers, kept: slot.kept, eventStart: slot.eventStart,
-                                            customerStart: slot.customerStart, &positions, &values)
-                                Self.fill(c, slot.eventStart, slot.eventStart + slot.kept, fill)
-                                continue
-                            }
                             st.bindInt(slot.chunk, at: 1)
                             guard try st.step() else { throw StoreError("\(path): chunk \(slot.chunk) is missing (the store file is damaged)") }
                             try ChunkChecksums.check(st, selected.names, first: 0, sumsColumn: Int32(selected.names.count))
                             let row = ChunkRow(st: st, columns: selected, format: format, customers: slot.customers, kept: slot.kept,
                                                eventStart: slot.eventStart, customerStart: slot.customerStart, merged: slot.merged)
-                            try row.place(into: c, &positions, &values)
+                            if slot.tails {
+                                // The chunk's own columns (those selected), with its tails' lists laid over them.
+                                try row.place(into: c, overlay: ChunkTails.overlay(conn, chunk: slot.chunk, format: format), &positions, &values)
+                            } else {
+                                try row.place(into: c, &positions, &values)
+                            }
                             Self.fill(c, slot.eventStart, slot.eventStart + slot.kept, fill)
                             st.reset()
                         }
@@ -190,30 +185,6 @@ struct TouchpointFill {
     var stage: [UInt8] = [], channel: [UInt16] = [], kind: [UInt8] = []
 }
 
-extension ChunkData {
-    /// Copies this chunk (read whole, tails applied) into its place, leaving merged events out; its counts must
-    /// be the chunk list's.
-    func place(into c: Store.ColumnPointers, customers: Int, kept: Int, eventStart: Int, customerStart: Int,
-               _ positions: inout [Int], _ values: inout [Double]) throws {
-        let e = columns
-        guard ids.count == customers, e.count - mergedCount == kept else {
-            throw StoreError("a chunk of the store does not match its description (the store file is damaged)")
-        }
-        var w = eventStart
-        for (k, id) in ids.enumerated() {
-            c.ids[customerStart + k] = id
-            for i in Int(offsets[k])..<Int(offsets[k + 1]) where e.merged[i] == 0 {
-                c.times[w] = e.times[i]; c.events[w] = e.events[i]; c.stages[w] = e.stages[i]
-                c.channels?[w] = e.channels[i]; c.kinds?[w] = e.kinds[i]; c.campaigns?[w] = e.campaigns[i]
-                c.devices?[w] = e.devices[i]; c.sources?[w] = e.sources[i]
-                if !e.values[i].isNaN { positions.append(w); values.append(e.values[i]) }
-                w += 1
-            }
-            c.offsets[customerStart + k + 1] = Int32(w)
-        }
-    }
-}
-
 /// The chunk columns a load selects, in its SELECT's order.
 struct LoadedColumns {
     let names: [String]
@@ -268,6 +239,65 @@ struct ChunkRow {
             } else { positions.append(at + i); values.append(v) }
         }
         for k in 0..<customers { c.offsets[customerStart + k + 1] = Int32(at + (keptBefore?[Int(offs[k + 1])] ?? Int(offs[k + 1]))) }
+    }
+
+    /// Places the row's customers with `overlay`'s lists in place of theirs (the chunk's tails, latest list per
+    /// customer; an empty list takes the customer out). Every write is checked against the chunk list's counts.
+    func place(into c: Store.ColumnPointers, overlay: ChunkData, _ positions: inout [Int], _ values: inout [Double]) throws {
+        let damaged = StoreError("a chunk of the store does not match its description (the store file is damaged)")
+        let ids: [Int64] = try column("ids"), offs: [Int32] = try column("offsets")
+        guard offs.count == ids.count + 1, offs[0] == 0, zip(offs, offs.dropFirst()).allSatisfy({ $0 <= $1 }) else { throw damaged }
+        let n = Int(offs[ids.count])
+        let flags: [UInt8] = try column("mflags"), times: [Int64] = try column("times"), codes: [UInt32] = try column("codes")
+        let stages: [UInt8] = try column("stages")
+        let channels: [UInt16]? = c.channels == nil ? nil : try column("channels"), kinds: [UInt8]? = c.kinds == nil ? nil : try column("kinds")
+        let campaigns: [UInt32]? = c.campaigns == nil ? nil : try column("campaigns")
+        let devices: [UInt16]? = c.devices == nil ? nil : try column("devices"), sources: [UInt16]? = c.sources == nil ? nil : try column("sources")
+        var vals = [Double](repeating: .nan, count: n)
+        try forEachValue(count: n) { vals[$0] = $1 }
+        for count in [flags.count, times.count, codes.count, stages.count, channels?.count ?? n, kinds?.count ?? n,
+                      campaigns?.count ?? n, devices?.count ?? n, sources?.count ?? n] where count != n { throw damaged }
+        var k = customerStart, w = eventStart
+        let customerEnd = customerStart + customers, eventEnd = eventStart + kept
+        let o = overlay.columns
+        var a = 0, b = 0
+        while a < ids.count || b < overlay.ids.count {
+            let ida = a < ids.count ? ids[a] : Int64.max, idb = b < overlay.ids.count ? overlay.ids[b] : Int64.max
+            if idb <= ida {
+                if ida == idb { a += 1 }
+                let range = Int(overlay.offsets[b])..<Int(overlay.offsets[b + 1])
+                b += 1
+                guard !range.isEmpty else { continue }
+                guard k < customerEnd else { throw damaged }
+                c.ids[k] = idb
+                for i in range where o.merged[i] == 0 {
+                    guard w < eventEnd else { throw damaged }
+                    c.times[w] = o.times[i]; c.events[w] = o.events[i]; c.stages[w] = o.stages[i]
+                    c.channels?[w] = o.channels[i]; c.kinds?[w] = o.kinds[i]; c.campaigns?[w] = o.campaigns[i]
+                    c.devices?[w] = o.devices[i]; c.sources?[w] = o.sources[i]
+                    if !o.values[i].isNaN { positions.append(w); values.append(o.values[i]) }
+                    w += 1
+                }
+            } else {
+                guard k < customerEnd else { throw damaged }
+                c.ids[k] = ida
+                for i in Int(offs[a])..<Int(offs[a + 1]) where flags[i] == 0 {
+                    guard w < eventEnd else { throw damaged }
+                    c.times[w] = times[i]; c.events[w] = codes[i]; c.stages[w] = stages[i]
+                    if let x = channels { c.channels?[w] = x[i] }
+                    if let x = kinds { c.kinds?[w] = x[i] }
+                    if let x = campaigns { c.campaigns?[w] = x[i] }
+                    if let x = devices { c.devices?[w] = x[i] }
+                    if let x = sources { c.sources?[w] = x[i] }
+                    if !vals[i].isNaN { positions.append(w); values.append(vals[i]) }
+                    w += 1
+                }
+                a += 1
+            }
+            c.offsets[k + 1] = Int32(w)
+            k += 1
+        }
+        guard k == customerEnd, w == eventEnd else { throw damaged }
     }
 
     private func blob(_ name: String) -> UnsafeRawBufferPointer { st.blob(columns.index(name)) }

@@ -52,7 +52,37 @@ enum ChunkTails {
     }
 }
 
+extension ChunkTails {
+    /// A chunk's tails laid over each other: the latest list of each customer they hold, empty lists kept (they
+    /// take a customer out).
+    static func overlay(_ db: Database, chunk: Int64, format: Int) throws -> ChunkData {
+        let t = try db.prepare("SELECT \(ChunkData.columnList), sums FROM tails WHERE chunk = ? ORDER BY part")
+        t.bindInt(chunk, at: 1)
+        var out = ChunkData()
+        while try t.step() {
+            let next = try ChunkData(t, format: format)
+            var merged = ChunkData()
+            var a = 0, b = 0
+            while a < out.ids.count || b < next.ids.count {
+                let ida = a < out.ids.count ? out.ids[a] : Int64.max, idb = b < next.ids.count ? next.ids[b] : Int64.max
+                if idb <= ida {
+                    if ida == idb { a += 1 }
+                    merged.appendKeepingEmpty(next, b); b += 1
+                } else { merged.appendKeepingEmpty(out, a); a += 1 }
+            }
+            out = merged
+        }
+        return out
+    }
+}
+
 extension ChunkData {
+    /// Appends customer `k` of `d`, also when its list is empty.
+    mutating func appendKeepingEmpty(_ d: ChunkData, _ k: Int) {
+        columns.append(from: d.columns, Int(d.offsets[k])..<Int(d.offsets[k + 1]))
+        ids.append(d.ids[k]); offsets.append(Int32(columns.count))
+    }
+
     /// This chunk with `tail`'s customers' event lists in place of their earlier ones (a customer new to the
     /// chunk joins it in id order; an empty list takes the customer out). Copied a run of customers at a time.
     func applying(_ tail: ChunkData) -> ChunkData {
