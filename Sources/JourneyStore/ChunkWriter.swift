@@ -105,7 +105,8 @@ final class ChunkWriter {
         guard try tailSizes.step() else { return try fold() }
         let baseEvents = Int(tailSizes.int(0)), inTails = Int(tailSizes.int(1)), part = tailSizes.int(2) + 1
         tailSizes.reset()
-        if (inTails + touched.columns.count) * Self.foldShare > baseEvents { return try fold() }
+        // Also after 16 tails (tails that only take customers out hold no events, but each is a row to read).
+        if (inTails + touched.columns.count) * Self.foldShare > baseEvents || (part > 16 && Self.foldShare > 0) { return try fold() }
         // What the tail changes in the chunk's totals.
         var customers = 0, events = 0, merged = 0
         var e = 0

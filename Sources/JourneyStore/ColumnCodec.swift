@@ -97,6 +97,15 @@ enum ColumnCodec {
         return out.bytes
     }
 
+    /// A frame's header (minimum, divisor, width) and its `n` values' bytes.
+    private static func frame(_ r: inout ByteReader, _ n: Int) throws -> (lo: Int64, divisor: Int64, width: Int, body: UnsafeRawBufferPointer) {
+        let lo = try r.signed()
+        let s = Int64(truncatingIfNeeded: try r.varint())
+        let width = Int(try r.byte())
+        guard [1, 2, 4, 8].contains(width) else { throw damaged }
+        return (lo, s, width, try r.take(n * width))
+    }
+
     /// The number of values an encoded column holds.
     static func count(_ blob: UnsafeRawBufferPointer) throws -> Int {
         var r = ByteReader(blob)
@@ -115,11 +124,7 @@ enum ColumnCodec {
             let x = T(truncatingIfNeeded: try r.signed())
             out.update(repeating: x, count: n)
         case .frame:
-            let lo = try r.signed()
-            let s = Int64(truncatingIfNeeded: try r.varint())
-            let width = Int(try r.byte())
-            guard [1, 2, 4, 8].contains(width) else { throw damaged }
-            let body = try r.take(n * width)
+            let (lo, s, width, body) = try frame(&r, n)
             func widen<W: FixedWidthInteger>(_: W.Type) {
                 if s == 1 {
                     for i in 0..<n { out[i] = T(truncatingIfNeeded: lo &+ Int64(truncatingIfNeeded: body.loadUnaligned(fromByteOffset: i * width, as: W.self).littleEndian)) }
@@ -206,11 +211,7 @@ enum ColumnCodec {
         case .constant:
             out = [T](repeating: T(truncatingIfNeeded: try r.signed()), count: total)
         case .frame:
-            let lo = try r.signed()
-            let s = Int64(truncatingIfNeeded: try r.varint())
-            let width = Int(try r.byte())
-            guard [1, 2, 4, 8].contains(width) else { throw damaged }
-            let body = try r.take(n * width)
+            let (lo, s, width, body) = try frame(&r, n)
             for range in ranges {
                 for i in range {
                     var u: UInt64 = 0
@@ -223,11 +224,50 @@ enum ColumnCodec {
             for range in ranges {
                 for i in range { out.append(body.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }
             }
-        case .delta, .sparse, .runs:
-            // Walk the whole column once, keeping what the ranges ask for.
-            let all: [T] = try decode(blob)
-            for range in ranges { out.append(contentsOf: all[range]) }
+        case .sparse:
+            // The common value everywhere, then the exceptions that fall in a range.
+            let common = T(truncatingIfNeeded: try r.signed())
+            out = [T](repeating: common, count: total)
+            var starts: [Int] = [], at = 0
+            for range in ranges { starts.append(at); at += range.count }
+            let k = try r.count()
+            var i = -1, q = 0
+            for _ in 0..<k {
+                i += try r.count()
+                guard i >= 0 && i < n else { throw damaged }
+                let x = try r.signed()
+                while q < ranges.count && ranges[q].upperBound <= i { q += 1 }
+                if q < ranges.count && ranges[q].contains(i) { out[starts[q] + i - ranges[q].lowerBound] = T(truncatingIfNeeded: x) }
+            }
+        case .runs:
+            let runs = try r.count()
+            var i = 0, q = 0
+            for _ in 0..<runs {
+                let x = T(truncatingIfNeeded: try r.signed())
+                let len = try r.count()
+                guard len <= n - i else { throw damaged }
+                let run = i..<(i + len)
+                while q < ranges.count && ranges[q].upperBound <= run.upperBound {
+                    let overlap = ranges[q].clamped(to: run)
+                    out.append(contentsOf: repeatElement(x, count: overlap.count)); q += 1
+                }
+                if q < ranges.count { out.append(contentsOf: repeatElement(x, count: ranges[q].clamped(to: run).count)) }
+                i += len
+            }
+            guard i == n else { throw damaged }
+        case .delta:
+            // Walked from the start (each value is the one before plus its delta), kept where a range asks.
+            let s = Int64(truncatingIfNeeded: try r.varint())
+            var prev: Int64 = 0, q = 0
+            let end = ranges.last?.upperBound ?? 0
+            for i in 0..<end {
+                prev = prev &+ (try r.signed() &* s)
+                while q < ranges.count && ranges[q].upperBound <= i { q += 1 }
+                if q < ranges.count && ranges[q].contains(i) { out.append(T(truncatingIfNeeded: prev)) }
+            }
+            return out
         }
+        guard r.atEnd else { throw damaged }
         return out
     }
 

@@ -143,14 +143,18 @@ final class EventImporter {
     var stageOrd: [String: Int64] = [:]
     var customers = ByteInterner(capacity: 1 << 16)
     var nextCustomer: Int64 = 1
-    /// Account id by customer id (ids are dense from 1); 0 = none known.
+    /// Account id by customer id (ids are dense from 1); 0 = none known. When keys are looked up as the file
+    /// names them (`lookup`), only those customers are known: a dictionary, not an array as long as the store.
     var customerAccount: [Int64] = []
+    var lookedUpAccount: [Int64: Int64] = [:]
     private func setAccount(_ customer: Int64, _ account: Int64) {
+        if lookup != nil { lookedUpAccount[customer] = account; return }
         let i = Int(customer)
         if i >= customerAccount.count { customerAccount.append(contentsOf: repeatElement(0, count: max(i + 1 - customerAccount.count, customerAccount.count))) }
         customerAccount[i] = account
     }
     private func accountOf(_ customer: Int64) -> Int64 {
+        if lookup != nil { return lookedUpAccount[customer] ?? 0 }
         let i = Int(customer)
         return i < customerAccount.count ? customerAccount[i] : 0
     }

@@ -22,6 +22,18 @@ import JourneyGenerator
         let blob = ColumnCodec.encode(values)
         let back: [T] = try blob.withUnsafeBytes { try ColumnCodec.decode($0) }
         #expect(back == values, "\(T.self) \(what): not the same after encoding")
+        // Picking ranges (what a writer reads for a few customers) gives the same values as slicing.
+        var r = Rng(s: UInt64(values.count) &+ 99)
+        for _ in 0..<20 {
+            var ranges: [Range<Int>] = [], at = 0
+            while at < values.count {
+                let start = min(values.count, at + r.below(40)), end = min(values.count, start + r.below(30))
+                if r.below(3) > 0 { ranges.append(start..<end) }
+                at = end + 1
+            }
+            let picked: [T] = try blob.withUnsafeBytes { try ColumnCodec.decode($0, count: values.count, picking: ranges) }
+            #expect(picked == ranges.flatMap { Array(values[$0]) }, "\(T.self) \(what): picked ranges differ")
+        }
         return ColumnCodec.Tag(rawValue: blob[0])
     }
 
@@ -58,6 +70,10 @@ import JourneyGenerator
             let blob = ColumnCodec.encode(values)
             let back = try blob.withUnsafeBytes { try ColumnCodec.decodeDoubles($0) }
             #expect(back.count == values.count)
+            let ranges = [3..<10, 10..<10, 500..<900, 2990..<3000]
+            let picked = try blob.withUnsafeBytes { try ColumnCodec.decodeDoubles($0, count: values.count, picking: ranges) }
+            let want = ranges.flatMap { Array(values[$0]) }
+            #expect(picked.count == want.count && zip(picked, want).allSatisfy { $0.isNaN ? $1.isNaN : $0 == $1 }, "picked values, density \(density)%")
             #expect(zip(back, values).allSatisfy { $0.isNaN ? $1.isNaN : $0 == $1 }, "density \(density)%")
         }
     }
