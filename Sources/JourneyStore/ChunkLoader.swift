@@ -41,10 +41,9 @@ extension Store {
     private func loadSequencesInSnapshot(columns wanted: Set<PackedColumn>, threads: Int?) throws -> PackedSequences {
         struct Slot { var chunk: Int64; var customers: Int; var kept: Int; var merged: Bool; var tails: Bool; var eventStart = 0; var customerStart = 0 }
         let generation = try db.generation(), format = try chunkFormat()
-        let slots0 = try ChunkTails.chunkList(db).map {
+        var slots = try ChunkTails.chunkList(db).map {
             Slot(chunk: $0.chunk, customers: $0.customers, kept: $0.events - $0.merged, merged: $0.merged > 0, tails: $0.tails > 0)
         }
-        var slots = slots0
         var events = 0, customers = 0
         for i in slots.indices {
             slots[i].eventStart = events; slots[i].customerStart = customers
