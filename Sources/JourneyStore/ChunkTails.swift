@@ -59,33 +59,16 @@ extension ChunkTails {
         let t = try db.prepare("SELECT \(ChunkData.columnList), sums FROM tails WHERE chunk = ? ORDER BY part")
         t.bindInt(chunk, at: 1)
         var out = ChunkData()
-        while try t.step() {
-            let next = try ChunkData(t, format: format)
-            var merged = ChunkData()
-            var a = 0, b = 0
-            while a < out.ids.count || b < next.ids.count {
-                let ida = a < out.ids.count ? out.ids[a] : Int64.max, idb = b < next.ids.count ? next.ids[b] : Int64.max
-                if idb <= ida {
-                    if ida == idb { a += 1 }
-                    merged.appendKeepingEmpty(next, b); b += 1
-                } else { merged.appendKeepingEmpty(out, a); a += 1 }
-            }
-            out = merged
-        }
+        while try t.step() { out = out.applying(try ChunkData(t, format: format), keepingEmpty: true) }
         return out
     }
 }
 
 extension ChunkData {
-    /// Appends customer `k` of `d`, also when its list is empty.
-    mutating func appendKeepingEmpty(_ d: ChunkData, _ k: Int) {
-        columns.append(from: d.columns, Int(d.offsets[k])..<Int(d.offsets[k + 1]))
-        ids.append(d.ids[k]); offsets.append(Int32(columns.count))
-    }
-
     /// This chunk with `tail`'s customers' event lists in place of their earlier ones (a customer new to the
-    /// chunk joins it in id order; an empty list takes the customer out). Copied a run of customers at a time.
-    func applying(_ tail: ChunkData) -> ChunkData {
+    /// chunk joins it in id order; an empty list takes the customer out, or stays as that with `keepingEmpty`).
+    /// Copied a run of customers at a time.
+    func applying(_ tail: ChunkData, keepingEmpty: Bool = false) -> ChunkData {
         var out = ChunkData()
         out.columns.reserve(columns.count + tail.columns.count)
         var a = 0, b = 0
@@ -93,23 +76,24 @@ extension ChunkData {
             let ida = a < ids.count ? ids[a] : Int64.max, idb = b < tail.ids.count ? tail.ids[b] : Int64.max
             if idb <= ida {
                 if ida == idb { a += 1 }
-                out.append(tail, customers: b..<(b + 1)); b += 1
+                out.append(tail, customers: b..<(b + 1), keepingEmpty: keepingEmpty); b += 1
             } else {
-                // Base customers up to the tail's next one, in one run.
+                // Customers up to the tail's next one, in one run.
                 var end = a + 1
                 while end < ids.count && ids[end] < idb { end += 1 }
-                out.append(self, customers: a..<end); a = end
+                out.append(self, customers: a..<end, keepingEmpty: keepingEmpty); a = end
             }
         }
         return out
     }
 
-    /// Appends customers `ks` of `d` (their ids, offsets and events), leaving out those without events.
-    mutating func append(_ d: ChunkData, customers ks: Range<Int>) {
+    /// Appends customers `ks` of `d` (their ids, offsets and events), leaving out those without events unless
+    /// `keepingEmpty`.
+    mutating func append(_ d: ChunkData, customers ks: Range<Int>, keepingEmpty: Bool = false) {
         guard !ks.isEmpty else { return }
         let lo = Int(d.offsets[ks.lowerBound]), hi = Int(d.offsets[ks.upperBound])
         let shift = Int32(columns.count) - Int32(lo)
         columns.append(from: d.columns, lo..<hi)
-        for k in ks where d.offsets[k + 1] > d.offsets[k] { ids.append(d.ids[k]); offsets.append(d.offsets[k + 1] + shift) }
+        for k in ks where keepingEmpty || d.offsets[k + 1] > d.offsets[k] { ids.append(d.ids[k]); offsets.append(d.offsets[k + 1] + shift) }
     }
 }
