@@ -50,13 +50,18 @@ public final class PresenceIndex: @unchecked Sendable {
         return UnsafePointer(m.baseAddress.unsafelyUnwrapped)
     }
 
+    /// One pass over every event, the customers split over the cores (a cold start's first funnel builds it).
     static func build<M: FixedWidthInteger>(_ seq: PackedSequences, _: M.Type, _ bit: (UnsafePackedView, Int) -> M) -> UnsafeMutableBufferPointer<M> {
         let out = UnsafeMutableBufferPointer<M>.allocate(capacity: max(1, seq.customerCount))
+        let n = seq.customerCount
+        let parts = seq.eventCount > 1_000_000 ? ProcessInfo.processInfo.activeProcessorCount : 1
         seq.withView { v in
-            for c in 0..<seq.customerCount {
-                var m: M = 0
-                for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) { m |= bit(v, i) }
-                out[c] = m
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                for c in (n * p / parts)..<(n * (p + 1) / parts) {
+                    var m: M = 0
+                    for i in Int(v.offsets[c])..<Int(v.offsets[c + 1]) { m |= bit(v, i) }
+                    out[c] = m
+                }
             }
         }
         return out
