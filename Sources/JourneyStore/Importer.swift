@@ -122,6 +122,10 @@ extension Store {
 /// Streams event rows into the store: parses straight from bytes, cleans, encodes into a columnar batch, and
 /// every `batchSize` rows merges the batch into the chunks in one transaction (`ChunkWriter`).
 final class EventImporter {
+    /// Tests set true (always look keys up) or false (always read them whole) to compare both ways; nil decides
+    /// by the store's and the file's sizes.
+    nonisolated(unsafe) static var lookUpKeys: Bool?
+
     let store: Store
     let db: Database
     let source: RowSource
@@ -200,7 +204,8 @@ final class EventImporter {
     private func loadState() throws {
         let storeCustomers = try db.scalarInt("SELECT coalesce(max(id), 0) FROM customers")
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: source.path)[.size] as? Int) ?? nil
-        if let fileBytes, storeCustomers > 1_000, Int(storeCustomers) * 50 > fileBytes {
+        let bySize = fileBytes.map { storeCustomers > 1_000 && Int(storeCustomers) * 50 > $0 } ?? false
+        if Self.lookUpKeys ?? bySize {
             lookup = try KeyLookup(path: store.path, immutable: store.immutable)
         }
         try loadNames()

@@ -85,3 +85,41 @@ import JourneyGenerator
         #expect(try s.summary().events == 4_100)
     }
 }
+
+/// Keys looked up one by one in the store (a small file into a large store) give the same store as keys read
+/// whole at the start: customers, accounts, identities, stitching and the events.
+@Suite(.serialized) struct KeyLookupTests {
+    @Test func lookingKeysUpGivesTheSameStore() throws {
+        let d = tempDir()
+        // Dirty files over the same people: known customers and accounts, anonymous ids identified later, new ones.
+        var files: [String] = []
+        for (seed, profile) in [(4, Generator.Profile.b2b), (5, .b2c), (6, .b2b), (7, .b2c)] {
+            _ = try Generator(profile: profile, customers: 700, seed: UInt64(seed)).write(to: d + "/f\(seed).csv")
+            files.append(d + "/f\(seed).csv")
+        }
+        func build(_ name: String, lookUp: Bool) throws -> Store {
+            let s = try Store(path: d + "/" + name)
+            _ = try s.importFile(files[0])
+            EventImporter.lookUpKeys = lookUp
+            defer { EventImporter.lookUpKeys = nil }
+            for f in files.dropFirst() { _ = try s.importFile(f) }
+            return s
+        }
+        let looked = try build("looked.journey", lookUp: true), read = try build("read.journey", lookUp: false)
+        for table in ["customers", "accounts", "identities"] {
+            let sql = "SELECT * FROM \(table) ORDER BY 1"
+            func rows(_ s: Store) throws -> [String] {
+                let st = try s.db.prepare(sql)
+                var out: [String] = []
+                while try st.step() { out.append((0..<12).map { st.text(Int32($0)) ?? "" }.joined(separator: "|")) }
+                return out
+            }
+            #expect(try rows(looked) == rows(read), "\(table) differs")
+        }
+        #expect(try looked.db.scalarInt("SELECT count(*) FROM identities") > 0, "the files stitch identities")
+        #expect(try looked.db.scalarInt("SELECT count(*) FROM customers WHERE account IS NOT NULL") > 0, "the files name accounts")
+        _ = try looked.export(to: d + "/l.csv", format: .csv)
+        _ = try read.export(to: d + "/r.csv", format: .csv)
+        #expect(try String(contentsOfFile: d + "/l.csv", encoding: .utf8) == String(contentsOfFile: d + "/r.csv", encoding: .utf8))
+    }
+}
