@@ -210,7 +210,7 @@ final class EventImporter {
         }
         try loadNames()
         guard lookup == nil else {
-            nextCustomer = try db.scalarInt("SELECT coalesce(max(id), 0) FROM customers") + 1
+            nextCustomer = storeCustomers + 1
             nextAccount = try db.scalarInt("SELECT coalesce(max(id), 0) FROM accounts") + 1
             return
         }
